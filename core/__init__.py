@@ -1,0 +1,16 @@
+"""FER Bias Lab core library: data, preprocessing, mixing, training, evaluation, latent analysis.
+
+Importing :mod:`core` is light (no TensorFlow); heavy modules import it lazily.
+Streamlit is never imported here.
+"""
+from ._errors import DataFormatError, FerBiasError, ModelFileError, WeightsUnavailableError
+from .labels import EMOTIONS, canonical_label, canonicalize_labels
+from .manifest import (OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SPLITS, load_manifest, save_manifest,
+                       validate_manifest)
+from .paths import default_artifacts_dir
+
+__all__ = [
+    "DataFormatError", "EMOTIONS", "FerBiasError", "ModelFileError", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS",
+    "SPLITS", "WeightsUnavailableError", "canonical_label", "canonicalize_labels", "default_artifacts_dir",
+    "load_manifest", "save_manifest", "validate_manifest",
+]

@@ -1,0 +1,149 @@
+"""Background jobs: long CLI commands run in their own process, watched from the app.
+
+A job is a folder ``<artifacts>/jobs/<job_id>/`` holding ``job.json`` (the
+command), ``progress.json`` (written by the command through
+:class:`core.progress.StatusFileProgress`), ``log.txt`` (stdout and stderr) and,
+once the process ends, ``result.json`` with its exit code. The process is
+detached from the Streamlit session, so the job survives a page reload and
+the page only reads files.
+
+Run as ``python -m core.jobs <job_dir>`` to execute the job described there.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ._io import atomic_write_json, read_json
+from .paths import REPO_ROOT, jobs_dir
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """Snapshot of a job read from its folder."""
+
+    job_id: str
+    kind: str
+    state: str  # "running", "finished", "failed", "interrupted"
+    argv: list[str]
+    progress: dict | None
+    returncode: int | None
+    created: float
+    log_tail: str
+    path: Path
+
+
+def start_job(kind: str, argv: Sequence[str], artifacts: Path, env: dict[str, str] | None = None) -> Path:
+    """Start ``python -m core <argv> --status-file <job>/progress.json`` in a detached process.
+
+    Parameters
+    ----------
+    kind : str
+        Short name shown in the app (``"prepare-eila"``, ``"sweep"``...).
+    argv : sequence of str
+        Arguments for ``python -m core``; the command must accept ``--status-file``.
+    artifacts : Path
+        Artifacts folder; the job folder is created under ``jobs/``.
+
+    Returns
+    -------
+    Path
+        The job folder.
+    """
+    job_id = time.strftime("%Y%m%d-%H%M%S") + "-" + kind + "-" + uuid.uuid4().hex[:6]
+    job = jobs_dir(artifacts) / job_id
+    job.mkdir(parents=True, exist_ok=False)
+    full = list(argv) + ["--status-file", str(job / "progress.json")]
+    atomic_write_json({"job_id": job_id, "kind": kind, "argv": full, "created": time.time()}, job / "job.json")
+    child_env = dict(os.environ)
+    child_env.update(env or {})
+    child_env.setdefault("FERBIAS_ARTIFACTS", str(artifacts))
+    with open(job / "log.txt", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "core.jobs", str(job)], cwd=str(REPO_ROOT),
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=child_env, start_new_session=True)
+    atomic_write_json({"pid": proc.pid}, job / "pid.json")
+    return job
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of this process counts as ended
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def job_status(job: Path, tail_chars: int = 4000) -> JobStatus:
+    """Read a job folder."""
+    job = Path(job)
+    meta = read_json(job / "job.json")
+    progress = read_json(job / "progress.json") if (job / "progress.json").is_file() else None
+    rc = read_json(job / "result.json")["returncode"] if (job / "result.json").is_file() else None
+    if rc is None:
+        pid = read_json(job / "pid.json")["pid"] if (job / "pid.json").is_file() else None
+        state = "running" if pid is not None and _pid_alive(pid) else "interrupted"
+    else:
+        state = "finished" if rc == 0 else "failed"
+    log = job / "log.txt"
+    tail = log.read_text(errors="replace")[-tail_chars:] if log.is_file() else ""
+    return JobStatus(job_id=meta["job_id"], kind=meta["kind"], state=state, argv=meta["argv"], progress=progress,
+                     returncode=rc, created=meta["created"], log_tail=tail, path=job)
+
+
+def list_jobs(artifacts: Path, kind: str | None = None) -> list[JobStatus]:
+    """All jobs, newest first, optionally of one kind."""
+    root = jobs_dir(artifacts)
+    if not root.is_dir():
+        return []
+    out = [job_status(d) for d in root.iterdir() if (d / "job.json").is_file()]
+    out = [j for j in out if kind is None or j.kind == kind]
+    return sorted(out, key=lambda j: j.created, reverse=True)
+
+
+def cancel_job(job: Path) -> bool:
+    """Send SIGTERM to a running job's process group; returns True if a signal was sent."""
+    import signal
+
+    pid_file = Path(job) / "pid.json"
+    if not pid_file.is_file():
+        return False
+    pid = read_json(pid_file)["pid"]
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def _run(job: Path) -> int:
+    from .cli import main
+
+    argv = read_json(job / "job.json")["argv"]
+    try:
+        rc = main(argv)
+    except SystemExit as exc:
+        rc = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        rc = 1
+    atomic_write_json({"returncode": rc, "ended": time.time()}, job / "result.json")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(_run(Path(sys.argv[1])))
