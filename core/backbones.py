@@ -1,0 +1,170 @@
+"""ImageNet backbones (ResNet50V2, ResNet50) with clear fail-over when weights are unavailable.
+
+Each backbone comes with its own ``preprocess_input``: ResNet50V2 scales pixels
+to [-1, 1]; ResNet50 ("caffe" mode) converts RGB to BGR and subtracts the
+ImageNet channel means. Feeding either model pixels scaled to [0, 1] (as the
+second seed study did) is wrong for both.
+
+Pretrained weights are downloaded by Keras on first use (users with internet).
+Offline, :func:`load_backbone` warns, falls back to random initialisation and
+records that in :attr:`Backbone.weights_used`, so every result built on it says so.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ._errors import WeightsUnavailableError
+
+BACKBONE_NAMES: tuple[str, ...] = ("resnet50v2", "resnet50")
+DEFAULT_INPUT_SIZE = 224
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A headless backbone and everything needed to feed it.
+
+    Attributes
+    ----------
+    name : str
+    model : keras.Model
+        ``include_top=False``; input ``(input_size, input_size, 3)`` already passed
+        through :attr:`preprocess`; output the final feature map ``(h, w, c)``.
+    preprocess : callable
+        RGB pixels in 0-255 (array or tensor) -> model input (the backbone's own
+        ``preprocess_input``).
+    input_size : int
+    weights_used : str
+        ``"imagenet"``, ``"random"`` or the weights file path.
+    warning : str or None
+        Why the requested weights were not used, if they were not.
+    """
+
+    name: str
+    model: Any
+    preprocess: Callable[[Any], Any]
+    input_size: int
+    weights_used: str
+    warning: str | None = None
+
+    @property
+    def tag(self) -> str:
+        """``<name>-<weights>-<size>``: identifies what features from this backbone depend on."""
+        w = self.weights_used if self.weights_used in ("imagenet", "random") else "file-" + Path(self.weights_used).stem
+        return f"{self.name}-{w}-{self.input_size}"
+
+
+def _constructors() -> dict[str, tuple[Callable[..., Any], Callable[[Any], Any]]]:
+    from keras import applications
+
+    return {
+        "resnet50v2": (applications.ResNet50V2, applications.resnet_v2.preprocess_input),
+        "resnet50": (applications.ResNet50, applications.resnet50.preprocess_input),
+    }
+
+
+def load_backbone(name: str, input_size: int = DEFAULT_INPUT_SIZE, weights: str | Path | None = "imagenet",
+                  seed: int = 0, allow_random_fallback: bool = True) -> Backbone:
+    """Build a headless ImageNet backbone.
+
+    Parameters
+    ----------
+    name : {"resnet50v2", "resnet50"}
+    input_size : int
+        Square input side in pixels (>= 32).
+    weights : "imagenet", None/"random", or path to a Keras weights file
+    seed : int
+        Seed for random initialisation (used when weights are random).
+    allow_random_fallback : bool
+        When ImageNet weights cannot be downloaded: warn and use random
+        initialisation (True) or raise (False).
+
+    Returns
+    -------
+    Backbone
+
+    Raises
+    ------
+    ValueError
+        Unknown name or input size below 32.
+    WeightsUnavailableError
+        A weights file that does not exist, or ImageNet weights unavailable
+        with ``allow_random_fallback=False``.
+    """
+    if name not in BACKBONE_NAMES:
+        raise ValueError(f"unknown backbone {name!r}; expected one of {list(BACKBONE_NAMES)}")
+    if not isinstance(input_size, (int, np.integer)) or input_size < 32:
+        raise ValueError(f"input_size must be an integer >= 32, received {input_size!r}")
+    import keras
+
+    ctor, preprocess = _constructors()[name]
+    shape = (int(input_size), int(input_size), 3)
+    keras.utils.set_random_seed(seed)
+    if weights is None or str(weights).lower() in ("random", "none"):
+        return Backbone(name, ctor(include_top=False, weights=None, input_shape=shape), preprocess, int(input_size),
+                        "random")
+    if str(weights) == "imagenet":
+        try:
+            model = ctor(include_top=False, weights="imagenet", input_shape=shape)
+            return Backbone(name, model, preprocess, int(input_size), "imagenet")
+        except Exception as exc:  # offline: keras raises a plain Exception on URL fetch failure
+            msg = (f"ImageNet weights for {name} could not be loaded ({type(exc).__name__}: {str(exc)[:200]}); "
+                   "using RANDOM initialisation: features and results are not those of a pretrained model")
+            if not allow_random_fallback:
+                raise WeightsUnavailableError(msg) from None
+            warnings.warn(msg, stacklevel=2)
+            keras.utils.set_random_seed(seed)
+            return Backbone(name, ctor(include_top=False, weights=None, input_shape=shape), preprocess,
+                            int(input_size), "random", warning=msg)
+    path = Path(weights)
+    if not path.is_file():
+        raise WeightsUnavailableError(f"{path}: weights file not found; expected 'imagenet', None or a Keras "
+                                      f"weights file for {name}")
+    model = ctor(include_top=False, weights=None, input_shape=shape)
+    try:
+        model.load_weights(str(path))
+    except Exception as exc:
+        raise WeightsUnavailableError(f"{path}: cannot be loaded as {name} weights ({exc})") from None
+    return Backbone(name, model, preprocess, int(input_size), str(path))
+
+
+def make_feature_fn(backbone: Backbone, reduce: str = "gap") -> Callable[[np.ndarray], np.ndarray]:
+    """A compiled batch function: RGB 0-255 batch -> reduced features.
+
+    Parameters
+    ----------
+    backbone : Backbone
+    reduce : {"gap", "moments", "none"}
+        ``gap``: global average pool -> ``(n, c)``; ``moments``: per-channel mean
+        and mean of squares of the final feature map -> ``(n, 2, c)`` (what makes a
+        BatchNormalization-before-pooling head exact from a cache); ``none``:
+        the feature map itself.
+    """
+    import tensorflow as tf
+
+    if reduce not in ("gap", "moments", "none"):
+        raise ValueError(f"reduce must be 'gap', 'moments' or 'none', received {reduce!r}")
+    model, pre = backbone.model, backbone.preprocess
+
+    @tf.function(reduce_retracing=True)
+    def _fn(x: tf.Tensor) -> tf.Tensor:
+        fmap = model(pre(tf.cast(x, tf.float32)), training=False)
+        if reduce == "gap":
+            return tf.reduce_mean(fmap, axis=[1, 2])
+        if reduce == "moments":
+            return tf.stack([tf.reduce_mean(fmap, axis=[1, 2]), tf.reduce_mean(tf.square(fmap), axis=[1, 2])], axis=1)
+        return fmap
+
+    return lambda batch: _fn(tf.convert_to_tensor(batch)).numpy()
+
+
+def load_rgb_batch(paths: list[str | Path], size: int) -> np.ndarray:
+    """Decode and resize images to ``(n, size, size, 3)`` float32 RGB 0-255 (gray images are replicated)."""
+    from .images import read_image, to_model_input
+
+    return np.stack([to_model_input(read_image(p, "rgb"), size, 3) for p in paths]) if paths else \
+        np.zeros((0, size, size, 3), np.float32)
