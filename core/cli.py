@@ -1,8 +1,8 @@
 """Command line: ``python -m core <command> ...``.
 
 Each command lives in its own module exposing ``add_arguments(parser)`` and
-``run(args) -> int``; modules are imported only when their command runs, so
-``python -m core --help`` does not load TensorFlow.
+``run(args) -> int``. Only the module of the command being run is imported, so
+``python -m core --help`` is instant and never loads TensorFlow.
 """
 from __future__ import annotations
 
@@ -20,19 +20,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported to add its arguments."""
     parser = argparse.ArgumentParser(prog="python -m core", description="FER Bias Lab command line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
-        importlib.import_module(module).add_arguments(p)
+        if name == command:
+            importlib.import_module(module).add_arguments(p)
+            if not any("--status-file" in a.option_strings for a in p._actions):
+                p.add_argument("--status-file", default=None,
+                               help="write progress JSON here (used by background jobs started from the app)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command; errors in inputs exit with code 2 and a one-line message."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()

@@ -73,3 +73,8 @@ def eta_text(done: int, total: int, elapsed_s: float) -> str:
     rem = elapsed_s / done * (total - done)
     m, s = divmod(int(rem), 60)
     return f"{done}/{total}, ETA {m}m {s:02d}s"
+
+
+def progress_for_cli(status_file: str | Path | None, desc: str = "") -> ProgressFn:
+    """The reporter a CLI command should use: a status file for background jobs, else a tqdm bar."""
+    return StatusFileProgress(status_file) if status_file else TqdmProgress(desc)
