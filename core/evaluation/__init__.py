@@ -1,0 +1,18 @@
+"""Evaluation: metrics, per-group fairness with honest uncertainty, run comparison and reports.
+
+Nothing here imports TensorFlow at import time; model loading happens in
+:func:`core.evaluation.runs.evaluate_model` through :mod:`core.classifier`.
+"""
+from .compare import mcnemar, paired_bootstrap, pair_outcomes
+from .fairness import (GroupReport, available_attributes, group_report, group_report_from_counts,
+                       resolve_attribute, skin_tone_category)
+from .metrics import (accuracy, categorical_cross_entropy, check_predictions, compute_metrics, confusion,
+                      macro_f1, per_class_metrics, weighted_f1)
+from .uncertainty import Interval, accuracy_interval, spread, wilson_interval
+
+__all__ = [
+    "GroupReport", "Interval", "accuracy", "accuracy_interval", "available_attributes", "categorical_cross_entropy",
+    "check_predictions", "compute_metrics", "confusion", "group_report", "group_report_from_counts", "macro_f1",
+    "mcnemar", "pair_outcomes", "paired_bootstrap", "per_class_metrics", "resolve_attribute", "skin_tone_category",
+    "spread", "weighted_f1", "wilson_interval",
+]

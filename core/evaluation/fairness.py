@@ -1,0 +1,317 @@
+"""Per-group metrics for any attribute, with honest intervals and disparity summaries.
+
+Attributes
+----------
+A column of the predictions table (``race``, ``gender``, ``dataset``...), or
+
+``skin_tone``
+    The Individual Typology Angle (ITA) category of the ``skin_color`` hex
+    value: the colour is converted from sRGB to CIELAB (D65) and
+    ``ITA = atan2(L* - 50, b*)`` in degrees is binned with the standard
+    dermatology thresholds (Chardon et al. 1991; Del Bino & Bernerd 2013):
+    very light > 55 >= light > 41 >= intermediate > 28 >= tan > 10 >= brown > -30 >= dark.
+``skin_tone_tertile``
+    Data-dependent thirds of CIELAB lightness ``L*`` over the distinct colours
+    present: ``lightest third``, ``middle third``, ``darkest third``.
+``a x b``
+    An intersection, e.g. ``race x gender``; group names are ``"White / Female"``.
+
+Group point estimates use fairlearn's :class:`~fairlearn.metrics.MetricFrame`;
+intervals come from :mod:`core.evaluation.uncertainty`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame, count
+from sklearn.metrics import accuracy_score, f1_score
+
+from .._errors import DataFormatError
+from .metrics import check_predictions
+from .uncertainty import Interval, accuracy_interval, count_interval, spread, spread_intervals
+
+SKIN_TONE_ITA_BINS: tuple[tuple[float, str], ...] = (
+    (55.0, "very light"), (41.0, "light"), (28.0, "intermediate"), (10.0, "tan"), (-30.0, "brown"),
+    (-math.inf, "dark"))
+SKIN_TONE_ORDER: tuple[str, ...] = tuple(name for _, name in SKIN_TONE_ITA_BINS)
+TERTILE_ORDER: tuple[str, ...] = ("lightest third", "middle third", "darkest third")
+INTERSECTION_SEPARATOR = " x "
+DERIVED_ATTRIBUTES: tuple[str, ...] = ("skin_tone", "skin_tone_tertile")
+PersonArg = str | None | Literal[False]
+
+
+def hex_to_lab(color: str) -> tuple[float, float, float]:
+    """CIELAB ``(L*, a*, b*)`` of an sRGB ``#rrggbb`` colour under D65.
+
+    Raises
+    ------
+    ValueError
+        If ``color`` is not ``#rrggbb``.
+    """
+    s = str(color).strip()
+    if len(s) != 7 or not s.startswith("#"):
+        raise ValueError(f"expected a colour '#rrggbb', received {color!r}")
+    rgb = np.array([int(s[i:i + 2], 16) for i in (1, 3, 5)], dtype=float) / 255.0
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                  [0.0193339, 0.1191920, 0.9503041]])
+    xyz = m @ lin / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return (float(116 * f[1] - 16), float(500 * (f[0] - f[1])), float(200 * (f[1] - f[2])))
+
+
+def ita_degrees(color: str) -> float:
+    """Individual Typology Angle ``atan2(L* - 50, b*)`` in degrees of a ``#rrggbb`` colour."""
+    lum, _, b = hex_to_lab(color)
+    return float(math.degrees(math.atan2(lum - 50.0, b)))
+
+
+def skin_tone_category(color: str) -> str:
+    """ITA category (:data:`SKIN_TONE_ORDER`) of a ``#rrggbb`` colour."""
+    ita = ita_degrees(color)
+    for threshold, name in SKIN_TONE_ITA_BINS:
+        if ita > threshold:
+            return name
+    return SKIN_TONE_ORDER[-1]
+
+
+def _skin_colors(df: pd.DataFrame, source: str) -> pd.Series:
+    if "skin_color" not in df.columns or df["skin_color"].isna().all():
+        raise DataFormatError("no 'skin_color' values; skin tone groups need '#rrggbb' colours", source)
+    return df["skin_color"].astype(object)
+
+
+def resolve_attribute(df: pd.DataFrame, attribute: str, source: str = "<predictions>") -> pd.Series:
+    """The group label of every row for ``attribute`` (see the module docstring); missing stays missing.
+
+    Raises
+    ------
+    DataFormatError
+        If the table has no column the attribute needs, naming ``source``.
+    """
+    if not isinstance(attribute, str) or not attribute.strip():
+        raise ValueError(f"attribute must be a non-empty string, received {attribute!r}")
+    if INTERSECTION_SEPARATOR in attribute:
+        parts = [resolve_attribute(df, a.strip(), source) for a in attribute.split(INTERSECTION_SEPARATOR)]
+        joined = parts[0].astype(object)
+        for p in parts[1:]:
+            joined = pd.Series([None if pd.isna(a) or pd.isna(b) else f"{a} / {b}" for a, b in zip(joined, p)],
+                               index=df.index, dtype=object)
+        return joined.rename(attribute)
+    if attribute in df.columns:
+        s = df[attribute].astype(object)
+        return s.where(s.notna(), None).map(lambda v: v if v is None else str(v)).rename(attribute)
+    if attribute == "skin_tone":
+        colors = _skin_colors(df, source)
+        return colors.map(lambda c: None if pd.isna(c) else skin_tone_category(c)).rename(attribute)
+    if attribute == "skin_tone_tertile":
+        colors = _skin_colors(df, source)
+        uniq = sorted({c for c in colors.dropna()})
+        light = pd.Series({c: hex_to_lab(c)[0] for c in uniq})
+        if light.nunique() < 3:
+            raise DataFormatError(f"skin tone tertiles need at least 3 distinct colours, found {light.nunique()}",
+                                  source, "skin_color")
+        bins = pd.qcut(light, 3, labels=list(reversed(TERTILE_ORDER)))
+        return colors.map(lambda c: None if pd.isna(c) else str(bins[c])).rename(attribute)
+    raise DataFormatError(f"no column {attribute!r}; expected one of the table's columns, "
+                          f"{list(DERIVED_ATTRIBUTES)} or an intersection like 'race x gender'; "
+                          f"columns are {list(df.columns)}", source)
+
+
+def available_attributes(df: pd.DataFrame) -> list[str]:
+    """Group attributes a predictions table can provide, in a sensible display order."""
+    out = [c for c in ("race", "gender") if c in df.columns and df[c].notna().any()]
+    if "skin_color" in df.columns and df["skin_color"].notna().any():
+        out += ["skin_tone", "skin_tone_tertile"]
+    if "race" in out and "gender" in out:
+        out.append("race x gender")
+    out += [c for c in ("dataset", "age_bin") if c in df.columns and df[c].nunique(dropna=True) > 1]
+    return out
+
+
+def person_column(df: pd.DataFrame, person: PersonArg = None) -> str | None:
+    """The person column to cluster on: ``person`` if given (must exist), the ``person`` column when
+    ``None`` and present with values, nothing when ``False``."""
+    if person is False:
+        return None
+    if person is None:
+        return "person" if "person" in df.columns and df["person"].notna().any() else None
+    if person not in df.columns:
+        raise DataFormatError(f"no person column {person!r}; columns are {list(df.columns)}")
+    return person if df[person].notna().any() else None
+
+
+def _n_distinct(y_true: Any, y_pred: Any, person: Any) -> int:
+    return int(pd.Series(person, dtype=object).nunique(dropna=True))
+
+
+def _order(groups: list[str]) -> list[str]:
+    for order in (SKIN_TONE_ORDER, TERTILE_ORDER):
+        if set(groups) <= set(order):
+            return [g for g in order if g in groups]
+    return sorted(groups)
+
+
+@dataclass(frozen=True)
+class GroupReport:
+    """Per-group metrics of one attribute.
+
+    Attributes
+    ----------
+    attribute : str
+    table : pandas.DataFrame
+        One row per group (index ``group``): ``accuracy, ci_low, ci_high,
+        weighted_f1, n_samples, n_persons, low_n, ci_method``.
+    summary : dict
+        ``std`` (ddof=1) of group accuracies with ``std_ci_low/high``, ``gap``
+        and ``ratio`` with CIs, best/worst group, flagged groups and settings.
+    replicates : numpy.ndarray
+        ``(n_boot, n_groups)`` bootstrap replicates of the group accuracies.
+    """
+
+    attribute: str
+    table: pd.DataFrame
+    summary: dict[str, Any]
+    replicates: np.ndarray
+
+    def __iter__(self):
+        """Allow ``table, summary = group_report(...)``."""
+        return iter((self.table, self.summary))
+
+    def groups_dict(self) -> dict[str, dict[str, Any]]:
+        """``{group: {accuracy, ci_low, ci_high, weighted_f1, n_samples, n_persons, low_n, ci_method}}``."""
+        return {str(g): {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                for g, row in self.table.to_dict(orient="index").items()}
+
+
+def _summarize(attribute: str, table: pd.DataFrame, reps: np.ndarray, confidence: float,
+               extra: dict[str, Any]) -> dict[str, Any]:
+    summary: dict[str, Any] = {"attribute": attribute, "n_groups": int(len(table)),
+                               "groups": [str(g) for g in table.index]}
+    summary.update(spread(table["accuracy"].to_numpy()))
+    summary.update(spread_intervals(reps, confidence))
+    if len(table):
+        summary["best_group"] = str(table["accuracy"].idxmax())
+        summary["worst_group"] = str(table["accuracy"].idxmin())
+    summary["flagged_groups"] = [str(g) for g in table.index[table["low_n"].to_numpy(dtype=bool)]]
+    summary["confidence"] = float(confidence)
+    summary.update(extra)
+    return summary
+
+
+def group_report(predictions: pd.DataFrame, attribute: str = "race", person: PersonArg = None, n_boot: int = 1000,
+                 confidence: float = 0.95, min_persons: int = 5, min_samples: int = 30, seed: int = 0,
+                 source: str = "<predictions>") -> GroupReport:
+    """Accuracy per group with confidence intervals, sample and person counts, and disparity summary.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        Predictions table (``true``, ``pred`` and the attribute's columns).
+    attribute : str
+        ``race`` (default), ``gender``, ``skin_tone``, ``skin_tone_tertile``, any
+        column, or an intersection such as ``race x gender``.
+    person : str, None or False
+        Person column for the cluster bootstrap; ``None`` uses ``person`` when
+        present, ``False`` ignores persons (Wilson intervals).
+    n_boot : int
+        Bootstrap replicates.
+    confidence : float
+        Coverage of the intervals.
+    min_persons : int
+        Groups with fewer persons are flagged (and their intervals widened).
+    min_samples : int
+        Without persons, groups with fewer samples are flagged.
+    seed : int
+        Bootstrap seed.
+    source : str
+        Name used in error messages.
+
+    Returns
+    -------
+    GroupReport
+        ``.table`` one row per group, ``.summary`` the std (ddof=1) with CI, gap, ratio.
+
+    Raises
+    ------
+    DataFormatError
+        Missing columns, unknown labels, or no row with a value for ``attribute``.
+    """
+    df = check_predictions(predictions, source)
+    groups = resolve_attribute(df, attribute, source)
+    keep = groups.notna().to_numpy()
+    if not keep.any():
+        raise DataFormatError(f"no row has a value for {attribute!r}", source, attribute)
+    pcol = person_column(df, person)
+    df, groups = df[keep].reset_index(drop=True), groups[keep].reset_index(drop=True)
+    metrics: dict[str, Any] = {"accuracy": accuracy_score, "n_samples": count,
+                               "weighted_f1": partial(f1_score, average="weighted", zero_division=0)}
+    params = {}
+    if pcol is not None:
+        metrics["n_persons"] = _n_distinct
+        params = {"n_persons": {"person": df[pcol].astype(object).to_numpy()}}
+    mf = MetricFrame(metrics=metrics, y_true=df["true"].to_numpy(), y_pred=df["pred"].to_numpy(),
+                     sensitive_features=groups.rename(attribute), sample_params=params)
+    by = mf.by_group
+    names = _order([str(g) for g in by.index])
+    rng = np.random.default_rng(seed)
+    rows, reps = [], []
+    for g in names:
+        mask = (groups == g).to_numpy()
+        iv: Interval = accuracy_interval(df.loc[mask, "correct"].to_numpy(),
+                                         None if pcol is None else df.loc[mask, pcol].to_numpy(), n_boot=n_boot,
+                                         confidence=confidence, min_persons=min_persons, min_samples=min_samples,
+                                         rng=rng)
+        rows.append({"group": g, "accuracy": float(by.loc[g, "accuracy"]), "ci_low": iv.low, "ci_high": iv.high,
+                     "weighted_f1": float(by.loc[g, "weighted_f1"]), "n_samples": int(by.loc[g, "n_samples"]),
+                     "n_persons": None if pcol is None else int(by.loc[g, "n_persons"]), "low_n": bool(iv.low_n),
+                     "ci_method": iv.method})
+        reps.append(iv.replicates)
+    table = pd.DataFrame(rows).set_index("group")
+    rep_matrix = np.column_stack(reps) if reps else np.zeros((n_boot, 0))
+    extra = {"n_missing": int((~keep).sum()), "person_column": pcol, "min_persons": int(min_persons),
+             "min_samples": int(min_samples), "n_boot": int(n_boot),
+             "ci_method": "cluster bootstrap over persons (stratified by group)" if pcol else
+             "Wilson per group; std CI from a binomial bootstrap"}
+    return GroupReport(attribute, table, _summarize(attribute, table, rep_matrix, confidence, extra), rep_matrix)
+
+
+def group_report_from_counts(counts: pd.DataFrame, attribute: str = "race", n_boot: int = 1000,
+                             confidence: float = 0.95, min_samples: int = 30, seed: int = 0) -> GroupReport:
+    """The same report from published counts (no persons): Wilson intervals, binomial bootstrap for the std.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Index ``group``; columns ``n_samples`` and either ``n_correct`` or
+        ``accuracy`` (a fraction; ``n_correct`` is then ``accuracy * n_samples``).
+    attribute, n_boot, confidence, min_samples, seed
+        As in :func:`group_report`.
+
+    Returns
+    -------
+    GroupReport
+    """
+    if "n_samples" not in counts.columns or not ({"n_correct", "accuracy"} & set(counts.columns)):
+        raise DataFormatError(f"expected columns n_samples and n_correct or accuracy, received {list(counts.columns)}",
+                              "<counts>")
+    rng = np.random.default_rng(seed)
+    rows, reps = [], []
+    for g, row in counts.iterrows():
+        n = int(row["n_samples"])
+        acc = float(row["accuracy"]) if "accuracy" in counts.columns else float(row["n_correct"]) / n
+        iv = count_interval(acc * n, n, n_boot=n_boot, confidence=confidence, min_samples=min_samples, rng=rng)
+        rows.append({"group": str(g), "accuracy": acc, "ci_low": iv.low, "ci_high": iv.high,
+                     "weighted_f1": float(row["weighted_f1"]) if "weighted_f1" in counts.columns else math.nan,
+                     "n_samples": n, "n_persons": None, "low_n": bool(iv.low_n), "ci_method": iv.method})
+        reps.append(iv.replicates)
+    table = pd.DataFrame(rows).set_index("group")
+    extra = {"n_missing": 0, "person_column": None, "min_persons": None, "min_samples": int(min_samples),
+             "n_boot": int(n_boot), "ci_method": "Wilson per group from counts; std CI from a binomial bootstrap"}
+    return GroupReport(attribute, table, _summarize(attribute, table, np.column_stack(reps), confidence, extra),
+                       np.column_stack(reps))
