@@ -56,14 +56,15 @@ def start_job(kind: str, argv: Sequence[str], artifacts: Path, env: dict[str, st
     Path
         The job folder.
     """
+    artifacts = Path(artifacts).resolve()  # the child runs in the repo root, so relative paths would move
     job_id = time.strftime("%Y%m%d-%H%M%S") + "-" + kind + "-" + uuid.uuid4().hex[:6]
     job = jobs_dir(artifacts) / job_id
     job.mkdir(parents=True, exist_ok=False)
     full = list(argv) + ["--status-file", str(job / "progress.json")]
     atomic_write_json({"job_id": job_id, "kind": kind, "argv": full, "created": time.time()}, job / "job.json")
     child_env = dict(os.environ)
+    child_env["FERBIAS_ARTIFACTS"] = str(artifacts)  # the job's own folder, even if the caller's env names another
     child_env.update(env or {})
-    child_env.setdefault("FERBIAS_ARTIFACTS", str(artifacts))
     with open(job / "log.txt", "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "core.jobs", str(job)], cwd=str(REPO_ROOT),
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -19,7 +19,7 @@ import pandas as pd
 from ._errors import DataFormatError
 from ._io import atomic_write_json, read_json
 from .manifest import load_manifest, save_manifest
-from .paths import datasets_dir
+from .paths import datasets_dir, default_artifacts_dir
 
 #: format name -> (description, needs demographics CSV)
 FORMATS: dict[str, tuple[str, bool]] = {
@@ -32,6 +32,8 @@ FORMATS: dict[str, tuple[str, bool]] = {
     "fairface": ("FairFace label CSV (file,age,gender,race,service_test); images under its folder", False),
     "manifest": ("a manifest .parquet written by this app", False),
 }
+#: Formats whose loader decodes image files and so accepts ``on_bad_image="skip"``.
+BAD_IMAGE_FORMATS: frozenset[str] = frozenset({"folder", "eila-crops", "utkface", "fairface"})
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,11 @@ def load_any(fmt: str, path: str | Path, demographics: str | Path | None = None,
     name : str, optional
         Dataset name for the ``folder`` format (defaults to the folder name).
     artifacts : Path, optional
-        Artifacts folder, where ``fer2013-csv`` writes its PNGs.
+        Artifacts folder, where ``fer2013-csv`` writes its PNGs (default:
+        :func:`core.paths.default_artifacts_dir`).
     **kwargs
-        Passed on to the loader (``on_bad_image``, ``split``...).
+        Passed on to the loader (``split``, ``on_unknown_label``...; ``on_bad_image``
+        only for :data:`BAD_IMAGE_FORMATS`).
 
     Raises
     ------
@@ -91,7 +95,7 @@ def load_any(fmt: str, path: str | Path, demographics: str | Path | None = None,
     loaders: dict[str, Callable[[], pd.DataFrame]] = {
         "folder": lambda: ds.load_folder(path, name or path.name, **kwargs),
         "fer2013-csv": lambda: ds.load_fer2013_csv(
-            path, Path(artifacts or ".") / "datasets" / "_fer2013_png" / slugify(path.stem), **kwargs),
+            path, datasets_dir(artifacts or default_artifacts_dir()) / "_fer2013_png" / slugify(path.stem), **kwargs),
         "eila-crops": lambda: ds.load_eila_crops(path, demographics, **kwargs),
         "eila-annotations": lambda: ds.load_eila_annotations(path, demographics, **kwargs),
         "utkface": lambda: ds.load_utkface(path, **kwargs),
@@ -111,7 +115,8 @@ def register_dataset(manifest: pd.DataFrame, name: str, fmt: str, source: dict[s
     report = dict(manifest.attrs.get("load_report", {}))
     save_manifest(manifest, folder / "manifest.parquet")
     info = {"name": name, "slug": slug, "format": fmt, "n_samples": int(len(manifest)), "synthetic": bool(synthetic),
-            "created": time.time(), "source": {k: str(v) for k, v in source.items()}, "load_report": report}
+            "created": time.time(), "source": {k: str(v) for k, v in source.items() if v is not None},
+            "load_report": report}
     atomic_write_json(info, folder / "info.json")
     return _info(folder)
 
@@ -124,11 +129,12 @@ def _info(folder: Path) -> DatasetInfo:
 
 
 def list_datasets(artifacts: Path) -> list[DatasetInfo]:
-    """Registered datasets, sorted by name; folders without ``info.json`` are ignored."""
+    """Registered datasets, sorted by name; hidden folders and folders without ``info.json`` are ignored."""
     root = datasets_dir(artifacts)
     if not root.is_dir():
         return []
-    infos = [_info(d) for d in root.iterdir() if (d / "info.json").is_file() and (d / "manifest.parquet").is_file()]
+    infos = [_info(d) for d in root.iterdir()  # hidden folders are staging/backup copies, never datasets
+             if not d.name.startswith(".") and (d / "info.json").is_file() and (d / "manifest.parquet").is_file()]
     return sorted(infos, key=lambda i: i.name.lower())
 
 

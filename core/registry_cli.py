@@ -19,11 +19,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .registry import load_any, register_dataset
+    from .registry import BAD_IMAGE_FORMATS, load_any, register_dataset
 
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
-    kwargs = {"on_bad_image": "skip"} if args.skip_bad_images and args.format not in ("eila-annotations", "manifest",
-                                                                                       "fer2013-csv") else {}
+    kwargs = {"on_bad_image": "skip"} if args.skip_bad_images and args.format in BAD_IMAGE_FORMATS else {}
     df = load_any(args.format, args.path, demographics=args.demographics, name=args.name, artifacts=artifacts,
                   **kwargs)
     info = register_dataset(df, args.name, args.format, {"path": args.path, "demographics": args.demographics},

@@ -62,3 +62,16 @@ def test_status_file_progress(tmp_path):
     data = json.loads((tmp_path / "p.json").read_text())
     assert data["done"] == 5 and data["total"] == 10 and data["eta_s"] == 10.0
     assert eta_text(5, 10, 60.0) == "5/10, ETA 1m 00s"
+
+
+def test_job_uses_its_own_artifacts_folder(tmp_path, artifacts, monkeypatch):
+    """The child process gets the job's artifacts folder even when the caller's environment names another."""
+    monkeypatch.setenv("FERBIAS_ARTIFACTS", str(tmp_path / "elsewhere"))
+    data = _tiny_folder(tmp_path / "tiny")
+    job = start_job("register", ["register", "--name", "Tiny", "--format", "folder", "--path", str(data)], artifacts)
+    deadline = time.time() + 120
+    while job_status(job).state == "running" and time.time() < deadline:
+        time.sleep(0.5)
+    assert job_status(job).state == "finished", job_status(job).log_tail
+    assert [d.name for d in list_datasets(artifacts)] == ["Tiny"]
+    assert not (tmp_path / "elsewhere").exists()
