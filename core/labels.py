@@ -75,7 +75,7 @@ def canonicalize_labels(names: Iterable[object]) -> tuple[pd.Series, dict[str, i
         Count of each raw name that was not mapped (``contempt``, unknown names).
     """
     raw = pd.Series(list(names), dtype=object)
-    mapped = raw.map(canonical_label)
+    mapped = pd.Series([canonical_label(n) for n in raw], index=raw.index, dtype=object)  # None stays None
     excluded = Counter(str(n) for n, m in zip(raw, mapped) if m is None)
     return mapped, dict(excluded)
 

@@ -83,9 +83,9 @@ def validate_manifest(df: pd.DataFrame, source: str | Path = "<manifest>") -> pd
             f"received {list(df.columns)}", source)
     out = df.reset_index(drop=True).copy()
     for col in _STRING_COLUMNS:
-        if col in out.columns:
-            out[col] = out[col].astype(object).where(out[col].notna(), None)
-            out[col] = out[col].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+        if col in out.columns:  # built as a list: Series.map would re-infer pandas' str dtype with NaN
+            out[col] = pd.Series([None if _is_missing(v) else v if isinstance(v, str) else str(v) for v in out[col]],
+                                 index=out.index, dtype=object)
     for col in ("sample_id", "path", "dataset", "split"):
         bad = out[col].isna() | (out[col] == "")
         if bad.any():
@@ -123,6 +123,13 @@ def validate_manifest(df: pd.DataFrame, source: str | Path = "<manifest>") -> pd
         except (ValueError, TypeError) as exc:
             raise DataFormatError(f"expected numbers in degrees ({exc})", source, "yaw") from None
     return out
+
+
+def _is_missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # list-like cell values are not missing
+        return False
 
 
 def _check_allowed(df: pd.DataFrame, col: str, allowed: tuple[str, ...], source: str | Path,
