@@ -49,7 +49,8 @@ def load_fer2013_csv(csv_path: str | Path, out_dir: str | Path, dataset: str = "
     bad = ~codes.isin(list(FER2013_CODES))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataFormatError(f"row {i}: emotion {raw['emotion'].iloc[i]!r} is not a code 0-6", csv_path, "emotion")
+        raise DataFormatError(f"row {i}: emotion {str(raw['emotion'].iloc[i])!r} is not a code 0-6", csv_path,
+                              "emotion")
     usage = raw["Usage"].astype(str).str.strip()
     bad = ~usage.isin(list(USAGE_TO_SPLIT))
     if bad.any():
