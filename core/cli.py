@@ -17,6 +17,8 @@ from ._errors import FerBiasError
 COMMANDS: dict[str, tuple[str, str]] = {
     "register": ("core.registry_cli", "load a dataset from files and register it under artifacts/datasets"),
     "demo": ("core.demo_cli", "generate the synthetic demo dataset"),
+    "prepare-eila": ("core.preprocess._cli", "EiLA annotations + videos -> face crops, manifest and preprocessing bias audit"),
+    "estimate-pose": ("core.preprocess._pose_cli", "add face landmarks, yaw, pitch and side_profile to a cropped dataset"),
 }
 
 

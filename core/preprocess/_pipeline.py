@@ -1,0 +1,409 @@
+"""``prepare_eila``: EiLA annotations + videos -> face-crop dataset, resumable, with a bias audit.
+
+For each annotation row the frame ``Frame Number`` of ``<videos>/<tag>.mp4``
+(or ``<videos>/<tag>/Complete.mp4``) is read (each video once, in frame
+order), the person box (percent of the frame) is cut out, faces are detected
+in it (batched), the most confident face at or above ``threshold`` is cropped
+from the frame, converted and resized, and written to
+``<out>/<split>/<Emotion>/<row>_label_<k>_video_<tag>_clip_<cid>_person_<pid>.jpg``
+(the layout :func:`core.datasets.load_eila_crops` reads; ``k`` is the index of
+the label in :data:`core.labels.EMOTIONS`).
+
+Files in ``<out>``: ``rows.parquet`` (every annotation row with its outcome:
+``status``, ``reason``, ``stage_reached``, confidence, landmarks, pose; the
+resume state, rewritten atomically every few seconds), ``manifest.parquet``
+(kept crops), ``audit.parquet``/``audit.csv`` (:mod:`._audit`) and
+``prepare.json`` (settings, counts, versions). A rerun with the same settings
+continues where the last one stopped: rows with a final outcome are not
+redone; rows that failed because their input was unavailable (``missing_video``,
+``unreadable_frame``, ``write_failed``) are retried.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from .._errors import DataFormatError
+from .._io import atomic_write_bytes, atomic_write_json, read_json
+from ..datasets import SEED_CODE_SPLIT_RULE, load_eila_annotations
+from ..labels import EMOTIONS
+from ..manifest import atomic_write_parquet, save_manifest
+from ..progress import ProgressFn, null_progress
+from ._audit import STAGES, compute_audit, save_audit
+from ._detectors import DEFAULT_MIN_CONFIDENCE, DETECTORS, FaceDetector, check_weights, load_detector
+from ._pose import LANDMARK_COLUMNS, SIDE_PROFILE_YAW_DEG, landmark_columns, pose_from_landmarks, side_profile
+from ._video import DEFAULT_SEEK_GAP, crop_box, find_video, iter_annotated_frames, person_box_pixels
+
+#: reason -> (stage reached, whether a rerun retries the row, description)
+REASONS: dict[str, tuple[int, bool, str]] = {
+    "missing_video": (0, True, "no <videos>/<tag>.mp4 or <videos>/<tag>/Complete.mp4"),
+    "unreadable_frame": (0, True, "the frame could not be decoded (past the end, corrupt video)"),
+    "invalid_box": (0, False, "the person box is not a positive finite percentage box"),
+    "box_outside_frame": (0, False, "the person box lies (almost) entirely outside the frame"),
+    "no_face": (1, False, "the detector found no face in the person box"),
+    "low_confidence": (2, False, "the most confident face is below the threshold"),
+    "write_failed": (2, True, "the crop could not be written"),
+}
+ROW_COLUMNS = ("row", "status", "reason", "detail", "stage_reached", "n_faces", "face_confidence",
+               "face_x0", "face_y0", "face_x1", "face_y1", *LANDMARK_COLUMNS, "yaw", "pitch", "crop_path")
+FLUSH_EVERY_S = 2.0
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Settings of one preparation; all but ``batch_size``/``seek_gap`` must match to resume a folder."""
+
+    detector: str = "mtcnn"
+    weights: str | None = None
+    size: int = 48
+    color: str = "gray"
+    threshold: float = 0.6
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    side_profile_deg: float = SIDE_PROFILE_YAW_DEG
+    split_rule: tuple[tuple[int, str], ...] = tuple(sorted(SEED_CODE_SPLIT_RULE.items()))
+    jpeg_quality: int = 95
+    seek_gap: int = DEFAULT_SEEK_GAP
+    batch_size: int | None = None
+    detect_max_side: int = 640
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.detector, str) or not self.detector:
+            raise ValueError(f"detector must be one of {list(DETECTORS)} (or a custom detector's name), "
+                             f"received {self.detector!r}")
+        if not isinstance(self.size, int) or not 8 <= self.size <= 1024:
+            raise ValueError(f"size must be an integer in [8, 1024] pixels, received {self.size!r}")
+        if self.color not in ("gray", "rgb"):
+            raise ValueError(f"color must be 'gray' or 'rgb', received {self.color!r}")
+        if not 0 < self.threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], received {self.threshold}")
+        if not 0 <= self.min_confidence <= self.threshold:
+            raise ValueError(f"min_confidence must be in [0, threshold={self.threshold}], received "
+                             f"{self.min_confidence}")
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be in [1, 100], received {self.jpeg_quality}")
+        if self.detect_max_side < 64:
+            raise ValueError(f"detect_max_side must be >= 64 pixels, received {self.detect_max_side}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, received {self.batch_size}")
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that define the output (compared when resuming)."""
+        d = asdict(self)
+        for k in ("seek_gap", "batch_size", "detect_max_side"):
+            d.pop(k)
+        d["split_rule"] = [list(p) for p in self.split_rule]
+        return d
+
+
+@dataclass
+class PrepareResult:
+    """What :func:`prepare_eila` produced."""
+
+    out: Path
+    manifest: pd.DataFrame
+    rows: pd.DataFrame
+    audit: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+    registered: Any = None
+
+
+def crop_file_name(row: int, label: str, video: str, clip: str, person_id: str) -> str:
+    """``<row>_label_<k>_video_<tag>_clip_<cid>_person_<pid>.jpg`` with ``k`` the EMOTIONS index."""
+    return f"{int(row)}_label_{EMOTIONS.index(label)}_video_{video}_clip_{clip}_person_{person_id}.jpg"
+
+
+def _sha1(path: Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_resume(out: Path, identity: dict[str, Any]) -> None:
+    info_path = out / "prepare.json"
+    if not info_path.is_file():
+        return
+    old = read_json(info_path).get("identity", {})
+    diff = {k: (old.get(k), v) for k, v in identity.items() if old.get(k) != v}
+    if diff:
+        pretty = ", ".join(f"{k}: {a!r} there vs {b!r} now" for k, (a, b) in diff.items())
+        raise DataFormatError(f"this folder was prepared with other settings ({pretty}); pass another --out "
+                              "folder, or delete this one to start over", info_path)
+
+
+def _load_state(out: Path, valid_rows: set[int]) -> dict[int, dict]:
+    """Finished rows from ``rows.parquet`` (rows to retry and kept rows whose crop vanished are dropped)."""
+    path = out / "rows.parquet"
+    if not path.is_file():
+        return {}
+    try:
+        prev = pd.read_parquet(path)
+    except Exception as exc:
+        raise DataFormatError(f"resume state is unreadable ({type(exc).__name__}: {exc}); delete it to start "
+                              "this folder over", path) from None
+    state: dict[int, dict] = {}
+    for rec in prev.to_dict("records"):
+        r = int(rec["row"])
+        if r not in valid_rows:
+            continue
+        if rec["status"] == "kept" and not Path(str(rec["crop_path"])).is_file():
+            continue
+        if rec["status"] == "failed" and REASONS.get(rec["reason"], (0, True, ""))[1]:
+            continue
+        state[r] = {k: rec.get(k) for k in ROW_COLUMNS}
+    return state
+
+
+def _failed(row: int, reason: str, detail: str = "", n_faces: int = 0, confidence: float = np.nan) -> dict:
+    rec = {k: np.nan for k in ROW_COLUMNS}
+    rec.update(row=int(row), status="failed", reason=reason, detail=detail, stage_reached=REASONS[reason][0],
+               n_faces=int(n_faces), face_confidence=float(confidence), crop_path=None)
+    return rec
+
+
+def _to_output(img: np.ndarray, size: int, color: str) -> np.ndarray:
+    out = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if color == "gray" else img
+    interp = cv2.INTER_AREA if min(out.shape[:2]) > size else cv2.INTER_LINEAR
+    return cv2.resize(out, (size, size), interpolation=interp)
+
+
+class _Runner:
+    """Holds the state of one preparation run (pending detections, records, flushing)."""
+
+    def __init__(self, ann: pd.DataFrame, out: Path, cfg: PrepareConfig, detector: FaceDetector,
+                 state: dict[int, dict], progress: ProgressFn, flush_every_s: float):
+        self.ann, self.out, self.cfg, self.detector = ann, out, cfg, detector
+        self.records = state
+        self.progress = progress
+        self.flush_every_s = flush_every_s
+        self.pending: list[tuple[dict, np.ndarray, tuple[int, int, int, int], np.ndarray, float]] = []
+        self.batch = cfg.batch_size or max(8, detector.batch_size)
+        self._last_flush = time.monotonic()
+        self.total = len(ann)
+        self._where: tuple[str, int] = ("", -1)
+
+    def record(self, rec: dict) -> None:
+        self.records[int(rec["row"])] = rec
+        if time.monotonic() - self._last_flush >= self.flush_every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        df = pd.DataFrame([self.records[r] for r in sorted(self.records)], columns=list(ROW_COLUMNS))
+        atomic_write_parquet(df, self.out / "rows.parquet")
+        self._last_flush = time.monotonic()
+
+    def add(self, row: dict, frame: np.ndarray) -> None:
+        h, w = frame.shape[:2]
+        box, reason = person_box_pixels(row["x"], row["y"], row["width"], row["height"], w, h)
+        if box is None:
+            self.record(_failed(row["row"], reason, f"box x={row['x']:.1f}% y={row['y']:.1f}% "
+                                                   f"w={row['width']:.1f}% h={row['height']:.1f}% on {w}x{h}"))
+            return
+        crop = crop_box(frame, box)
+        scale = min(1.0, self.cfg.detect_max_side / max(crop.shape[:2]))
+        if scale < 1:  # faces in a person box are large: detect on a smaller copy, map back to pixels
+            crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                              interpolation=cv2.INTER_AREA)
+        self.pending.append((row, frame, box, crop, scale))
+        if len(self.pending) >= self.batch:
+            self.detect_pending()
+
+    def detect_pending(self) -> None:
+        if not self.pending:
+            return
+        dets = self.detector.detect([p[3] for p in self.pending])
+        for (row, frame, box, _, scale), det in zip(self.pending, dets):
+            self.record(self._finish(row, frame, box, det, scale))
+        self.pending = []
+        self.report(f"video {self._where[0]}, frame {self._where[1]}")
+
+    def _finish(self, row: dict, frame: np.ndarray, box: tuple[int, int, int, int], det, scale: float) -> dict:
+        b = det.best()
+        if b is None:
+            return _failed(row["row"], "no_face")
+        conf = float(det.confidences[b])
+        if conf < self.cfg.threshold:
+            return _failed(row["row"], "low_confidence", f"best face {conf:.3f} < {self.cfg.threshold}",
+                           len(det), conf)
+        ox, oy = box[0], box[1]
+        fx0, fy0, fx1, fy1 = det.boxes[b] / scale + np.array([ox, oy, ox, oy])
+        h, w = frame.shape[:2]
+        cx0, cy0 = int(max(0, np.floor(fx0))), int(max(0, np.floor(fy0)))
+        cx1, cy1 = int(min(w, np.ceil(fx1))), int(min(h, np.ceil(fy1)))
+        if cx1 - cx0 < 2 or cy1 - cy0 < 2:
+            return _failed(row["row"], "no_face", f"degenerate face box {det.boxes[b].round(1).tolist()}",
+                           len(det), conf)
+        face = _to_output(frame[cy0:cy1, cx0:cx1], self.cfg.size, self.cfg.color)
+        ok, buf = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, self.cfg.jpeg_quality])
+        dest = (self.out / row["split"] / row["label"].capitalize() /
+                crop_file_name(row["row"], row["label"], row["video"], row["clip"], row["eila_person_id"]))
+        try:
+            if not ok:
+                raise OSError("JPEG encoding failed")
+            atomic_write_bytes(buf.tobytes(), dest)
+        except OSError as exc:
+            return _failed(row["row"], "write_failed", f"{dest}: {exc}", len(det), conf)
+        lm = None if det.landmarks is None else det.landmarks[b] / scale + np.array([ox, oy])
+        yaw, pitch = pose_from_landmarks(lm) if lm is not None else (np.array([np.nan]), np.array([np.nan]))
+        rec = {"row": int(row["row"]), "status": "kept", "reason": None, "detail": "", "stage_reached": 3,
+               "n_faces": len(det), "face_confidence": conf, "face_x0": float(fx0), "face_y0": float(fy0),
+               "face_x1": float(fx1), "face_y1": float(fy1), **landmark_columns(lm),
+               "yaw": float(yaw[0]), "pitch": float(pitch[0]), "crop_path": str(dest.resolve())}
+        return rec
+
+    def report(self, message: str) -> None:
+        self.progress(len(self.records), self.total, message)
+
+    def run(self, todo: pd.DataFrame, videos: Path) -> None:
+        self.report(f"{len(self.records)} rows already done, {len(todo)} to go")
+        for video, vrows in todo.groupby("video", sort=True):
+            path = find_video(videos, str(video))
+            if path is None:
+                for r in vrows["row"]:
+                    self.record(_failed(r, "missing_video", f"{videos}/{video}.mp4 or {videos}/{video}/Complete.mp4 "
+                                                            "not found"))
+                self.report(f"video {video}: missing")
+                continue
+            by_frame = {int(f): g.to_dict("records") for f, g in vrows.groupby("frame")}
+            for fr in iter_annotated_frames(path, by_frame, seek_gap=self.cfg.seek_gap):
+                self._where = (str(video), fr.frame)
+                for row in by_frame[fr.frame]:
+                    if fr.image is None:
+                        self.record(_failed(row["row"], "unreadable_frame", f"{path}: {fr.error}"))
+                    else:
+                        self.add(row, fr.image)
+            self.detect_pending()
+            self.report(f"video {video}: done")
+
+
+def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str | Path, out: str | Path,
+                 detector: str | FaceDetector = "mtcnn", weights: str | Path | None = None, size: int = 48,
+                 color: str = "gray", threshold: float = 0.6, *, config: PrepareConfig | None = None,
+                 progress: ProgressFn | None = None, register_as: str | None = None,
+                 artifacts: str | Path | None = None, n_boot: int = 1000,
+                 flush_every_s: float = FLUSH_EVERY_S) -> PrepareResult:
+    """Turn EiLA annotations, demographics and videos into a face-crop dataset with an audit.
+
+    Parameters
+    ----------
+    annotations, demographics : str or Path
+        EiLA ``annotations.csv`` and ``demographics.csv``.
+    videos : str or Path
+        Folder with ``<tag>.mp4`` or ``<tag>/Complete.mp4`` per video tag.
+    out : str or Path
+        Output folder (created; an existing one with the same settings is resumed).
+    detector : {"mtcnn", "yunet", "yolo"} or FaceDetector
+        Backend name, or an already built detector.
+    weights : str or Path, optional
+        Model file for ``yunet``/``yolo``.
+    size, color, threshold
+        Crop side in pixels, ``gray`` or ``rgb``, minimum confidence of the kept face.
+    config : PrepareConfig, optional
+        Full settings; overrides ``detector``/``weights``/``size``/``color``/``threshold`` names.
+    progress : callable, optional
+        ``progress(rows_done, rows_total, message)``.
+    register_as : str, optional
+        Register the manifest under this dataset name in ``artifacts`` (format ``eila-crops``).
+    artifacts : str or Path, optional
+        Artifacts folder for ``register_as`` (default: :func:`core.paths.default_artifacts_dir`).
+    n_boot : int
+        Cluster-bootstrap replicates of the audit.
+    flush_every_s : float
+        How often the resume state is written during the run.
+
+    Returns
+    -------
+    PrepareResult
+
+    Raises
+    ------
+    DataFormatError
+        Unreadable annotations/demographics, or an ``out`` folder prepared with other settings.
+    ModelFileError
+        Missing or invalid detector weights (the message names ``--weights``).
+    """
+    annotations, demographics, videos, out = Path(annotations), Path(demographics), Path(videos), Path(out)
+    if not videos.is_dir():
+        raise DataFormatError("videos folder not found; expected a folder with <tag>.mp4 or <tag>/Complete.mp4",
+                              videos)
+    det_obj = detector if isinstance(detector, FaceDetector) else None
+    if config is None:
+        name = det_obj.name if det_obj is not None else str(detector)
+        w = det_obj.weights if det_obj is not None else (None if weights is None else str(weights))
+        mc = det_obj.min_confidence if det_obj is not None else DEFAULT_MIN_CONFIDENCE
+        config = PrepareConfig(detector=name, weights=w, size=int(size), color=color, threshold=float(threshold),
+                               min_confidence=min(mc, float(threshold)))
+    if det_obj is None:
+        check_weights(config.detector, config.weights)
+    progress = progress or null_progress
+    split_rule: Mapping[int, str] = dict(config.split_rule)
+    ann = load_eila_annotations(annotations, demographics, split_rule=split_rule)
+    identity = {**config.identity(), "annotations_sha1": _sha1(annotations)}
+    out.mkdir(parents=True, exist_ok=True)
+    _check_resume(out, identity)
+    for stale in out.rglob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+    info = {"identity": identity, "annotations": str(annotations.resolve()),
+            "demographics": str(demographics.resolve()), "videos": str(videos.resolve()),
+            "started": time.time(), "load_report": ann.attrs.get("load_report", {})}
+    atomic_write_json(info, out / "prepare.json")
+    state = _load_state(out, set(ann["row"].astype(int)))
+    if det_obj is None:
+        det_obj = load_detector(config.detector, config.weights, min_confidence=config.min_confidence)
+    runner = _Runner(ann, out, config, det_obj, state, progress, flush_every_s)
+    todo = ann[~ann["row"].isin(list(state))]
+    try:
+        runner.run(todo, videos)
+    finally:
+        runner.flush()
+    return _finish(ann, out, config, runner.records, info, register_as, artifacts, n_boot, progress)
+
+
+def _finish(ann: pd.DataFrame, out: Path, cfg: PrepareConfig, records: dict[int, dict], info: dict,
+            register_as: str | None, artifacts: str | Path | None, n_boot: int,
+            progress: ProgressFn) -> PrepareResult:
+    res = pd.DataFrame([records[r] for r in sorted(records)], columns=list(ROW_COLUMNS))
+    rows = ann.merge(res, on="row", how="left", validate="one_to_one")
+    rows["side_profile"] = side_profile(rows["yaw"].to_numpy(dtype=float), cfg.side_profile_deg)
+    rows["detector"] = cfg.detector
+    kept = rows[rows["status"] == "kept"].copy()
+    keep_cols = ["sample_id", "crop_path", "dataset", "split", "label", "race", "gender", "skin_color", "video",
+                 "clip", "person", "frame", "yaw", "pitch", "side_profile", "face_confidence", *LANDMARK_COLUMNS,
+                 "face_x0", "face_y0", "face_x1", "face_y1", "row", "eila_person_id", "n_annotators",
+                 "annotations", "detector"]
+    manifest = kept[keep_cols].rename(columns={"crop_path": "path"}).reset_index(drop=True)
+    manifest.attrs["load_report"] = ann.attrs.get("load_report", {})
+    audit = compute_audit(rows, detector=cfg.detector, threshold=cfg.threshold, n_boot=n_boot)
+    if manifest.empty:
+        atomic_write_parquet(manifest, out / "manifest.parquet")
+    else:
+        save_manifest(manifest, out / "manifest.parquet")
+    save_audit(audit, out)
+    counts = {s: int((rows["stage_reached"] >= i).sum()) for i, s in enumerate(STAGES)}
+    reasons = {str(k): int(v) for k, v in rows["reason"].value_counts().items()}
+    info = {**info, "finished": time.time(), "n_rows": int(len(rows)), "stage_counts": counts,
+            "reasons": reasons, "versions": {"opencv": cv2.__version__}}
+    atomic_write_json(info, out / "prepare.json")
+    registered = None
+    if register_as:
+        if manifest.empty:
+            raise DataFormatError("no face was kept, nothing to register (see rows.parquet for the reasons)", out)
+        from ..paths import default_artifacts_dir
+        from ..registry import register_dataset
+
+        art = Path(artifacts) if artifacts else default_artifacts_dir()
+        registered = register_dataset(manifest, register_as, "eila-crops",
+                                      {"path": out, "demographics": info["demographics"],
+                                       "prepared_by": "prepare-eila", "detector": cfg.detector,
+                                       "threshold": cfg.threshold}, art)
+        save_audit(audit, registered.path)
+    progress(len(rows), len(rows), f"kept {counts['kept']} of {counts['rows']} rows")
+    return PrepareResult(out=out, manifest=manifest, rows=rows, audit=audit, info=info, registered=registered)
