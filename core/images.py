@@ -76,3 +76,22 @@ def to_model_input(img: np.ndarray, size: int, channels: int) -> np.ndarray:
     if img.ndim == 2:
         img = img[:, :, None]
     return img.astype(np.float32)
+
+
+def thumbnail(path: str | Path, size: int = 96) -> np.ndarray | None:
+    """RGB uint8 thumbnail whose longest side is ``size``, or None when ``path`` is not a readable image.
+
+    For galleries: a missing file, a ``<video>#<frame>`` locator or an undecodable
+    file gives None instead of an error, so one bad sample never breaks a grid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        img = read_image(path, "rgb")
+    except DataFormatError:
+        return None
+    h, w = img.shape[:2]
+    scale = size / max(h, w)
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST
+    return cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interp)
