@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("core.demo_cli", "generate the synthetic demo dataset"),
     "prepare-eila": ("core.preprocess._cli", "EiLA annotations + videos -> face crops, manifest and preprocessing bias audit"),
     "estimate-pose": ("core.preprocess._pose_cli", "add face landmarks, yaw, pitch and side_profile to a cropped dataset"),
+    "train": ("core.training._cli", "train one configuration (a dataset, optionally mixed with a fraction of another)"),
+    "sweep": ("core.training._sweep_cli", "train many configurations (--preset table3 or --mix ...); resumable"),
+    "evaluate": ("core.evaluation._cli", "predict a dataset with a model; write predictions.parquet and metrics.json"),
+    "report": ("core.evaluation._report_cli", "build a self-contained HTML report (and CSVs) from runs"),
 }
 
 

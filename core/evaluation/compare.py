@@ -119,8 +119,9 @@ def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, person: PersonA
     Returns
     -------
     dict
-        ``accuracy_a, accuracy_b, diff, ci_low, ci_high, p_value`` (two-sided,
-        twice the smaller share of replicates on either side of 0),
+        ``accuracy_a, accuracy_b, diff, ci_low, ci_high, p_value`` (two-sided:
+        twice the smaller share of replicates on either side of 0, counted as
+        ``(k + 1) / (n_boot + 1)`` so it is never reported as 0),
         ``n_samples, n_persons, method``.
     """
     m = align_pair(pred_a, pred_b)
@@ -138,7 +139,8 @@ def _paired_from_aligned(m: pd.DataFrame, person: PersonArg, n_boot: int, confid
     reps = (kb[idx].sum(axis=1) - ka[idx].sum(axis=1)) / tot
     lo, hi = percentile_interval(reps, confidence)
     acc_a, acc_b = float(m["correct_a"].mean()), float(m["correct_b"].mean())
-    p = min(1.0, 2 * min(float(np.mean(reps <= 0)), float(np.mean(reps >= 0))))
+    n_ok = max(int(np.isfinite(reps).sum()), 1)
+    p = min(1.0, 2 * min((int((reps <= 0).sum()) + 1) / (n_ok + 1), (int((reps >= 0).sum()) + 1) / (n_ok + 1)))
     return {"accuracy_a": acc_a, "accuracy_b": acc_b, "diff": acc_b - acc_a, "ci_low": lo, "ci_high": hi,
             "p_value": p, "n_samples": int(len(m)), "n_persons": int(ka.size) if pcol else None,
             "method": "paired bootstrap over persons" if pcol else "paired bootstrap over samples"}

