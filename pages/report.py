@@ -10,7 +10,7 @@ import streamlit as st
 from core import reference as ref
 from core.evaluation.report import ReportBundle, build_report
 from core.evaluation.runs import list_runs
-from core.paths import default_artifacts_dir
+from pages._ui import artifacts_dir
 
 
 @st.cache_data(show_spinner="Building the report (bootstrap intervals, figures)...")
@@ -35,7 +35,7 @@ st.caption("One self-contained HTML file (figures inlined, opens offline) with s
            "every table as CSV. The same from a terminal: `python -m core report --runs <run folders> --out "
            "report.html --csv-dir tables/`.")
 
-artifacts = default_artifacts_dir()
+artifacts = artifacts_dir()
 runs = list_runs(artifacts)
 labels = {str(r.path): f"{r.label} · {r.kind} · {r.run_id}" for r in runs}
 c1, c2 = st.columns([3, 2])

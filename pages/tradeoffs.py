@@ -11,7 +11,7 @@ from core.evaluation.compare import compare_runs
 from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
 from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
 from core.evaluation.runs import list_runs
-from core.paths import default_artifacts_dir
+from pages._ui import artifacts_dir
 
 ALL_REFERENCE = "All eleven configurations"
 
@@ -43,7 +43,7 @@ st.caption("Per-group accuracy with confidence intervals, the std of group accur
            "trade-off between overall accuracy and disparity. Intervals: cluster bootstrap over persons when the "
            "predictions have person ids, Wilson intervals otherwise.")
 
-artifacts = default_artifacts_dir()
+artifacts = artifacts_dir()
 runs = list_runs(artifacts)
 attr_options = ["race"]
 for r in runs:

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from .._errors import DataFormatError
+from .._io import read_json
 from ..paths import default_artifacts_dir, runs_dir
 from ..registry import FORMATS
 from .runs import DEFAULT_ATTRIBUTES
@@ -51,14 +52,23 @@ def resolve_data(data: str, fmt: str | None, demographics: str | None, name: str
         df = load_any(fmt, path, demographics=demographics, name=name, artifacts=artifacts)
         return df, {"name": name or path.name, "format": fmt, "path": str(path), "demographics": demographics}
     if path.is_file() and path.suffix.lower() == ".parquet":
-        return load_manifest(path), {"name": name or path.stem, "format": "manifest", "path": str(path)}
+        desc: dict[str, Any] = {"name": name or path.stem, "format": "manifest", "path": str(path)}
+        info_file = path.parent / "info.json"
+        if info_file.is_file():  # a registered dataset's own manifest
+            try:
+                meta = read_json(info_file)
+                desc.update({"name": name or meta.get("name", path.stem), "synthetic": bool(meta.get("synthetic"))})
+            except (OSError, ValueError):
+                pass
+        return load_manifest(path), desc
     if not path.exists():
         try:
             info = get_dataset(data, artifacts)
         except DataFormatError:
             raise DataFormatError("not a file, folder or registered dataset name; expected a dataset folder, a "
                                   "manifest .parquet or a name listed by the Data page", data) from None
-        return load_dataset(data, artifacts), {"name": info.name, "format": "registered", "path": str(info.path)}
+        return load_dataset(data, artifacts), {"name": info.name, "format": "registered", "path": str(info.path),
+                                               "synthetic": info.synthetic}
     if path.is_dir():
         df = load_any("folder", path, name=name, artifacts=artifacts)
         return df, {"name": name or path.name, "format": "folder", "path": str(path)}

@@ -231,5 +231,6 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
               "model": str(model), "model_name": clf.name, "model_source": clf.source,
               "classes": list(clf.classes), "input_size": clf.input_size, "channels": clf.channels,
               "input_scale": clf.input_scale, "dataset": {k: str(v) for k, v in dataset.items()},
+              "synthetic": bool(dataset.get("synthetic", False)),
               "split": split_used, "n_samples": int(len(preds)), "limit": limit}
     return write_evaluation(preds, out_dir, config, attributes=attributes, n_boot=n_boot, min_persons=min_persons)

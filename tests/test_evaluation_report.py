@@ -1,0 +1,110 @@
+"""Run folders, results tables, explorer helpers and the self-contained HTML report."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _evaluation_data import make_run, synthetic_predictions
+from core._errors import DataFormatError
+from core.cli import main
+from core.evaluation.explore import error_rate_table, filter_predictions, pose_bin, pose_groups
+from core.evaluation.fairness import resolve_attribute
+from core.evaluation.report import build_report
+from core.evaluation.results import pareto_front, result_from_predictions, results_table, run_results
+from core.evaluation.runs import list_runs, load_predictions, read_run
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory) -> tuple[Path, Path, Path]:
+    art = tmp_path_factory.mktemp("rep") / "artifacts"
+    imgs = art.parent / "imgs"
+    a = make_run(art, "run-a", synthetic_predictions(seed=1, skill=0.4, image_dir=imgs), "baseline")
+    b = make_run(art, "run-b", synthetic_predictions(seed=2, skill=0.7, image_dir=imgs), "mixed")
+    return art, a, b
+
+
+def test_run_folders(two_runs, tmp_path) -> None:
+    art, a, b = two_runs
+    runs = list_runs(art)
+    assert {r.label for r in runs} == {"baseline", "mixed"} and all(r.kind == "evaluation" for r in runs)
+    assert {"config.json", "metrics.json", "predictions.parquet", "versions.json"} <= {p.name for p in a.iterdir()}
+    m = json.loads((a / "metrics.json").read_text())
+    assert set(m["groups"]) == {"race", "gender"} and 0 <= m["accuracy"] <= 1
+    trained = art / "runs" / "trained"
+    trained.mkdir()
+    (trained / "config.json").write_text(json.dumps({"name": "SFEW + 10% EiLA", "classes": [], "created": 1.0}))
+    (trained / "model.keras").write_bytes(b"")
+    info = read_run(trained)
+    assert info.kind == "training" and info.label == "SFEW + 10% EiLA" and not info.has_predictions
+    assert len(list_runs(art, with_predictions=True)) == 2
+    with pytest.raises(DataFormatError, match="no predictions"):
+        load_predictions(trained)
+    with pytest.raises(DataFormatError, match="config.json"):
+        read_run(tmp_path)
+    (trained / "model.keras").unlink()
+    (trained / "config.json").unlink()
+    trained.rmdir()
+
+
+def test_results_table_and_pareto(two_runs) -> None:
+    _, a, b = two_runs
+    res = run_results([a, b], "race", n_boot=200)
+    t = results_table(res)
+    assert list(t.index) == ["baseline", "mixed"]
+    assert {"acc[Mixed]", "n[Mixed]", "persons[Mixed]", "flag[Mixed]", "std", "std_ci_low"} <= set(t.columns)
+    assert t["flag[Mixed]"].all() and not t["flag[White]"].any()
+    disp = results_table(res, formatted=True)
+    assert "⚠" in disp.loc["baseline", "% acc Mixed [CI]"] and "2p" in disp.loc["baseline", "% acc Mixed [CI]"]
+    assert pareto_front([0.4, 0.3, 0.35, 0.2], [0.1, 0.05, 0.12, 0.2]).tolist() == [True, True, False, False]
+    no_race = result_from_predictions("x", synthetic_predictions().drop(columns=["race"]), "race", n_boot=50)
+    assert no_race.report is None and "race" in no_race.note
+
+
+def test_explore_helpers() -> None:
+    df = synthetic_predictions(seed=3)
+    assert pose_bin(pd.Series([0, -20, 45, 80, np.nan])).tolist() == [
+        "frontal (<15°)", "15-30°", "30-60°", "profile (≥60°)", None]
+    wrong_black = filter_predictions(df, "race", ["Black"], correctness="wrong")
+    assert len(wrong_black) == int(((df["race"] == "Black") & ~df["correct"]).sum())
+    cell = filter_predictions(df, true=["happy"], pred=["happy"])
+    assert (cell["true"] == "happy").all() and (cell["pred"] == "happy").all()
+    side = filter_predictions(df, side_profile=True, yaw_range=(60, 90))
+    assert side["side_profile"].all() and (side["yaw"].abs() >= 60).all()
+    with pytest.raises(DataFormatError, match="side_profile"):
+        filter_predictions(df.drop(columns=["side_profile"]), side_profile=True)
+    pose, what = pose_groups(df)
+    table = error_rate_table(df, resolve_attribute(df, "race"), pose, n_boot=100)
+    assert what == "|yaw| bin" and table["n_samples"].sum() == len(df)
+    assert table.loc[table["row"] == "Mixed", "low_n"].all()
+    assert table["col"].iloc[0] == "frontal (<15°)"
+
+
+def test_html_report_is_self_contained(two_runs, tmp_path) -> None:
+    _, a, b = two_runs
+    bundle = build_report([a, b], include_reference=True, attributes=["race", "gender"], n_boot=200)
+    html = bundle.html
+    assert not re.search(r"<script[^>]*\bsrc\s*=", html, re.IGNORECASE)
+    assert "<script" in html and "Plotly" in html
+    assert "Chen, Y. (2024)" in html and "FER2013 only" in html and "baseline" in html
+    assert "Paired comparisons" in html and "McNemar" in html and "Dataset audit" in html
+    assert {"overall", "groups", "fairness", "comparisons", "per_class", "audit"} <= set(bundle.tables)
+    g = bundle.tables["groups"]
+    assert {"ci_low", "ci_high", "n_samples", "n_persons", "low_n"} <= set(g.columns)
+    assert set(g["configuration"]) >= {"baseline", "mixed", "FER2013 only"}
+    files = bundle.write(tmp_path / "r.html", tmp_path / "csv")
+    assert (tmp_path / "csv" / "groups.csv").is_file() and len(files) == 1 + len(bundle.tables)
+
+
+def test_report_cli(two_runs, tmp_path) -> None:
+    _, a, b = two_runs
+    out = tmp_path / "report.html"
+    rc = main(["report", "--runs", str(a), str(b), "--out", str(out), "--csv-dir", str(tmp_path / "t"),
+               "--n-boot", "100", "--attributes", "race"])
+    assert rc == 0 and out.is_file() and (tmp_path / "t" / "fairness.csv").is_file()
+    assert "<script src" not in out.read_text()
+    assert main(["report", "--runs", str(tmp_path), "--out", str(out)]) == 2

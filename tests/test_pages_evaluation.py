@@ -1,0 +1,131 @@
+"""AppTest of the Trade-offs, Misclassified faces and Report pages on the published results and on tiny runs."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from _evaluation_data import make_run, synthetic_predictions
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _page(name: str) -> AppTest:
+    return AppTest.from_file(str(REPO / "pages" / name), default_timeout=120)
+
+
+def _ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _no_demo(artifacts: Path) -> Path:
+    """Opt out of the automatic synthetic demo so an empty folder stays empty (fast)."""
+    (artifacts / "datasets").mkdir(exist_ok=True)
+    (artifacts / "datasets" / ".demo-removed").touch()
+    return artifacts
+
+
+@pytest.fixture(scope="module")
+def tiny_runs_src(tmp_path_factory) -> Path:
+    art = tmp_path_factory.mktemp("pages") / "artifacts"
+    imgs = art.parent / "imgs"
+    make_run(art, "run-a", synthetic_predictions(seed=1, skill=0.4, image_dir=imgs), "baseline")
+    make_run(art, "run-b", synthetic_predictions(seed=2, skill=0.7, image_dir=imgs), "mixed")
+    _no_demo(art)
+    return art
+
+
+@pytest.fixture()
+def tiny_runs(tiny_runs_src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    art = tmp_path / "artifacts"
+    shutil.copytree(tiny_runs_src, art)
+    monkeypatch.setenv("FERBIAS_ARTIFACTS", str(art))
+    return art
+
+
+def test_tradeoffs_on_reference_results(artifacts: Path) -> None:
+    at = _ok(_page("tradeoffs.py").run())
+    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 1
+    assert any("No trained runs" in i.value for i in at.info)
+    assert any("Chen, Y. (2024)" in c.value for c in at.caption)
+    table = at.dataframe[0].value
+    assert "FER2013 only" in table.index and "12.20" in table.loc["FER2013 only", "% std published"]
+    at.selectbox(key="to_family").select("Figure 8 (SFEW + EiLA)").run()
+    _ok(at)
+    assert list(at.dataframe[0].value.index) == ["SFEW only", "SFEW + 10% EiLA", "SFEW + 30% EiLA",
+                                                 "SFEW + 50% EiLA", "SFEW + 100% EiLA"]
+
+
+def test_tradeoffs_on_tiny_runs(tiny_runs: Path) -> None:
+    at = _ok(_page("tradeoffs.py").run())
+    idx = list(at.dataframe[0].value.index)
+    assert "baseline" in idx and "mixed" in idx and "EiLA only" in idx
+    assert any("Mixed" in w.value for w in at.warning)  # 2-person group flagged
+    assert len(at.metric) == 3  # Δ accuracy, bootstrap p, McNemar p
+    at.selectbox(key="to_attr").select("gender").run()
+    _ok(at)
+    at.toggle(key="to_use_ref").set_value(False).run()
+    _ok(at)
+    assert set(at.dataframe[0].value.index) == {"baseline", "mixed"}
+
+
+def test_misclassified_without_runs_offers_to_evaluate(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_demo(artifacts)
+    at = _ok(_page("misclassified.py").run())
+    assert any("No evaluated runs yet" in i.value for i in at.info)
+    assert any(b.key == "mc_make_demo" for b in at.button)
+    from core.demo import DemoConfig, ensure_demo
+
+    ensure_demo(artifacts, config=DemoConfig(n_persons={"Light": 3, "Medium": 3, "Dark": 3}, images_per_person=7,
+                                             image_size=32))
+    started = []
+    import core.jobs
+
+    monkeypatch.setattr(core.jobs, "start_job", lambda kind, argv, art: started.append((kind, argv)) or art)
+    at = _ok(_page("misclassified.py").run())
+    at.button(key="mc_eval_go").click().run()
+    _ok(at)
+    kind, argv = started[0]
+    assert kind == "evaluate" and argv[:4] == ["evaluate", "--model", "fer", "--data"] and argv[4].endswith("manifest.parquet")
+
+
+def test_misclassified_on_tiny_runs(tiny_runs: Path) -> None:
+    at = _ok(_page("misclassified.py").run())
+    assert len(at.get("image")) > 0
+    n_wrong = at.markdown[0].value
+    assert "100% wrong" in n_wrong
+    at.radio(key="mc_correct").set_value("all").run()
+    _ok(at)
+    at.session_state["mc_cell"] = ("happy", "happy")  # what a click on the confusion matrix stores
+    at.run()
+    _ok(at)
+    assert any("Gallery filtered to the clicked cell" in c.value for c in at.caption)
+    assert "0% wrong" in at.markdown[0].value
+    at.button(key="mc_clear_cell").click().run()
+    _ok(at)
+    assert "mc_cell" not in at.session_state
+    at.multiselect(key="mc_groups").set_value(["Mixed"]).run()
+    _ok(at)
+    # pose x group and the paired tab rendered in the same run
+    assert len(at.get("plotly_chart")) == 3
+    assert {m.label for m in at.metric} == {"both right", "only A right", "only B right", "both wrong"}
+
+
+def test_report_page_builds_downloads(tiny_runs: Path) -> None:
+    at = _ok(_page("report.py").run())
+    at.button(key="rp_build").click().run()
+    _ok(at)
+    assert len(at.get("download_button")) >= 5  # HTML, ZIP and one CSV per table
+    assert any("HTML size" in c.value for c in at.caption)
+
+
+def test_report_page_on_reference_only(artifacts: Path) -> None:
+    _no_demo(artifacts)
+    at = _ok(_page("report.py").run())
+    assert any("published results only" in i.value for i in at.info)
+    at.button(key="rp_build").click().run()
+    _ok(at)
+    assert len(at.get("download_button")) >= 4
