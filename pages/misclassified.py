@@ -18,6 +18,7 @@ from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset,
                        image_grid, registered_datasets, synthetic_badge)
 
 PAGE_SIZE = 24
+MIN_PERSONS = 5
 N_COLS = 6
 
 
@@ -147,6 +148,9 @@ with tab_explore:
     with cm_col:
         cm_group = st.selectbox("Confusion matrix of group", ["all samples", *group_vals], key="mc_cm_group")
         base = df if cm_group == "all samples" else filter_predictions(df, attribute, [cm_group])
+        if cm_group != "all samples" and "person" in base.columns and base["person"].nunique() < MIN_PERSONS:
+            st.warning(f"⚠ {cm_group}: only {base['person'].nunique()} person(s); this matrix says little about "
+                       "the group as a whole.")
         cell = st.session_state.get("mc_cell")
         event = st.plotly_chart(confusion_figure(confusion(base["true"], base["pred"]),
                                                  f"{cm_group} (n={len(base)})", selected=cell),
@@ -209,7 +213,7 @@ with tab_pair:
             st.error(str(exc))
         else:
             pair_attr = st.selectbox("Group attribute", attrs or ["(none)"], key="mc_pair_attr")
-            c = compare_runs(df, df_b, pair_attr if attrs else None, n_boot=1000)
+            c = compare_runs(df, df_b, pair_attr if attrs else None, n_boot=1000, min_persons=MIN_PERSONS)
             o = c["overall"]
             m = st.columns(4)
             for col, name in zip(m, OUTCOMES):
@@ -219,13 +223,14 @@ with tab_pair:
                        f" McNemar p = {o['mcnemar_p_value']:.3g} ({o['mcnemar_method']}; treats samples as "
                        f"independent). n = {o['n_samples']} shared samples.")
             groups_b = resolve_attribute(aligned, pair_attr) if attrs else None
-            st.plotly_chart(outcome_figure(aligned, groups_b, "A", "B"), key="mc_pair_fig")
+            st.plotly_chart(outcome_figure(aligned, groups_b, "A", "B", min_persons=MIN_PERSONS), key="mc_pair_fig")
             if len(c["groups"]):
                 st.dataframe(c["groups"], key="mc_pair_groups")
             sel = st.multiselect("Show outcomes", OUTCOMES, default=["only A right", "only B right"],
                                  key="mc_pair_outcomes")
             shown = filter_predictions(aligned, outcomes=sel)
-            caps = [f"{r['outcome']}: true {r['true']} · A {r['pred']} · B {r['pred_b']}" for _, r in shown.iterrows()]
+            caps = [f"{r['outcome']}: true {r['true']} · A {r['pred']} · B {r['pred_b']}"
+                    for _, r in shown.iterrows()]
             _gallery(shown, "mc_pair_gal", caps)
 
 _evaluate_section(artifacts, expanded=False)

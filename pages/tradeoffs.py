@@ -29,8 +29,9 @@ def _runs(paths: tuple[str, ...], stamps: tuple[float, ...], attribute: str, n_b
 
 
 @st.cache_data(show_spinner="Paired bootstrap over persons...")
-def _compare(a: pd.DataFrame, b: pd.DataFrame, attribute: str, n_boot: int, confidence: float) -> dict:
-    return compare_runs(a, b, attribute, n_boot=n_boot, confidence=confidence)
+def _compare(a: pd.DataFrame, b: pd.DataFrame, attribute: str, n_boot: int, confidence: float,
+             min_persons: int) -> dict:
+    return compare_runs(a, b, attribute, n_boot=n_boot, confidence=confidence, min_persons=min_persons)
 
 
 def _stamp(path: Path) -> float:
@@ -130,7 +131,7 @@ else:
     else:
         ra, rb = paired[names.index(a_name)], paired[names.index(b_name)]
         try:
-            c = _compare(ra.predictions, rb.predictions, attribute, n_boot, confidence)
+            c = _compare(ra.predictions, rb.predictions, attribute, n_boot, confidence, int(min_persons))
         except ValueError as exc:
             st.error(str(exc))
         else:

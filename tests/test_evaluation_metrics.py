@@ -78,6 +78,15 @@ def test_loss_falls_back_to_nll_and_unlabelled_rows_are_ignored() -> None:
     assert m.compute_metrics(df.drop(columns=["nll"]), n_boot=50)["loss"] is None
 
 
+def test_without_person_column_intervals_are_wilson() -> None:
+    df = synthetic_predictions(seed=4).drop(columns=["person"])
+    out = m.compute_metrics(df, n_boot=50)
+    assert out["n_persons"] is None and out["accuracy_ci_method"].startswith("Wilson")
+    assert all(g["n_persons"] is None and g["ci_method"].startswith("Wilson") for g in out["groups"]["race"].values())
+    with pytest.raises(DataFormatError, match="no person column 'who'"):
+        m.compute_metrics(df, person="who")
+
+
 def test_bad_predictions_name_the_source() -> None:
     df = synthetic_predictions()
     with pytest.raises(DataFormatError, match=r"preds\.parquet.*'pred'"):

@@ -89,7 +89,8 @@ def test_misclassified_without_runs_offers_to_evaluate(artifacts: Path, monkeypa
     at.button(key="mc_eval_go").click().run()
     _ok(at)
     kind, argv = started[0]
-    assert kind == "evaluate" and argv[:4] == ["evaluate", "--model", "fer", "--data"] and argv[4].endswith("manifest.parquet")
+    assert kind == "evaluate" and argv[:4] == ["evaluate", "--model", "fer", "--data"]
+    assert argv[4].endswith("manifest.parquet")
 
 
 def test_misclassified_on_tiny_runs(tiny_runs: Path) -> None:

@@ -14,14 +14,19 @@ from ..registry import FORMATS
 from .runs import DEFAULT_ATTRIBUTES
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="'fer', a run folder, or a .keras/.h5 model file")
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """``--data --format --demographics --name``, read back by :func:`resolve_data` (shared by commands)."""
     p.add_argument("--data", required=True,
                    help="dataset folder or file, a manifest .parquet, or the name of a registered dataset")
     p.add_argument("--format", choices=list(FORMATS), default=None,
                    help="format of --data (default: manifest for .parquet, registered name, else folder)")
     p.add_argument("--demographics", default=None, help="EiLA demographics.csv (eila-* formats)")
     p.add_argument("--name", default=None, help="dataset name recorded in the results")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="'fer', a run folder, or a .keras/.h5 model file")
+    add_data_arguments(p)
     p.add_argument("--split", default="auto", choices=["auto", "test", "validation", "train", "all"],
                    help="rows to evaluate; auto = the test split if there is one, else all rows")
     p.add_argument("--attributes", nargs="+", default=list(DEFAULT_ATTRIBUTES),

@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     runs = [read_run(r) for r in args.runs]
     if args.all_runs:
         artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
-        runs += [r for r in reversed(list_runs(artifacts, with_predictions=True)) if r.path not in {x.path for x in runs}]
+        seen = {x.path for x in runs}
+        runs += [r for r in reversed(list_runs(artifacts, with_predictions=True)) if r.path not in seen]
     bundle = build_report(runs, include_reference=not args.no_reference, attributes=args.attributes,
                           n_boot=args.n_boot, confidence=args.confidence, min_persons=args.min_persons,
                           baseline=args.baseline, title=args.title)

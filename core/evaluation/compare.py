@@ -148,7 +148,7 @@ def _paired_from_aligned(m: pd.DataFrame, person: PersonArg, n_boot: int, confid
 
 def compare_runs(pred_a: pd.DataFrame, pred_b: pd.DataFrame, attribute: str | None = "race",
                  person: PersonArg = None, n_boot: int = 2000, confidence: float = 0.95,
-                 seed: int = 0) -> dict[str, Any]:
+                 seed: int = 0, min_persons: int = 5, min_samples: int = 30) -> dict[str, Any]:
     """Paired bootstrap and McNemar overall and within each group of ``attribute``.
 
     Returns
@@ -156,9 +156,10 @@ def compare_runs(pred_a: pd.DataFrame, pred_b: pd.DataFrame, attribute: str | No
     dict
         ``overall`` (paired bootstrap merged with McNemar), ``outcomes``
         (count per :data:`OUTCOMES`) and ``groups``: a DataFrame with one row per
-        group (``group, n_samples, n_persons, accuracy_a, accuracy_b, diff,
-        ci_low, ci_high, p_value, mcnemar_p, mcnemar_method``), empty when the
-        attribute is missing.
+        group (``group, n_samples, n_persons, low_n, accuracy_a, accuracy_b,
+        diff, ci_low, ci_high, p_value, mcnemar_p, mcnemar_method``), empty
+        when the attribute is missing; ``low_n`` flags groups with fewer than
+        ``min_persons`` persons (``min_samples`` samples without persons).
     """
     m = align_pair(pred_a, pred_b)
     rng = np.random.default_rng(seed)
@@ -175,13 +176,14 @@ def compare_runs(pred_a: pd.DataFrame, pred_b: pd.DataFrame, attribute: str | No
             sub = m[(groups == g).to_numpy()]
             r = _paired_from_aligned(sub, person, n_boot, confidence, rng)
             mg = mcnemar(sub["correct_a"], sub["correct_b"])
-            rows.append({"group": g, **{k: r[k] for k in ("n_samples", "n_persons", "accuracy_a", "accuracy_b",
-                                                          "diff", "ci_low", "ci_high", "p_value")},
+            low = (r["n_persons"] < min_persons) if r["n_persons"] is not None else (r["n_samples"] < min_samples)
+            rows.append({"group": g, "n_samples": r["n_samples"], "n_persons": r["n_persons"], "low_n": bool(low),
+                         **{k: r[k] for k in ("accuracy_a", "accuracy_b", "diff", "ci_low", "ci_high", "p_value")},
                          "mcnemar_p": mg["p_value"], "mcnemar_method": mg["method"]})
     counts = m["outcome"].value_counts()
     return {"overall": overall, "outcomes": {o: int(counts.get(o, 0)) for o in OUTCOMES},
-            "groups": pd.DataFrame(rows, columns=["group", "n_samples", "n_persons", "accuracy_a", "accuracy_b",
-                                                  "diff", "ci_low", "ci_high", "p_value", "mcnemar_p",
+            "groups": pd.DataFrame(rows, columns=["group", "n_samples", "n_persons", "low_n", "accuracy_a",
+                                                  "accuracy_b", "diff", "ci_low", "ci_high", "p_value", "mcnemar_p",
                                                   "mcnemar_method"]),
             "attribute": attribute, "confidence": confidence, "n_boot": n_boot,
             "note": "McNemar treats samples as independent; with several frames per person prefer the paired "

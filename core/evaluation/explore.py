@@ -13,7 +13,8 @@ from .uncertainty import accuracy_interval
 
 #: |yaw| bins in degrees (lower bound inclusive).
 POSE_BINS: tuple[tuple[float, float, str], ...] = (
-    (0.0, 15.0, "frontal (<15°)"), (15.0, 30.0, "15-30°"), (30.0, 60.0, "30-60°"), (60.0, math.inf, "profile (≥60°)"))
+    (0.0, 15.0, "frontal (<15°)"), (15.0, 30.0, "15-30°"), (30.0, 60.0, "30-60°"),
+    (60.0, math.inf, "profile (≥60°)"))
 CORRECTNESS: tuple[str, ...] = ("all", "correct", "wrong")
 
 

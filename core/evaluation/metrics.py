@@ -145,9 +145,9 @@ def clean_for_json(obj: Any) -> Any:
     return obj
 
 
-def compute_metrics(predictions: pd.DataFrame, attributes: Iterable[str] = ("race",), person: str | None = "person",
-                    n_boot: int = 1000, confidence: float = 0.95, min_persons: int = 5, seed: int = 0,
-                    source: str = "<predictions>") -> dict[str, Any]:
+def compute_metrics(predictions: pd.DataFrame, attributes: Iterable[str] = ("race",),
+                    person: str | None | bool = "person", n_boot: int = 1000, confidence: float = 0.95,
+                    min_persons: int = 5, seed: int = 0, source: str = "<predictions>") -> dict[str, Any]:
     """Every metric of a run, JSON-ready (``metrics.json``).
 
     Parameters
@@ -159,9 +159,10 @@ def compute_metrics(predictions: pd.DataFrame, attributes: Iterable[str] = ("rac
         category from ``skin_color``), ``skin_tone_tertile`` or an intersection
         such as ``race x gender``. Attributes the table cannot provide are
         listed under ``groups_unavailable`` instead of failing.
-    person : str or None
-        Column identifying individuals; when present (and not all missing)
-        confidence intervals come from a bootstrap over persons, else Wilson.
+    person : str, None or False
+        Column identifying individuals (``"person"`` or ``None``: the
+        ``person`` column when present; ``False``: ignore persons). When it has values, confidence intervals
+        come from a bootstrap over persons, else Wilson intervals.
     n_boot : int
         Bootstrap replicates.
     confidence : float
@@ -187,7 +188,7 @@ def compute_metrics(predictions: pd.DataFrame, attributes: Iterable[str] = ("rac
     from .uncertainty import accuracy_interval
 
     df = check_predictions(predictions, source)
-    pcol = person_column(df, person)
+    pcol = person_column(df, None if person == "person" else person)  # the default column may be absent
     rng = np.random.default_rng(seed)
     overall = accuracy_interval(df["correct"].to_numpy(), None if pcol is None else df[pcol].to_numpy(),
                                 n_boot=n_boot, confidence=confidence, min_persons=min_persons, rng=rng)

@@ -58,6 +58,7 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
                     error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "thickness": 1.2},
                     hovertext=hover, hoverinfo="text")
     fig.update_layout(barmode="group", title=title, yaxis_title="accuracy (%)", yaxis_range=[0, 100],
+                      xaxis_tickangle=-30,
                       legend_title_text="group", margin={"t": 60, "b": 40},
                       annotations=[{"text": FLAG_NOTE, "xref": "paper", "yref": "paper", "x": 0, "y": 1.06,
                                     "showarrow": False, "font": {"size": 11}}])
@@ -74,15 +75,18 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
     acc = np.array([100 * r.overall["accuracy"] for r in rs])
     std = np.array([100 * r.report.summary["std"] for r in rs])
     front = pareto_front(acc, std)
+    flagged = [list(r.report.summary.get("flagged_groups", [])) for r in rs]
     for kind, symbol in (("reference", "diamond"), ("run", "circle")):
         idx = [i for i, r in enumerate(rs) if r.kind == kind]
         if not idx:
             continue
         s = [rs[i].report.summary for i in idx]
         fig.add_scatter(
-            x=std[idx], y=acc[idx], mode="markers+text", name="published (Chen 2024)" if kind == "reference" else "runs",
+            x=std[idx], y=acc[idx], mode="markers+text",
+            name="published (Chen 2024)" if kind == "reference" else "runs",
+            marker_symbol=[symbol + ("-open" if flagged[i] else "") for i in idx],
             text=[wrap_name(rs[i].name) if front[i] or kind == "run" else "" for i in idx],
-            textposition="top center", textfont={"size": 10}, marker={"symbol": symbol, "size": 11},
+            textposition="top center", textfont={"size": 10}, marker={"size": 11},
             error_x={"type": "data", "symmetric": False,
                      "array": [max(0.0, 100 * x.get("std_ci_high", np.nan) - std[i]) for x, i in zip(s, idx)],
                      "arrayminus": [max(0.0, std[i] - 100 * x.get("std_ci_low", np.nan)) for x, i in zip(s, idx)],
@@ -92,13 +96,17 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
                      "arrayminus": [max(0.0, acc[i] - 100 * rs[i].overall["ci_low"]) for i in idx], "thickness": 0.8,
                      "color": "rgba(120,120,120,0.45)"},
             hovertext=[f"{rs[i].name}<br>accuracy {acc[i]:.1f}%<br>std {std[i]:.2f} points"
-                       + ("<br>on the Pareto front" if front[i] else "") for i in idx], hoverinfo="text")
+                       + ("<br>on the Pareto front" if front[i] else "")
+                       + (f"<br>⚠ few persons/samples in: {', '.join(flagged[i])}" if flagged[i] else "")
+                       for i in idx], hoverinfo="text")
     order = np.argsort(std[front])
     fig.add_scatter(x=std[front][order], y=acc[front][order], mode="lines", name="Pareto front",
                     line={"dash": "dash", "color": "black"}, hoverinfo="skip")
     fig.update_layout(title=title, xaxis_title="std of group accuracies (percentage points, lower is fairer)",
                       yaxis_title="overall accuracy (%)",
-                      annotations=[{"text": "labels: Pareto front and runs; hover for the others", "xref": "paper",
+                      annotations=[{"text": "labels: Pareto front and runs; hover for the others; open marker = "
+                                            "a group with few persons (its accuracy, hence the std, is unreliable)",
+                                    "xref": "paper",
                                     "yref": "paper", "x": 0, "y": 1.06, "showarrow": False, "font": {"size": 11}}])
     return fig
 
@@ -153,11 +161,18 @@ def error_rate_figure(table: pd.DataFrame, row_title: str, col_title: str,
     return fig
 
 
-def outcome_figure(aligned: pd.DataFrame, groups: pd.Series | None, name_a: str, name_b: str) -> go.Figure:
-    """Stacked shares of both right / only A right / only B right / both wrong, per group (Figures 10 and 11)."""
+def outcome_figure(aligned: pd.DataFrame, groups: pd.Series | None, name_a: str, name_b: str,
+                   min_persons: int = 5) -> go.Figure:
+    """Stacked shares of both right / only A right / only B right / both wrong, per group (Figures 10 and 11).
+
+    Groups with fewer than ``min_persons`` persons (when a ``person`` column exists) are marked ⚠.
+    """
     from .compare import OUTCOMES
 
     g = groups.fillna("(missing)") if groups is not None else pd.Series("all", index=aligned.index)
+    if "person" in aligned.columns and aligned["person"].notna().any():
+        persons = aligned.groupby(g.to_numpy())["person"].nunique()
+        g = g.map(lambda v: f"{v} ⚠ {persons[v]}p" if persons.get(v, 0) < min_persons else v)
     counts = pd.crosstab(g.to_numpy(), aligned["outcome"].to_numpy()).reindex(columns=list(OUTCOMES), fill_value=0)
     share = counts.div(counts.sum(axis=1), axis=0) * 100
     colors = {"both right": "#2ca02c", "only A right": "#1f77b4", "only B right": "#ff7f0e", "both wrong": "#d62728"}

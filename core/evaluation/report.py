@@ -183,7 +183,7 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
             if other is base:
                 continue
             try:
-                c = compare_runs(base.predictions, other.predictions, "race", **kw)
+                c = compare_runs(base.predictions, other.predictions, "race", min_persons=min_persons, **kw)
             except Exception as exc:  # runs on different test sets cannot be paired
                 comps.append((base.name, other.name, None, str(exc)))
                 continue
