@@ -66,3 +66,14 @@ def test_reference_results_use_wilson_from_table4_sizes() -> None:
     assert s["std"] == pytest.approx(0.1223, abs=5e-4) and s["std_published"] == 0.122
     assert s["std_ci_low"] < s["std"] < s["std_ci_high"]
     assert reference_results("gender")[0].report is None
+
+
+def test_person_counts_stated_in_the_notes_hold_on_the_real_annotations(eila_dir) -> None:
+    from core.datasets import load_eila_annotations
+
+    df = load_eila_annotations(eila_dir / "annotations.csv", eila_dir / "demographics.csv")
+    test = df[df["split"] == "test"]
+    assert (len(test), test["person"].nunique()) == (902, 21)
+    assert test.loc[test["race"] == "Mixed", "person"].nunique() == 2
+    doc = " ".join(ref.__doc__.split())
+    assert "21 people, 2 of them in the Mixed group" in doc
