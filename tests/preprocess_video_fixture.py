@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+import pytest
 
 W, H = 1280, 720
 #: SFEW faces that both MTCNN and YuNet detect when pasted as below.
@@ -115,3 +116,9 @@ def build_eila_fixture(root: Path, eila_dir: Path, sfew_dir: Path) -> EilaFixtur
             reason = "missing_video"
         fix.expected_reason[int(r.new_row)] = reason
     return fix
+
+
+@pytest.fixture(scope="module")
+def eila_video(tmp_path_factory, eila_dir, sfew_dir) -> EilaFixture:
+    """The fixture videos, built once per test module (import this fixture into the test module)."""
+    return build_eila_fixture(tmp_path_factory.mktemp("eila_video"), eila_dir, sfew_dir)

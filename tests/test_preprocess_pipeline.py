@@ -14,12 +14,7 @@ from core.labels import EMOTIONS
 from core.preprocess import (LANDMARK_COLUMNS, REASONS, STAGES, Detections, FaceDetector, crop_file_name,
                              prepare_eila)
 from core.preprocess._audit import audit_slice
-from tests.preprocess_video_fixture import build_eila_fixture
-
-
-@pytest.fixture(scope="module")
-def eila_video(tmp_path_factory, eila_dir, sfew_dir):
-    return build_eila_fixture(tmp_path_factory.mktemp("eila_video"), eila_dir, sfew_dir)
+from tests.preprocess_video_fixture import eila_video  # noqa: F401 - module-scoped fixture
 
 
 @pytest.fixture(scope="module")

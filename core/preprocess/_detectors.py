@@ -24,6 +24,7 @@ order), as read from a video or with ``cv2.imread``.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -196,6 +197,7 @@ class YoloDetector(FaceDetector):
         path = _require_file(weights, "yolo", _WEIGHTS_WHAT["yolo"])
         super().__init__(path, min_confidence)
         os.environ.setdefault("YOLO_OFFLINE", "1")
+        _avoid_triton_after_tensorflow()
         from ultralytics import YOLO
 
         try:
@@ -230,6 +232,19 @@ class YoloDetector(FaceDetector):
                 lm = kp.xy.cpu().numpy().astype(float).reshape(-1, 5, 2)
             out.append(Detections(boxes, conf, lm))
         return out
+
+
+def _avoid_triton_after_tensorflow() -> None:
+    """Keep torch from loading Triton when TensorFlow is already in this process.
+
+    Triton's LLVM-based extension crashes the interpreter (segmentation fault) when
+    it is loaded after TensorFlow's (torch imports it while importing torchvision).
+    YOLO prediction does not use Triton (it only serves ``torch.compile`` kernels),
+    so when TensorFlow came first, ``import triton`` is made to fail cleanly and
+    torch carries on without it. Loaded in the other order, nothing is changed.
+    """
+    if "tensorflow" in sys.modules and "triton" not in sys.modules:
+        sys.modules["triton"] = None  # type: ignore[assignment]  # makes `import triton` raise ImportError
 
 
 _WEIGHTS_WHAT = {"yunet": "the YuNet ONNX file (face_detection_yunet_2023mar.onnx from the OpenCV Zoo)",

@@ -1,0 +1,273 @@
+"""Data page section: prepare EiLA videos in the background, watch progress, read the preprocessing audit.
+
+Rendered by ``pages/data.py`` in its "Prepare EiLA videos" tab through
+:func:`render_prepare_section`. Thin: widgets -> :func:`core.jobs.start_job`
+(``python -m core prepare-eila`` / ``estimate-pose``) -> files the jobs write.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.jobs import JobStatus, cancel_job, list_jobs, start_job
+from core.paths import default_shared_data
+from core.preprocess import DETECTORS, STAGES, seed_reference_audit
+from core.progress import eta_text
+from pages._ui import dataset_selectbox, registered_datasets
+
+_STAGE_NAMES = {"rows": "annotation rows", "frame_read": "frame read", "face_found": "face found", "kept": "kept"}
+_WEIGHTS_HELP = {"mtcnn": "not needed: MTCNN's weights ship with the mtcnn package",
+                 "yunet": "the YuNet ONNX file (face_detection_yunet_2023mar.onnx from the OpenCV Zoo)",
+                 "yolo": "a YOLO face model file such as yolov8n-face.pt (the seed's detector)"}
+
+
+def _argv_value(argv: list[str], flag: str) -> str | None:
+    return argv[argv.index(flag) + 1] if flag in argv and argv.index(flag) + 1 < len(argv) else None
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _read_audit(path: str, mtime_ns: int) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def _audit_at(folder: Path) -> pd.DataFrame | None:
+    path = folder / "audit.parquet"
+    return _read_audit(str(path), path.stat().st_mtime_ns) if path.is_file() else None
+
+
+def _known_audits(artifacts: Path) -> dict[str, pd.DataFrame]:
+    """Audits of registered prepared datasets and of finished prepare-eila jobs, by a readable label."""
+    out: dict[str, pd.DataFrame] = {}
+    for info in registered_datasets(artifacts):
+        audit = _audit_at(info.path)
+        if audit is not None:
+            out[f"{info.name} ({info.source.get('detector', audit['detector'].iloc[0])})"] = audit
+    for job in list_jobs(artifacts, kind="prepare-eila"):
+        out_dir = _argv_value(job.argv, "--out")
+        if job.state == "finished" and out_dir and _argv_value(job.argv, "--register") is None:
+            audit = _audit_at(Path(out_dir))
+            if audit is not None:
+                out[f"{Path(out_dir).name} ({audit['detector'].iloc[0]})"] = audit
+    return out
+
+
+def retention_figure(audits: dict[str, pd.DataFrame], split: str, by: str = "race",
+                     include_seed: bool = True) -> go.Figure:
+    """Retention (share of annotation rows reaching each stage) by group and stage, with 95% CI whiskers.
+
+    One bar group per stage; one bar per (audit, group). Whiskers are the
+    cluster-bootstrap-over-persons interval; the seed's published test split
+    (kept only, Wilson) is added as a reference when ``split`` is ``test``.
+    """
+    fig = go.Figure()
+    for label, audit in audits.items():
+        sub = audit[(audit["split"] == split) & (audit[by] != "All")]
+        for k in ("race", "gender"):
+            if k != by and k in sub.columns:
+                sub = sub[sub[k] == "All"]
+        for group, g in sub.groupby(by):
+            g = g.set_index("stage").reindex(list(STAGES)).dropna(subset=["rate"])
+            name = f"{group} ({label})" if len(audits) > 1 else str(group)
+            fig.add_bar(x=[_STAGE_NAMES[s] for s in g.index], y=g["rate"], name=name,
+                        error_y={"type": "data", "symmetric": False, "array": (g["ci_high"] - g["rate"]).clip(0),
+                                 "arrayminus": (g["rate"] - g["ci_low"]).clip(0)},
+                        customdata=g[["n_reached", "n_rows", "n_persons"]].to_numpy(),
+                        hovertemplate="%{x}: %{y:.1%} (%{customdata[0]}/%{customdata[1]} rows, "
+                                      "%{customdata[2]} persons)<extra>" + name + "</extra>")
+    if include_seed and split == "test" and by == "race":
+        ref = seed_reference_audit()
+        fig.add_bar(x=[f"kept: seed {r}" for r in ref["race"]], y=ref["rate"], name="seed paper (test split)",
+                    marker_pattern_shape="/",
+                    error_y={"type": "data", "symmetric": False, "array": ref["wilson_high"] - ref["rate"],
+                             "arrayminus": ref["rate"] - ref["wilson_low"]},
+                    customdata=ref[["n_reached", "n_rows"]].to_numpy(),
+                    hovertemplate="%{x}: %{y:.1%} (%{customdata[0]}/%{customdata[1]} rows, Wilson CI)<extra></extra>")
+    fig.update_layout(barmode="group", yaxis_tickformat=".0%", yaxis_range=[0, 1.05], height=420,
+                      yaxis_title="share of annotation rows", legend_title=by,
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def _start_form(artifacts: Path) -> None:
+    eila = default_shared_data() / "eila"
+    with st.form("prep_form", border=True):
+        c1, c2 = st.columns(2)
+        annotations = c1.text_input("annotations.csv", value=str(eila / "annotations.csv") if eila.is_dir() else "",
+                                    key="prep_annotations")
+        demographics = c2.text_input("demographics.csv", value=str(eila / "demographics.csv") if eila.is_dir()
+                                     else "", key="prep_demographics")
+        videos = c1.text_input("videos folder (<tag>.mp4 or <tag>/Complete.mp4)", key="prep_videos")
+        detector = c2.selectbox("face detector", list(DETECTORS), key="prep_detector",
+                                help="mtcnn works offline; yunet and yolo need their model file")
+        weights = c1.text_input("detector weights file", key="prep_weights",
+                                help="; ".join(f"{k}: {v}" for k, v in _WEIGHTS_HELP.items()))
+        out = c2.text_input("output folder", value=str(artifacts / "prepared" / "eila"), key="prep_out",
+                            help="an interrupted run in this folder is resumed; use one folder per detector")
+        c3, c4, c5 = st.columns(3)
+        size = c3.number_input("crop size (pixels)", 16, 512, 48, step=8, key="prep_size")
+        color = c4.selectbox("colour", ["gray", "rgb"], key="prep_color")
+        threshold = c5.slider("face confidence threshold", 0.05, 1.0, 0.6, 0.05, key="prep_threshold",
+                              help="the seed kept faces at 0.6 or above")
+        name = st.text_input("register as dataset (empty: do not register)", key="prep_register",
+                             placeholder="e.g. EiLA (mtcnn)")
+        submitted = st.form_submit_button("Start preparation", type="primary", key="prep_start")
+    if not submitted:
+        return
+    problems = [f"{what} not found: `{p or '(empty)'}`" for what, p, ok in (
+        ("annotations.csv", annotations, Path(annotations).is_file()),
+        ("demographics.csv", demographics, Path(demographics).is_file()),
+        ("videos folder", videos, bool(videos) and Path(videos).is_dir()),
+        ("weights file", weights, detector == "mtcnn" or (bool(weights) and Path(weights).is_file())))
+        if not ok]
+    if problems:
+        st.error("Cannot start: " + "; ".join(problems) + (f". The {detector} detector needs "
+                 f"{_WEIGHTS_HELP[detector]}." if detector != "mtcnn" and any("weights" in p for p in problems)
+                                                         else ""))
+        return
+    argv = ["prepare-eila", "--annotations", annotations, "--demographics", demographics, "--videos", videos,
+            "--out", out, "--detector", detector, "--size", str(int(size)), "--color", color,
+            "--threshold", f"{threshold:g}", "--artifacts", str(artifacts)]
+    if detector != "mtcnn":
+        argv += ["--weights", weights]
+    if name.strip():
+        argv += ["--register", name.strip()]
+    job = start_job("prepare-eila", argv, artifacts)
+    st.session_state["prep_last_job"] = str(job)
+    st.success(f"Started in the background (job `{job.name}`); it keeps running if you leave this page.")
+
+
+def _job_panel(job: JobStatus) -> None:
+    p = job.progress or {}
+    done, total = int(p.get("done", 0)), int(p.get("total", 0))
+    title = f"`{job.job_id}` {job.kind}: **{job.state}**"
+    if job.state == "running":
+        elapsed = float(p.get("elapsed_s") or (time.time() - job.created))
+        st.progress(min(done / total, 1.0) if total else 0.0,
+                    text=f"{title} - rows {eta_text(done, total, elapsed)}" + (f" - {p['message']}"
+                                                                                if p.get("message") else ""))
+        if st.button("Cancel", key=f"prep_cancel_{job.job_id}"):
+            cancel_job(job.path)
+            st.rerun()
+    elif job.state == "finished":
+        st.success(f"{title}: {done}/{total} rows" if total else title)
+    else:
+        st.error(f"{title} (exit code {job.returncode})")
+    if job.state != "running" or job.log_tail:
+        with st.expander("log", expanded=job.state == "failed"):
+            st.code(job.log_tail[-3000:] or "(empty)", language="text")
+    out_dir = _argv_value(job.argv, "--out")
+    if job.kind == "prepare-eila" and job.state == "finished" and out_dir:
+        _result(Path(out_dir), job.job_id)
+
+
+def _result(out: Path, key: str) -> None:
+    info_path = out / "prepare.json"
+    if not info_path.is_file():
+        return
+    import json
+
+    info = json.loads(info_path.read_text())
+    counts = info.get("stage_counts", {})
+    cols = st.columns(len(STAGES))
+    for col, s in zip(cols, STAGES):
+        col.metric(_STAGE_NAMES[s], f"{counts.get(s, 0):,}")
+    if info.get("reasons"):
+        st.caption("Rows lost, by reason: " + ", ".join(f"{k.replace('_', ' ')} {v}"
+                                                        for k, v in sorted(info["reasons"].items())))
+    st.caption(f"Crops, `manifest.parquet`, `rows.parquet` (every row's outcome) and the audit are in `{out}`.")
+
+
+def _jobs_section(artifacts: Path) -> None:
+    jobs = [j for j in list_jobs(artifacts) if j.kind in ("prepare-eila", "estimate-pose")][:5]
+    running = any(j.state == "running" for j in jobs)
+
+    def body() -> None:
+        for job in [j for j in list_jobs(artifacts) if j.kind in ("prepare-eila", "estimate-pose")][:5]:
+            _job_panel(job)
+
+    if not jobs:
+        st.caption("No preparation job yet.")
+        return
+    st.button("Refresh", key="prep_refresh", icon=":material/refresh:")
+    st.fragment(body, run_every=2 if running else None)()
+
+
+def _audit_section(artifacts: Path) -> None:
+    audits = _known_audits(artifacts)
+    if not audits:
+        st.caption("The audit appears here once a preparation has finished.")
+        return
+    c1, c2, c3 = st.columns(3)
+    chosen = c1.multiselect("audits (several: compare detectors)", list(audits), default=list(audits)[:1],
+                            key="prep_audits")
+    splits = sorted({s for a in audits.values() for s in a["split"].unique()}, key=lambda s: (s != "All", s))
+    split = c2.selectbox("split", splits, key="prep_audit_split")
+    by = c3.selectbox("group", ["race", "gender"], key="prep_audit_by")
+    if not chosen:
+        return
+    sel = {k: audits[k] for k in chosen}
+    st.plotly_chart(retention_figure(sel, split, by), key="prep_audit_chart", width="stretch")
+    st.caption("Bars: share of the annotation rows of each group that reach each stage. Whiskers: 95% cluster "
+               "bootstrap over persons (frames of one person are not independent; groups with fewer than 5 persons "
+               "are widened to a person-level Wilson interval). The seed's published test split kept 74% of Black "
+               "rows against 96% of White rows.")
+    table = pd.concat([a.assign(audit=k) for k, a in sel.items()], ignore_index=True)
+    table = table[(table["split"] == split) & (table[by] != "All")]
+    other = "gender" if by == "race" else "race"
+    if other in table.columns:
+        table = table[table[other] == "All"]
+    st.dataframe(table[["audit", by, "stage", "n_rows", "n_reached", "rate", "ci_low", "ci_high", "wilson_low",
+                        "wilson_high", "n_persons", "low_n"]], hide_index=True, key="prep_audit_table",
+                 column_config={c: st.column_config.NumberColumn(format="percent")
+                                for c in ("rate", "ci_low", "ci_high", "wilson_low", "wilson_high")})
+
+
+def _pose_section(artifacts: Path) -> None:
+    st.markdown("Add face landmarks, **yaw**, **pitch** and a **side_profile** flag (|yaw| >= 45 degrees) to a "
+                "registered dataset of face crops, e.g. to filter side profiles on the Misclassified faces page. "
+                "Images where no face is found are kept and marked.")
+    info = dataset_selectbox("dataset", registered_datasets(artifacts), key="pose_dataset")
+    if info is None:
+        return
+    c1, c2, c3 = st.columns(3)
+    detector = c1.selectbox("face detector", list(DETECTORS), key="pose_detector")
+    weights = c2.text_input("weights file", key="pose_weights", help=_WEIGHTS_HELP["yunet"] + "; " +
+                            _WEIGHTS_HELP["yolo"])
+    threshold = c3.slider("face confidence threshold", 0.05, 1.0, 0.6, 0.05, key="pose_threshold")
+    if st.button("Estimate pose (updates the dataset)", key="pose_start"):
+        if detector != "mtcnn" and not (weights and Path(weights).is_file()):
+            st.error(f"The {detector} detector needs {_WEIGHTS_HELP[detector]}; weights file not found: "
+                     f"`{weights or '(empty)'}`")
+            return
+        argv = ["estimate-pose", "--data", info.name, "--detector", detector, "--threshold", f"{threshold:g}",
+                "--register", info.name, "--artifacts", str(artifacts)]
+        if detector != "mtcnn":
+            argv += ["--weights", weights]
+        job = start_job("estimate-pose", argv, artifacts)
+        st.success(f"Pose estimation started in the background (job `{job.name}`).")
+
+
+def render_prepare_section(artifacts: Path) -> None:
+    """The "Prepare EiLA videos" section of the Data page.
+
+    Parameters
+    ----------
+    artifacts : Path
+        The app's artifacts folder (jobs, registered datasets, prepared folders).
+    """
+    artifacts = Path(artifacts)
+    st.markdown("Turn EiLA's `annotations.csv`, `demographics.csv` and videos into a face-crop dataset: each video "
+                "is read once, the annotated person box is cut out, the most confident face at or above the "
+                "threshold is kept, and every lost row is recorded with its reason. The **audit** shows who is "
+                "lost at each stage, by race and gender, with confidence intervals.")
+    _start_form(artifacts)
+    st.subheader("Jobs")
+    _jobs_section(artifacts)
+    st.subheader("Preprocessing audit")
+    _audit_section(artifacts)
+    st.subheader("Head pose for a registered dataset")
+    _pose_section(artifacts)
