@@ -20,6 +20,7 @@ from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset,
 PAGE_SIZE = 24
 MIN_PERSONS = 5
 N_COLS = 6
+THUMB = 96
 
 
 @st.cache_data(show_spinner="Loading predictions...")
@@ -95,7 +96,7 @@ def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> N
     part = df.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     caps = captions[(page - 1) * PAGE_SIZE: page * PAGE_SIZE] if captions else [caption(r) for _, r in part.iterrows()]
     paths = part["path"].astype(str).tolist() if "path" in part.columns else [""] * len(part)
-    image_grid(paths, caps, n_cols=N_COLS, size=112)
+    image_grid(paths, caps, n_cols=N_COLS, size=THUMB)
 
 
 st.title("Misclassified faces")

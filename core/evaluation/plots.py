@@ -137,7 +137,9 @@ def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", selected
         fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
                       line={"color": "crimson", "width": 3})
     fig.update_layout(title=title, height=height, xaxis_title="predicted", yaxis_title="true",
-                      xaxis={"type": "category"}, yaxis={"autorange": "reversed", "type": "category"},
+                      xaxis={"type": "category", "tickmode": "array", "tickvals": list(EMOTIONS), "tickangle": -45},
+                      yaxis={"autorange": "reversed", "type": "category", "tickmode": "array",
+                             "tickvals": list(EMOTIONS)},
                       clickmode="event+select", dragmode=False, margin={"t": 50, "l": 70})
     return fig
 
