@@ -8,11 +8,13 @@ from .fairness import (GroupReport, available_attributes, group_report, group_re
                        resolve_attribute, skin_tone_category)
 from .metrics import (accuracy, categorical_cross_entropy, check_predictions, compute_metrics, confusion,
                       macro_f1, per_class_metrics, weighted_f1)
+from .runs import RunInfo, evaluate_model, list_runs, load_predictions, read_run, write_evaluation
 from .uncertainty import Interval, accuracy_interval, spread, wilson_interval
 
 __all__ = [
-    "GroupReport", "Interval", "accuracy", "accuracy_interval", "available_attributes", "categorical_cross_entropy",
-    "check_predictions", "compute_metrics", "confusion", "group_report", "group_report_from_counts", "macro_f1",
-    "mcnemar", "pair_outcomes", "paired_bootstrap", "per_class_metrics", "resolve_attribute", "skin_tone_category",
-    "spread", "weighted_f1", "wilson_interval",
+    "GroupReport", "Interval", "RunInfo", "accuracy", "accuracy_interval", "available_attributes",
+    "categorical_cross_entropy", "check_predictions", "compute_metrics", "confusion", "evaluate_model",
+    "group_report", "group_report_from_counts", "list_runs", "load_predictions", "macro_f1", "mcnemar",
+    "pair_outcomes", "paired_bootstrap", "per_class_metrics", "read_run", "resolve_attribute", "skin_tone_category",
+    "spread", "weighted_f1", "wilson_interval", "write_evaluation",
 ]
