@@ -1,0 +1,136 @@
+"""``python -m core train``: train one configuration (a registered dataset, optionally mixed with another).
+
+Also holds the options shared with ``python -m core sweep`` (:mod:`core.training._sweep_cli`).
+Nothing here imports TensorFlow at module level.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..paths import default_artifacts_dir
+from .config import CLASS_WEIGHTS, OPTIMIZERS, PHASE2_MODES, TrainConfig
+
+_DEFAULTS = TrainConfig()
+#: CLI option -> TrainConfig field
+_OPTIONS: dict[str, str] = {
+    "backbone": "backbone", "weights": "weights", "input_size": "input_size", "batch_size": "batch_size",
+    "epochs1": "phase1_epochs", "epochs2": "phase2_epochs", "lr1": "phase1_learning_rate",
+    "lr2": "phase2_learning_rate", "unfreeze_layers": "unfreeze_layers", "dropout": "dropout",
+    "class_weight": "class_weight", "seed": "seed", "optimizer": "optimizer", "phase2_mode": "phase2_mode",
+    "phase2_memory_gb": "phase2_memory_gb", "patience": "early_stopping_patience",
+}
+
+
+def add_training_options(p: argparse.ArgumentParser) -> None:
+    """Options of :class:`TrainConfig` (defaults: the seed's recipe)."""
+    g = p.add_argument_group("training (defaults: the seed's recipe)")
+    g.add_argument("--backbone", default=_DEFAULTS.backbone, choices=["resnet50v2", "resnet50"])
+    g.add_argument("--weights", default=_DEFAULTS.weights,
+                   help="'imagenet' (offline: warning + random init, recorded), 'random', or a weights file")
+    g.add_argument("--input-size", type=int, default=_DEFAULTS.input_size, help="backbone input side in pixels")
+    g.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
+    g.add_argument("--epochs1", type=int, default=_DEFAULTS.phase1_epochs, help="phase 1 epochs (backbone frozen)")
+    g.add_argument("--epochs2", type=int, default=_DEFAULTS.phase2_epochs,
+                   help="phase 2 epochs (last layers trainable; 0 skips phase 2)")
+    g.add_argument("--lr1", type=float, default=_DEFAULTS.phase1_learning_rate)
+    g.add_argument("--lr2", type=float, default=_DEFAULTS.phase2_learning_rate)
+    g.add_argument("--unfreeze-layers", type=int, default=_DEFAULTS.unfreeze_layers)
+    g.add_argument("--patience", type=int, default=_DEFAULTS.early_stopping_patience, help="early stopping patience")
+    g.add_argument("--dropout", type=float, default=_DEFAULTS.dropout)
+    g.add_argument("--class-weight", default=_DEFAULTS.class_weight, choices=list(CLASS_WEIGHTS))
+    g.add_argument("--optimizer", default=_DEFAULTS.optimizer, choices=list(OPTIMIZERS))
+    g.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    g.add_argument("--no-feature-cache", action="store_true",
+                   help="run the backbone on every image every epoch (the seed's way; slow)")
+    g.add_argument("--phase2-mode", default=_DEFAULTS.phase2_mode, choices=list(PHASE2_MODES))
+    g.add_argument("--phase2-memory-gb", type=float, default=_DEFAULTS.phase2_memory_gb)
+    p.add_argument("--eval-dataset", default="EiLA", help="registered dataset evaluated on (default: EiLA)")
+    p.add_argument("--eval-split", default="test", help="its split evaluated on (default: test)")
+    p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The validated config; bad values raise ``ValueError`` naming the setting."""
+    kwargs: dict[str, Any] = {field: getattr(args, opt) for opt, field in _OPTIONS.items()}
+    kwargs["feature_cache"] = not args.no_feature_cache
+    return TrainConfig(**kwargs)
+
+
+def artifacts_from_args(args: argparse.Namespace) -> Path:
+    return Path(args.artifacts) if args.artifacts else default_artifacts_dir()
+
+
+def evaluation_from_args(args: argparse.Namespace, artifacts: Path):
+    """(evaluation manifest, description) from ``--eval-dataset/--eval-split``."""
+    from ..mixing import evaluation_manifest
+    from ..registry import get_dataset, load_dataset
+
+    info = get_dataset(args.eval_dataset, artifacts)
+    df = evaluation_manifest(load_dataset(args.eval_dataset, artifacts), args.eval_split,
+                             info.path / "manifest.parquet")
+    return df, {"dataset": info.name, "split": args.eval_split, "n": int(len(df))}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base", required=True, help="registered dataset trained on (its train/validation splits)")
+    p.add_argument("--extra", default=None, help="registered dataset mixed in")
+    p.add_argument("--fraction", type=float, default=0.0,
+                   help="fraction of --extra's train and validation rows per class (e.g. 0.1)")
+    p.add_argument("--mix-seed", type=int, default=0, help="seed of the mixing draw")
+    p.add_argument("--name", default=None, help="configuration name (default: e.g. 'SFEW + 10%% EiLA')")
+    add_training_options(p)
+
+
+def reporter(args: argparse.Namespace, desc: str):
+    """tqdm on the terminal, the status file for background jobs."""
+    from ..progress import progress_for_cli
+
+    return progress_for_cli(getattr(args, "status_file", None), desc)
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM (the app's Cancel) into SystemExit, so a run removes its partial folder on the way out."""
+    import signal
+    import sys
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def fail(message: str) -> int:
+    """Print a one-line error on stderr and return the CLI's input-error code."""
+    import sys
+
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..mixing import MixSpec, build_mix
+    from ..registry import load_dataset
+    from .runner import train_run
+
+    artifacts = artifacts_from_args(args)
+    try:
+        cfg = config_from_args(args)
+        spec = MixSpec.parse(args.base if not args.extra else f"{args.base}+{args.extra}:{args.fraction}",
+                             seed=args.mix_seed)
+    except ValueError as exc:
+        return fail(str(exc))
+    if args.name:
+        spec = MixSpec(args.name, spec.base, spec.extra, spec.fraction, spec.seed)
+    evaluation, eval_info = evaluation_from_args(args, artifacts)
+    train = build_mix(spec, lambda n: load_dataset(n, artifacts))
+    exit_cleanly_on_sigterm()
+    result = train_run(train, evaluation, cfg, artifacts, spec.name,
+                       {"configuration": spec.to_dict(), "evaluation": eval_info}, reporter(args, spec.name))
+    m = result.metrics
+    state = "already finished (kept, not retrained)" if result.skipped else "finished"
+    print(f"{spec.name}: {state}: {result.path}")
+    if m:
+        print(f"accuracy {m.get('accuracy', float('nan')):.3f}  weighted F1 {m.get('weighted_f1', float('nan')):.3f}"
+              f"  loss {m.get('loss') or float('nan'):.3f}  on {eval_info['dataset']}/{eval_info['split']}")
+    return 0

@@ -1,0 +1,67 @@
+"""``python -m core sweep``: train many configurations (the seed's Table 3 preset or custom mixes), resumably."""
+from __future__ import annotations
+
+import argparse
+
+from ._cli import (add_training_options, artifacts_from_args, config_from_args, evaluation_from_args,
+                   exit_cleanly_on_sigterm, fail, reporter)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--preset", choices=["table3"], help="the seed's 11 configurations (Table 3)")
+    what.add_argument("--mix", action="append", metavar="SPEC",
+                      help="a configuration 'BASE' or 'BASE+EXTRA:FRACTION' (repeatable), e.g. 'SFEW+EiLA:0.1'")
+    p.add_argument("--eila", default="EiLA", help="registered dataset used as EiLA by the preset")
+    p.add_argument("--fer2013", default="FER2013", help="registered dataset used as FER2013 by the preset")
+    p.add_argument("--sfew", default="SFEW", help="registered dataset used as SFEW by the preset")
+    p.add_argument("--mix-seed", type=int, default=0, help="seed of the mixing draws")
+    p.add_argument("--only", action="append", metavar="NAME", help="train only these configurations (repeatable)")
+    p.add_argument("--plan", action="store_true", help="print sizes and which runs are finished; train nothing")
+    add_training_options(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..mixing import MixSpec, table3_preset
+    from ..registry import load_dataset
+    from .sweep import plan_sweep, run_sweep, sweep_status
+
+    artifacts = artifacts_from_args(args)
+    try:
+        cfg = config_from_args(args)
+        if args.preset:
+            specs = table3_preset(args.eila, args.fer2013, args.sfew, seed=args.mix_seed)
+            if args.eval_dataset == "EiLA":
+                args.eval_dataset = args.eila
+        else:
+            specs = [MixSpec.parse(m, seed=args.mix_seed) for m in args.mix]
+    except ValueError as exc:
+        return fail(str(exc))
+    if args.only:
+        unknown = sorted(set(args.only) - {s.name for s in specs})
+        if unknown:
+            return fail(f"--only {unknown} not among the configurations {[s.name for s in specs]}")
+        specs = [s for s in specs if s.name in args.only]
+    evaluation, eval_info = evaluation_from_args(args, artifacts)
+
+    def datasets(name: str):
+        return load_dataset(name, artifacts)
+
+    sweep = args.preset or "custom"
+    if args.plan:
+        table = sweep_status(plan_sweep(specs, datasets, evaluation, cfg), artifacts)
+        print(f"evaluation: {eval_info['dataset']}/{eval_info['split']} ({eval_info['n']} rows)")
+        print(table.to_string(index=False))
+        return 0
+    progress = reporter(args, f"sweep {sweep}")
+    exit_cleanly_on_sigterm()
+    results = run_sweep(specs, datasets, evaluation, cfg, artifacts, sweep, eval_info, progress=progress)
+    for spec, res in zip(specs, results):
+        print(f"{'kept   ' if res.skipped else 'trained'}  {spec.name:<24} {_scores(res.metrics)}  {res.path}")
+    return 0
+
+
+def _scores(m: dict | None) -> str:
+    if not m or m.get("accuracy") is None:
+        return ""
+    return f"accuracy {m['accuracy']:.3f}  weighted F1 {m.get('weighted_f1') or 0:.3f}"

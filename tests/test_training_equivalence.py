@@ -1,0 +1,88 @@
+"""The cached pipelines are the same model as the full pipeline (within float tolerance)."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from core.backbones import load_rgb_batch
+from core.datasets import load_folder
+from core.training import TrainConfig
+from core.training.data import array_loader, image_loader
+from core.training.features import MomentsBatchNormPool, build_cached_head, compute_moments, transfer_head
+from core.training.loop import Streams, _fit
+from core.training.model import PREPROCESS, build_model, head_names, load_backbone_for, unfreeze_top
+from core.training.phase2 import compute_boundary, split_at_unfreezing_point
+
+
+def _np(v) -> np.ndarray:
+    return keras.ops.convert_to_numpy(v.value if hasattr(v, "value") else v)
+
+
+def test_moments_layer_equals_batchnorm_then_pooling():
+    rng = np.random.default_rng(0)
+    x = (rng.gamma(2.0, 1.5, (6, 3, 4, 5)) + rng.normal(0, 3, (1, 1, 1, 5))).astype(np.float32)
+    bn, pool = keras.layers.BatchNormalization(momentum=0.9), keras.layers.GlobalAveragePooling2D()
+    mbn = MomentsBatchNormPool(momentum=0.9)
+    bn.build(x.shape)
+    mbn.build((None, 2, 5))
+    gamma, beta = rng.normal(1, 0.3, 5).astype(np.float32), rng.normal(0, 0.3, 5).astype(np.float32)
+    for layer in (bn, mbn):
+        layer.gamma.assign(gamma)
+        layer.beta.assign(beta)
+    moments = np.stack([x.mean(axis=(1, 2)), (x ** 2).mean(axis=(1, 2))], axis=1)
+    for training in (True, False, True):
+        expected = _np(pool(bn(x, training=training)))
+        got = _np(mbn(moments, training=training))
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_np(mbn.moving_mean), _np(bn.moving_mean), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(_np(mbn.moving_variance), _np(bn.moving_variance), rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def small_manifest(fer2013_dir):
+    df = load_folder(fer2013_dir, "FER2013")
+    return df.groupby(["split", "label"]).head(2).reset_index(drop=True)  # 14 train, 14 validation images
+
+
+def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest, tmp_path):
+    # 48 px gives a 2x2 final feature map, so BatchNormalization before pooling is not trivial;
+    # dropout and class weights are on: both ways see the same batches and dropout masks.
+    cfg = TrainConfig(weights="random", input_size=48, phase1_epochs=2, phase2_epochs=1, batch_size=4,
+                      class_weight="balanced", dropout=0.1)
+    backbone = load_backbone_for(cfg)
+    full = build_model(cfg, backbone)
+    data = Streams.from_manifest(small_manifest, cfg)
+    ptr, pva = data.train["path"].tolist(), data.val["path"].tolist()
+    moments, stats = compute_moments(ptr + pva, backbone, tmp_path / "cache", batch_size=8)
+    assert moments.shape == (len(ptr) + len(pva), 2, 2048) and stats["n_computed"] == len(ptr) + len(pva)
+    assert np.mean(moments[:, 1] - moments[:, 0] ** 2) > 0  # the feature map varies within an image
+    head = build_cached_head(cfg, 2048)
+    transfer_head(full, head, cfg)
+    h_cached = _fit(head, data.pair(array_loader(moments[:len(ptr)]), array_loader(moments[len(ptr):]), cfg, 1),
+                    0, 2, [])
+    h_full = _fit(full, data.pair(image_loader(ptr, 48), image_loader(pva, 48), cfg, 1), 0, 2, [])
+    for key in ("loss", "val_loss", "accuracy"):
+        np.testing.assert_allclose(h_cached.history[key], h_full.history[key], rtol=1e-4, atol=1e-5)
+    for name in head_names(cfg):  # weights and BatchNormalization moving statistics
+        for a, b in zip(head.get_layer(name).weights, full.get_layer(name).weights):
+            assert a.name == b.name
+            np.testing.assert_allclose(_np(a), _np(b), rtol=1e-4, atol=1e-6, err_msg=f"{name}/{a.name}")
+    assert np.abs(_np(full.get_layer("head_bn").moving_mean)).max() > 0  # the statistics did move
+    images = load_rgb_batch(pva, 48)
+    p_full = full.predict(images, verbose=0)
+    p_cached = head.predict(moments[len(ptr):], verbose=0)
+    np.testing.assert_allclose(p_cached, p_full, rtol=1e-4, atol=1e-6)
+
+    # the transferred head inside the full model predicts like the cached head
+    fresh = build_model(cfg, backbone)
+    transfer_head(head, fresh, cfg)
+    np.testing.assert_allclose(fresh.predict(images, verbose=0), p_cached, rtol=1e-4, atol=1e-6)
+
+    # phase 2 from activations at the unfreezing point: same forward pass as the full model
+    trainable = unfreeze_top(full, cfg.unfreeze_layers, cfg)
+    assert trainable and all("bn" not in n for n in trainable)
+    split = split_at_unfreezing_point(full, cfg.unfreeze_layers)
+    acts = compute_boundary(split, full.get_layer(PREPROCESS), pva, 48, 8, "memory")
+    np.testing.assert_allclose(split.model.predict(tuple(acts), verbose=0), full.predict(images, verbose=0),
+                               rtol=1e-4, atol=1e-6)

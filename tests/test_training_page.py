@@ -1,0 +1,110 @@
+"""The Train or load page: plan and start a sweep, live progress and runs, load models (good and bad)."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.labels import EMOTIONS
+from core.paths import jobs_dir, runs_dir
+from core.registry import register_dataset
+
+PAGE = "pages/train_or_load.py"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _manifest(name: str, per_class: int, splits=("train", "validation")) -> pd.DataFrame:
+    rows = [{"sample_id": f"{name}:{s}/{e}/{i}", "path": f"/nowhere/{name}/{s}/{e}/{i}.png", "dataset": name,
+             "split": s, "label": e} for s in splits for e in EMOTIONS for i in range(per_class)]
+    return pd.DataFrame(rows)
+
+
+def _table(at: AppTest, column: str) -> pd.DataFrame:
+    """The first dataframe shown with ``column``."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _app(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("FERBIAS_ARTIFACTS", str(artifacts))
+    monkeypatch.chdir(REPO)
+    return AppTest.from_file(str(REPO / PAGE), default_timeout=120)
+
+
+def test_empty_artifacts(artifacts, monkeypatch):
+    at = _app(artifacts, monkeypatch).run()
+    assert not at.exception
+    assert any("No dataset is registered" in i.value for i in at.info)
+
+
+def test_plan_and_start_table3_sweep(artifacts, monkeypatch):
+    import core.jobs
+
+    register_dataset(_manifest("EiLA", 10, ("train", "validation", "test")), "EiLA", "manifest", {}, artifacts)
+    register_dataset(_manifest("FER2013", 20), "FER2013", "manifest", {}, artifacts)
+    register_dataset(_manifest("SFEW", 5), "SFEW", "manifest", {}, artifacts)
+    started = []
+    monkeypatch.setattr(core.jobs, "start_job",
+                        lambda kind, argv, arts, env=None: started.append((kind, list(argv))) or arts / "jobs" / "j1")
+    at = _app(artifacts, monkeypatch).run()
+    assert not at.exception
+    plan = _table(at, "run_id")
+    assert len(plan) == 11 and plan.loc[plan["configuration"] == "SFEW + 10% EiLA", "train"].item() == 35 + 7
+    at.number_input(key="tl_size").set_value(64).run()
+    at.button(key="tl_start").click().run()
+    assert not at.exception
+    kind, argv = started[0]
+    assert kind == "sweep" and argv[:3] == ["sweep", "--preset", "table3"]
+    assert argv[argv.index("--input-size") + 1] == "64" and argv.count("--only") == 11
+    assert argv[argv.index("--eval-dataset") + 1] == "EiLA" and argv[argv.index("--eval-split") + 1] == "test"
+
+    at.radio(key="tl_mode").set_value("Custom mixes").run()
+    assert not at.exception and len(_table(at, "run_id")) == 1
+
+
+def test_live_progress_runs_and_model_loading(artifacts, monkeypatch, tmp_path):
+    # a running sweep job (this process stands in for it) with a partial run writing history.csv
+    job = jobs_dir(artifacts) / "20260101-000000-sweep-abc123"
+    job.mkdir(parents=True)
+    (job / "job.json").write_text(json.dumps({"job_id": job.name, "kind": "sweep", "argv": ["sweep"],
+                                              "created": time.time()}))
+    (job / "pid.json").write_text(json.dumps({"pid": os.getpid()}))
+    (job / "progress.json").write_text(json.dumps({"done": 3, "total": 50, "message": "phase 1 epoch 3/50",
+                                                   "elapsed_s": 30.0}))
+    live = runs_dir(artifacts) / f".partial-sfew-only-0123456789-{os.getpid()}"
+    live.mkdir(parents=True)
+    hist = pd.DataFrame({"epoch": [1, 2, 3], "phase": [1, 1, 1], "loss": [1.9, 1.7, 1.6],
+                         "accuracy": [0.2, 0.3, 0.35], "val_loss": [1.9, 1.8, 1.75], "val_accuracy": [0.2, 0.25, 0.3]})
+    hist.to_csv(live / "history.csv", index=False)
+    done = runs_dir(artifacts) / "eila-only-abcdef0123"
+    done.mkdir()
+    hist.assign(phase=[1, 2, 2]).to_csv(done / "history.csv", index=False)
+    (done / "config.json").write_text(json.dumps({"kind": "training", "name": "EiLA only", "created": time.time(),
+                                                  "epochs_run": 3, "input_size": 224,
+                                                  "backbone": {"weights_used": "random"}}))
+    (done / "metrics.json").write_text(json.dumps({"accuracy": 0.31, "weighted_f1": 0.27, "loss": 2.7}))
+    (done / "model.keras").write_bytes(b"")
+    at = _app(artifacts, monkeypatch).run()
+    assert not at.exception
+    assert any("epochs 3/50" in p.proto.text for p in at.get("progress"))
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert len(charts) >= 4  # live loss/accuracy and the finished run's curves
+    runs = _table(at, "weighted F1")
+    assert runs["configuration"].tolist() == ["EiLA only"] and runs["accuracy"].item() == 0.31
+    assert any("randomly initialised" in w.value for w in at.warning)
+
+    bad = tmp_path / "broken.keras"
+    bad.write_bytes(b"not a zip archive")
+    at.text_input(key="tl_model_spec").set_value(str(bad)).run()
+    at.button(key="tl_model_load").click().run()
+    assert not at.exception
+    assert any("broken.keras" in e.value and "not a loadable Keras model" in e.value for e in at.error)
+
+    at.text_input(key="tl_model_spec").set_value("fer").run()
+    at.button(key="tl_model_load").click().run()
+    assert not at.exception
+    assert any("Loaded fer" in s.value and "64x64x1" in s.value for s in at.success)

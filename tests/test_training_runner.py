@@ -1,0 +1,168 @@
+"""A tiny real sweep on shared data: every file a run writes, resume after interruption, CLI, bad models."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import EMOTIONS, ModelFileError
+from core.classifier import load_classifier, predict_manifest
+from core.cli import main
+from core.datasets import load_eila_crops, load_folder
+from core.mixing import MixSpec
+from core.paths import runs_dir
+from core.registry import register_dataset
+from core.training import TrainConfig
+from core.training.runner import RUN_FILES, partial_runs, read_history
+from core.training.sweep import run_sweep
+
+CFG = TrainConfig(weights="random", input_size=32, phase1_epochs=2, phase2_epochs=1, batch_size=8,
+                  class_weight="balanced")
+
+
+@pytest.fixture(scope="module")
+def data(fer2013_dir, eila_dir):
+    """FER2013 slice (base), EiLA crops (extra) and held-out EiLA crops as the evaluation 'test' split."""
+    fer = load_folder(fer2013_dir, "FER2013").groupby(["split", "label"]).head(3).reset_index(drop=True)
+    eila = load_eila_crops(eila_dir / "faces", eila_dir / "demographics.csv")
+    eila = eila.groupby(["split", "label"]).head(6).reset_index(drop=True)
+    held = eila.groupby("label").head(2).index
+    test = eila.loc[held].assign(split="test")
+    eila = pd.concat([eila.drop(index=held), test], ignore_index=True)
+    return {"FER2013": fer, "EiLA": eila}, eila[eila["split"] == "test"].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def sweep_artifacts(data, tmp_path_factory):
+    """Run a 2-configuration sweep that is interrupted in its 2nd run, then resumed."""
+    import core.training.loop as loop
+
+    datasets, evaluation = data
+    artifacts = tmp_path_factory.mktemp("sweep") / "artifacts"
+    specs = [MixSpec("FER2013 only", "FER2013"), MixSpec("FER2013 + 50% EiLA", "FER2013", "EiLA", 0.5)]
+    original = loop.fit_run
+    calls = []
+
+    def interrupting(*args, **kwargs):
+        calls.append(args[5])
+        if len(calls) == 2:
+            raise KeyboardInterrupt("simulated Ctrl-C in the 2nd configuration")
+        return original(*args, **kwargs)
+
+    loop.fit_run = interrupting
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep(specs, datasets, evaluation, CFG, artifacts, "test", {"dataset": "EiLA", "split": "test"})
+    finally:
+        loop.fit_run = original
+    first = sorted(p for p in runs_dir(artifacts).iterdir())
+    # a run killed hard leaves a partial folder behind, owned by a process that no longer exists
+    stale = runs_dir(artifacts) / ".partial-fer2013-50-eila-0000000000-999999999"
+    stale.mkdir()
+    (stale / "history.csv").write_text("epoch,phase,loss\n1,1,2.0\n")
+    mtime = (first[0] / "model.keras").stat().st_mtime_ns
+    results = run_sweep(specs, datasets, evaluation, CFG, artifacts, "test", {"dataset": "EiLA", "split": "test"})
+    return {"artifacts": artifacts, "first": first, "calls": calls, "results": results, "mtime": mtime,
+            "stale": stale, "evaluation": evaluation, "specs": specs}
+
+
+def test_interrupted_sweep_resumes_keeping_finished_runs(sweep_artifacts):
+    s = sweep_artifacts
+    assert s["calls"] == ["FER2013 only", "FER2013 + 50% EiLA"]
+    assert len(s["first"]) == 1 and s["first"][0].name.startswith("fer2013-only-")  # no partial left behind
+    r1, r2 = s["results"]
+    assert r1.skipped and r1.path == s["first"][0]
+    assert (r1.path / "model.keras").stat().st_mtime_ns == s["mtime"]  # kept, not retrained
+    assert not r2.skipped and r2.path.name.startswith("fer2013-50-eila-")
+    assert not s["stale"].exists() and partial_runs(s["artifacts"]) == []
+    for r in (r1, r2):  # the sweep computed every image's features once, before the runs, which only read them
+        assert json.loads((r.path / "config.json").read_text())["feature_cache"]["n_computed"] == 0
+
+
+def test_every_run_file(sweep_artifacts, data):
+    s = sweep_artifacts
+    run = s["results"][1].path
+    assert sorted(p.name for p in run.iterdir()) == sorted(RUN_FILES)
+    assert all(not (p.stat().st_mode & stat.S_IWUSR) for p in run.iterdir())  # immutable
+
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["classes"] == list(EMOTIONS) and cfg["input_size"] == 32 and cfg["channels"] == 3
+    assert cfg["input_scale"] == "0-255" and cfg["training"] == CFG.to_dict()
+    assert cfg["backbone"]["weights_used"] == "random" and cfg["name"] == "FER2013 + 50% EiLA"
+    assert cfg["data"]["configuration"]["fraction"] == 0.5 and cfg["data"]["sweep"] == "test"
+    eila_train = data[0]["EiLA"].query("split == 'train'")["label"].value_counts()
+    assert cfg["data"]["n_train"] == 21 + sum(n // 2 for n in eila_train)  # 3 per class + floor(0.5 * n) of EiLA
+    assert cfg["feature_cache"]["used"] and cfg["phase2"]["mode"] == "cached"
+
+    hist = read_history(run)
+    assert hist["epoch"].tolist() == [1, 2, 3] and hist["phase"].tolist() == [1, 1, 2]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(hist.columns)
+    assert hist["learning_rate"].tolist() == pytest.approx([1e-4, 1e-4, 1e-5])
+    assert hist[["loss", "val_loss"]].notna().all().all()
+
+    preds = pd.read_parquet(run / "predictions.parquet")
+    ev = s["evaluation"]
+    assert preds["sample_id"].tolist() == ev["sample_id"].tolist()
+    assert {"true", "pred", "confidence", "correct", "race", "gender", "person"} <= set(preds.columns)
+    probs = preds[[f"prob_{e}" for e in EMOTIONS]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["accuracy"] == pytest.approx(preds["correct"].mean())
+    assert {"weighted_f1", "loss", "groups"} <= set(metrics) and "race" in metrics["groups"]
+
+    versions = json.loads((run / "versions.json").read_text())
+    assert {"python", "tensorflow", "keras"} <= set(versions) and versions["weights_used"] == "random"
+
+    clf = load_classifier(run)  # model.keras in safe mode, 0-255 input, normalisation inside
+    assert clf.classes == EMOTIONS and clf.input_size == 32 and clf.channels == 3 and clf.input_scale == "0-255"
+    again = predict_manifest(clf, ev.head(4))
+    np.testing.assert_allclose(again[[f"prob_{e}" for e in EMOTIONS]].to_numpy(), probs[:4], atol=1e-5)
+
+
+def test_cli_train_keeps_finished_run_and_sweep_plan(sweep_artifacts, data, capsys, monkeypatch):
+    s = sweep_artifacts
+    datasets, evaluation = data
+    artifacts = s["artifacts"]
+    monkeypatch.setenv("FERBIAS_ARTIFACTS", str(artifacts))
+    register_dataset(datasets["FER2013"], "FER2013", "folder", {}, artifacts)
+    register_dataset(datasets["EiLA"], "EiLA", "eila-crops", {}, artifacts)
+    common = ["--weights", "random", "--input-size", "32", "--epochs1", "2", "--epochs2", "1", "--batch-size", "8",
+              "--class-weight", "balanced", "--artifacts", str(artifacts)]
+    assert main(["train", "--base", "FER2013", "--extra", "EiLA", "--fraction", "0.5", *common]) == 0
+    out = capsys.readouterr().out
+    assert "already finished" in out and s["results"][1].path.name in out
+    assert main(["sweep", "--mix", "FER2013", "--mix", "FER2013+EiLA:50%", "--mix", "FER2013+EiLA:0.25", "--plan",
+                 *common]) == 0
+    out = capsys.readouterr().out
+    lines = [ln.split() for ln in out.splitlines() if "FER2013" in ln and ln.split()[-1] in ("True", "False")]
+    assert [ln[-1] for ln in lines] == ["True", "True", "False"]  # finished, finished, not yet
+    assert main(["sweep", "--preset", "table3", "--plan", *common]) == 2  # no SFEW registered
+    assert "SFEW" in capsys.readouterr().err
+    assert main(["train", "--base", "FER2013", "--input-size", "8", "--artifacts", str(artifacts)]) == 2
+
+
+def test_bad_model_files_are_clear_errors(tmp_path):
+    import keras
+
+    junk = tmp_path / "junk.keras"
+    junk.write_bytes(os.urandom(256))
+    with pytest.raises(ModelFileError, match="junk.keras.*not a loadable Keras model"):
+        load_classifier(junk)
+    text = tmp_path / "notes.h5"
+    text.write_text("this is not a model")
+    with pytest.raises(ModelFileError, match="notes.h5"):
+        load_classifier(text)
+    inp = keras.Input((32, 32, 3))
+    five = keras.Model(inp, keras.layers.Dense(5, activation="softmax")(keras.layers.Flatten()(inp)))
+    five.save(tmp_path / "five.keras")
+    with pytest.raises(ModelFileError, match="five.keras.*7 outputs"):
+        load_classifier(tmp_path / "five.keras")
+    with pytest.raises(ModelFileError, match="not a run folder"):
+        load_classifier(tmp_path)
+    with pytest.raises(ModelFileError, match="expected a .keras or .h5"):
+        load_classifier(tmp_path / "missing.onnx")
