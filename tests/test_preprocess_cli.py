@@ -43,3 +43,14 @@ def test_estimate_pose_from_path_to_file_and_errors(crops, yunet_model, tmp_path
     assert main(["estimate-pose", "--data", str(crops), "--format", "folder", "--detector", "yolo",
                  "--out", str(out)]) == 2
     assert "--weights" in capsys.readouterr().err
+
+
+def test_prepare_eila_bad_settings_and_missing_weights_exit_2(tmp_path, capsys):
+    base = ["prepare-eila", "--annotations", str(tmp_path / "a.csv"), "--demographics", str(tmp_path / "d.csv"),
+            "--videos", str(tmp_path), "--out", str(tmp_path / "out")]
+    assert main([*base, "--size", "4"]) == 2
+    assert "size must be an integer in [8, 1024]" in capsys.readouterr().err
+    assert main([*base, "--detector", "yolo"]) == 2
+    assert "yolov8n-face.pt; pass it with --weights" in capsys.readouterr().err
+    assert main(base) == 2  # annotations file missing: named
+    assert "a.csv: file not found" in capsys.readouterr().err

@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs import list_jobs
@@ -40,6 +39,26 @@ def _app() -> AppTest:
 def test_section_renders_without_jobs(artifacts):
     at = _app()
     assert any("No preparation job yet" in c.value for c in at.caption)
+
+
+def test_running_job_shows_progress_rows_and_eta(artifacts):
+    import os
+
+    from core._io import atomic_write_json
+    from core.paths import jobs_dir
+
+    job = jobs_dir(artifacts) / "20260101-000000-prepare-eila-abcdef"
+    job.mkdir(parents=True)
+    argv = ["prepare-eila", "--out", str(artifacts / "x"), "--status-file", str(job / "progress.json")]
+    atomic_write_json({"job_id": job.name, "kind": "prepare-eila", "argv": argv, "created": time.time() - 60},
+                      job / "job.json")
+    atomic_write_json({"pid": os.getpid()}, job / "pid.json")  # a live process: the job counts as running
+    atomic_write_json({"done": 300, "total": 900, "message": "video abc, frame 1200", "elapsed_s": 60.0,
+                       "eta_s": 120.0, "updated": time.time()}, job / "progress.json")
+    at = _app()
+    texts = [p.proto.text for p in at.get("progress")]
+    assert any("rows 300/900, ETA 2m 00s" in t and "video abc" in t for t in texts), texts
+    assert at.button(key=f"prep_cancel_{job.name}") is not None
 
 
 def test_missing_inputs_are_named_before_starting(artifacts, tmp_path):

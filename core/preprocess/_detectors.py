@@ -201,7 +201,9 @@ class YoloDetector(FaceDetector):
         from ultralytics import YOLO
 
         try:
-            self._model = YOLO(str(path))
+            with warnings.catch_warnings():  # torch probing for CUDA on a CPU-only machine
+                warnings.filterwarnings("ignore", message="CUDA initialization", category=UserWarning)
+                self._model = YOLO(str(path))
         except Exception as exc:  # ultralytics/torch raise many types for a bad file
             raise ModelFileError(f"{path}: cannot be loaded as an Ultralytics YOLO model "
                                  f"({type(exc).__name__}: {str(exc)[:200]}); expected a face model .pt "
@@ -220,8 +222,10 @@ class YoloDetector(FaceDetector):
         self.device = device
 
     def _detect_batch(self, images: list[np.ndarray]) -> list[Detections]:
-        results = self._model.predict(images, conf=self.min_confidence, imgsz=self.imgsz, device=self.device,
-                                      classes=self._classes, verbose=False)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="CUDA initialization", category=UserWarning)
+            results = self._model.predict(images, conf=self.min_confidence, imgsz=self.imgsz, device=self.device,
+                                          classes=self._classes, verbose=False)
         out = []
         for r in results:
             boxes = r.boxes.xyxy.cpu().numpy().astype(float).reshape(-1, 4)
@@ -229,9 +233,22 @@ class YoloDetector(FaceDetector):
             lm = None
             kp = getattr(r, "keypoints", None)
             if kp is not None and kp.xy is not None and tuple(kp.xy.shape[1:]) == (5, 2):
-                lm = kp.xy.cpu().numpy().astype(float).reshape(-1, 5, 2)
+                lm = _image_left_first(kp.xy.cpu().numpy().astype(float).reshape(-1, 5, 2))
             out.append(Detections(boxes, conf, lm))
         return out
+
+
+def _image_left_first(lm: np.ndarray) -> np.ndarray:
+    """Put the eye and the mouth corner with the smaller x first (face models differ in naming "left").
+
+    Under yaw the two eyes (and the two mouth corners) never swap sides in the
+    image, so ordering by x gives the module's convention for any model.
+    """
+    out = lm.copy()
+    for a, b in ((0, 1), (3, 4)):
+        swap = out[:, a, 0] > out[:, b, 0]
+        out[swap, a], out[swap, b] = lm[swap, b], lm[swap, a]
+    return out
 
 
 def _avoid_triton_after_tensorflow() -> None:

@@ -27,33 +27,20 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import cv2
-import numpy as np
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_bytes, atomic_write_json, read_json
+from .._io import atomic_write_json, read_json
 from ..datasets import SEED_CODE_SPLIT_RULE, load_eila_annotations
-from ..labels import EMOTIONS
 from ..manifest import atomic_write_parquet, save_manifest
 from ..progress import ProgressFn, null_progress
 from ._audit import STAGES, compute_audit, save_audit
 from ._detectors import DEFAULT_MIN_CONFIDENCE, DETECTORS, FaceDetector, check_weights, load_detector
-from ._pose import LANDMARK_COLUMNS, SIDE_PROFILE_YAW_DEG, landmark_columns, pose_from_landmarks, side_profile
-from ._video import DEFAULT_SEEK_GAP, crop_box, find_video, iter_annotated_frames, person_box_pixels
+from ._pose import LANDMARK_COLUMNS, SIDE_PROFILE_YAW_DEG, side_profile
+from ._runner import FLUSH_EVERY_S, REASONS, ROW_COLUMNS, _Runner, crop_file_name
+from ._video import DEFAULT_SEEK_GAP
 
-#: reason -> (stage reached, whether a rerun retries the row, description)
-REASONS: dict[str, tuple[int, bool, str]] = {
-    "missing_video": (0, True, "no <videos>/<tag>.mp4 or <videos>/<tag>/Complete.mp4"),
-    "unreadable_frame": (0, True, "the frame could not be decoded (past the end, corrupt video)"),
-    "invalid_box": (0, False, "the person box is not a positive finite percentage box"),
-    "box_outside_frame": (0, False, "the person box lies (almost) entirely outside the frame"),
-    "no_face": (1, False, "the detector found no face in the person box"),
-    "low_confidence": (2, False, "the most confident face is below the threshold"),
-    "write_failed": (2, True, "the crop could not be written"),
-}
-ROW_COLUMNS = ("row", "status", "reason", "detail", "stage_reached", "n_faces", "face_confidence",
-               "face_x0", "face_y0", "face_x1", "face_y1", *LANDMARK_COLUMNS, "yaw", "pitch", "crop_path")
-FLUSH_EVERY_S = 2.0
+__all__ = ["PrepareConfig", "PrepareResult", "REASONS", "crop_file_name", "prepare_eila"]
 
 
 @dataclass(frozen=True)
@@ -114,11 +101,6 @@ class PrepareResult:
     registered: Any = None
 
 
-def crop_file_name(row: int, label: str, video: str, clip: str, person_id: str) -> str:
-    """``<row>_label_<k>_video_<tag>_clip_<cid>_person_<pid>.jpg`` with ``k`` the EMOTIONS index."""
-    return f"{int(row)}_label_{EMOTIONS.index(label)}_video_{video}_clip_{clip}_person_{person_id}.jpg"
-
-
 def _sha1(path: Path) -> str:
     h = hashlib.sha1()
     with open(path, "rb") as fh:
@@ -160,128 +142,6 @@ def _load_state(out: Path, valid_rows: set[int]) -> dict[int, dict]:
             continue
         state[r] = {k: rec.get(k) for k in ROW_COLUMNS}
     return state
-
-
-def _failed(row: int, reason: str, detail: str = "", n_faces: int = 0, confidence: float = np.nan) -> dict:
-    rec = {k: np.nan for k in ROW_COLUMNS}
-    rec.update(row=int(row), status="failed", reason=reason, detail=detail, stage_reached=REASONS[reason][0],
-               n_faces=int(n_faces), face_confidence=float(confidence), crop_path=None)
-    return rec
-
-
-def _to_output(img: np.ndarray, size: int, color: str) -> np.ndarray:
-    out = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if color == "gray" else img
-    interp = cv2.INTER_AREA if min(out.shape[:2]) > size else cv2.INTER_LINEAR
-    return cv2.resize(out, (size, size), interpolation=interp)
-
-
-class _Runner:
-    """Holds the state of one preparation run (pending detections, records, flushing)."""
-
-    def __init__(self, ann: pd.DataFrame, out: Path, cfg: PrepareConfig, detector: FaceDetector,
-                 state: dict[int, dict], progress: ProgressFn, flush_every_s: float):
-        self.ann, self.out, self.cfg, self.detector = ann, out, cfg, detector
-        self.records = state
-        self.progress = progress
-        self.flush_every_s = flush_every_s
-        self.pending: list[tuple[dict, np.ndarray, tuple[int, int, int, int], np.ndarray, float]] = []
-        self.batch = cfg.batch_size or max(8, detector.batch_size)
-        self._last_flush = time.monotonic()
-        self.total = len(ann)
-        self._where: tuple[str, int] = ("", -1)
-
-    def record(self, rec: dict) -> None:
-        self.records[int(rec["row"])] = rec
-        if time.monotonic() - self._last_flush >= self.flush_every_s:
-            self.flush()
-
-    def flush(self) -> None:
-        df = pd.DataFrame([self.records[r] for r in sorted(self.records)], columns=list(ROW_COLUMNS))
-        atomic_write_parquet(df, self.out / "rows.parquet")
-        self._last_flush = time.monotonic()
-
-    def add(self, row: dict, frame: np.ndarray) -> None:
-        h, w = frame.shape[:2]
-        box, reason = person_box_pixels(row["x"], row["y"], row["width"], row["height"], w, h)
-        if box is None:
-            self.record(_failed(row["row"], reason, f"box x={row['x']:.1f}% y={row['y']:.1f}% "
-                                                   f"w={row['width']:.1f}% h={row['height']:.1f}% on {w}x{h}"))
-            return
-        crop = crop_box(frame, box)
-        scale = min(1.0, self.cfg.detect_max_side / max(crop.shape[:2]))
-        if scale < 1:  # faces in a person box are large: detect on a smaller copy, map back to pixels
-            crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
-                              interpolation=cv2.INTER_AREA)
-        self.pending.append((row, frame, box, crop, scale))
-        if len(self.pending) >= self.batch:
-            self.detect_pending()
-
-    def detect_pending(self) -> None:
-        if not self.pending:
-            return
-        dets = self.detector.detect([p[3] for p in self.pending])
-        for (row, frame, box, _, scale), det in zip(self.pending, dets):
-            self.record(self._finish(row, frame, box, det, scale))
-        self.pending = []
-        self.report(f"video {self._where[0]}, frame {self._where[1]}")
-
-    def _finish(self, row: dict, frame: np.ndarray, box: tuple[int, int, int, int], det, scale: float) -> dict:
-        b = det.best()
-        if b is None:
-            return _failed(row["row"], "no_face")
-        conf = float(det.confidences[b])
-        if conf < self.cfg.threshold:
-            return _failed(row["row"], "low_confidence", f"best face {conf:.3f} < {self.cfg.threshold}",
-                           len(det), conf)
-        ox, oy = box[0], box[1]
-        fx0, fy0, fx1, fy1 = det.boxes[b] / scale + np.array([ox, oy, ox, oy])
-        h, w = frame.shape[:2]
-        cx0, cy0 = int(max(0, np.floor(fx0))), int(max(0, np.floor(fy0)))
-        cx1, cy1 = int(min(w, np.ceil(fx1))), int(min(h, np.ceil(fy1)))
-        if cx1 - cx0 < 2 or cy1 - cy0 < 2:
-            return _failed(row["row"], "no_face", f"degenerate face box {det.boxes[b].round(1).tolist()}",
-                           len(det), conf)
-        face = _to_output(frame[cy0:cy1, cx0:cx1], self.cfg.size, self.cfg.color)
-        ok, buf = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, self.cfg.jpeg_quality])
-        dest = (self.out / row["split"] / row["label"].capitalize() /
-                crop_file_name(row["row"], row["label"], row["video"], row["clip"], row["eila_person_id"]))
-        try:
-            if not ok:
-                raise OSError("JPEG encoding failed")
-            atomic_write_bytes(buf.tobytes(), dest)
-        except OSError as exc:
-            return _failed(row["row"], "write_failed", f"{dest}: {exc}", len(det), conf)
-        lm = None if det.landmarks is None else det.landmarks[b] / scale + np.array([ox, oy])
-        yaw, pitch = pose_from_landmarks(lm) if lm is not None else (np.array([np.nan]), np.array([np.nan]))
-        rec = {"row": int(row["row"]), "status": "kept", "reason": None, "detail": "", "stage_reached": 3,
-               "n_faces": len(det), "face_confidence": conf, "face_x0": float(fx0), "face_y0": float(fy0),
-               "face_x1": float(fx1), "face_y1": float(fy1), **landmark_columns(lm),
-               "yaw": float(yaw[0]), "pitch": float(pitch[0]), "crop_path": str(dest.resolve())}
-        return rec
-
-    def report(self, message: str) -> None:
-        self.progress(len(self.records), self.total, message)
-
-    def run(self, todo: pd.DataFrame, videos: Path) -> None:
-        self.report(f"{len(self.records)} rows already done, {len(todo)} to go")
-        for video, vrows in todo.groupby("video", sort=True):
-            path = find_video(videos, str(video))
-            if path is None:
-                for r in vrows["row"]:
-                    self.record(_failed(r, "missing_video", f"{videos}/{video}.mp4 or {videos}/{video}/Complete.mp4 "
-                                                            "not found"))
-                self.report(f"video {video}: missing")
-                continue
-            by_frame = {int(f): g.to_dict("records") for f, g in vrows.groupby("frame")}
-            for fr in iter_annotated_frames(path, by_frame, seek_gap=self.cfg.seek_gap):
-                self._where = (str(video), fr.frame)
-                for row in by_frame[fr.frame]:
-                    if fr.image is None:
-                        self.record(_failed(row["row"], "unreadable_frame", f"{path}: {fr.error}"))
-                    else:
-                        self.add(row, fr.image)
-            self.detect_pending()
-            self.report(f"video {video}: done")
 
 
 def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str | Path, out: str | Path,

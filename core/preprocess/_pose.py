@@ -157,7 +157,8 @@ def estimate_pose_for_manifest(manifest: pd.DataFrame, detector, root: str | Pat
     pandas.DataFrame
         A copy of ``manifest`` with ``face_confidence``, ``lm_*`` (10 columns, original-image pixels),
         ``yaw``, ``pitch``, ``side_profile`` and ``pose_status`` (``ok``, ``no_face``,
-        ``low_confidence``, ``unreadable_image``), and ``pose_detector``. Rows without an ``ok`` status
+        ``low_confidence``, ``no_landmarks`` for a box-only model, ``unreadable_image``), and
+        ``pose_detector``. Rows without an ``ok`` status
         have NaN pose and missing ``side_profile``; none are dropped.
     """
     if "path" not in manifest.columns:
