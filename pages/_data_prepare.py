@@ -45,7 +45,7 @@ def _known_audits(artifacts: Path) -> dict[str, pd.DataFrame]:
     for info in registered_datasets(artifacts):
         audit = _audit_at(info.path)
         if audit is not None:
-            out[f"{info.name} ({info.source.get('detector', audit['detector'].iloc[0])})"] = audit
+            out[f"{info.name} ({audit['detector'].iloc[0]})"] = audit
     for job in list_jobs(artifacts, kind="prepare-eila"):
         out_dir = _argv_value(job.argv, "--out")
         if job.state == "finished" and out_dir and _argv_value(job.argv, "--register") is None:

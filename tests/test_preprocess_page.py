@@ -103,6 +103,8 @@ def test_start_job_progress_result_audit_chart_and_pose(artifacts, eila_video, y
 
     man = load_dataset("EiLA page test", artifacts)
     assert {"yaw", "pitch", "side_profile", "pose_status"} <= set(man.columns)
+    at = _app()  # the audit stays with the dataset after the in-place pose update
+    assert "EiLA page test (yunet)" in at.multiselect(key="prep_audits").options
 
 
 def test_retention_figure_compares_detectors_with_whiskers(eila_video, yunet_model, tmp_path):  # noqa: F811

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.out and not args.register:
         raise DataFormatError("nothing to write: pass --out FILE.parquet and/or --register NAME", args.data)
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
-    source: dict = {"pose_of": args.data, "detector": args.detector}
+    source: dict = {"pose_of": args.data, "pose_detector": args.detector}
     if args.format:
         df = load_any(args.format, args.data, demographics=args.demographics, artifacts=artifacts)
         fmt = args.format
