@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.training import TrainConfig
     from core.training.data import array_loader, image_loader
     from core.training.features import build_cached_head, compute_moments, transfer_head
-    from core.training.loop import Streams, _fit
+    from core.training.loop import MOMENTS_VAL_BATCH, Streams, _fit
     from core.training.model import build_model, load_backbone_for
 
     tmp = tempfile.TemporaryDirectory(prefix="sweep_speed-") if args.workdir is None else None
@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         moments, _ = compute_moments(ptr + pva, backbone, work / "cache", cfg.cache_batch_size)
         head = build_cached_head(cfg, int(moments.shape[-1]))
         transfer_head(full_model, head, cfg)
-        streams = streams_data.pair(array_loader(moments[:len(ptr)]), array_loader(moments[len(ptr):]), cfg, 1)
+        streams = streams_data.pair(array_loader(moments[:len(ptr)]), array_loader(moments[len(ptr):]), cfg, 1,
+                                    MOMENTS_VAL_BATCH)
         hist = _fit(head, streams, 0, cfg.phase1_epochs, [])
         dt = time.perf_counter() - t
         t_heads += dt

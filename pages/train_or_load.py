@@ -115,7 +115,12 @@ def _train_section() -> None:
         cols = st.columns(3)
         roles = {r: cols[i].selectbox(f"dataset used as {r}", names, index=_default_index(names, r),
                                       key=f"tl_role_{r}") for i, r in enumerate(ROLES)}
-        all_specs = table3_preset(roles["EiLA"], roles["FER2013"], roles["SFEW"])
+        try:
+            all_specs = table3_preset(roles["EiLA"], roles["FER2013"], roles["SFEW"])
+        except ValueError:
+            st.error("The preset mixes EiLA into SFEW and FER2013: choose three different datasets "
+                     f"(registered: {', '.join(names)}). Register missing ones on the Data page.")
+            return
         chosen = st.multiselect("configurations to train", [s.name for s in all_specs],
                                 default=[s.name for s in all_specs], key="tl_only")
         specs = [s for s in all_specs if s.name in chosen]
@@ -141,7 +146,9 @@ def _train_section() -> None:
             except ValueError as exc:
                 st.error(f"Row {row.Index + 1}: {exc}")
         argv = ["sweep"] + [a for t in texts for a in ("--mix", t)]
-        eval_default = names[_default_index(names, "EiLA")]
+        with_test = [n for n in names if (_manifest(n)["split"] == "test").any()]
+        eval_default = names[_default_index(names, "EiLA")] if not with_test else \
+            with_test[_default_index(with_test, "EiLA")]
     c1, c2 = st.columns(2)
     eval_name = c1.selectbox("evaluate on dataset", names, index=names.index(eval_default), key="tl_eval")
     eval_split = c2.selectbox("split", ["test", "validation", "train"], key="tl_eval_split",

@@ -10,7 +10,7 @@ from core.datasets import load_folder
 from core.training import TrainConfig
 from core.training.data import array_loader, image_loader
 from core.training.features import MomentsBatchNormPool, build_cached_head, compute_moments, transfer_head
-from core.training.loop import Streams, _fit
+from core.training.loop import MOMENTS_VAL_BATCH, Streams, _fit
 from core.training.model import PREPROCESS, build_model, head_names, load_backbone_for, unfreeze_top
 from core.training.phase2 import compute_boundary, split_at_unfreezing_point
 
@@ -59,8 +59,8 @@ def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest
     assert np.mean(moments[:, 1] - moments[:, 0] ** 2) > 0  # the feature map varies within an image
     head = build_cached_head(cfg, 2048)
     transfer_head(full, head, cfg)
-    h_cached = _fit(head, data.pair(array_loader(moments[:len(ptr)]), array_loader(moments[len(ptr):]), cfg, 1),
-                    0, 2, [])
+    h_cached = _fit(head, data.pair(array_loader(moments[:len(ptr)]), array_loader(moments[len(ptr):]), cfg, 1,
+                                    MOMENTS_VAL_BATCH), 0, 2, [])
     h_full = _fit(full, data.pair(image_loader(ptr, 48), image_loader(pva, 48), cfg, 1), 0, 2, [])
     for key in ("loss", "val_loss", "accuracy"):
         np.testing.assert_allclose(h_cached.history[key], h_full.history[key], rtol=1e-4, atol=1e-5)

@@ -106,10 +106,17 @@ class Streams:
         w = None if cfg.class_weight == "none" else sample_weights(tr["label"], cw)
         return cls(tr, va, one_hot(tr["label"], "<train split>"), one_hot(va["label"], "<validation split>"), w, cw)
 
-    def pair(self, load_train, load_val, cfg: TrainConfig, phase: int) -> tuple[BatchStream, BatchStream]:
+    def pair(self, load_train, load_val, cfg: TrainConfig, phase: int,
+             val_batch_size: int | None = None) -> tuple[BatchStream, BatchStream]:
+        """Training stream (seeded per phase) and validation stream (fixed order; batch size only affects speed)."""
         seed = cfg.seed * 1000 + phase
         return (BatchStream(len(self.train), load_train, self.y_train, cfg.batch_size, seed, self.w_train),
-                BatchStream(len(self.val), load_val, self.y_val, max(cfg.batch_size, 64), seed, shuffle=False))
+                BatchStream(len(self.val), load_val, self.y_val, val_batch_size or max(cfg.batch_size, 64), seed,
+                            shuffle=False))
+
+
+#: Validation batch size on cached moments (a few kB per image): fewer, larger steps.
+MOMENTS_VAL_BATCH = 1024
 
 
 def _fit(model: keras.Model, streams: tuple[BatchStream, BatchStream], initial_epoch: int, epochs: int,
@@ -152,7 +159,8 @@ def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, fol
         timings["phase1_features_s"] = round(time.monotonic() - t, 2)
         head = build_cached_head(cfg, int(moments.shape[-1]))
         transfer_head(model, head, cfg)  # the same initial weights as the full model
-        streams = data.pair(array_loader(moments[:len(paths_tr)]), array_loader(moments[len(paths_tr):]), cfg, 1)
+        streams = data.pair(array_loader(moments[:len(paths_tr)]), array_loader(moments[len(paths_tr):]), cfg, 1,
+                            MOMENTS_VAL_BATCH)
         live = LiveHistory(folder, rows, 1, "cached", total, name, progress, streams[0].batches_per_epoch)
         _fit(head, streams, 0, cfg.phase1_epochs, [live])
         transfer_head(head, model, cfg)

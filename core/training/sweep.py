@@ -76,18 +76,22 @@ class _SweepProgress:
     def __init__(self, outer: ProgressFn | None, n_runs: int, epochs_per_run: int) -> None:
         self.outer, self.n_runs, self.per = outer, n_runs, epochs_per_run
         self.index = 0
+        self.done = 0
+
+    def start(self, index: int) -> None:
+        """The ``index``-th configuration to train begins."""
+        self.index, self.done = index, index * self.per
 
     def epochs(self, done: int, total: int, message: str = "") -> None:
         """Epoch progress of the current run."""
+        self.done = self.index * self.per + done
         if self.outer is not None:
-            self.outer(self.index * self.per + done, self.n_runs * self.per,
-                       f"[{self.index + 1}/{self.n_runs}] {message}")
+            self.outer(self.done, self.n_runs * self.per, f"[{self.index + 1}/{self.n_runs}] {message}")
 
     def images(self, done: int, total: int, message: str = "") -> None:
-        """Image progress (features, predictions): the overall count stays, the message says what runs."""
+        """Image progress (features, predictions): the epoch count stays, the message says what runs."""
         if self.outer is not None:
-            self.outer(self.index * self.per, self.n_runs * self.per,
-                       f"[{self.index + 1}/{self.n_runs}] {message} {done}/{total}")
+            self.outer(self.done, self.n_runs * self.per, f"[{self.index + 1}/{self.n_runs}] {message} {done}/{total}")
 
 
 def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFrame],
@@ -143,7 +147,7 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
     results = []
     for it in items:
         if it.run_id in todo_ids:
-            tracker.index = todo_ids.index(it.run_id)
+            tracker.start(todo_ids.index(it.run_id))
         info = {"sweep": sweep, "configuration": it.spec.to_dict(), "evaluation": evaluation_info or {}}
         results.append(train_run(it.train, evaluation, cfg, artifacts, it.name, info, tracker.epochs,
                                  tracker.images))
