@@ -94,6 +94,10 @@ def _predictions(path: str, mtime: float) -> pd.DataFrame:
     return load_predictions(Path(path))
 
 
+def _p_text(p: float) -> str:
+    return f"{p:.0e}" if p < 1e-3 else f"{p:.3f}"
+
+
 st.title("Latent space: do clusters follow race?")
 st.caption("Faces are embedded by a network, projected to 2-D (UMAP or PCA) and clustered with KMeans on the "
            "embedding (not on the 2-D picture). The composition table is the second seed's Table I with counts; "
@@ -168,20 +172,23 @@ def _report(done: int, total: int, message: str = "") -> None:
 try:
     done = st.session_state.setdefault("lat_embedded", set())
     if params not in done:  # compute what the disk cache lacks, with progress, outside any st.cache function
-        _compute_embeddings(*params, manifest=manifest, progress=_report)
+        first, _ = _compute_embeddings(*params, manifest=manifest, progress=_report)
+        st.session_state.setdefault("lat_n_computed", {})[params] = first.n_computed
         done.add(params)
     emb, rows = _embed(*params, _manifest=manifest)
+    n_computed = st.session_state.get("lat_n_computed", {}).get(params, 0)
 except (ValueError, FileNotFoundError) as exc:  # DataFormatError, ModelFileError, WeightsUnavailableError
     bar.empty()
     st.error(f"Cannot embed this dataset: {exc}")
     st.stop()
 bar.empty()
 if emb.weights_used == "random":
-    st.warning(f"**Random weights, not ImageNet.** {emb.warning or ''} Clusters then reflect low-level image "
+    st.warning(f"**Random weights, not ImageNet.** {(emb.warning or '').rstrip('.')}. Clusters then reflect "
+               "low-level image "
                "statistics (brightness, colour, blur), not what a pretrained network sees. Run once with internet "
                "access to download the ImageNet weights.", icon=":material/warning:")
 st.caption(f"{emb.description}. {len(emb.vectors):,} faces, {emb.vectors.shape[1]} dimensions; "
-           f"{emb.n_computed:,} computed now, the rest from the cache.")
+           f"{n_computed:,} computed by the model in this session, the rest read from the feature cache.")
 if is_backbone:
     st.caption("Each backbone gets its own `preprocess_input`. The second seed fed ImageNet-ResNet50 pixels scaled "
                "to [0, 1]; ResNet50 expects BGR pixels minus the ImageNet means (0-255 scale), so its features were "
@@ -249,11 +256,12 @@ with right:
         st.markdown(f"**{attribute.replace('_', ' ').capitalize()} composition of each cluster** (row %, with n)")
         st.dataframe(comp.table(), key="lat_comp")
         m1, m2, m3 = st.columns(3)
-        m1.metric("chi-square p", f"{test.chi2_p:.2g}", help=f"chi2 = {test.chi2:.1f}, dof = {test.dof}")
-        m2.metric("permutation p", "n/a" if np.isnan(test.permutation_p) else f"{test.permutation_p:.3g}",
-                  help=f"{test.n_permutations} shuffles of {attribute}")
-        m3.metric("Cramér's V", f"{test.cramers_v:.3f}", help=f"bias-corrected {test.cramers_v_corrected:.3f}; "
-                  f"adjusted mutual information {test.ami:.3f}")
+        m1.metric("χ² p", _p_text(test.chi2_p), help=f"Chi-square test of independence: chi2 = {test.chi2:.1f}, "
+                  f"dof = {test.dof}")
+        m2.metric("perm. p", "n/a" if np.isnan(test.permutation_p) else _p_text(test.permutation_p),
+                  help=f"Permutation p-value from {test.n_permutations} shuffles of {attribute}")
+        m3.metric("Cramér's V", f"{test.cramers_v:.2f}", help=f"Effect size; bias-corrected "
+                  f"{test.cramers_v_corrected:.3f}; adjusted mutual information {test.ami:.3f}")
         verdict = ("depends on" if test.chi2_p < 0.05 else "shows no detectable dependence on")
         st.caption(f"Cluster membership {verdict} {attribute} (n = {test.n}"
                    f"{f', {test.n_missing} without a value' if test.n_missing else ''}). Cramér's V is the effect "

@@ -50,7 +50,7 @@ def test_latent_page_embeds_clusters_and_tests(tiny, artifacts):
     at.number_input(key="lat_k").set_value(3).run()  # a new k reuses the cached embedding
     assert not at.exception
     assert len(at.dataframe[0].value) == 4  # 3 clusters + All
-    assert "0 computed now" in _texts(at)
+    assert "40 computed by the model" in _texts(at)
 
     at.selectbox(key="lat_colour").set_value("correct (a run's predictions)").run()
     assert not at.exception
@@ -59,6 +59,15 @@ def test_latent_page_embeds_clusters_and_tests(tiny, artifacts):
     assert not at.exception
     at.toggle(key="lat_hover").set_value(True).run()  # faces-on-hover chart
     assert not at.exception
+
+    again = AppTest.from_file(str(PAGE), default_timeout=180)  # a new session: embeddings come from the disk cache
+    again.run()
+    again.selectbox(key="lat_model").set_value("fer")
+    again.selectbox(key="lat_method").set_value("pca")
+    again.run()
+    again.button(key="lat_go").click().run()
+    assert not again.exception
+    assert "0 computed by the model" in _texts(again)
 
 
 def test_latent_page_reports_bad_data(utkface_dir, artifacts, tmp_path):

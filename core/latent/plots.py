@@ -26,6 +26,8 @@ from .stats import Composition
 
 HOVER_COLUMNS: tuple[str, ...] = ("sample_id", "cluster", "race", "gender", "age", "label", "pred", "correct")
 MAX_COLOURS = 24
+#: Explicit colours, so the interactive chart and the hover page colour categories alike.
+PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.D3) + tuple(px.colors.qualitative.Dark24)
 
 
 def _colour_series(frame: pd.DataFrame, color: str) -> pd.Series:
@@ -49,10 +51,11 @@ def scatter_figure(frame: pd.DataFrame, color: str = "cluster", title: str | Non
         raise ValueError(f"projection table lacks column(s) {missing}; has {list(frame.columns)}")
     df = frame.assign(_row=np.arange(len(frame)), _colour=_colour_series(frame, color))
     hover = [c for c in HOVER_COLUMNS if c in df.columns and c != color]
-    order = sorted(df["_colour"].unique(), key=lambda v: (len(str(v)), str(v))) if df["_colour"].dtype == object \
-        else None
+    categorical = not pd.api.types.is_float_dtype(df["_colour"])
+    order = sorted(df["_colour"].unique(), key=lambda v: (len(str(v)), str(v))) if categorical else None
     fig = px.scatter(df, x="x", y="y", color="_colour", custom_data=["_row"], hover_data=hover,
                      category_orders={"_colour": order} if order else None, render_mode="webgl",
+                     color_discrete_sequence=PALETTE, color_continuous_scale="Viridis",
                      labels={"_colour": color, "x": "dim 1", "y": "dim 2"}, title=title)
     fig.update_traces(marker={"size": point_size, "opacity": 0.8})
     fig.update_layout(legend_title_text=color, dragmode="lasso", margin={"l": 10, "r": 10, "t": 40, "b": 10},
@@ -116,8 +119,7 @@ def hover_faces_html(figure: go.Figure, thumbnails: Sequence[str | None], size: 
 
 def curves_figure(curves: pd.DataFrame, k: int | None = None) -> go.Figure:
     """Elbow (inertia) and silhouette against k, side by side, with a dashed line at the chosen ``k``."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Elbow: inertia (lower is tighter)",
-                                                        "Silhouette (higher is better separated)"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Elbow (inertia)", "Silhouette"), horizontal_spacing=0.15)
     fig.add_trace(go.Scatter(x=curves["k"], y=curves["inertia"], mode="lines+markers", name="inertia"), 1, 1)
     fig.add_trace(go.Scatter(x=curves["k"], y=curves["silhouette"], mode="lines+markers", name="silhouette"), 1, 2)
     if k is not None:
