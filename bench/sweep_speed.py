@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.backbones import load_rgb_batch
     from core.mixing import build_mix, table3_preset
     from core.training import TrainConfig
-    from core.training.data import array_loader, image_loader
+    from core.training.data import image_loader
     from core.training.features import build_cached_head, compute_moments, transfer_head
     from core.training.loop import MOMENTS_VAL_BATCH, Streams, _fit
     from core.training.model import build_model, load_backbone_for
@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         moments, _ = compute_moments(ptr + pva, backbone, work / "cache", cfg.cache_batch_size)
         head = build_cached_head(cfg, int(moments.shape[-1]))
         transfer_head(full_model, head, cfg)
-        streams = streams_data.pair(array_loader(moments[:len(ptr)]), array_loader(moments[len(ptr):]), cfg, 1,
-                                    MOMENTS_VAL_BATCH)
+        streams = streams_data.tensors(moments[:len(ptr)], moments[len(ptr):], cfg, 1, cfg.phase1_epochs,
+                                       MOMENTS_VAL_BATCH)
         hist = _fit(head, streams, 0, cfg.phase1_epochs, [])
         dt = time.perf_counter() - t
         t_heads += dt

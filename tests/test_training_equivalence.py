@@ -11,7 +11,7 @@ from core.training import TrainConfig
 from core.training.data import array_loader, image_loader
 from core.training.features import MomentsBatchNormPool, build_cached_head, compute_moments, transfer_head
 from core.training.loop import MOMENTS_VAL_BATCH, Streams, _fit
-from core.training.model import PREPROCESS, build_model, head_names, load_backbone_for, unfreeze_top
+from core.training.model import PREPROCESS, build_model, compile_model, head_names, load_backbone_for, unfreeze_top
 from core.training.phase2 import compute_boundary, split_at_unfreezing_point
 
 
@@ -59,8 +59,8 @@ def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest
     assert np.mean(moments[:, 1] - moments[:, 0] ** 2) > 0  # the feature map varies within an image
     head = build_cached_head(cfg, 2048)
     transfer_head(full, head, cfg)
-    h_cached = _fit(head, data.pair(array_loader(moments[:len(ptr)]), array_loader(moments[len(ptr):]), cfg, 1,
-                                    MOMENTS_VAL_BATCH), 0, 2, [])
+    h_cached = _fit(head, data.tensors(moments[:len(ptr)], moments[len(ptr):], cfg, 1, 2, MOMENTS_VAL_BATCH),
+                    0, 2, [])
     h_full = _fit(full, data.pair(image_loader(ptr, 48), image_loader(pva, 48), cfg, 1), 0, 2, [])
     for key in ("loss", "val_loss", "accuracy"):
         np.testing.assert_allclose(h_cached.history[key], h_full.history[key], rtol=1e-4, atol=1e-5)
@@ -79,10 +79,33 @@ def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest
     transfer_head(head, fresh, cfg)
     np.testing.assert_allclose(fresh.predict(images, verbose=0), p_cached, rtol=1e-4, atol=1e-6)
 
-    # phase 2 from activations at the unfreezing point: same forward pass as the full model
+    # phase 2 from activations at the unfreezing point: same forward pass and same training as the full model
     trainable = unfreeze_top(full, cfg.unfreeze_layers, cfg)
     assert trainable and all("bn" not in n for n in trainable)
     split = split_at_unfreezing_point(full, cfg.unfreeze_layers)
-    acts = compute_boundary(split, full.get_layer(PREPROCESS), pva, 48, 8, "memory")
-    np.testing.assert_allclose(split.model.predict(tuple(acts), verbose=0), full.predict(images, verbose=0),
+    compile_model(split.model, cfg, cfg.phase2_learning_rate)
+    prep = full.get_layer(PREPROCESS)
+    acts = compute_boundary(split, prep, ptr + pva, 48, 8, "disk", tmp_path / "scratch")
+    assert all(isinstance(a, np.memmap) for a in acts)
+    in_memory = compute_boundary(split, prep, pva, 48, 8, "memory")
+    for a, b in zip(acts, in_memory):
+        np.testing.assert_allclose(a[len(ptr):], b, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(split.model.predict(tuple(in_memory), verbose=0), full.predict(images, verbose=0),
                                rtol=1e-4, atol=1e-6)
+    start = full.get_weights()
+    dropouts = [layer for layer in full.layers if isinstance(layer, keras.layers.Dropout)]
+    seed_states = [_np(d.seed_generator.state) for d in dropouts]
+    nt = len(ptr)
+    _fit(split.model, data.pair(array_loader([a[:nt] for a in acts]), array_loader([a[nt:] for a in acts]), cfg, 2),
+         2, 3, [])
+    p_cached2, w_cached2 = full.predict(images, verbose=0), full.get_weights()  # shared layers were trained
+    full.set_weights(start)
+    for d, state in zip(dropouts, seed_states):
+        d.seed_generator.state.assign(state)
+    _fit(full, data.pair(image_loader(ptr, 48), image_loader(pva, 48), cfg, 2), 2, 3, [])
+    np.testing.assert_allclose(p_cached2, full.predict(images, verbose=0), rtol=1e-4, atol=1e-6)
+    changed = 0
+    for a, b, w0 in zip(w_cached2, full.get_weights(), start):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
+        changed += not np.array_equal(a, w0)
+    assert changed >= 5  # suffix kernels and head weights moved in phase 2

@@ -14,7 +14,7 @@ import pandas as pd
 from .._io import atomic_write_json
 from ..progress import ProgressFn
 from .config import TrainConfig
-from .data import BatchStream, array_loader, class_weights, image_loader, one_hot, sample_weights
+from .data import BatchStream, TensorStream, array_loader, class_weights, image_loader, one_hot, sample_weights
 from .features import build_cached_head, compute_moments, transfer_head
 from .model import PREPROCESS, build_model, compile_model, load_backbone_for, unfreeze_top
 from .phase2 import compute_boundary, plan_phase2, split_at_unfreezing_point
@@ -115,15 +115,24 @@ class Streams:
                             shuffle=False))
 
 
+    def tensors(self, x_train, x_val, cfg: TrainConfig, phase: int, epochs: int,
+                val_batch_size: int = 1024) -> tuple[TensorStream, TensorStream]:
+        """Like :meth:`pair` for arrays held in memory (the same batches, gathered inside TensorFlow)."""
+        seed = cfg.seed * 1000 + phase
+        return (TensorStream(x_train, self.y_train, cfg.batch_size, seed, epochs, self.w_train),
+                TensorStream(x_val, self.y_val, val_batch_size, seed, 1, shuffle=False))
+
+
 #: Validation batch size on cached moments (a few kB per image): fewer, larger steps.
 MOMENTS_VAL_BATCH = 1024
 
 
-def _fit(model: keras.Model, streams: tuple[BatchStream, BatchStream], initial_epoch: int, epochs: int,
+def _fit(model: keras.Model, streams: tuple, initial_epoch: int, epochs: int,
          callbacks: list) -> keras.callbacks.History:
     tr, va = streams
-    return model.fit(tr, validation_data=va, steps_per_epoch=tr.batches_per_epoch, initial_epoch=initial_epoch,
-                     epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
+    return model.fit(getattr(tr, "dataset", tr), validation_data=getattr(va, "dataset", va),
+                     steps_per_epoch=tr.batches_per_epoch, initial_epoch=initial_epoch, epochs=epochs,
+                     callbacks=callbacks, verbose=0, shuffle=False)
 
 
 def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, folder: Path, cache_root: Path,
@@ -159,8 +168,8 @@ def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, fol
         timings["phase1_features_s"] = round(time.monotonic() - t, 2)
         head = build_cached_head(cfg, int(moments.shape[-1]))
         transfer_head(model, head, cfg)  # the same initial weights as the full model
-        streams = data.pair(array_loader(moments[:len(paths_tr)]), array_loader(moments[len(paths_tr):]), cfg, 1,
-                            MOMENTS_VAL_BATCH)
+        streams = data.tensors(moments[:len(paths_tr)], moments[len(paths_tr):], cfg, 1, cfg.phase1_epochs,
+                               MOMENTS_VAL_BATCH)
         live = LiveHistory(folder, rows, 1, "cached", total, name, progress, streams[0].batches_per_epoch)
         _fit(head, streams, 0, cfg.phase1_epochs, [live])
         transfer_head(head, model, cfg)
