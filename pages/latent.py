@@ -1,6 +1,7 @@
 """Latent space: embed a dataset, project it, cluster it, and test whether the clusters follow race."""
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from core.latent import (ClusterConfig, EmbeddingConfig, ProjectionConfig, build
 from core.latent.analysis import AGE_LABELS, attribute_values, available_attributes
 from core.latent.clusters import prepare_for_clustering, prepared_config
 from core.latent.plots import curves_figure, hover_faces_html, lift_figure, scatter_figure, thumbnail_uri
-from core.latent.projection import normalize_vectors
+from core.latent.projection import normalize_vectors, warm_up_umap
 from core.paths import cache_dir
 from core.progress import eta_text
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, image_grid, load_dataset_manifest,
@@ -172,6 +173,8 @@ def _report(done: int, total: int, message: str = "") -> None:
 try:
     done = st.session_state.setdefault("lat_embedded", set())
     if params not in done:  # compute what the disk cache lacks, with progress, outside any st.cache function
+        if method == "umap":  # compile umap's kernels on the spare core meanwhile (once per artifacts folder)
+            threading.Thread(target=warm_up_umap, args=(cache_dir(artifacts) / "numba",), daemon=True).start()
         first, _ = _compute_embeddings(*params, manifest=manifest, progress=_report)
         st.session_state.setdefault("lat_n_computed", {})[params] = first.n_computed
         done.add(params)

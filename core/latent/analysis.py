@@ -9,6 +9,7 @@ independence tests and a linear probe. :func:`write_analysis` writes
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,8 +24,8 @@ from ..paths import cache_dir, default_artifacts_dir
 from ..progress import ProgressFn
 from .clusters import (ClusterConfig, KMeansResult, check_k, fit_kmeans, kmeans_curves, prepare_for_clustering,
                        prepared_config)
-from .embeddings import EmbeddingConfig, Extractor, embed_manifest
-from .projection import ProjectionConfig, normalize_vectors, project
+from .embeddings import EmbeddingConfig, Extractor, check_image_manifest, embed_manifest
+from .projection import ProjectionConfig, normalize_vectors, project, warm_up_umap
 from .stats import Composition, IndependenceResult, ProbeResult, composition, independence_test, linear_probe
 
 DEFAULT_ATTRIBUTES: tuple[str, ...] = ("race", "gender", "age_group", "label")
@@ -104,7 +105,7 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
                          k_values: Sequence[int] = tuple(range(2, 11)), attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
                          n_permutations: int = 999, probe: bool = True, artifacts: str | Path | None = None,
                          progress: ProgressFn | None = None, extractor: Extractor | None = None,
-                         source_name: str | Path = "<manifest>") -> ClusterAnalysis:
+                         source_name: str | Path = "<manifest>", warm_up: bool = True) -> ClusterAnalysis:
     """From a manifest to composition tables and tests.
 
     Parameters
@@ -127,6 +128,10 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
         A model loaded earlier by :func:`core.latent.build_extractor`.
     source_name : str or Path
         Name of the data for error messages.
+    warm_up : bool
+        With UMAP: import it and compile its kernels on a background thread
+        while the embedding runs (only the first process ever compiles; the
+        kernels are cached under ``<artifacts>/cache/numba``).
 
     Raises
     ------
@@ -145,11 +150,21 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
     report = progress or (lambda done, total, message="": None)
     timings: dict[str, float] = {}
 
+    check_image_manifest(manifest, source_name)  # before starting anything: missing files fail fast
+    warm = None
+    if projection.method == "umap" and warm_up:  # compile umap's kernels on a spare core while the model runs
+        warm = threading.Thread(target=warm_up_umap, args=(cache_dir(artifacts) / "numba",), name="umap-warm-up",
+                                daemon=True)
+        warm.start()
     t0 = time.perf_counter()
     emb = embed_manifest(manifest, embedding, artifacts,
                          progress=lambda d, t, m="": report(d, t, f"embedding: {m}"), extractor=extractor,
                          source_name=source_name)
     timings["embedding"] = time.perf_counter() - t0
+    if warm is not None:
+        report(0, 1, "waiting for umap to compile")
+        warm.join()
+        timings["umap_warm_up_wait"] = time.perf_counter() - t0 - timings["embedding"]
 
     t0 = time.perf_counter()
     report(0, 1, f"projecting ({projection.method})")

@@ -158,6 +158,21 @@ def import_umap(numba_cache: str | Path | None = None) -> ModuleType:
     return umap
 
 
+def warm_up_umap(numba_cache: str | Path | None = None) -> None:
+    """Import umap and compile the kernels a small-data fit uses (a 60-point fit), e.g. on a background thread
+    while the embedding runs. Errors are ignored here: the real fit raises them."""
+    try:
+        umap = import_umap(numba_cache)
+        x = np.random.default_rng(0).random((60, 8), dtype=np.float32)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            umap.UMAP(n_neighbors=5, random_state=0, n_jobs=1, n_epochs=5).fit_transform(x)
+    except Exception:  # noqa: BLE001 - a warm-up must never break the run
+        return
+
+
 def _enable_kernel_caching(prefix: str) -> int:
     """Turn on-disk caching on for every numba dispatcher defined in modules named ``prefix*``."""
     try:
