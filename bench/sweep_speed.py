@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.training import TrainConfig
     from core.training.data import image_loader
     from core.training.features import build_cached_head, compute_moments, transfer_head
-    from core.training.loop import MOMENTS_VAL_BATCH, Streams, _fit
+    from core.training.loop import MOMENTS_VAL_BATCH, Streams, fit_streams
     from core.training.model import build_model, load_backbone_for
 
     tmp = tempfile.TemporaryDirectory(prefix="sweep_speed-") if args.workdir is None else None
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         transfer_head(full_model, head, cfg)
         streams = streams_data.tensors(moments[:len(ptr)], moments[len(ptr):], cfg, 1, cfg.phase1_epochs,
                                        MOMENTS_VAL_BATCH)
-        hist = _fit(head, streams, 0, cfg.phase1_epochs, [])
+        hist = fit_streams(head, streams, 0, cfg.phase1_epochs, [])
         dt = time.perf_counter() - t
         t_heads += dt
         print(f"  head {name:<22} {dt:6.1f}s  final loss {hist.history['loss'][-1]:.3f}")
@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         d = Streams.from_manifest(mixes[name], cfg)
         ptr, pva = d.train["path"].tolist(), d.val["path"].tolist()
         t = time.perf_counter()
-        _fit(full_model, d.pair(image_loader(ptr, cfg.input_size), image_loader(pva, cfg.input_size), cfg, 1), 0, 1, [])
+        streams = d.pair(image_loader(ptr, cfg.input_size), image_loader(pva, cfg.input_size), cfg, 1)
+        fit_streams(full_model, streams, 0, 1, [])
         real = time.perf_counter() - t
         est = math.ceil(len(ptr) / cfg.batch_size) * t_step + math.ceil(len(pva) / vb) * t_val
         print(f"check: one real full epoch of {name!r} took {real:.1f}s (incl. tracing); extrapolation says {est:.1f}s")

@@ -236,7 +236,8 @@ def build_mix(spec: MixSpec, datasets: Mapping[str, pd.DataFrame] | Callable[[st
     return out
 
 
-def evaluation_manifest(manifest: pd.DataFrame, split: str = "test", source: str | Path = "<evaluation>") -> pd.DataFrame:
+def evaluation_manifest(manifest: pd.DataFrame, split: str = "test",
+                        source: str | Path = "<evaluation>") -> pd.DataFrame:
     """Labelled rows of ``split`` (EiLA's test split in the seed's design).
 
     Raises

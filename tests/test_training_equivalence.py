@@ -10,7 +10,7 @@ from core.datasets import load_folder
 from core.training import TrainConfig
 from core.training.data import array_loader, image_loader
 from core.training.features import MomentsBatchNormPool, build_cached_head, compute_moments, transfer_head
-from core.training.loop import MOMENTS_VAL_BATCH, Streams, _fit
+from core.training.loop import MOMENTS_VAL_BATCH, Streams, fit_streams
 from core.training.model import PREPROCESS, build_model, compile_model, head_names, load_backbone_for, unfreeze_top
 from core.training.phase2 import compute_boundary, split_at_unfreezing_point
 
@@ -59,9 +59,9 @@ def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest
     assert np.mean(moments[:, 1] - moments[:, 0] ** 2) > 0  # the feature map varies within an image
     head = build_cached_head(cfg, 2048)
     transfer_head(full, head, cfg)
-    h_cached = _fit(head, data.tensors(moments[:len(ptr)], moments[len(ptr):], cfg, 1, 2, MOMENTS_VAL_BATCH),
-                    0, 2, [])
-    h_full = _fit(full, data.pair(image_loader(ptr, 48), image_loader(pva, 48), cfg, 1), 0, 2, [])
+    cached_streams = data.tensors(moments[:len(ptr)], moments[len(ptr):], cfg, 1, 2, MOMENTS_VAL_BATCH)
+    h_cached = fit_streams(head, cached_streams, 0, 2, [])
+    h_full = fit_streams(full, data.pair(image_loader(ptr, 48), image_loader(pva, 48), cfg, 1), 0, 2, [])
     for key in ("loss", "val_loss", "accuracy"):
         np.testing.assert_allclose(h_cached.history[key], h_full.history[key], rtol=1e-4, atol=1e-5)
     for name in head_names(cfg):  # weights and BatchNormalization moving statistics
@@ -96,13 +96,13 @@ def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest
     dropouts = [layer for layer in full.layers if isinstance(layer, keras.layers.Dropout)]
     seed_states = [_np(d.seed_generator.state) for d in dropouts]
     nt = len(ptr)
-    _fit(split.model, data.pair(array_loader([a[:nt] for a in acts]), array_loader([a[nt:] for a in acts]), cfg, 2),
-         2, 3, [])
+    streams = data.pair(array_loader([a[:nt] for a in acts]), array_loader([a[nt:] for a in acts]), cfg, 2)
+    fit_streams(split.model, streams, 2, 3, [])
     p_cached2, w_cached2 = full.predict(images, verbose=0), full.get_weights()  # shared layers were trained
     full.set_weights(start)
     for d, state in zip(dropouts, seed_states):
         d.seed_generator.state.assign(state)
-    _fit(full, data.pair(image_loader(ptr, 48), image_loader(pva, 48), cfg, 2), 2, 3, [])
+    fit_streams(full, data.pair(image_loader(ptr, 48), image_loader(pva, 48), cfg, 2), 2, 3, [])
     np.testing.assert_allclose(p_cached2, full.predict(images, verbose=0), rtol=1e-4, atol=1e-6)
     changed = 0
     for a, b, w0 in zip(w_cached2, full.get_weights(), start):

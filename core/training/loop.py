@@ -114,7 +114,6 @@ class Streams:
                 BatchStream(len(self.val), load_val, self.y_val, val_batch_size or max(cfg.batch_size, 64), seed,
                             shuffle=False))
 
-
     def tensors(self, x_train, x_val, cfg: TrainConfig, phase: int, epochs: int,
                 val_batch_size: int = 1024) -> tuple[TensorStream, TensorStream]:
         """Like :meth:`pair` for arrays held in memory (the same batches, gathered inside TensorFlow)."""
@@ -127,8 +126,9 @@ class Streams:
 MOMENTS_VAL_BATCH = 1024
 
 
-def _fit(model: keras.Model, streams: tuple, initial_epoch: int, epochs: int,
-         callbacks: list) -> keras.callbacks.History:
+def fit_streams(model: keras.Model, streams: tuple, initial_epoch: int, epochs: int,
+                callbacks: list) -> keras.callbacks.History:
+    """``model.fit`` on a (training, validation) pair from :meth:`Streams.pair` or :meth:`Streams.tensors`."""
     tr, va = streams
     return model.fit(getattr(tr, "dataset", tr), validation_data=getattr(va, "dataset", va),
                      steps_per_epoch=tr.batches_per_epoch, initial_epoch=initial_epoch, epochs=epochs,
@@ -171,12 +171,12 @@ def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, fol
         streams = data.tensors(moments[:len(paths_tr)], moments[len(paths_tr):], cfg, 1, cfg.phase1_epochs,
                                MOMENTS_VAL_BATCH)
         live = LiveHistory(folder, rows, 1, "cached", total, name, progress, streams[0].batches_per_epoch)
-        _fit(head, streams, 0, cfg.phase1_epochs, [live])
+        fit_streams(head, streams, 0, cfg.phase1_epochs, [live])
         transfer_head(head, model, cfg)
     else:
         streams = data.pair(image_loader(paths_tr, cfg.input_size), image_loader(paths_va, cfg.input_size), cfg, 1)
         live = LiveHistory(folder, rows, 1, "full", total, name, progress, streams[0].batches_per_epoch)
-        _fit(model, streams, 0, cfg.phase1_epochs, [live])
+        fit_streams(model, streams, 0, cfg.phase1_epochs, [live])
     timings["phase1_s"] = round(time.monotonic() - t, 2)
 
     phase2: dict[str, Any] = {"epochs_allowed": cfg.phase2_epochs}
@@ -206,7 +206,7 @@ def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, fol
                                     cfg, 2)
                 fit_model = model
             live = LiveHistory(folder, rows, 2, mode, total, name, progress, streams[0].batches_per_epoch)
-            _fit(fit_model, streams, cfg.phase1_epochs, total, [live, *phase2_callbacks(cfg)])
+            fit_streams(fit_model, streams, cfg.phase1_epochs, total, [live, *phase2_callbacks(cfg)])
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         timings["phase2_s"] = round(time.monotonic() - t, 2)
