@@ -109,7 +109,8 @@ def _train_section() -> None:
         return
     names = [d.name for d in datasets]
     mode = st.radio("configurations", ["Table 3 preset (11 configurations)", "Custom mixes"], horizontal=True,
-                    key="tl_mode")
+                    key="tl_mode", index=0 if len(names) >= len(ROLES) else 1,
+                    help="The preset needs three registered datasets (EiLA, FER2013, SFEW).")
     argv: list[str]
     if mode.startswith("Table 3"):
         cols = st.columns(3)
@@ -118,8 +119,8 @@ def _train_section() -> None:
         try:
             all_specs = table3_preset(roles["EiLA"], roles["FER2013"], roles["SFEW"])
         except ValueError:
-            st.error("The preset mixes EiLA into SFEW and FER2013: choose three different datasets "
-                     f"(registered: {', '.join(names)}). Register missing ones on the Data page.")
+            st.info("The preset mixes EiLA into SFEW and FER2013: choose three different datasets "
+                    f"(registered: {', '.join(names)}). Register missing ones on the Data page.")
             return
         chosen = st.multiselect("configurations to train", [s.name for s in all_specs],
                                 default=[s.name for s in all_specs], key="tl_only")

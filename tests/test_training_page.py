@@ -108,3 +108,14 @@ def test_live_progress_runs_and_model_loading(artifacts, monkeypatch, tmp_path):
     at.button(key="tl_model_load").click().run()
     assert not at.exception
     assert any("Loaded fer" in s.value and "64x64x1" in s.value for s in at.success)
+
+
+def test_single_dataset_defaults_to_custom_mixes(artifacts, monkeypatch):
+    register_dataset(_manifest("Faces", 4, ("train", "validation", "test")), "Faces", "manifest", {}, artifacts)
+    at = _app(artifacts, monkeypatch).run()
+    assert not at.exception and not at.error
+    assert at.radio(key="tl_mode").value == "Custom mixes"
+    plan = _table(at, "run_id")
+    assert plan["configuration"].tolist() == ["Faces only"] and plan["train"].item() == 28
+    at.radio(key="tl_mode").set_value("Table 3 preset (11 configurations)").run()
+    assert not at.exception and any("three different datasets" in i.value for i in at.info)
