@@ -146,20 +146,23 @@ class FeatureCache:
             progress(0, total, f"{len(have)} cached, {total} to compute")
         pend_k: list[str] = []
         pend_v: list[np.ndarray] = []
-        for start, stop, batch in prefetched_batches([todo[k] for k in todo_keys], load_fn, batch_size):
-            values = np.asarray(batch_fn(batch))
-            for k, v in zip(todo_keys[start:stop], values):
-                have[k] = v
-                pend_k.append(k)
-                pend_v.append(v)
-            self.n_computed += stop - start
-            if len(pend_k) >= flush_every:
+        try:
+            for start, stop, batch in prefetched_batches([todo[k] for k in todo_keys], load_fn, batch_size):
+                values = np.asarray(batch_fn(batch))
+                for k, v in zip(todo_keys[start:stop], values):
+                    have[k] = v
+                    pend_k.append(k)
+                    pend_v.append(v)
+                self.n_computed += stop - start
+                if len(pend_k) >= flush_every:
+                    self.put_many(pend_k, np.stack(pend_v))
+                    pend_k, pend_v = [], []
+                if progress is not None:
+                    progress(stop, total, "computing features")
+        finally:
+            # What was computed before an error (a corrupt image, an interrupt) is kept.
+            if pend_k:
                 self.put_many(pend_k, np.stack(pend_v))
-                pend_k, pend_v = [], []
-            if progress is not None:
-                progress(stop, total, "computing features")
-        if pend_k:
-            self.put_many(pend_k, np.stack(pend_v))
         if not keys:
             return np.zeros((0,))
         return np.stack([have[k] for k in keys])

@@ -61,3 +61,20 @@ def test_truncated_shard_is_ignored(tmp_path):
 def test_bad_namespace(tmp_path):
     with pytest.raises(ValueError, match="namespace"):
         FeatureCache(tmp_path, "a/b")
+
+
+def test_error_mid_run_keeps_what_was_computed(tmp_path):
+    paths = _images(tmp_path, 6)
+    paths[4].write_bytes(b"not an image")
+
+    def load(batch_paths):
+        for p in batch_paths:
+            if cv2.imread(str(p)) is None:
+                raise ValueError(f"cannot decode {p}")
+        return _load(batch_paths)
+
+    cache = FeatureCache(tmp_path / "c", "toy")
+    with pytest.raises(ValueError, match="img4"):
+        cache.compute(paths, lambda x: x.mean(axis=(1, 2)), load, batch_size=2, flush_every=1000)
+    fresh = FeatureCache(tmp_path / "c", "toy")
+    assert len(fresh) == 4  # the two batches before the corrupt image survive
