@@ -1,13 +1,16 @@
-"""Small atomic file writers shared by every module that persists results."""
+"""Small atomic file writers, and checked readers, shared by every module that persists results."""
 from __future__ import annotations
 
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
@@ -50,3 +53,34 @@ def atomic_write_json(obj: Any, path: str | Path) -> Path:
 def read_json(path: str | Path) -> Any:
     """Read a JSON file."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def read_parquet_file(path: str | Path, missing: str) -> pd.DataFrame:
+    """Read a Parquet file, raising :class:`DataFormatError` naming ``path`` when it is absent or unreadable.
+
+    Parameters
+    ----------
+    path : str or Path
+    missing : str
+        Message used when the file does not exist (what was expected there).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    DataFormatError
+        The file is missing or is not readable Parquet.
+    """
+    import pandas as pd
+
+    from ._errors import DataFormatError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(missing, path)
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for non-parquet input
+        raise DataFormatError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", path) from None

@@ -37,6 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._errors import DataFormatError
+from ._io import read_parquet_file
 from .labels import EMOTIONS
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -176,12 +177,7 @@ def load_manifest(path: str | Path) -> pd.DataFrame:
         If the file is missing, is not Parquet, or breaks the schema.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataFormatError("file not found; expected a manifest .parquet file", path)
-    try:
-        df = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for non-parquet input
-        raise DataFormatError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", path) from None
+    df = read_parquet_file(path, "file not found; expected a manifest .parquet file")
     return validate_manifest(df, source=path)
 
 

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_json, read_json
+from .._io import atomic_write_json, read_json, read_parquet_file
 from ..manifest import atomic_write_parquet
 from ..paths import runs_dir
 from ..progress import ProgressFn
@@ -117,12 +117,7 @@ def load_predictions(run: str | Path | RunInfo) -> pd.DataFrame:
         Missing or unreadable file, or a table without ``true``/``pred``.
     """
     path = (run.path if isinstance(run, RunInfo) else Path(run)) / "predictions.parquet"
-    if not path.is_file():
-        raise DataFormatError("no predictions; evaluate the run first (python -m core evaluate ...)", path)
-    try:
-        df = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for non-parquet input
-        raise DataFormatError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", path) from None
+    df = read_parquet_file(path, "no predictions; evaluate the run first (python -m core evaluate ...)")
     missing = [c for c in ("sample_id", "true", "pred") if c not in df.columns]
     if missing:
         raise DataFormatError(f"missing column(s) {missing}; expected a predictions table", path)
