@@ -1,6 +1,7 @@
 """Small atomic file writers, and checked readers, shared by every module that persists results."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -11,6 +12,15 @@ import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+def file_sha1(path: str | Path) -> str:
+    """SHA-1 (40 hex digits) of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha1()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def atomic_write_bytes(data: bytes, path: str | Path) -> Path:

@@ -8,7 +8,6 @@ shard already flushed and a later call computes only what is missing.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
@@ -19,6 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ._batching import prefetched_batches
+from ._io import file_sha1
 from .progress import ProgressFn
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9._+=-]+$")
@@ -26,11 +26,7 @@ _NAMESPACE = re.compile(r"^[A-Za-z0-9._+=-]+$")
 
 def image_key(path: str | Path) -> str:
     """SHA-1 of a file's bytes (the cache key of an image)."""
-    h = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha1(path)
 
 
 class FeatureCache:

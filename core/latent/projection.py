@@ -32,6 +32,20 @@ NORMALIZATIONS: tuple[str, ...] = ("l2", "standardize", "none")
 METHODS: tuple[str, ...] = ("umap", "pca")
 
 
+def check_reduction(normalize: str, pca_dims: int | None) -> None:
+    """Validate the settings shared by projection and clustering.
+
+    Raises
+    ------
+    ValueError
+        ``normalize`` not in :data:`NORMALIZATIONS`, or ``pca_dims`` neither None nor an integer >= 2.
+    """
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {list(NORMALIZATIONS)}, received {normalize!r}")
+    if pca_dims is not None and (not isinstance(pca_dims, int) or pca_dims < 2):
+        raise ValueError(f"pca_dims must be None or an integer >= 2, received {pca_dims!r}")
+
+
 @dataclass(frozen=True)
 class ProjectionConfig:
     """How embeddings are reduced to two dimensions.
@@ -64,10 +78,7 @@ class ProjectionConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}, received {self.method!r}")
-        if self.normalize not in NORMALIZATIONS:
-            raise ValueError(f"normalize must be one of {list(NORMALIZATIONS)}, received {self.normalize!r}")
-        if self.pca_dims is not None and (not isinstance(self.pca_dims, int) or self.pca_dims < 2):
-            raise ValueError(f"pca_dims must be None or an integer >= 2, received {self.pca_dims!r}")
+        check_reduction(self.normalize, self.pca_dims)
         if not isinstance(self.n_neighbors, int) or self.n_neighbors < 2:
             raise ValueError(f"n_neighbors must be an integer >= 2, received {self.n_neighbors!r}")
         if not 0.0 <= float(self.min_dist) < 1.0:

@@ -20,7 +20,6 @@ redone; rows that failed because their input was unavailable (``missing_video``,
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ import cv2
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_json, read_json
+from .._io import atomic_write_json, file_sha1, read_json
 from ..datasets import SEED_CODE_SPLIT_RULE, load_eila_annotations
 from ..manifest import atomic_write_parquet, save_manifest
 from ..progress import ProgressFn, null_progress
@@ -99,14 +98,6 @@ class PrepareResult:
     audit: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
     registered: Any = None
-
-
-def _sha1(path: Path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_resume(out: Path, identity: dict[str, Any]) -> None:
@@ -206,7 +197,7 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
     progress = progress or null_progress
     split_rule: Mapping[int, str] = dict(config.split_rule)
     ann = load_eila_annotations(annotations, demographics, split_rule=split_rule)
-    identity = {**config.identity(), "annotations_sha1": _sha1(annotations)}
+    identity = {**config.identity(), "annotations_sha1": file_sha1(annotations)}
     out.mkdir(parents=True, exist_ok=True)
     _check_resume(out, identity)
     for stale in out.rglob(".*.tmp"):
