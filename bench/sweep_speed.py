@@ -6,9 +6,10 @@ created here (48x48 grayscale PNGs of random texture, every image distinct, with
 the class counts of its Tables 7-9 and the validation sizes of Table 3 times
 ``--scale``), mixed by the real :func:`core.mixing.table3_preset` rules.
 
-Cached: measured end to end from a cold cache: frozen-backbone moments for the
-union of all configurations' images (each image once), then 11 heads trained
-for 15 epochs with per-epoch validation.
+Cached: measured end to end from a cold cache, with the product's functions:
+frozen-backbone moments for the union of all configurations' images (each
+image once), then 11 heads trained for 15 epochs with per-epoch validation by
+one :class:`core.training.head_fit.CachedHeadTrainer`, as ``run_sweep`` does.
 
 Full pipeline (the seed's way: backbone forward on every image every epoch):
 EXTRAPOLATED from measured steps. ``--steps`` training steps of 32 images and
@@ -82,9 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     from core.mixing import build_mix, table3_preset
     from core.training import TrainConfig
     from core.training.data import image_loader
-    from core.training.features import build_cached_head, compute_moments, transfer_head
-    from core.training.loop import MOMENTS_VAL_BATCH, Streams, fit_streams
-    from core.training.model import build_model, load_backbone_for
+    from core.training.features import compute_moments
+    from core.training.head_fit import CachedHeadTrainer, train_head_cached
+    from core.training.loop import Streams, fit_streams
+    from core.training.model import build_model, head_names, load_backbone_for
 
     tmp = tempfile.TemporaryDirectory(prefix="sweep_speed-") if args.workdir is None else None
     work = Path(tmp.name if tmp else args.workdir)
@@ -106,26 +108,27 @@ def main(argv: list[str] | None = None) -> int:
     t_load = time.perf_counter() - t_all
     union = sorted({p for m in mixes.values() for p in m["path"]})
     t = time.perf_counter()
-    _, stats = compute_moments(union, backbone, work / "cache", cfg.cache_batch_size)
+    union_moments, stats = compute_moments(union, backbone, work / "cache", cfg.cache_batch_size)
     t_feat = time.perf_counter() - t
     print(f"cached: backbone load {t_load:.1f}s; moments of {len(union)} images ({stats['n_computed']} computed) "
           f"{t_feat:.1f}s ({len(union) / t_feat:.1f} img/s)")
+    t = time.perf_counter()
     full_model = build_model(cfg, backbone)
-    t_heads = 0.0
+    initial_head = {n: full_model.get_layer(n).get_weights() for n in head_names(cfg)}
+    trainer = CachedHeadTrainer(cfg, int(union_moments.shape[-1]))  # as run_sweep: one trainer for all
+    t_heads = time.perf_counter() - t
+    print(f"  model and head trainer built in {t_heads:.1f}s")
     for name, m in mixes.items():
         t = time.perf_counter()
+        for n, w in initial_head.items():  # every configuration starts from the same initial head
+            full_model.get_layer(n).set_weights(w)
         streams_data = Streams.from_manifest(m, cfg)
         ptr, pva = streams_data.train["path"].tolist(), streams_data.val["path"].tolist()
         moments, _ = compute_moments(ptr + pva, backbone, work / "cache", cfg.cache_batch_size)
-        head = build_cached_head(cfg, int(moments.shape[-1]))
-        transfer_head(full_model, head, cfg)
-        streams = streams_data.tensors(moments[:len(ptr)], moments[len(ptr):], cfg, 1, cfg.phase1_epochs,
-                                       MOMENTS_VAL_BATCH)
-        hist = fit_streams(head, streams, 0, cfg.phase1_epochs, [])
+        hist, trainer = train_head_cached(full_model, streams_data, moments, cfg, [], trainer)
         dt = time.perf_counter() - t
         t_heads += dt
-        print(f"  head {name:<22} {dt:6.1f}s  final loss {hist.history['loss'][-1]:.3f}")
-        del head
+        print(f"  head {name:<22} {dt:6.1f}s  final loss {hist['loss'][-1]:.3f}")
     cached_total = t_load + t_feat + t_heads
     print(f"cached total (measured): {cached_total:.1f}s")
 

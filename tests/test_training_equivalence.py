@@ -9,8 +9,9 @@ from core.backbones import load_rgb_batch
 from core.datasets import load_folder
 from core.training import TrainConfig
 from core.training.data import array_loader, image_loader
-from core.training.features import MomentsBatchNormPool, build_cached_head, compute_moments, transfer_head
-from core.training.loop import MOMENTS_VAL_BATCH, Streams, fit_streams
+from core.training.features import MomentsBatchNormPool, compute_moments, transfer_head
+from core.training.head_fit import CachedHeadTrainer, train_head_cached
+from core.training.loop import Streams, fit_streams
 from core.training.model import PREPROCESS, build_model, compile_model, head_names, load_backbone_for, unfreeze_top
 from core.training.phase2 import compute_boundary, split_at_unfreezing_point
 
@@ -57,13 +58,14 @@ def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest
     moments, stats = compute_moments(ptr + pva, backbone, tmp_path / "cache", batch_size=8)
     assert moments.shape == (len(ptr) + len(pva), 2, 2048) and stats["n_computed"] == len(ptr) + len(pva)
     assert np.mean(moments[:, 1] - moments[:, 0] ** 2) > 0  # the feature map varies within an image
-    head = build_cached_head(cfg, 2048)
-    transfer_head(full, head, cfg)
-    cached_streams = data.tensors(moments[:len(ptr)], moments[len(ptr):], cfg, 1, 2, MOMENTS_VAL_BATCH)
-    h_cached = fit_streams(head, cached_streams, 0, 2, [])
+    # chunks of 2 steps: an epoch (4 steps) spans two traced calls
+    trainer = CachedHeadTrainer(cfg, 2048, chunk_batches=2)
+    trainer.reset(full)
+    head = trainer.head
+    h_cached = trainer.fit(moments[:len(ptr)], data.y_train, moments[len(ptr):], data.y_val, 2, data.w_train)
     h_full = fit_streams(full, data.pair(image_loader(ptr, 48), image_loader(pva, 48), cfg, 1), 0, 2, [])
-    for key in ("loss", "val_loss", "accuracy"):
-        np.testing.assert_allclose(h_cached.history[key], h_full.history[key], rtol=1e-4, atol=1e-5)
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        np.testing.assert_allclose(h_cached[key], h_full.history[key], rtol=1e-4, atol=1e-5)
     for name in head_names(cfg):  # weights and BatchNormalization moving statistics
         for a, b in zip(head.get_layer(name).weights, full.get_layer(name).weights):
             assert a.name == b.name
@@ -78,6 +80,12 @@ def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest
     fresh = build_model(cfg, backbone)
     transfer_head(head, fresh, cfg)
     np.testing.assert_allclose(fresh.predict(images, verbose=0), p_cached, rtol=1e-4, atol=1e-6)
+
+    # the trainer reused for a new model (as a sweep does) trains exactly as it did the first time
+    new = build_model(cfg, backbone)
+    reused_hist, same = train_head_cached(new, data, moments, cfg, [], trainer)
+    assert same is trainer and reused_hist == h_cached
+    np.testing.assert_array_equal(new.predict(images, verbose=0), fresh.predict(images, verbose=0))
 
     # phase 2 from activations at the unfreezing point: same forward pass and same training as the full model
     trainable = unfreeze_top(full, cfg.unfreeze_layers, cfg)

@@ -124,6 +124,23 @@ def test_every_run_file(sweep_artifacts, data):
     np.testing.assert_allclose(again[[f"prob_{e}" for e in EMOTIONS]].to_numpy(), probs[:4], atol=1e-5)
 
 
+def test_a_run_trained_in_a_sweep_after_another_equals_the_run_trained_alone(sweep_artifacts, data, tmp_path):
+    # the resumed sweep trained "FER2013 + 50% EiLA" alone; here it follows "FER2013 only" and reuses its
+    # head trainer (traced loops, reset weights, optimizer and dropout seeds) after clear_session
+    s = sweep_artifacts
+    datasets, evaluation = data
+    results = run_sweep(s["specs"], datasets, evaluation, CFG, tmp_path / "artifacts", "test",
+                        {"dataset": "EiLA", "split": "test"})
+    assert [r.skipped for r in results] == [False, False] and results[1].run_id == s["results"][1].run_id
+    alone, in_sweep = read_history(s["results"][1].path), read_history(results[1].path)
+    cols = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    np.testing.assert_allclose(in_sweep[cols].to_numpy(), alone[cols].to_numpy(), rtol=1e-5, atol=1e-6)
+    p_alone = pd.read_parquet(s["results"][1].path / "predictions.parquet")
+    p_sweep = pd.read_parquet(results[1].path / "predictions.parquet")
+    probs = [f"prob_{e}" for e in EMOTIONS]
+    np.testing.assert_allclose(p_sweep[probs].to_numpy(), p_alone[probs].to_numpy(), rtol=1e-4, atol=1e-6)
+
+
 def test_cli_train_keeps_finished_run_and_sweep_plan(sweep_artifacts, data, capsys, monkeypatch):
     s = sweep_artifacts
     datasets, evaluation = data

@@ -113,55 +113,6 @@ class BatchStream(keras.utils.PyDataset):
         return x, self.targets[rows], self.weights[rows]
 
 
-class TensorStream:
-    """In-memory arrays as a ``tf.data`` pipeline with exactly the batches of :class:`BatchStream`.
-
-    The per-epoch orders are precomputed and rows are gathered inside TensorFlow,
-    so no Python runs per batch (about twice as fast as a PyDataset for the
-    small cached head). Used for arrays held in memory; memory-mapped arrays and
-    images go through :class:`BatchStream`.
-
-    Parameters
-    ----------
-    arrays : numpy.ndarray or sequence of numpy.ndarray
-        Model inputs, first axis = rows.
-    targets : numpy.ndarray
-    batch_size, seed : int
-    epochs : int
-        Epochs the stream provides (training streams); validation streams provide one pass.
-    weights : numpy.ndarray, optional
-    shuffle : bool
-    """
-
-    def __init__(self, arrays: np.ndarray | Sequence[np.ndarray], targets: np.ndarray, batch_size: int, seed: int,
-                 epochs: int, weights: np.ndarray | None = None, shuffle: bool = True) -> None:
-        import tensorflow as tf
-
-        n = len(targets)
-        if n < 1:
-            raise ValueError("a stream needs at least one row")
-        self.batch_size = int(batch_size)
-        self.batches_per_epoch = -(-n // self.batch_size)
-        n_epochs = int(epochs) if shuffle else 1
-        order = tf.constant(np.concatenate([epoch_order(n, seed, e, shuffle) for e in range(n_epochs)])
-                            .astype(np.int64))
-        multi = isinstance(arrays, (list, tuple))
-        xs = tuple(tf.convert_to_tensor(a) for a in arrays) if multi else tf.convert_to_tensor(arrays)
-        y = tf.convert_to_tensor(targets)
-        w = None if weights is None else tf.convert_to_tensor(weights)
-        bs = self.batch_size
-
-        def epoch_batches(e):
-            return tf.data.Dataset.from_tensor_slices(order[e * n:(e + 1) * n]).batch(bs)
-
-        def gather(idx):
-            x = tuple(tf.gather(a, idx) for a in xs) if multi else tf.gather(xs, idx)
-            return (x, tf.gather(y, idx)) if w is None else (x, tf.gather(y, idx), tf.gather(w, idx))
-
-        ds = tf.data.Dataset.range(n_epochs).flat_map(epoch_batches).map(gather)
-        self.dataset = ds.apply(tf.data.experimental.assert_cardinality(n_epochs * self.batches_per_epoch)).prefetch(2)
-
-
 def array_loader(arrays: np.ndarray | Sequence[np.ndarray]) -> Callable[[np.ndarray], object]:
     """Loader gathering rows of in-memory (or memory-mapped) arrays."""
     if isinstance(arrays, (list, tuple)):

@@ -14,8 +14,9 @@ import pandas as pd
 from .._io import atomic_write_json
 from ..progress import ProgressFn
 from .config import TrainConfig
-from .data import BatchStream, TensorStream, array_loader, class_weights, image_loader, one_hot, sample_weights
-from .features import build_cached_head, compute_moments, transfer_head
+from .data import BatchStream, array_loader, class_weights, image_loader, one_hot, sample_weights
+from .features import compute_moments
+from .head_fit import CachedHeadTrainer, train_head_cached
 from .model import PREPROCESS, build_model, compile_model, load_backbone_for, unfreeze_top
 from .phase2 import compute_boundary, plan_phase2, split_at_unfreezing_point
 
@@ -114,37 +115,28 @@ class Streams:
                 BatchStream(len(self.val), load_val, self.y_val, val_batch_size or max(cfg.batch_size, 64), seed,
                             shuffle=False))
 
-    def tensors(self, x_train, x_val, cfg: TrainConfig, phase: int, epochs: int,
-                val_batch_size: int = 1024) -> tuple[TensorStream, TensorStream]:
-        """Like :meth:`pair` for arrays held in memory (the same batches, gathered inside TensorFlow)."""
-        seed = cfg.seed * 1000 + phase
-        return (TensorStream(x_train, self.y_train, cfg.batch_size, seed, epochs, self.w_train),
-                TensorStream(x_val, self.y_val, val_batch_size, seed, 1, shuffle=False))
-
-
-#: Validation batch size on cached moments (a few kB per image): fewer, larger steps.
-MOMENTS_VAL_BATCH = 1024
-
 
 def fit_streams(model: keras.Model, streams: tuple, initial_epoch: int, epochs: int,
                 callbacks: list) -> keras.callbacks.History:
-    """``model.fit`` on a (training, validation) pair from :meth:`Streams.pair` or :meth:`Streams.tensors`."""
+    """``model.fit`` on a (training, validation) pair from :meth:`Streams.pair`."""
     tr, va = streams
-    return model.fit(getattr(tr, "dataset", tr), validation_data=getattr(va, "dataset", va),
+    return model.fit(tr, validation_data=va,
                      steps_per_epoch=tr.batches_per_epoch, initial_epoch=initial_epoch, epochs=epochs,
                      callbacks=callbacks, verbose=0, shuffle=False)
 
 
 def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, folder: Path, cache_root: Path,
             name: str, progress: ProgressFn | None = None, image_progress: ProgressFn | None = None,
-            scratch: Path | None = None) -> FitOutcome:
+            scratch: Path | None = None, head_trainer: CachedHeadTrainer | None = None) -> FitOutcome:
     """Run both phases and save ``model.keras`` and ``history.csv`` into ``folder``.
 
     ``progress`` gets epochs, ``image_progress`` images (feature caching);
-    ``scratch`` is where phase-2 activations may be memory-mapped.
+    ``scratch`` is where phase-2 activations may be memory-mapped;
+    ``head_trainer`` is reused for phase 1 when it fits ``cfg`` (a sweep passes one
+    to every configuration, so its traced loops are reused).
 
-    Phase 1 trains the head from cached moments (``cfg.feature_cache``) or
-    through the full model; phase 2 unfreezes the last ``cfg.unfreeze_layers``
+    Phase 1 trains the head from cached moments (``cfg.feature_cache``, with
+    :func:`core.training.head_fit.train_head_cached`) or through the full model; phase 2 unfreezes the last ``cfg.unfreeze_layers``
     backbone layers and trains from cached activations at the unfreezing point
     where they fit, else through the full model.
     """
@@ -166,13 +158,8 @@ def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, fol
                                          cfg.cache_batch_size, image_progress)
         cache_stats.update(stats)
         timings["phase1_features_s"] = round(time.monotonic() - t, 2)
-        head = build_cached_head(cfg, int(moments.shape[-1]))
-        transfer_head(model, head, cfg)  # the same initial weights as the full model
-        streams = data.tensors(moments[:len(paths_tr)], moments[len(paths_tr):], cfg, 1, cfg.phase1_epochs,
-                               MOMENTS_VAL_BATCH)
-        live = LiveHistory(folder, rows, 1, "cached", total, name, progress, streams[0].batches_per_epoch)
-        fit_streams(head, streams, 0, cfg.phase1_epochs, [live])
-        transfer_head(head, model, cfg)
+        live = LiveHistory(folder, rows, 1, "cached", total, name, progress, -(-len(paths_tr) // cfg.batch_size))
+        train_head_cached(model, data, moments, cfg, [live], head_trainer)  # starts from the model's head
     else:
         streams = data.pair(image_loader(paths_tr, cfg.input_size), image_loader(paths_va, cfg.input_size), cfg, 1)
         live = LiveHistory(folder, rows, 1, "full", total, name, progress, streams[0].batches_per_epoch)

@@ -19,7 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -32,6 +32,9 @@ from ..paths import cache_dir, runs_dir
 from ..progress import ProgressFn
 from ..registry import slugify
 from .config import TrainConfig
+
+if TYPE_CHECKING:
+    from .head_fit import CachedHeadTrainer
 
 PARTIAL_PREFIX = ".partial-"
 RUN_FILES: tuple[str, ...] = ("config.json", "model.keras", "history.csv", "predictions.parquet", "metrics.json",
@@ -147,7 +150,7 @@ def _freeze_files(folder: Path) -> None:
 
 def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, artifacts: str | Path, name: str,
               data_info: dict[str, Any] | None = None, progress: ProgressFn | None = None,
-              image_progress: ProgressFn | None = None) -> RunResult:
+              image_progress: ProgressFn | None = None, head_trainer: "CachedHeadTrainer | None" = None) -> RunResult:
     """Train one configuration and write its run folder.
 
     Parameters
@@ -167,6 +170,9 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
         ``progress(done, total, message)`` over epochs.
     image_progress : callable, optional
         Progress over images while caching features and predicting (default: ``progress``).
+    head_trainer : core.training.head_fit.CachedHeadTrainer, optional
+        Reused for cached phase 1 when its head settings match ``cfg`` (a sweep
+        passes one to every configuration; the training is the same either way).
 
     Returns
     -------
@@ -192,7 +198,7 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
                        "total_epochs": cfg.total_epochs}, partial / "status.json")
     try:
         outcome = fit_run(train, evaluation, cfg, partial, cache_dir(artifacts), name, progress,
-                          image_progress or progress, scratch_dir(artifacts, partial.name))
+                          image_progress or progress, scratch_dir(artifacts, partial.name), head_trainer)
         _evaluate(partial, evaluation, cfg, image_progress or progress, final / "predictions.parquet")
         atomic_write_json(versions(outcome.backbone["weights_used"], outcome.backbone["warning"]),
                           partial / "versions.json")

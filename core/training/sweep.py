@@ -5,7 +5,9 @@ Each configuration's run id depends only on its settings and data
 after an interruption or not, trains only the configurations whose run folder
 is missing. Partial folders left by a dead process are removed first. Frozen
 backbone statistics for the union of all configurations' images are computed
-once, before the first run, so every configuration reuses them.
+once, before the first run, so every configuration reuses them, and one
+:class:`core.training.head_fit.CachedHeadTrainer` (its traced loops) trains
+every configuration's head.
 """
 from __future__ import annotations
 
@@ -125,12 +127,14 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
         In the order of ``specs``; ``skipped`` marks runs that were already finished.
     """
     from .features import compute_moments
+    from .head_fit import CachedHeadTrainer
     from .model import load_backbone_for
 
     artifacts = Path(artifacts)
     remove_stale_partials(artifacts)
     items = plan_sweep(specs, datasets, evaluation, cfg)
     todo = [it for it in items if not is_finished(runs_dir(artifacts) / it.run_id)]
+    trainer = None
     if todo and cfg.feature_cache:
         paths = sorted({p for it in todo for p in it.train["path"]})
         report = feature_progress or progress
@@ -140,8 +144,10 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
                 report(done, total, f"frozen-backbone features of {total} unique images (once per image): "
                                     f"{message}")
 
-        compute_moments(paths, load_backbone_for(cfg), cache_dir(artifacts) / "features", cfg.cache_batch_size,
-                        features)
+        moments, _ = compute_moments(paths, load_backbone_for(cfg), cache_dir(artifacts) / "features",
+                                     cfg.cache_batch_size, features)
+        trainer = CachedHeadTrainer(cfg, int(moments.shape[-1]))  # one traced head loop for every configuration
+        del moments
     tracker = _SweepProgress(progress, len(todo), cfg.total_epochs)
     todo_ids = [it.run_id for it in todo]
     results = []
@@ -150,7 +156,7 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
             tracker.start(todo_ids.index(it.run_id))
         info = {"sweep": sweep, "configuration": it.spec.to_dict(), "evaluation": evaluation_info or {}}
         results.append(train_run(it.train, evaluation, cfg, artifacts, it.name, info, tracker.epochs,
-                                 tracker.images))
+                                 tracker.images, trainer))
     if progress is not None and todo:
         progress(len(todo) * cfg.total_epochs, len(todo) * cfg.total_epochs, "sweep finished")
     return results
