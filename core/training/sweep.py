@@ -73,7 +73,12 @@ def sweep_status(items: Sequence[SweepItem], artifacts: Path) -> pd.DataFrame:
 
 
 class _SweepProgress:
-    """Maps one run's progress onto the sweep's overall progress in epochs."""
+    """Maps one run's progress onto the sweep's overall progress in epochs.
+
+    The total is reached only when :func:`run_sweep` reports the end: after its
+    last epoch the last run still predicts on the evaluation set, and a bar that
+    showed 100 % then would look finished while work goes on.
+    """
 
     def __init__(self, outer: ProgressFn | None, n_runs: int, epochs_per_run: int) -> None:
         self.outer, self.n_runs, self.per = outer, n_runs, epochs_per_run
@@ -87,13 +92,16 @@ class _SweepProgress:
     def epochs(self, done: int, total: int, message: str = "") -> None:
         """Epoch progress of the current run."""
         self.done = self.index * self.per + done
-        if self.outer is not None:
-            self.outer(self.done, self.n_runs * self.per, f"[{self.index + 1}/{self.n_runs}] {message}")
+        self._report(f"[{self.index + 1}/{self.n_runs}] {message}")
 
     def images(self, done: int, total: int, message: str = "") -> None:
         """Image progress (features, predictions): the epoch count stays, the message says what runs."""
+        self._report(f"[{self.index + 1}/{self.n_runs}] {message} {done}/{total}")
+
+    def _report(self, message: str) -> None:
         if self.outer is not None:
-            self.outer(self.done, self.n_runs * self.per, f"[{self.index + 1}/{self.n_runs}] {message} {done}/{total}")
+            total = self.n_runs * self.per
+            self.outer(min(self.done, total - 1), total, message)
 
 
 def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFrame],
