@@ -25,6 +25,27 @@ _ID_COLUMNS = frozenset({"sample_id", "path", "dataset", "split", "label", "pers
                          "row", "eila_person_id", "annotations", "skin_color"})
 
 
+def run_through_app() -> None:
+    """Re-run through ``app.py``'s navigation when Streamlit ran this page file on its own.
+
+    Until a server has run ``app.py`` once, Streamlit treats ``pages/`` as a
+    multipage-v1 pages directory: when the first request after the server starts
+    is a deep link (``/train_or_load``, a reload or a bookmark), it runs
+    ``pages/train_or_load.py`` alone, without the app's navigation, titles and
+    wide layout, and lists every file of ``pages/`` (helpers included) in the
+    sidebar. Every page calls this first; it clears the flag as ``st.navigation``
+    itself does on its first call, and reruns, so the same URL is served by the
+    app. Does nothing when the flag is absent (another Streamlit version).
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
+    if getattr(PagesManager, "uses_pages_directory", None):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def artifacts_dir() -> Path:
     """The artifacts folder of this app (``$FERBIAS_ARTIFACTS`` or ``<repo>/artifacts``), created if missing."""
     path = default_artifacts_dir()

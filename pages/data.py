@@ -15,7 +15,9 @@ from core.registry import BAD_IMAGE_FORMATS, FORMATS, load_any, register_dataset
 from pages._data_prepare import render_prepare_section
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
                        group_columns, image_grid, load_dataset_manifest, registered_datasets, set_demo_opt_out,
-                       show_load_report, synthetic_badge)
+                       show_load_report, synthetic_badge, run_through_app)
+
+run_through_app()
 
 _MSG = "data_flash"  # message kept across the rerun that follows a change
 

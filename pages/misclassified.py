@@ -15,7 +15,9 @@ from core.evaluation.runs import RunInfo, list_runs, load_predictions
 from core.jobs import list_jobs, start_job
 from core.labels import EMOTIONS
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
-                       image_grid, registered_datasets, synthetic_badge)
+                       image_grid, registered_datasets, synthetic_badge, run_through_app)
+
+run_through_app()
 
 PAGE_SIZE = 24
 MIN_PERSONS = 5

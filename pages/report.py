@@ -10,7 +10,9 @@ import streamlit as st
 from core import reference as ref
 from core.evaluation.report import ReportBundle, build_report
 from core.evaluation.runs import list_runs
-from pages._ui import artifacts_dir
+from pages._ui import artifacts_dir, run_through_app
+
+run_through_app()
 
 
 @st.cache_data(show_spinner="Building the report (bootstrap intervals, figures)...")

@@ -11,7 +11,9 @@ from core.evaluation.compare import compare_runs
 from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
 from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
 from core.evaluation.runs import list_runs
-from pages._ui import artifacts_dir
+from pages._ui import artifacts_dir, run_through_app
+
+run_through_app()
 
 ALL_REFERENCE = "All eleven configurations"
 

@@ -16,7 +16,9 @@ from core.mixing import MixSpec, table3_preset
 from core.paths import runs_dir
 from core.progress import eta_text
 from core.training.config import CLASS_WEIGHTS, PHASE2_MODES, TrainConfig
-from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets
+from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets, run_through_app
+
+run_through_app()
 
 ROLES = ("EiLA", "FER2013", "SFEW")
 KIND = "sweep"

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from tests._app_pages import EXISTING, REPO
+from tests._app_pages import EXISTING, REPO, app_page_titles
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.browser
+TITLES = app_page_titles()
 
 
 def _free_port() -> int:
@@ -111,6 +112,14 @@ def test_every_page_opens_without_errors(app_url, tmp_path):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            # the server's very first request is a deep link (a reload or bookmark): served by app.py's
+            # navigation, not by Streamlit's pages/ directory mode (which lists helper files as pages)
+            page.goto(f"{app_url}/train_or_load")
+            _settle(page)
+            links = page.locator('[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]').all_inner_texts()
+            nav = [text.strip().split("\n")[-1].strip() for text in links]  # the icon's name comes first
+            assert nav == [title for _, title in TITLES], nav
+            report["first request: /train_or_load"] = _problems(page)
             for file in EXISTING:  # home first: its first run draws the demo dataset
                 url_path = "" if file == "pages/home.py" else Path(file).stem
                 page.goto(f"{app_url}/{url_path}")
