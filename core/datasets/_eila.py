@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._errors import DataFormatError
 from ..labels import GENDER_CODES_EILA, RACE_CODES_EILA, canonical_label
-from ._common import (BadImagePolicy, LoadReport, UnknownLabelPolicy, apply_bad_image_policy,
+from ._common import (BadImagePolicy, LoadReport, UnknownLabelPolicy,
                       check_unknown_labels, finish, read_csv, require_columns)
 
 ANNOTATION_COLUMNS = ["Video Tag", "Clip Id", "Labels", "Frame Number", "X", "Y", "Width", "Height", "Person Id"]
