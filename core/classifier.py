@@ -198,6 +198,28 @@ def predict_manifest(clf: Classifier, manifest: pd.DataFrame, batch_size: int = 
         probs[start:stop] = clf.predict_prepared(batch)
         if progress is not None:
             progress(stop, len(paths), f"predicting with {clf.name}")
+    return predictions_frame(manifest, probs)
+
+
+def predictions_frame(manifest: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
+    """The predictions table of :func:`predict_manifest` from class probabilities of the manifest's rows.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        Rows predicted (``sample_id``, ``label`` and any :data:`META_COLUMNS`).
+    probs : numpy.ndarray
+        ``(len(manifest), 7)`` probabilities in :data:`EMOTIONS` order.
+
+    Raises
+    ------
+    ValueError
+        ``probs`` of another shape.
+    """
+    probs = np.asarray(probs, dtype=float)
+    if probs.shape != (len(manifest), len(EMOTIONS)):
+        raise ValueError(f"expected probabilities of shape ({len(manifest)}, {len(EMOTIONS)}), "
+                         f"received {probs.shape}")
     pred_idx = probs.argmax(axis=1)
     out = pd.DataFrame({"sample_id": manifest["sample_id"].to_numpy(), "true": manifest["label"].to_numpy(),
                         "pred": np.array(EMOTIONS, dtype=object)[pred_idx]})

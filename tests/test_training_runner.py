@@ -141,6 +141,32 @@ def test_a_run_trained_in_a_sweep_after_another_equals_the_run_trained_alone(swe
     np.testing.assert_allclose(p_sweep[probs].to_numpy(), p_alone[probs].to_numpy(), rtol=1e-4, atol=1e-6)
 
 
+def test_phase1_only_runs_predict_from_cached_moments_checked_through_the_model(data, tmp_path):
+    from core.training.runner import _evaluate, train_run
+
+    datasets, evaluation = data
+    cfg = CFG.replace(phase2_epochs=0)
+    result = train_run(datasets["FER2013"], evaluation, cfg, tmp_path / "artifacts", "FER2013 only")
+    config = json.loads((result.path / "config.json").read_text())
+    how = config["predictions"]
+    assert how["from"] == "cached moments" and how["rows"] == len(evaluation)
+    assert how["checked_through_model_rows"] == min(8, len(evaluation)) and how["checked_max_abs_diff"] <= 1e-4
+    probs = [f"prob_{e}" for e in EMOTIONS]
+    stored = pd.read_parquet(result.path / "predictions.parquet")
+    direct = predict_manifest(load_classifier(result.path), evaluation)  # every row through model.keras
+    np.testing.assert_allclose(stored[probs].to_numpy(), direct[probs].to_numpy(), rtol=1e-4, atol=1e-6)
+    assert stored.drop(columns=probs + ["confidence", "nll"]).equals(direct.drop(columns=probs + ["confidence", "nll"]))
+
+    # probabilities that do not come from this model are refused, naming the model file
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "model.keras").write_bytes((result.path / "model.keras").read_bytes())
+    uniform = np.full((len(evaluation), len(EMOTIONS)), 1 / len(EMOTIONS))
+    with pytest.raises(RuntimeError, match=r"copy/model.keras: its predictions on \d+ evaluation rows differ"):
+        _evaluate(copy, evaluation, cfg, None, copy / "predictions.parquet", uniform)
+    assert not (copy / "predictions.parquet").exists()
+
+
 def test_cli_train_keeps_finished_run_and_sweep_plan(sweep_artifacts, data, capsys, monkeypatch):
     s = sweep_artifacts
     datasets, evaluation = data

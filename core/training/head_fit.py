@@ -98,7 +98,11 @@ class CachedHeadTrainer:
                 head.test_step((x[start:start + VAL_BATCH], y[start:start + VAL_BATCH]))
             return n
 
-        self._train_rows, self._test_rows = train_rows, test_rows
+        @tf.function(input_signature=[x_spec])
+        def predict_rows(x):
+            return head(x, training=False)
+
+        self._train_rows, self._test_rows, self._predict_rows = train_rows, test_rows, predict_rows
 
     def _seed_states(self) -> list:
         return [layer.seed_generator.state for layer in self.head.layers
@@ -183,6 +187,23 @@ class CachedHeadTrainer:
         for cb in callbacks:
             cb.on_train_end()
         return history
+
+    def predict(self, moments: np.ndarray) -> np.ndarray:
+        """Class probabilities of the head (inference mode) for cached moments ``(n, 2, channels)``.
+
+        Raises
+        ------
+        ValueError
+            Moments of another shape.
+        """
+        import tensorflow as tf
+
+        if moments.ndim != 3 or moments.shape[1:] != (2, self.channels):
+            raise ValueError(f"moments must be (n, 2, {self.channels}), received {moments.shape}")
+        x = np.asarray(moments, np.float32)
+        out = [self._predict_rows(tf.convert_to_tensor(x[i:i + VAL_BATCH])).numpy()
+               for i in range(0, len(x), VAL_BATCH)]
+        return np.concatenate(out) if out else np.zeros((0, 7), np.float32)
 
     def _logs(self) -> dict[str, float]:
         return {k: float(keras.ops.convert_to_numpy(v)) for k, v in self.head.get_metrics_result().items()}

@@ -30,6 +30,8 @@ class FitOutcome:
     phase2: dict[str, Any]
     epochs_run: int
     timings: dict[str, float] = field(default_factory=dict)
+    #: Probabilities on the evaluation rows from cached moments (phase 1 only), else None.
+    evaluation_probs: np.ndarray | None = None
 
 
 class LiveHistory(keras.callbacks.Callback):
@@ -136,9 +138,11 @@ def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, fol
     to every configuration, so its traced loops are reused).
 
     Phase 1 trains the head from cached moments (``cfg.feature_cache``, with
-    :func:`core.training.head_fit.train_head_cached`) or through the full model; phase 2 unfreezes the last ``cfg.unfreeze_layers``
-    backbone layers and trains from cached activations at the unfreezing point
-    where they fit, else through the full model.
+    :func:`core.training.head_fit.train_head_cached`) or through the full model;
+    phase 2 unfreezes the last ``cfg.unfreeze_layers`` backbone layers and trains
+    from cached activations at the unfreezing point where they fit, else through
+    the full model. Without phase 2, cached runs also predict the evaluation rows
+    from cached moments (:attr:`FitOutcome.evaluation_probs`).
     """
     keras.backend.clear_session()
     timings: dict[str, float] = {}
@@ -159,7 +163,7 @@ def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, fol
         cache_stats.update(stats)
         timings["phase1_features_s"] = round(time.monotonic() - t, 2)
         live = LiveHistory(folder, rows, 1, "cached", total, name, progress, -(-len(paths_tr) // cfg.batch_size))
-        train_head_cached(model, data, moments, cfg, [live], head_trainer)  # starts from the model's head
+        _, head_trainer = train_head_cached(model, data, moments, cfg, [live], head_trainer)  # from the model's head
     else:
         streams = data.pair(image_loader(paths_tr, cfg.input_size), image_loader(paths_va, cfg.input_size), cfg, 1)
         live = LiveHistory(folder, rows, 1, "full", total, name, progress, streams[0].batches_per_epoch)
@@ -200,10 +204,20 @@ def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, fol
         best = _best_epoch(rows, cfg)
         phase2["best_epoch"] = best
     model.save(folder / "model.keras")
+    evaluation_probs = None
+    if cfg.feature_cache and cfg.phase2_epochs == 0:
+        # frozen backbone + trained head: the model's predictions are the head's on cached moments (exact),
+        # and the evaluation images' moments are computed once for all configurations of a sweep
+        t = time.monotonic()
+        ev_moments, _ = compute_moments(evaluation["path"].tolist(), backbone, Path(cache_root) / "features",
+                                        cfg.cache_batch_size, image_progress)
+        evaluation_probs = head_trainer.predict(ev_moments)
+        timings["evaluation_from_moments_s"] = round(time.monotonic() - t, 2)
     return FitOutcome(backbone={"name": backbone.name, "weights_requested": cfg.weights,
                                 "weights_used": backbone.weights_used, "warning": backbone.warning,
                                 "input_size": backbone.input_size, "tag": backbone.tag},
-                      cache_stats=cache_stats, phase2=phase2, epochs_run=len(rows), timings=timings)
+                      cache_stats=cache_stats, phase2=phase2, epochs_run=len(rows), timings=timings,
+                      evaluation_probs=evaluation_probs)
 
 
 def _best_epoch(rows: list[dict], cfg: TrainConfig) -> int | None:

@@ -34,6 +34,8 @@ from ..registry import slugify
 from .config import TrainConfig
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .head_fit import CachedHeadTrainer
 
 PARTIAL_PREFIX = ".partial-"
@@ -199,7 +201,8 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
     try:
         outcome = fit_run(train, evaluation, cfg, partial, cache_dir(artifacts), name, progress,
                           image_progress or progress, scratch_dir(artifacts, partial.name), head_trainer)
-        _evaluate(partial, evaluation, cfg, image_progress or progress, final / "predictions.parquet")
+        predictions = _evaluate(partial, evaluation, cfg, image_progress or progress, final / "predictions.parquet",
+                                outcome.evaluation_probs)
         atomic_write_json(versions(outcome.backbone["weights_used"], outcome.backbone["warning"]),
                           partial / "versions.json")
         config = {
@@ -207,7 +210,7 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
             "classes": list(EMOTIONS), "input_size": cfg.input_size, "channels": 3, "input_scale": "0-255",
             "training": cfg.to_dict(), "data": _data_summary(train, evaluation, data_info),
             "backbone": outcome.backbone, "feature_cache": outcome.cache_stats, "phase2": outcome.phase2,
-            "epochs_run": outcome.epochs_run, "timings_s": outcome.timings,
+            "epochs_run": outcome.epochs_run, "predictions": predictions, "timings_s": outcome.timings,
             "duration_s": round(time.time() - started, 1),
         }
         atomic_write_json(config, partial / "config.json")  # last: a folder with config.json is a complete run
@@ -226,19 +229,44 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
     return RunResult(run_id, final, False, _read_metrics(final))
 
 
+#: Evaluation rows predicted through the saved model to check predictions made from cached moments.
+CHECK_ROWS = 8
+
+
 def _evaluate(folder: Path, evaluation: pd.DataFrame, cfg: TrainConfig, progress: ProgressFn | None,
-              source: Path) -> None:
-    from ..classifier import load_classifier, predict_manifest
+              source: Path, probs: "np.ndarray | None" = None) -> dict[str, Any]:
+    """Write predictions.parquet and metrics.json; returns how the predictions were made (for config.json).
+
+    ``probs`` are the evaluation rows' probabilities from cached moments (a run
+    without phase 2): the first :data:`CHECK_ROWS` rows are also predicted
+    through the saved ``model.keras`` and must agree, else nothing is written.
+    Without ``probs`` every row goes through the saved model.
+    """
+    from ..classifier import load_classifier, predict_manifest, predictions_frame
     from ..evaluation import compute_metrics
     from ..evaluation.runs import DEFAULT_ATTRIBUTES
 
     clf = load_classifier(folder / "model.keras", classes=EMOTIONS, input_size=cfg.input_size, channels=3,
                           input_scale="0-255")
-    preds = predict_manifest(clf, evaluation, batch_size=max(cfg.batch_size, 64), progress=progress)
+    batch = max(cfg.batch_size, 64)
+    if probs is None:
+        preds = predict_manifest(clf, evaluation, batch_size=batch, progress=progress)
+        how: dict[str, Any] = {"from": "model.keras", "rows": len(preds)}
+    else:
+        check = predict_manifest(clf, evaluation.head(CHECK_ROWS), batch_size=batch)
+        prob_cols = [f"prob_{e}" for e in EMOTIONS]
+        diff = float(abs(check[prob_cols].to_numpy() - probs[:len(check)]).max())
+        if not diff <= 1e-4:
+            raise RuntimeError(f"{folder / 'model.keras'}: its predictions on {len(check)} evaluation rows differ "
+                               f"from the cached-moment predictions by up to {diff:.2g}; expected equal (<= 1e-4)")
+        preds = predictions_frame(evaluation, probs)
+        how = {"from": "cached moments", "rows": len(preds), "checked_through_model_rows": len(check),
+               "checked_max_abs_diff": diff}
     atomic_write_parquet(preds, folder / "predictions.parquet")
     metrics = compute_metrics(preds, attributes=DEFAULT_ATTRIBUTES, person=None, seed=cfg.seed,
                               source=str(source))
     atomic_write_json(metrics, folder / "metrics.json")
+    return how
 
 
 def _data_summary(train: pd.DataFrame, evaluation: pd.DataFrame, info: dict[str, Any] | None) -> dict[str, Any]:

@@ -144,7 +144,10 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
     todo = [it for it in items if not is_finished(runs_dir(artifacts) / it.run_id)]
     trainer = None
     if todo and cfg.feature_cache:
-        paths = sorted({p for it in todo for p in it.train["path"]})
+        paths = {p for it in todo for p in it.train["path"]}
+        if cfg.phase2_epochs == 0:  # such runs predict the evaluation rows from their moments too
+            paths |= set(evaluation["path"])
+        paths = sorted(paths)
         report = feature_progress or progress
 
         def features(done: int, total: int, message: str = "") -> None:
