@@ -18,7 +18,7 @@ $(STAMP): requirements.txt Makefile
 	touch $(STAMP)
 
 run: venv
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true --server.fileWatcherType none
 
 test: venv
 	$(PY) -m pytest -q tests
