@@ -15,6 +15,7 @@ _LAZY: dict[str, str] = {
     "preprocessing_layer": "model", "load_backbone_for": "model",
     "MomentsBatchNormPool": "features", "build_cached_head": "features", "transfer_head": "features",
     "compute_moments": "features", "cache_namespace": "features",
+    "CachedHeadTrainer": "head_fit", "train_head_cached": "head_fit",
     "split_at_unfreezing_point": "phase2",
     "RunResult": "runner", "train_run": "runner", "run_id_for": "runner", "is_finished": "runner",
     "partial_runs": "runner", "read_history": "runner", "RUN_FILES": "runner",
