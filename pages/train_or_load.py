@@ -165,6 +165,12 @@ def _train_section() -> None:
         plan = _plan(tuple(specs), eval_name, eval_split, cfg, stamp, str(artifacts))
     except (FerBiasError, ValueError) as exc:
         st.error(str(exc))
+        ev = _manifest(eval_name)
+        if not (ev["label"].notna() & (ev["split"] == eval_split)).any():
+            st.info(f"Choose a split of {eval_name!r} that has labelled rows above. The seed evaluates on EiLA's "
+                    "test split (frames with 3 annotators), which cropped EiLA sets often lack: 'Prepare EiLA "
+                    "videos' on the Data page writes crops with the seed's train/validation/test splits.",
+                    icon=":material/lightbulb:")
         return
     st.dataframe(plan, hide_index=True, key="tl_plan", width="stretch",
                  column_config={"finished": st.column_config.CheckboxColumn("already trained")})

@@ -66,6 +66,17 @@ def test_plan_and_start_table3_sweep(artifacts, monkeypatch):
     assert not at.exception and len(_table(at, "run_id")) == 1
 
 
+def test_missing_evaluation_split_says_how_to_get_it(artifacts, monkeypatch):
+    register_dataset(_manifest("EiLA", 4), "EiLA", "manifest", {}, artifacts)  # crops without a test split
+    register_dataset(_manifest("FER2013", 4), "FER2013", "manifest", {}, artifacts)
+    register_dataset(_manifest("SFEW", 4), "SFEW", "manifest", {}, artifacts)
+    at = _app(artifacts, monkeypatch).run()
+    assert not at.exception
+    assert any("no labelled rows in split 'test'" in e.value for e in at.error)
+    assert any("Prepare EiLA videos" in i.value for i in at.info)
+    assert all(b.key != "tl_start" for b in at.button)  # nothing to start
+
+
 def test_live_progress_runs_and_model_loading(artifacts, monkeypatch, tmp_path):
     # a running sweep job (this process stands in for it) with a partial run writing history.csv
     job = jobs_dir(artifacts) / "20260101-000000-sweep-abc123"
