@@ -53,6 +53,11 @@ def sample_weights(labels: Sequence[str], weights: dict[str, float]) -> np.ndarr
     return np.asarray([weights[v] for v in labels], np.float32)
 
 
+def phase_seed(seed: int, phase: int) -> int:
+    """Row-order seed of a training phase (``seed * 1000 + phase``), shared by every way of training it."""
+    return int(seed) * 1000 + int(phase)
+
+
 def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> np.ndarray:
     """Row order of one epoch (a permutation seeded by ``(seed, epoch)``)."""
     if not shuffle:

@@ -11,7 +11,7 @@ It is the same training as ``fit``, not an imitation: the loop calls the head's
 own :meth:`keras.Model.train_step` and :meth:`keras.Model.test_step` (compiled
 loss, optimizer, metrics; dropout masks drawn from the layers' seed generators)
 on the batches of :class:`core.training.data.BatchStream` (row order
-``epoch_order(n, cfg.seed * 1000 + 1, epoch)``), and reads the logs with
+``epoch_order(n, phase_seed(cfg.seed, 1), epoch)``), and reads the logs with
 ``get_metrics_result`` as ``fit`` does. Sample weights of 1 stand in for "no
 weights": Keras then computes exactly the unweighted loss and accuracy, so one
 traced signature fits every configuration. ``tests/test_training_equivalence.py``
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Sequence
 import keras
 import numpy as np
 
-from .data import epoch_order
+from .data import epoch_order, phase_seed
 from .features import build_cached_head, transfer_head
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class CachedHeadTrainer:
             Get ``on_train_begin``, ``on_epoch_begin``, ``on_train_batch_end``
             (after each chunk), ``on_epoch_end`` (with the logs) and ``on_train_end``.
         phase : int
-            Seeds the row order (``cfg.seed * 1000 + phase``, as :meth:`core.training.loop.Streams.pair`).
+            Seeds the row order (:func:`core.training.data.phase_seed`, as :meth:`core.training.loop.Streams.pair`).
 
         Returns
         -------
@@ -160,7 +160,7 @@ class CachedHeadTrainer:
             raise ValueError(f"weights must have one value per training row ({n}), received shape {w.shape}")
         xt, yt, wt = (tf.convert_to_tensor(np.asarray(a, np.float32)) for a in (x_train, y_train, w))
         xv, yv = (tf.convert_to_tensor(np.asarray(a, np.float32)) for a in (x_val, y_val))
-        seed, bs = self.cfg.seed * 1000 + phase, self.cfg.batch_size
+        seed, bs = phase_seed(self.cfg.seed, phase), self.cfg.batch_size
         n_batches = -(-n // bs)
         history: dict[str, list[float]] = {}
         for cb in callbacks:

@@ -14,7 +14,7 @@ import pandas as pd
 from .._io import atomic_write_json
 from ..progress import ProgressFn
 from .config import TrainConfig
-from .data import BatchStream, array_loader, class_weights, image_loader, one_hot, sample_weights
+from .data import BatchStream, array_loader, class_weights, image_loader, one_hot, phase_seed, sample_weights
 from .features import compute_moments
 from .head_fit import CachedHeadTrainer, train_head_cached
 from .model import PREPROCESS, build_model, compile_model, load_backbone_for, unfreeze_top
@@ -112,7 +112,7 @@ class Streams:
     def pair(self, load_train, load_val, cfg: TrainConfig, phase: int,
              val_batch_size: int | None = None) -> tuple[BatchStream, BatchStream]:
         """Training stream (seeded per phase) and validation stream (fixed order; batch size only affects speed)."""
-        seed = cfg.seed * 1000 + phase
+        seed = phase_seed(cfg.seed, phase)
         return (BatchStream(len(self.train), load_train, self.y_train, cfg.batch_size, seed, self.w_train),
                 BatchStream(len(self.val), load_val, self.y_val, val_batch_size or max(cfg.batch_size, 64), seed,
                             shuffle=False))

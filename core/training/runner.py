@@ -229,8 +229,10 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
     return RunResult(run_id, final, False, _read_metrics(final))
 
 
-#: Evaluation rows predicted through the saved model to check predictions made from cached moments.
+#: Evaluation rows predicted through the saved model to check predictions made from cached moments,
+#: and the largest absolute difference in probability allowed between the two.
 CHECK_ROWS = 8
+CHECK_TOLERANCE = 1e-4
 
 
 def _evaluate(folder: Path, evaluation: pd.DataFrame, cfg: TrainConfig, progress: ProgressFn | None,
@@ -256,9 +258,10 @@ def _evaluate(folder: Path, evaluation: pd.DataFrame, cfg: TrainConfig, progress
         check = predict_manifest(clf, evaluation.head(CHECK_ROWS), batch_size=batch)
         prob_cols = [f"prob_{e}" for e in EMOTIONS]
         diff = float(abs(check[prob_cols].to_numpy() - probs[:len(check)]).max())
-        if not diff <= 1e-4:
+        if not diff <= CHECK_TOLERANCE:
             raise RuntimeError(f"{folder / 'model.keras'}: its predictions on {len(check)} evaluation rows differ "
-                               f"from the cached-moment predictions by up to {diff:.2g}; expected equal (<= 1e-4)")
+                               f"from the cached-moment predictions by up to {diff:.2g}; expected equal "
+                               f"(<= {CHECK_TOLERANCE:g})")
         preds = predictions_frame(evaluation, probs)
         how = {"from": "cached moments", "rows": len(preds), "checked_through_model_rows": len(check),
                "checked_max_abs_diff": diff}

@@ -145,8 +145,8 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
     trainer = None
     if todo and cfg.feature_cache:
         paths = {p for it in todo for p in it.train["path"]}
-        if cfg.phase2_epochs == 0:  # such runs predict the evaluation rows from their moments too
-            paths |= set(evaluation["path"])
+        if cfg.phase2_epochs == 0:  # such runs predict their (labelled) evaluation rows from moments too
+            paths |= set(evaluation.loc[evaluation["label"].notna(), "path"])
         paths = sorted(paths)
         report = feature_progress or progress
 
@@ -155,10 +155,10 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
                 report(done, total, f"frozen-backbone features of {total} unique images (once per image): "
                                     f"{message}")
 
-        moments, _ = compute_moments(paths, load_backbone_for(cfg), cache_dir(artifacts) / "features",
-                                     cfg.cache_batch_size, features)
-        trainer = CachedHeadTrainer(cfg, int(moments.shape[-1]))  # one traced head loop for every configuration
-        del moments
+        backbone = load_backbone_for(cfg)
+        compute_moments(paths, backbone, cache_dir(artifacts) / "features", cfg.cache_batch_size, features)
+        # one traced head loop for every configuration, on the channels of the backbone's final feature map
+        trainer = CachedHeadTrainer(cfg, int(backbone.model.output_shape[-1]))
     tracker = _SweepProgress(progress, len(todo), cfg.total_epochs)
     todo_ids = [it.run_id for it in todo]
     results = []
