@@ -35,14 +35,14 @@ def _figure(groups: dict) -> go.Figure:
     names = list(groups)
     acc = [100 * groups[g]["accuracy"] for g in names]
     fig = go.Figure(go.Bar(
-        x=names, y=acc, text=[f"{a:.1f}%" for a in acc], textposition="inside",
+        x=names, y=acc, text=[f"{a:.1f}%" for a in acc], textposition="inside", insidetextanchor="middle",
         error_y={"type": "data", "symmetric": False,
                  "array": [100 * groups[g]["ci_high"] - a for g, a in zip(names, acc)],
                  "arrayminus": [a - 100 * groups[g]["ci_low"] for g, a in zip(names, acc)]},
         marker_color=["#c0392b" if g == "Dark" else "#5b7db1" for g in names]))
-    fig.add_hline(y=100 / 7, line_dash="dot", annotation_text="chance (14.3%)")
+    fig.add_hline(y=100 / 7, line_dash="dot")
     fig.update_layout(height=300, margin={"t": 30, "b": 30}, yaxis={"title": "test accuracy (%)", "range": [0, 100]},
-                      title="Accuracy per skin-tone group (whiskers: 95% interval over persons)")
+                      title="Accuracy per skin-tone group (whiskers: 95% interval over persons; dotted: chance)")
     return fig
 
 
@@ -80,8 +80,8 @@ def _job_panel(job: JobStatus) -> None:
     p = job.progress or {}
     done, total = int(p.get("done", 0)), int(p.get("total", 0))
     if job.state == "running":
-        st.progress(min(done / total, 1.0) if total else 0.0,
-                    text=f"Demo study running: {eta_text(done, total, float(p.get('elapsed_s') or 0))}"
+        status = eta_text(done, total, float(p.get("elapsed_s") or 0)) if total else "starting (loading TensorFlow)"
+        st.progress(min(done / total, 1.0) if total else 0.0, text=f"Demo study running: {status}"
                     + (f" - {p['message']}" if p.get("message") else ""))
         if st.button("Cancel", key=f"home_study_cancel_{job.job_id}"):
             jobs_api.cancel_job(job.path)

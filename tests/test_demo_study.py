@@ -107,7 +107,7 @@ def test_finding_reads_gaps_and_separation():
                                                   "Medium": g(0.75, 0.7, 0.8)}}}
     f = finding(shown)
     assert f["shown"] and f["gap_points"] == {"Light": 40.0, "Medium": 35.0}
-    overlap = {"accuracy": 0.7, "groups": {"race": {"Dark": g(0.6, 0.4, 0.8), "Light": g(0.75, 0.7, 0.8),
+    overlap = {"accuracy": 0.7, "groups": {"race": {"Dark": g(0.6, 0.45, 0.74), "Light": g(0.75, 0.7, 0.8),
                                                     "Medium": g(0.72, 0.6, 0.8)}}}
     f = finding(overlap)
     assert not f["shown"] and f["separated"] == {"Light": True, "Medium": False}
