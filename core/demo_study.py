@@ -224,7 +224,7 @@ def run_demo_study(out_dir: str | Path, artifacts: str | Path, config: DemoStudy
     """
     from .classifier import load_classifier, predict_manifest
     from .evaluation.runs import DEFAULT_ATTRIBUTES, versions, write_evaluation
-    from .training.runner import write_history
+    from .training.runner import _freeze_files, write_history
 
     config = config or DemoStudyConfig()
     out_dir, artifacts = Path(out_dir).resolve(), Path(artifacts)
@@ -264,11 +264,14 @@ def run_demo_study(out_dir: str | Path, artifacts: str | Path, config: DemoStudy
         }
         metrics = write_evaluation(preds, partial, config_json, attributes=DEFAULT_ATTRIBUTES, n_boot=config.n_boot,
                                    seed=config.seed)
+        if progress is not None:
+            progress(1, 1, "person-level confidence intervals")
         cfg_written = json.loads((partial / "config.json").read_text())
         cfg_written["duration_s"] = round(time.time() - started, 1)
         atomic_write_json(cfg_written, partial / "config.json")
         atomic_write_json({**versions(), "weights_used": WEIGHTS_USED, "weights_warning": None},
                           partial / "versions.json")
+        _freeze_files(partial)  # a finished run is immutable, like every training run
         _check_out(out_dir)
         if out_dir.exists():
             out_dir.rmdir()
