@@ -38,7 +38,9 @@ def _pair(correct_a: list[bool], correct_b: list[bool], persons: list[str]) -> t
 def test_paired_bootstrap_identical_runs() -> None:
     a, _ = _pair([True, False] * 20, [True, False] * 20, [f"p{i % 8}" for i in range(40)])
     r = paired_bootstrap(a, a, n_boot=500)
-    assert r["diff"] == 0 and r["ci_low"] == r["ci_high"] == 0 and r["p_value"] == 1.0
+    # no discordant frame: the residuals are floored at one frame, so the interval is small but not a point
+    assert r["diff"] == 0 and r["p_value"] == 1.0
+    assert r["ci_low"] == pytest.approx(-r["ci_high"]) and 0 < r["ci_high"] < 0.2
 
 
 def test_paired_bootstrap_respects_persons_where_mcnemar_does_not() -> None:
@@ -53,7 +55,7 @@ def test_paired_bootstrap_respects_persons_where_mcnemar_does_not() -> None:
     a2, b2 = _pair([False] * 100 + [True] * 100, [True] * 200, [f"q{i}" for i in range(200)])
     r2 = paired_bootstrap(a2, b2, n_boot=2000)
     assert r2["ci_low"] > 0.3 and r2["p_value"] < 0.01
-    assert paired_bootstrap(a2, b2, person=False, n_boot=200)["method"] == "paired bootstrap over samples"
+    assert paired_bootstrap(a2, b2, person=False, n_boot=200)["method"].startswith("paired score interval over samples")
 
 
 def test_align_pair_and_compare_runs() -> None:

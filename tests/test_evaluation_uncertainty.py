@@ -1,4 +1,4 @@
-"""Intervals: Wilson, cluster bootstrap over persons, few-person widening, std CIs."""
+"""Intervals: Wilson, cluster-robust score interval over persons, std CIs."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,7 +37,7 @@ def test_two_person_group_is_much_wider_than_200_person_group_with_same_frames()
     # even when both people score the same, two people say little about a group
     same = u.accuracy_interval(*_group(2, 200, [0.5]), n_boot=2000, rng=rng)
     assert (same.high - same.low) > 4 * (many.high - many.low)
-    assert few.method == u.METHOD_CLUSTER_WIDENED and many.method == u.METHOD_CLUSTER
+    assert few.method == many.method == u.METHOD_CLUSTER
 
 
 def test_without_persons_wilson_is_used() -> None:
@@ -49,7 +49,7 @@ def test_without_persons_wilson_is_used() -> None:
     assert nan_persons.method == u.METHOD_WILSON
 
 
-def test_cluster_bootstrap_is_wider_than_wilson_when_persons_differ() -> None:
+def test_cluster_interval_is_wider_than_wilson_when_persons_differ() -> None:
     c, p = _group(20, 30, [0.1, 0.9])
     iv = u.accuracy_interval(c, p, n_boot=2000, rng=np.random.default_rng(1))
     w_lo, w_hi = u.wilson_interval(c.sum(), c.size)

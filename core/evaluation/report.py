@@ -66,9 +66,13 @@ def groups_table(results_by_attr: dict[str, list[ConfigResult]]) -> pd.DataFrame
 
 
 def fairness_table(results_by_attr: dict[str, list[ConfigResult]]) -> pd.DataFrame:
-    """Long table of disparity summaries: std (ddof=1) with CI, gap, ratio with CIs, flagged groups."""
+    """Long table of disparity summaries: raw std (ddof=1) with CI, gap, ratio with CIs, their versions
+    corrected for sampling noise (``*_corrected``), flagged groups."""
     keys = ("n_groups", "std", "std_ci_low", "std_ci_high", "gap", "gap_ci_low", "gap_ci_high", "ratio",
-            "ratio_ci_low", "ratio_ci_high", "best_group", "worst_group", "std_published", "ci_method")
+            "ratio_ci_low", "ratio_ci_high", "std_corrected", "std_corrected_ci_low", "std_corrected_ci_high",
+            "gap_corrected", "gap_corrected_ci_low", "gap_corrected_ci_high", "ratio_corrected",
+            "ratio_corrected_ci_low", "ratio_corrected_ci_high", "best_group", "worst_group", "std_published",
+            "ci_method")
     rows = []
     for attr, results in results_by_attr.items():
         for r in results:
