@@ -162,6 +162,29 @@ def cluster_score_bounds(totals: np.ndarray, sizes: np.ndarray, confidence: floa
     return est, low, high, s / big_n ** 2
 
 
+def wilson_bounds(k: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`wilson_interval` (``n > 0``)."""
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    z2 = _z(confidence) ** 2
+    p = k / n
+    denom = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = np.sqrt(z2 * (p * (1 - p) / n + z2 / (4 * n * n))) / denom
+    return np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
+
+
+def accuracy_bounds(k: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, ...]:
+    """The interval of :func:`accuracy_interval` from per-cluster counts, vectorised over leading axes.
+
+    The cluster-robust score interval, widened where needed to contain the
+    Wilson interval over frames. ``k, n``: ``(..., P)`` with ``P >= 2``.
+    Returns ``(estimate, low, high, variance)``.
+    """
+    est, lo, hi, var = cluster_score_bounds(k, n, confidence)
+    w_lo, w_hi = wilson_bounds(np.asarray(k, dtype=float).sum(-1), np.asarray(n, dtype=float).sum(-1), confidence)
+    return est, np.minimum(lo, w_lo), np.maximum(hi, w_hi), var
+
+
 @dataclass(frozen=True)
 class Interval:
     """A point estimate with its interval and the bootstrap replicates behind it.
@@ -222,8 +245,8 @@ def accuracy_interval(correct: np.ndarray, persons: np.ndarray | None = None, n_
         return Interval(math.nan, math.nan, math.nan, "no samples", 0, 0, True, np.full(n_boot, np.nan))
     p = float(c.mean())
     ids, n_missing = fill_missing_ids(persons, n, unit)
-    w_lo, w_hi = wilson_interval(c.sum(), n, confidence)
     if ids is None:
+        w_lo, w_hi = wilson_interval(c.sum(), n, confidence)
         reps = rng.binomial(n, p, size=n_boot) / n
         return Interval(p, w_lo, w_hi, METHOD_WILSON, n, None, n < min_samples, reps, p * (1 - p) / n)
     k_p, n_p = per_person_counts(c, ids)
@@ -231,8 +254,8 @@ def accuracy_interval(correct: np.ndarray, persons: np.ndarray | None = None, n_
     reps = cluster_bootstrap(k_p, n_p, n_boot, rng)
     if n_persons < 2:  # one cluster says nothing about between-cluster variation
         return Interval(p, 0.0, 1.0, cluster_method(unit), n, n_persons, True, reps, math.nan, n_missing)
-    _, lo, hi, var = cluster_score_bounds(k_p, n_p, confidence)
-    return Interval(p, float(min(lo, w_lo)), float(max(hi, w_hi)), cluster_method(unit), n, n_persons,
+    _, lo, hi, var = accuracy_bounds(k_p, n_p, confidence)
+    return Interval(p, float(lo), float(hi), cluster_method(unit), n, n_persons,
                     n_persons < min_persons, reps, float(var), n_missing)
 
 
