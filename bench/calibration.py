@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.evaluation.disparity import corrected_spread_arrays, sampling_variances  # noqa: E402
-from core.evaluation.uncertainty import accuracy_bounds, cluster_score_bounds  # noqa: E402
+from core.evaluation.uncertainty import accuracy_bounds, ratio_bounds  # noqa: E402
 
 #: Frames per person of EiLA's 21 test persons (seed split rule), measured on the real annotations.csv.
 EILA_TEST_FRAMES_FALLBACK = np.array([73, 20, 57, 22, 39, 4, 4, 32, 38, 167, 130, 23, 20, 14, 88, 32, 42, 34, 33,
@@ -120,7 +120,7 @@ def paired_rows(frames: np.ndarray, draws: int, seed: int = 2, delta: float = 0.
                 cells = np.stack([both, pa - both, pb - both, 1 - pa - pb + both], -1)
                 counts = rng.multinomial(n, np.clip(cells, 0, None) / np.clip(cells, 0, None).sum(-1, keepdims=True))
                 y = (counts[..., 0] + counts[..., 2]) - (counts[..., 0] + counts[..., 1])
-                _, lo, hi, _ = cluster_score_bounds(y, n, CONFIDENCE, bounds=(-1.0, 1.0), min_ss=1.0)
+                _, lo, hi, _, _ = ratio_bounds(y, n, CONFIDENCE, bounds=(-1.0, 1.0), min_ss=1.0)
                 rows.append({"section": "paired", "design": f"sd={sd} mean={mean} diff={truth:.3f}",
                              "persons": persons, "coverage": float(np.mean((lo <= truth) & (truth <= hi))),
                              "mean_width": float(np.mean(hi - lo))})

@@ -55,7 +55,7 @@ def test_paired_bootstrap_respects_persons_where_mcnemar_does_not() -> None:
     a2, b2 = _pair([False] * 100 + [True] * 100, [True] * 200, [f"q{i}" for i in range(200)])
     r2 = paired_bootstrap(a2, b2, n_boot=2000)
     assert r2["ci_low"] > 0.3 and r2["p_value"] < 0.01
-    assert paired_bootstrap(a2, b2, person=False, n_boot=200)["method"].startswith("paired score interval over samples")
+    assert paired_bootstrap(a2, b2, person=False, n_boot=200)["method"].startswith("paired t interval over samples")
 
 
 def test_align_pair_and_compare_runs() -> None:

@@ -2,11 +2,12 @@
 
 Two complementary tests, shown together wherever configurations are compared:
 
-* :func:`paired_bootstrap`: the accuracy difference (B - A) with the
-  cluster-robust score interval of :mod:`core.evaluation.uncertainty` over
-  *persons* (both runs' outcomes of a person move together; per-person totals
-  ``k_i(B) - k_i(A)``), so clustered frames are not counted as independent
-  evidence, and the matching cluster-robust t test of "no difference". The
+* :func:`paired_bootstrap`: the accuracy difference (B - A) with a
+  cluster-robust t interval over *persons* (CR3 variance, Kish df; see
+  :func:`core.evaluation.uncertainty.ratio_bounds`; both runs' outcomes of a
+  person move together through per-person totals ``k_i(B) - k_i(A)``), so
+  clustered frames are not counted as independent evidence, and the matching
+  t test of "no difference". The
   name is kept from the percentile bootstrap it replaced, which under-covered
   with few persons; ``bench/calibration.py`` measures the coverage (>= 93 %
   from 2 to 20 persons). Frames without a person id are each their own person
@@ -30,7 +31,7 @@ from .._errors import DataFormatError
 from .fairness import PersonArg, person_column, resolve_attribute
 from .metrics import check_predictions
 from .._clusters import fill_missing_ids
-from .uncertainty import cluster_score_bounds, per_person_counts
+from .uncertainty import per_person_counts, ratio_bounds
 
 OUTCOMES: tuple[str, ...] = ("both right", "only A right", "only B right", "both wrong")
 EXACT_BELOW = 25
@@ -129,7 +130,7 @@ def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, person: PersonA
     -------
     dict
         ``accuracy_a, accuracy_b, diff, ci_low, ci_high, p_value`` (two-sided
-        cluster-robust t test of no difference, P-1 df), ``n_samples,
+        cluster-robust t test of no difference, Kish df), ``n_samples,
         n_persons, n_missing_persons, method``.
     """
     m = align_pair(pred_a, pred_b)
@@ -138,7 +139,7 @@ def paired_bootstrap(pred_a: pd.DataFrame, pred_b: pd.DataFrame, person: PersonA
 
 def paired_difference(correct_a: np.ndarray, correct_b: np.ndarray, clusters: np.ndarray | None,
                       confidence: float = 0.95) -> dict[str, float]:
-    """Difference of accuracies B - A on the same frames, its cluster-robust score interval and t-test p-value.
+    """Difference of accuracies B - A on the same frames, its cluster-robust t interval and t-test p-value.
 
     Parameters
     ----------
@@ -162,12 +163,8 @@ def paired_difference(correct_a: np.ndarray, correct_b: np.ndarray, clusters: np
     if ka.size < 2:
         return {"diff": float(cb.mean() - ca.mean()), "ci_low": -1.0, "ci_high": 1.0, "p_value": 1.0,
                 "n_clusters": int(ka.size)}
-    y = kb - ka
-    diff, lo, hi, _ = cluster_score_bounds(y, n, confidence, bounds=(-1.0, 1.0), min_ss=1.0)
-    c = ka.size / (ka.size - 1)
-    ss = max(float((y * y).sum()), 1.0)
-    t_stat = float(y.sum()) / math.sqrt(c * ss)
-    p = float(2 * t_dist.sf(abs(t_stat), ka.size - 1))
+    diff, lo, hi, var, df = ratio_bounds(kb - ka, n, confidence, bounds=(-1.0, 1.0), min_ss=1.0)
+    p = float(2 * t_dist.sf(abs(float(diff)) / math.sqrt(float(var)), float(df)))
     return {"diff": float(diff), "ci_low": float(lo), "ci_high": float(hi), "p_value": min(1.0, p),
             "n_clusters": int(ka.size)}
 
@@ -181,8 +178,8 @@ def _paired_from_aligned(m: pd.DataFrame, person: PersonArg, n_boot: int, confid
     return {"accuracy_a": acc_a, "accuracy_b": acc_b, "diff": acc_b - acc_a, "ci_low": r["ci_low"],
             "ci_high": r["ci_high"], "p_value": r["p_value"], "n_samples": int(len(m)),
             "n_persons": r["n_clusters"] if ids is not None else None, "n_missing_persons": n_missing if pcol else 0,
-            "method": "paired cluster-robust score interval over persons" if ids is not None else
-            "paired score interval over samples (treated as independent)"}
+            "method": "paired cluster-robust t interval over persons (CR3, Kish df)" if ids is not None else
+            "paired t interval over samples (treated as independent)"}
 
 
 def compare_runs(pred_a: pd.DataFrame, pred_b: pd.DataFrame, attribute: str | None = "race",

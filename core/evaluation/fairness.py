@@ -290,7 +290,7 @@ def group_report(predictions: pd.DataFrame, attribute: str = "race", person: Per
     extra = {"n_missing": int((~keep).sum()), "person_column": pcol, "min_persons": int(min_persons),
              "n_missing_persons": int(n_missing_ids) if pcol else 0,
              "min_samples": int(min_samples), "n_boot": int(n_boot),
-             "ci_method": "cluster-robust score interval over persons per group; raw std CI from a cluster "
+             "ci_method": "cluster-robust logit-t interval over persons per group; raw std CI from a cluster "
                           "bootstrap" if pcol else "Wilson per group; raw std CI from a binomial bootstrap"}
     return GroupReport(attribute, table, _summarize(attribute, table, rep_matrix, confidence, extra, counts),
                        rep_matrix)
