@@ -223,10 +223,12 @@ def _render(title: str, settings: dict[str, Any], results_by_attr: dict[str, lis
     parts.append("<h2>Settings</h2>" + _table_html(pd.DataFrame(
         [{"setting": k, "value": ", ".join(map(str, v)) if isinstance(v, list) else str(v)}
          for k, v in settings.items()]), index=False))
-    parts.append("<p class='note'>Accuracies in percent with confidence intervals in brackets. Intervals come from a "
-                 "cluster bootstrap over persons when person ids exist (frames of one person are not independent), "
-                 "otherwise Wilson intervals; groups with fewer persons than the minimum are marked ⚠ and their "
-                 "intervals widened. Std is the standard deviation (ddof=1) of group accuracies, the seed's %Std.</p>")
+    parts.append("<p class='note'>Accuracies in percent with confidence intervals in brackets. Intervals are "
+                 "cluster-robust logit-t intervals over persons when person ids exist (frames of one person are not "
+                 "independent), otherwise Wilson intervals over frames; groups with fewer persons than the minimum "
+                 "are marked ⚠. Raw std is the standard deviation (ddof=1) of group accuracies, the seed's %Std, "
+                 "biased upward by sampling noise; corrected std is the between-group sd after removing that noise "
+                 "(Paule-Mandel, Q-profile interval), the one the Pareto front ranks on.</p>")
     if any(r.kind == "reference" for rs in results_by_attr.values() for r in rs):
         parts.append(f"<p class='note'>Published reference results: {e(ref.CITATION)} They carry no person ids, so "
                      f"their Wilson intervals treat the 815 test frames as independent and are too narrow. "
