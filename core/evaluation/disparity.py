@@ -14,12 +14,16 @@ variances ``v_g``:
   one-way ANOVA moments over persons of *all* groups. A group of 2 persons
   cannot estimate its own variance (1 degree of freedom); pooling borrows the
   other groups' persons, and the maximum keeps a truly more heterogeneous group
-  honest. Without persons (frames as clusters) ``v_g`` is binomial.
+  honest. Without persons (frames as clusters) ``v_g`` is binomial; when no
+  group has two persons, ``s_b^2`` is unknown and taken at its maximum.
 * ``std_corrected``: the **Paule-Mandel** between-group sd ``tau`` (the value
   at which the generalised Q statistic equals its expectation ``G - 1``), with
   a **Q-profile** interval (Viechtbauer 2007): the ``tau`` for which
   ``Q(tau^2)`` lies between the chi-square(G-1) quantiles. The lower limit is 0
   exactly when the test of homogeneity does not reject at the chosen level.
+  When the groups agree more closely than their noise predicts (``Q(0)`` below
+  its lower quantile) the Q-profile has no upper limit, and the upper limit is
+  the largest sd ``G`` accuracies can have (0.577 for 3 groups), not 0.
 * ``gap_corrected`` (max - min) and ``ratio_corrected`` (min / max): of the
   empirical-Bayes (shrunken) group means at ``tau``. Intervals follow from the
   tau interval by Popoviciu's bounds on the range of ``G`` values with sample
@@ -72,8 +76,10 @@ def sampling_variances(k: Sequence[np.ndarray], n: Sequence[np.ndarray]) -> tupl
         ss = (nn * (ybar - p[..., None]) ** 2).sum(-1)
         num = num + ss - (m - 1) * p * (1 - p)
         den = den + (tot - (nn * nn).sum(-1) / tot) - (m - 1)
-    s_b2 = np.maximum(np.divide(num, den, out=np.zeros_like(np.asarray(num, dtype=float)),
-                                where=np.asarray(den) > 0), 0.0)
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    # no group has two clusters: the between-cluster variance is unknown, so take its largest value
+    # (each group then weighs as one observation; with one-frame clusters it does not matter)
+    s_b2 = np.where(den > 0, np.maximum(np.divide(num, np.where(den > 0, den, 1.0)), 0.0), np.inf)
     var = []
     for kk, nn, p, tot in zip(ks, ns, acc, big):
         m = nn.shape[-1]
@@ -132,7 +138,14 @@ def tau_interval(accuracy: np.ndarray, variance: np.ndarray,
         raise ValueError(f"confidence must be in (0, 1), received {confidence}")
     q = _q(a, v, _TAU2_GRID)
     hi_c, lo_c = chi2.ppf([(1 + confidence) / 2, (1 - confidence) / 2], g - 1)
-    return tuple(np.sqrt(_invert(q, c)) for c in (g - 1, hi_c, lo_c))  # type: ignore[return-value]
+    tau, low, high = (np.sqrt(_invert(q, c)) for c in (g - 1, hi_c, lo_c))
+    # Q(0) below its lower quantile: the groups agree more closely than their sampling noise predicts and no
+    # tau reaches that quantile, so the Q-profile has no upper limit ({0} in Viechtbauer 2007). Reporting
+    # [0, 0] would claim certainty of no disparity; the upper limit is then the largest sd that G accuracies
+    # in [0, 1] can have.
+    cap = math.sqrt((g // 2) * ((g + 1) // 2) / (g * (g - 1)))
+    high = np.where(q[..., 0] < lo_c, cap, np.minimum(high, cap))
+    return tau, np.minimum(low, cap), high
 
 
 def shrunken_means(accuracy: np.ndarray, variance: np.ndarray, tau: np.ndarray) -> np.ndarray:

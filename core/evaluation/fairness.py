@@ -277,7 +277,7 @@ def group_report(predictions: pd.DataFrame, attribute: str = "race", person: Per
         correct = df.loc[mask, "correct"].to_numpy()
         iv: Interval = accuracy_interval(correct, None if ids is None else ids[mask], n_boot=n_boot,
                                          confidence=confidence, min_persons=min_persons, min_samples=min_samples,
-                                         rng=rng)
+                                         rng=rng, unit="person" if pcol in (None, "person") else str(pcol))
         counts.append(per_person_counts(correct, ids[mask]) if ids is not None else
                       (correct.astype(float), np.ones(correct.size)))
         rows.append({"group": g, "accuracy": float(by.loc[g, "accuracy"]), "ci_low": iv.low, "ci_high": iv.high,
