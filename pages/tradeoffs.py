@@ -103,6 +103,10 @@ if flagged:
 missing = [f"{r.name}: {r.note}" for r in results if r.report is None]
 if missing:
     st.caption("No groups for: " + " · ".join(missing))
+no_id = [f"{r.name}: {r.report.summary['n_missing_persons']}" for r in results
+         if r.report is not None and r.report.summary.get("n_missing_persons")]
+if no_id:
+    st.caption("Frames without a person id, each counted as its own person: " + " · ".join(no_id))
 
 st.subheader("Overall accuracy vs disparity")
 st.plotly_chart(tradeoff_figure(results, f"Overall accuracy vs std of {attribute} accuracies"), key="to_scatter")

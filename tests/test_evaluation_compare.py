@@ -73,3 +73,16 @@ def test_align_pair_and_compare_runs() -> None:
         align_pair(a, b.assign(sample_id=b["sample_id"] + "x"))
     with pytest.raises(DataFormatError, match="different true labels"):
         align_pair(a, b.assign(true=np.where(b["true"] == "happy", "sad", "happy")))
+
+
+def test_paired_p_value_agrees_with_the_interval() -> None:
+    from core.evaluation.compare import paired_difference
+
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        persons = np.repeat([f"p{i}" for i in range(8)], rng.integers(3, 40, 8))
+        ca = rng.random(persons.size) < 0.5
+        cb = np.where(rng.random(persons.size) < 0.7, ca, rng.random(persons.size) < 0.65)
+        r = paired_difference(ca, cb, persons)
+        assert r["ci_low"] <= r["diff"] <= r["ci_high"] and r["n_clusters"] == 8
+        assert (r["p_value"] < 0.05) == (r["ci_low"] > 0 or r["ci_high"] < 0)

@@ -206,8 +206,9 @@ class Interval:
     """A point estimate with its interval and the bootstrap replicates behind it.
 
     ``n_persons`` is the number of clusters (persons, or the clip / video ids
-    passed instead); ``variance`` the cluster-robust (CR1) sampling variance of
-    the estimate (binomial without clusters), used by the disparity measures.
+    passed instead); ``variance`` the cluster-robust (CR3, at least binomial)
+    sampling variance of the estimate (binomial without clusters);
+    ``n_missing_ids`` the frames that had no id and became their own cluster.
     """
 
     estimate: float
