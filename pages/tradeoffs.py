@@ -9,7 +9,7 @@ import streamlit as st
 from core import reference as ref
 from core.evaluation.compare import compare_runs
 from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
-from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
+from core.evaluation.results import ConfigResult, reference_results, results_table, run_results, tradeoff_table
 from core.evaluation.runs import list_runs
 from pages._ui import artifacts_dir, run_through_app
 
@@ -42,9 +42,10 @@ def _stamp(path: Path) -> float:
 
 
 st.title("Trade-offs: accuracy and fairness across configurations")
-st.caption("Per-group accuracy with confidence intervals, the std of group accuracies (the seed's %Std), and the "
-           "trade-off between overall accuracy and disparity. Intervals: cluster bootstrap over persons when the "
-           "predictions have person ids, Wilson intervals otherwise.")
+st.caption("Per-group accuracy with confidence intervals, the std of group accuracies (the seed's %Std as 'raw', "
+           "and corrected for sampling noise), and the trade-off between overall accuracy and disparity. Intervals: "
+           "cluster-robust score intervals over persons when the predictions have person ids, Wilson intervals over "
+           "frames otherwise (too narrow when frames are clustered).")
 
 artifacts = artifacts_dir()
 runs = list_runs(artifacts)
@@ -102,11 +103,19 @@ if flagged:
 missing = [f"{r.name}: {r.note}" for r in results if r.report is None]
 if missing:
     st.caption("No groups for: " + " · ".join(missing))
+no_id = [f"{r.name}: {r.report.summary['n_missing_persons']}" for r in results
+         if r.report is not None and r.report.summary.get("n_missing_persons")]
+if no_id:
+    st.caption("Frames without a person id, each counted as its own person: " + " · ".join(no_id))
 
 st.subheader("Overall accuracy vs disparity")
 st.plotly_chart(tradeoff_figure(results, f"Overall accuracy vs std of {attribute} accuracies"), key="to_scatter")
-st.caption("Points on the dashed Pareto front are not beaten by any other configuration on both axes. Error bars are "
-           "intervals: overlapping bars mean the data cannot order those configurations.")
+st.caption("The std is corrected for sampling noise (the seed's raw %Std is in the table and hover text). Points on "
+           "the dashed Pareto front are not beaten on both point estimates; open markers are beaten only on point "
+           "estimates with overlapping intervals (indistinguishable from the front); an x is beaten on both axes "
+           "with non-overlapping intervals. Error bars are the intervals.")
+_status = tradeoff_table(results)["status"].value_counts()
+st.caption("Pareto status: " + ", ".join(f"{k} {int(v)}" for k, v in _status.items()))
 
 st.subheader("Results table (Tables 5 and 6 with intervals and n)")
 st.dataframe(results_table(results, formatted=True), key="to_table")

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..labels import EMOTIONS
-from .results import ConfigResult, pareto_front
+from .results import ConfigResult, tradeoff_table
 
 FLAG_NOTE = "hatched = fewer persons (or samples) than the minimum: interval unreliable"
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -66,48 +66,56 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
 
 
 def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accuracy vs group disparity") -> go.Figure:
-    """Overall accuracy (%) against the std of group accuracies (%), both with CIs, and the Pareto front."""
-    rs = [r for r in results if r.report is not None and np.isfinite(r.report.summary.get("std", np.nan))]
+    """Overall accuracy (%) against the corrected std of group accuracies (%), both with CIs, and the Pareto
+    status of :func:`~core.evaluation.results.tradeoff_table` (open markers: indistinguishable from the front
+    given the intervals; faded crosses: clearly dominated)."""
+    t = tradeoff_table([r for r in results if r.report is not None])
+    t = t[np.isfinite(t["std"].astype(float)) & np.isfinite(t["accuracy"].astype(float))]
     fig = go.Figure()
-    if not rs:
+    if t.empty:
         fig.update_layout(title=title + " (needs at least two groups per configuration)")
         return fig
-    acc = np.array([100 * r.overall["accuracy"] for r in rs])
-    std = np.array([100 * r.report.summary["std"] for r in rs])
-    front = pareto_front(acc, std)
-    flagged = [list(r.report.summary.get("flagged_groups", [])) for r in rs]
+    acc, std = 100 * t["accuracy"].to_numpy(float), 100 * t["std"].to_numpy(float)
+    style = {"front": ("", 1.0), "indistinguishable": ("-open", 0.9), "dominated": ("", 0.35)}
     for kind, symbol in (("reference", "diamond"), ("run", "circle")):
-        idx = [i for i, r in enumerate(rs) if r.kind == kind]
-        if not idx:
-            continue
-        s = [rs[i].report.summary for i in idx]
-        fig.add_scatter(
-            x=std[idx], y=acc[idx], mode="markers+text",
-            name="published (Chen 2024)" if kind == "reference" else "runs",
-            marker_symbol=[symbol + ("-open" if flagged[i] else "") for i in idx],
-            text=[wrap_name(rs[i].name) if front[i] or kind == "run" else "" for i in idx],
-            textposition="top center", textfont={"size": 10}, marker={"size": 11},
-            error_x={"type": "data", "symmetric": False,
-                     "array": [max(0.0, 100 * x.get("std_ci_high", np.nan) - std[i]) for x, i in zip(s, idx)],
-                     "arrayminus": [max(0.0, std[i] - 100 * x.get("std_ci_low", np.nan)) for x, i in zip(s, idx)],
-                     "thickness": 0.8, "color": "rgba(120,120,120,0.45)"},
-            error_y={"type": "data", "symmetric": False,
-                     "array": [max(0.0, 100 * rs[i].overall["ci_high"] - acc[i]) for i in idx],
-                     "arrayminus": [max(0.0, acc[i] - 100 * rs[i].overall["ci_low"]) for i in idx], "thickness": 0.8,
-                     "color": "rgba(120,120,120,0.45)"},
-            hovertext=[f"{rs[i].name}<br>accuracy {acc[i]:.1f}%<br>std {std[i]:.2f} points"
-                       + ("<br>on the Pareto front" if front[i] else "")
-                       + (f"<br>⚠ few persons/samples in: {', '.join(flagged[i])}" if flagged[i] else "")
-                       for i in idx], hoverinfo="text")
+        for status, (suffix, opacity) in style.items():
+            idx = np.flatnonzero((t["kind"] == kind).to_numpy() & (t["status"] == status).to_numpy())
+            if not idx.size:
+                continue
+            sub = t.iloc[idx]
+            who = "published (Chen 2024)" if kind == "reference" else "runs"
+            fig.add_scatter(
+                x=std[idx], y=acc[idx], mode="markers+text", name=f"{who}: {status}", opacity=opacity,
+                marker_symbol="x" if status == "dominated" else symbol + suffix, text=[wrap_name(n) if status == "front" or kind == "run" else "" for n in sub.index],
+                textposition="top center", textfont={"size": 10}, marker={"size": 11},
+                error_x={"type": "data", "symmetric": False,
+                         "array": np.maximum(0.0, 100 * sub["std_ci_high"].to_numpy(float) - std[idx]),
+                         "arrayminus": np.maximum(0.0, std[idx] - 100 * sub["std_ci_low"].to_numpy(float)),
+                         "thickness": 0.8, "color": "rgba(120,120,120,0.45)"},
+                error_y={"type": "data", "symmetric": False,
+                         "array": np.maximum(0.0, 100 * sub["accuracy_ci_high"].to_numpy(float) - acc[idx]),
+                         "arrayminus": np.maximum(0.0, acc[idx] - 100 * sub["accuracy_ci_low"].to_numpy(float)),
+                         "thickness": 0.8, "color": "rgba(120,120,120,0.45)"},
+                hovertext=[f"{n}<br>accuracy {100 * row['accuracy']:.1f}% "
+                           f"[{100 * row['accuracy_ci_low']:.1f}, {100 * row['accuracy_ci_high']:.1f}]"
+                           f"<br>std ({row['std_kind']}) {100 * row['std']:.2f} "
+                           f"[{100 * row['std_ci_low']:.2f}, {100 * row['std_ci_high']:.2f}] points"
+                           f"<br>raw std {100 * row['std_raw']:.2f}<br>{status}"
+                           + (f"<br>⚠ few persons/samples in: {', '.join(row['flagged_groups'])}"
+                              if row["flagged_groups"] else "") for n, row in sub.iterrows()], hoverinfo="text")
+    front = (t["status"] == "front").to_numpy()
     order = np.argsort(std[front])
-    fig.add_scatter(x=std[front][order], y=acc[front][order], mode="lines", name="Pareto front",
+    fig.add_scatter(x=std[front][order], y=acc[front][order], mode="lines", name="Pareto front (point estimates)",
                     line={"dash": "dash", "color": "black"}, hoverinfo="skip")
-    fig.update_layout(title=title, xaxis_title="std of group accuracies (percentage points, lower is fairer)",
+    kinds = set(t["std_kind"])
+    fig.update_layout(title=title, xaxis_title="std of group accuracies, corrected for sampling noise "
+                      "(percentage points, lower is fairer)" if kinds == {"corrected"} else
+                      "std of group accuracies (percentage points; raw where no corrected value)",
                       yaxis_title="overall accuracy (%)",
-                      annotations=[{"text": "labels: Pareto front and runs; hover for the others; open marker = "
-                                            "a group with few persons (its accuracy, hence the std, is unreliable)",
-                                    "xref": "paper",
-                                    "yref": "paper", "x": 0, "y": 1.06, "showarrow": False, "font": {"size": 11}}])
+                      annotations=[{"text": "open marker: beaten only on point estimates, intervals overlap "
+                                            "(indistinguishable); x: beaten on both axes with non-overlapping "
+                                            "intervals", "xref": "paper", "yref": "paper", "x": 0, "y": 1.06,
+                                    "showarrow": False, "font": {"size": 11}}])
     return fig
 
 

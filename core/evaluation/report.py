@@ -66,9 +66,13 @@ def groups_table(results_by_attr: dict[str, list[ConfigResult]]) -> pd.DataFrame
 
 
 def fairness_table(results_by_attr: dict[str, list[ConfigResult]]) -> pd.DataFrame:
-    """Long table of disparity summaries: std (ddof=1) with CI, gap, ratio with CIs, flagged groups."""
+    """Long table of disparity summaries: raw std (ddof=1) with CI, gap, ratio with CIs, their versions
+    corrected for sampling noise (``*_corrected``), flagged groups."""
     keys = ("n_groups", "std", "std_ci_low", "std_ci_high", "gap", "gap_ci_low", "gap_ci_high", "ratio",
-            "ratio_ci_low", "ratio_ci_high", "best_group", "worst_group", "std_published", "ci_method")
+            "ratio_ci_low", "ratio_ci_high", "std_corrected", "std_corrected_ci_low", "std_corrected_ci_high",
+            "gap_corrected", "gap_corrected_ci_low", "gap_corrected_ci_high", "ratio_corrected",
+            "ratio_corrected_ci_low", "ratio_corrected_ci_high", "best_group", "worst_group", "std_published",
+            "ci_method")
     rows = []
     for attr, results in results_by_attr.items():
         for r in results:
@@ -219,10 +223,12 @@ def _render(title: str, settings: dict[str, Any], results_by_attr: dict[str, lis
     parts.append("<h2>Settings</h2>" + _table_html(pd.DataFrame(
         [{"setting": k, "value": ", ".join(map(str, v)) if isinstance(v, list) else str(v)}
          for k, v in settings.items()]), index=False))
-    parts.append("<p class='note'>Accuracies in percent with confidence intervals in brackets. Intervals come from a "
-                 "cluster bootstrap over persons when person ids exist (frames of one person are not independent), "
-                 "otherwise Wilson intervals; groups with fewer persons than the minimum are marked ⚠ and their "
-                 "intervals widened. Std is the standard deviation (ddof=1) of group accuracies, the seed's %Std.</p>")
+    parts.append("<p class='note'>Accuracies in percent with confidence intervals in brackets. Intervals are "
+                 "cluster-robust logit-t intervals over persons when person ids exist (frames of one person are not "
+                 "independent), otherwise Wilson intervals over frames; groups with fewer persons than the minimum "
+                 "are marked ⚠. Raw std is the standard deviation (ddof=1) of group accuracies, the seed's %Std, "
+                 "biased upward by sampling noise; corrected std is the between-group sd after removing that noise "
+                 "(Paule-Mandel, Q-profile interval), the one the Pareto front ranks on.</p>")
     if any(r.kind == "reference" for rs in results_by_attr.values() for r in rs):
         parts.append(f"<p class='note'>Published reference results: {e(ref.CITATION)} They carry no person ids, so "
                      f"their Wilson intervals treat the 815 test frames as independent and are too narrow. "
