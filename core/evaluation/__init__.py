@@ -6,15 +6,19 @@ Nothing here imports TensorFlow at import time; model loading happens in
 from .compare import mcnemar, paired_bootstrap, pair_outcomes
 from .fairness import (GroupReport, available_attributes, group_report, group_report_from_counts,
                        resolve_attribute, skin_tone_category)
+from .leakage import (LEAKAGE_FIELDS, leakage_audit, leakage_table, leakage_warnings, mostly_seen_groups,
+                      read_leakage, seen_persons, write_leakage)
 from .metrics import (accuracy, categorical_cross_entropy, check_predictions, compute_metrics, confusion,
                       macro_f1, per_class_metrics, weighted_f1)
 from .runs import RunInfo, evaluate_model, list_runs, load_predictions, read_run, write_evaluation
 from .uncertainty import Interval, accuracy_interval, spread, wilson_interval
+from .units import UNITS, clip_ids, unit_ids, video_ids
 
 __all__ = [
-    "GroupReport", "Interval", "RunInfo", "accuracy", "accuracy_interval", "available_attributes",
-    "categorical_cross_entropy", "check_predictions", "compute_metrics", "confusion", "evaluate_model",
-    "group_report", "group_report_from_counts", "list_runs", "load_predictions", "macro_f1", "mcnemar",
-    "pair_outcomes", "paired_bootstrap", "per_class_metrics", "read_run", "resolve_attribute", "skin_tone_category",
-    "spread", "weighted_f1", "wilson_interval", "write_evaluation",
+    "GroupReport", "Interval", "LEAKAGE_FIELDS", "RunInfo", "UNITS", "accuracy", "accuracy_interval", "available_attributes",
+    "categorical_cross_entropy", "check_predictions", "clip_ids", "compute_metrics", "confusion", "evaluate_model",
+    "group_report", "group_report_from_counts", "leakage_audit", "leakage_table", "leakage_warnings", "list_runs", "load_predictions", "macro_f1", "mcnemar", "mostly_seen_groups",
+    "pair_outcomes", "paired_bootstrap", "per_class_metrics", "read_leakage", "read_run", "resolve_attribute", "skin_tone_category",
+    "seen_persons", "spread", "unit_ids", "video_ids", "weighted_f1", "wilson_interval", "write_evaluation",
+    "write_leakage",
 ]
