@@ -61,8 +61,9 @@ def _why_not(train: pd.DataFrame, evaluation: pd.DataFrame) -> str | None:
     same = train["dataset"].astype(str).isin(datasets) if datasets and "dataset" in train.columns \
         else pd.Series(True, index=train.index)
     no_id = same & (train["person"].isna() if "person" in train.columns else True)
-    if int(np.sum(no_id)):
-        return (f"{int(np.sum(no_id))} training row(s) of the evaluation's dataset(s) {sorted(datasets)} have no "
+    weight = train["frames"] if "frames" in train.columns else 1  # a training_identities table
+    if int(np.sum(no_id * weight)):
+        return (f"{int(np.sum(no_id * weight))} training row(s) of the evaluation's dataset(s) {sorted(datasets)} have no "
                 "person id, so leakage cannot be checked")
     return None
 
@@ -156,6 +157,34 @@ def leakage_audit(train: pd.DataFrame | None, evaluation: pd.DataFrame,
         return unchecked(reason, train_splits, eval_split, groups)
     return {"checked": True, "reason": None, "train_splits": list(train_splits), "eval_split": str(eval_split),
             "groups": groups}
+
+
+def training_identities(train: pd.DataFrame) -> pd.DataFrame:
+    """Frames per distinct ``dataset, person, video, clip`` of training rows (kept in a run folder for later audits)."""
+    cols = [c for c in ("dataset", "person", "video", "clip") if c in train.columns]
+    out = train[cols].astype(object).groupby(cols, dropna=False).size().rename("frames").reset_index()
+    for c in cols:  # NaN from the grouping back to None, so Parquet keeps string columns
+        out[c] = pd.Series([None if pd.isna(v) else str(v) for v in out[c]], dtype=object)
+    return out
+
+
+def audit_for_model(model: str | Path, evaluation: pd.DataFrame, eval_split: str,
+                    attributes: Iterable[str] = DEFAULT_LEAKAGE_ATTRIBUTES) -> tuple[dict[str, Any], pd.Series]:
+    """Audit and ``seen_person`` for a model: a run folder's training identities, else not checkable.
+
+    A run folder written by :func:`core.training.train_run` keeps
+    ``training_identities.parquet``; ``fer`` or a model file has no known training data.
+    """
+    folder = Path(str(model))
+    ident = folder / "training_identities.parquet" if folder.is_dir() else None
+    if ident is not None and ident.is_file():
+        train = pd.read_parquet(ident)
+        return (leakage_audit(train, evaluation, attributes, eval_split=eval_split),
+                seen_persons(train, evaluation))
+    audit = leakage_audit(None, evaluation, attributes, eval_split=eval_split)
+    audit["reason"] = (f"model {str(model)!r} was loaded without its training data (only runs trained here keep "
+                       "training_identities.parquet), so leakage cannot be checked")
+    return audit, seen_persons(None, evaluation)
 
 
 def leakage_table(audit: dict[str, Any]) -> pd.DataFrame:
