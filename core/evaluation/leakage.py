@@ -248,3 +248,24 @@ def leakage_warnings(audit: dict[str, Any] | None, name: str = "") -> list[str]:
     prefix = f"{name}: " if name else ""
     return [f"{prefix}{g['attribute']} {describe_group(g)}; its accuracy is mostly measured on faces the model "
             "was trained on" for g in mostly_seen_groups(audit)]
+
+
+def runs_leakage_notes(runs: Iterable[tuple[str, str | Path]]) -> tuple[list[str], list[str]]:
+    """Banner lines for ``(name, run folder)`` pairs: groups mostly of seen persons, and runs not checked.
+
+    Returns
+    -------
+    tuple
+        (warnings, notes): a warning per group whose evaluation frames are
+        mostly (> 50 %) of persons seen in training; a note per run whose
+        leakage could not be checked or was never recorded.
+    """
+    warnings_, notes = [], []
+    for name, folder in runs:
+        audit = read_leakage(folder)
+        if audit is None:
+            notes.append(f"{name}: no leakage.json (made before the audit existed): leakage not checked")
+        elif not audit.get("checked"):
+            notes.append(f"{name}: leakage not checked ({audit.get('reason')})")
+        warnings_ += leakage_warnings(audit, name)
+    return warnings_, notes
