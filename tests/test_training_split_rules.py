@@ -106,3 +106,28 @@ def test_resplit_keeps_or_recomputes(eila_dir: Path) -> None:
     load = SplitRuleLoader(lambda n: tiny if n == "EiLA" else other, lambda n: {}, "person-disjoint")
     load("EiLA"), load("FER2013")
     assert load.record() == {"split_rule": "person-disjoint", "split_seed": 0}
+
+
+def test_report_splits_unseen_persons_and_warns(two_rule_artifacts: Path) -> None:
+    from core.evaluation.report import build_report
+
+    runs = _runs(two_rule_artifacts)
+    bundle = build_report([runs["seed"], runs["person-disjoint"]], include_reference=False, n_boot=50)
+    assert "<h2>Identity leakage</h2>" in bundle.html
+    assert "(unseen persons only)" in bundle.html  # only the seed run evaluates on seen persons
+    groups = bundle.tables["groups"]
+    assert any(c.endswith("(unseen persons only)") for c in groups["configuration"])
+    assert sum(c.endswith("(unseen persons only)") for c in set(groups["configuration"])) == 1
+    leak = bundle.tables["leakage"]
+    assert {"attribute", "group", "persons_seen", "frames_seen", "clips", "configuration"} <= set(leak.columns)
+    assert "split rule" in bundle.html
+
+
+def test_misclassified_filters_seen_persons(two_rule_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FERBIAS_ARTIFACTS", str(two_rule_artifacts))
+    at = AppTest.from_file(str(REPO / "pages" / "misclassified.py"), default_timeout=180).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="mc_run").select(str(_runs(two_rule_artifacts)["seed"])).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.radio(key="mc_seen").set_value("unseen").run()
+    assert not at.exception, [e.value for e in at.exception]
