@@ -130,3 +130,26 @@ def test_single_dataset_defaults_to_custom_mixes(artifacts, monkeypatch):
     assert plan["configuration"].tolist() == ["Faces only"] and plan["train"].item() == 28
     at.radio(key="tl_mode").set_value("Table 3 preset (11 configurations)").run()
     assert not at.exception and any("three different datasets" in i.value for i in at.info)
+
+
+def test_table3_sweep_with_the_person_disjoint_split(artifacts, monkeypatch):
+    import core.jobs
+
+    eila = _manifest("EiLA", 12, ("train", "validation", "test"))
+    eila["person"] = [f"EiLA:v/{i % 24}" for i in range(len(eila))]
+    eila["race"] = ["Black" if i % 24 < 12 else "White" for i in range(len(eila))]
+    register_dataset(eila, "EiLA", "manifest", {}, artifacts)
+    register_dataset(_manifest("FER2013", 20), "FER2013", "manifest", {}, artifacts)
+    register_dataset(_manifest("SFEW", 5), "SFEW", "manifest", {}, artifacts)
+    started = []
+    monkeypatch.setattr(core.jobs, "start_job",
+                        lambda kind, argv, arts, env=None: started.append((kind, list(argv))) or arts / "jobs" / "j1")
+    at = _app(artifacts, monkeypatch).run()
+    seed_plan = _table(at, "run_id")
+    at.radio(key="tl_split_rule").set_value("person-disjoint").run()
+    assert not at.exception, [e.value for e in at.exception]
+    plan = _table(at, "run_id")
+    assert len(plan) == 11 and set(plan["run_id"]).isdisjoint(seed_plan["run_id"])  # other data, other runs
+    at.button(key="tl_start").click().run()
+    kind, argv = started[0]
+    assert argv[argv.index("--split-rule") + 1] == "person-disjoint" and argv[argv.index("--split-seed") + 1] == "0"
