@@ -8,7 +8,7 @@ import streamlit as st
 
 from core import reference as ref
 from core.evaluation.compare import compare_runs
-from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
+from core.evaluation.plots import group_accuracy_figure, group_order, tradeoff_figure
 from core.evaluation.leakage import runs_leakage_notes
 from core.evaluation.results import ConfigResult, by_split_rule, reference_results, results_table, run_results
 from core.evaluation.runs import list_runs
@@ -94,7 +94,7 @@ if use_ref:
 if chosen:
     results += _runs(tuple(chosen), tuple(_stamp(Path(p)) for p in chosen), attribute, n_boot, confidence,
                      int(min_persons), unit, persons)
-    leak_warnings, leak_notes = runs_leakage_notes([(labels[p], p) for p in chosen])
+    leak_warnings, leak_notes = runs_leakage_notes([(labels[p], p) for p in chosen], attribute)
     for line in leak_warnings[:8]:
         st.warning(f"Identity leakage · {line}", icon=":material/visibility:")
     if leak_notes:
@@ -117,7 +117,7 @@ st.subheader(f"Accuracy per {attribute} group")
 for i, (col, (rule, rs)) in enumerate(zip(st.columns(len(facets)), facets.items())):
     with col:
         title = f"Accuracy per {attribute} group (whiskers: {confidence:.0%} interval)"
-        st.plotly_chart(group_accuracy_figure(rs, title if len(facets) == 1 else f"{rule}: {title}"),
+        st.plotly_chart(group_accuracy_figure(rs, title if len(facets) == 1 else rule, group_order(results)),
                         key="to_bars" if i == 0 else f"to_bars_{i}")
 flagged = [(r.name, g) for r in results if r.report is not None for g in r.report.summary.get("flagged_groups", [])]
 one_clip = [(r.name, g) for r in results if r.report is not None for g in r.report.summary.get("one_clip_groups", [])]
@@ -135,7 +135,7 @@ st.subheader("Overall accuracy vs disparity")
 for i, (col, (rule, rs)) in enumerate(zip(st.columns(len(facets)), facets.items())):
     with col:
         title = f"Overall accuracy vs std of {attribute} accuracies"
-        st.plotly_chart(tradeoff_figure(rs, title if len(facets) == 1 else f"{rule}: {title}"),
+        st.plotly_chart(tradeoff_figure(rs, title if len(facets) == 1 else rule),
                         key="to_scatter" if i == 0 else f"to_scatter_{i}")
 st.caption("Points on the dashed Pareto front are not beaten by any other configuration on both axes. Error bars are "
            "intervals: overlapping bars mean the data cannot order those configurations.")

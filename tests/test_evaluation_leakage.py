@@ -80,7 +80,8 @@ def test_leakage_audit_counts_small_table():
     assert (y["frames"], y["persons"], y["persons_seen"], y["frames_seen"]) == (3, 2, 0, 0)
     assert (y["clips"], y["clips_seen"], y["videos"]) == (2, 0, 2)
     assert [m["group"] for m in mostly_seen_groups(audit)] == ["X"]
-    assert len(leakage_warnings(audit, "run")) == 1 and leakage_warnings(audit)[0].startswith("race X: 1 of 1")
+    assert len(leakage_warnings(audit, "run")) == 1 and leakage_warnings(audit)[0].startswith("race X 1 of 1 persons (100.0 % of 2 frames, ONE clip) seen")
+    assert leakage_warnings(audit, attribute="gender") == []
     seen = seen_persons(df[df.split == "train"], df[df.split == "test"])
     assert seen.tolist() == [True, True, False, False, False]
 

@@ -243,21 +243,31 @@ def describe_group(g: dict[str, Any]) -> str:
             f"({share:.1f} % of {g['frames']} frames){tail}")
 
 
-def leakage_warnings(audit: dict[str, Any] | None, name: str = "") -> list[str]:
-    """Banner lines: the groups whose evaluation frames are mostly from persons seen in training."""
+def leakage_warnings(audit: dict[str, Any] | None, name: str = "", attribute: str | None = None) -> list[str]:
+    """Banner lines, one per attribute (only ``attribute`` when given), naming the groups whose evaluation
+    frames are mostly from persons seen in training."""
     prefix = f"{name}: " if name else ""
-    return [f"{prefix}{g['attribute']} {describe_group(g)}; its accuracy is mostly measured on faces the model "
-            "was trained on" for g in mostly_seen_groups(audit)]
+    by_attr: dict[str, list[str]] = {}
+    for g in mostly_seen_groups(audit):
+        if attribute is None or g["attribute"] == attribute:
+            by_attr.setdefault(g["attribute"], []).append(
+                f"{g['group']} {g['persons_seen']} of {g['persons']} persons "
+                f"({100.0 * g['frames_seen'] / g['frames']:.1f} % of {g['frames']} frames"
+                + (", ONE clip)" if g.get("clips") == 1 else ")"))
+    return [f"{prefix}{attr} " + "; ".join(parts) + " seen in training: these accuracies are mostly measured on "
+            "faces the model was trained on" for attr, parts in by_attr.items()]
 
 
-def runs_leakage_notes(runs: Iterable[tuple[str, str | Path]]) -> tuple[list[str], list[str]]:
+def runs_leakage_notes(runs: Iterable[tuple[str, str | Path]],
+                       attribute: str | None = None) -> tuple[list[str], list[str]]:
     """Banner lines for ``(name, run folder)`` pairs: groups mostly of seen persons, and runs not checked.
 
     Returns
     -------
     tuple
-        (warnings, notes): a warning per group whose evaluation frames are
-        mostly (> 50 %) of persons seen in training; a note per run whose
+        (warnings, notes): per run and attribute (only ``attribute`` when
+        given), the groups whose evaluation frames are mostly (> 50 %) of
+        persons seen in training; a note per run whose
         leakage could not be checked or was never recorded.
     """
     warnings_, notes = [], []
@@ -267,5 +277,5 @@ def runs_leakage_notes(runs: Iterable[tuple[str, str | Path]]) -> tuple[list[str
             notes.append(f"{name}: no leakage.json (made before the audit existed): leakage not checked")
         elif not audit.get("checked"):
             notes.append(f"{name}: leakage not checked ({audit.get('reason')})")
-        warnings_ += leakage_warnings(audit, name)
+        warnings_ += leakage_warnings(audit, name, attribute)
     return warnings_, notes

@@ -29,17 +29,29 @@ def wrap_name(name: str, width: int = 22) -> str:
     return "<br>".join(lines[:3]) + ("…" if len(lines) > 3 else "")
 
 
-def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accuracy per group") -> go.Figure:
+def group_order(results: Sequence[ConfigResult]) -> list[str]:
+    """Groups of all results in order of appearance (one colour per group across side-by-side figures)."""
+    groups: list[str] = []
+    for r in results:
+        if r.report is not None:
+            groups += [g for g in r.report.table.index if g not in groups]
+    return groups
+
+
+def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accuracy per group",
+                          groups: Sequence[str] | None = None) -> go.Figure:
     """Grouped bars of group accuracy (%) per configuration with CI whiskers (the seed's Figures 8 and 9).
 
-    Flagged groups (few persons) are hatched; hover shows the interval, n samples and n persons.
+    Flagged groups (few persons) are hatched, groups from one clip or video
+    crossed; hover shows the interval, n samples, persons and clips. ``groups``
+    fixes the order and colours (e.g. :func:`group_order` of every facet).
     """
     fig = go.Figure()
     with_groups = [r for r in results if r.report is not None and len(r.report.table)]
-    groups: list[str] = []
-    for r in with_groups:
-        groups += [g for g in r.report.table.index if g not in groups]
+    groups = list(groups) if groups is not None else group_order(with_groups)
     for k, g in enumerate(groups):
+        if not any(g in r.report.table.index for r in with_groups):
+            continue
         xs, ys, lo, hi, pattern, hover = [], [], [], [], [], []
         for r in with_groups:
             if g not in r.report.table.index:
