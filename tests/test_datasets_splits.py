@@ -107,3 +107,19 @@ def test_split_rule_names():
     assert split_rule_name(SEED_CODE_SPLIT_RULE) == "seed"
     assert split_rule_name({1: "test"}) == "custom"
     assert split_rule_name("person-disjoint") == "person-disjoint"
+
+
+def test_register_cli_records_the_split_rule(eila_dir, tmp_path, capsys):
+    import json
+
+    from core.cli import main
+
+    rc = main(["register", "--name", "EiLA-pd", "--format", "eila-annotations", "--path",
+               str(eila_dir / "annotations.csv"), "--demographics", str(eila_dir / "demographics.csv"),
+               "--split-rule", "person-disjoint", "--split-seed", "3", "--artifacts", str(tmp_path)])
+    assert rc == 0
+    info = json.loads((tmp_path / "datasets" / "eila-pd" / "info.json").read_text())
+    assert info["source"]["split_rule"] == "person-disjoint" and info["source"]["split_seed"] == "3"
+    assert main(["register", "--name", "F", "--format", "folder", "--path", str(eila_dir / "faces"),
+                 "--split-rule", "person-disjoint", "--artifacts", str(tmp_path)]) == 2
+    assert "eila-* formats" in capsys.readouterr().err
