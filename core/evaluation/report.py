@@ -23,7 +23,7 @@ from .fairness import available_attributes, person_column, resolve_attribute
 from .metrics import per_class_metrics
 from .plots import group_accuracy_figure, tradeoff_figure
 from .leakage import leakage_table, read_leakage, runs_leakage_notes
-from .results import ConfigResult, by_split_rule, reference_results, results_table, run_results
+from .results import ConfigResult, reference_results, results_table, run_results, split_rule_of
 from .runs import RunInfo, read_run
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
@@ -203,8 +203,10 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     tables = {"overall": overall_table(results_by_attr.get("race", first)), "groups": groups_table(results_by_attr),
               "fairness": fairness_table(results_by_attr), "comparisons": pd.DataFrame(comp_rows),
               "per_class": per_class}
-    audited = [(i.label, read_leakage(i.path)) for i in infos]
-    leakage = pd.concat([leakage_table(a).assign(configuration=n) for n, a in audited if a is not None],
+    audited = [(i, read_leakage(i.path)) for i in infos]
+    leakage = pd.concat([leakage_table(a).assign(configuration=i.label, run_id=i.run_id,
+                                                 split_rule=split_rule_of(i.config))
+                         for i, a in audited if a is not None],
                         ignore_index=True) if any(a is not None for _, a in audited) else pd.DataFrame()
     if not leakage.empty:
         tables["leakage"] = leakage
@@ -230,7 +232,7 @@ def unseen_only(infos: Sequence[RunInfo], results: Sequence[ConfigResult], attri
 
 def _leakage_html(infos: Sequence[RunInfo], table: pd.DataFrame) -> str:
     e = html.escape
-    warnings_, notes = runs_leakage_notes([(i.label, i.path) for i in infos])
+    warnings_, notes = runs_leakage_notes([(f"{i.label} ({i.run_id})", i.path) for i in infos])
     parts = ["<h2>Identity leakage</h2><p class='note'>Evaluation persons (and clips) also in each run's training "
              "data (train + validation). The seed's EiLA split rule (annotator count) keeps clips apart but not "
              "persons; rows '(unseen persons only)' above score runs on new faces only.</p>"]
