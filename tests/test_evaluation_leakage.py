@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pytest
 
 from core.cli import main
 from core.evaluation import (leakage_audit, leakage_table, leakage_warnings, mostly_seen_groups, read_leakage,
