@@ -8,8 +8,10 @@ import streamlit as st
 
 from core import reference as ref
 from core.evaluation.compare import compare_runs
-from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
-from core.evaluation.results import ConfigResult, reference_results, results_table, run_results, tradeoff_table
+from core.evaluation.plots import group_accuracy_figure, group_order, tradeoff_figure
+from core.evaluation.leakage import runs_leakage_notes
+from core.evaluation.results import (ConfigResult, by_split_rule, reference_results, results_table, run_results,
+                                     tradeoff_table)
 from core.evaluation.runs import list_runs
 from pages._ui import artifacts_dir, run_through_app
 
@@ -25,9 +27,9 @@ def _reference(attribute: str, configs: tuple[str, ...], n_boot: int, confidence
 
 @st.cache_data(show_spinner="Computing per-group results with bootstrap intervals...")
 def _runs(paths: tuple[str, ...], stamps: tuple[float, ...], attribute: str, n_boot: int, confidence: float,
-          min_persons: int) -> list[ConfigResult]:
+          min_persons: int, unit: str = "person", persons: str = "all") -> list[ConfigResult]:
     return run_results([Path(p) for p in paths], attribute, n_boot=n_boot, confidence=confidence,
-                       min_persons=min_persons)
+                       min_persons=min_persons, unit=unit, persons=persons)
 
 
 @st.cache_data(show_spinner="Paired bootstrap over persons...")
@@ -73,6 +75,14 @@ with st.expander("Interval settings"):
     n_boot = s1.select_slider("Bootstrap replicates", [200, 500, 1000, 2000, 5000], value=1000, key="to_nboot")
     confidence = s2.select_slider("Confidence", [0.8, 0.9, 0.95, 0.99], value=0.95, key="to_conf")
     min_persons = s3.number_input("Flag groups with fewer persons than", 2, 50, 5, key="to_minp")
+    u1, u2 = st.columns(2)
+    unit = u1.selectbox("Unit of resampling", ["person", "clip", "video"], key="to_unit",
+                        help="Intervals resample whole persons (default), clips or videos: frames of one unit are "
+                             "not independent. Clip and video need those ids (EiLA has both).")
+    persons = u2.radio("Persons seen in training", ["all", "unseen", "seen"], horizontal=True, key="to_persons",
+                       format_func={"all": "all persons", "unseen": "unseen only", "seen": "seen only"}.get,
+                       help="Runs record which evaluation persons were also in their training data "
+                            "(leakage.json, seen_person). 'Unseen only' scores each run on new faces.")
 
 if not runs:
     st.info("No trained runs or evaluations yet: showing the published results. Evaluate a model with "
@@ -85,18 +95,37 @@ if use_ref:
     results += _reference(attribute, tuple(configs), n_boot, confidence)
 if chosen:
     results += _runs(tuple(chosen), tuple(_stamp(Path(p)) for p in chosen), attribute, n_boot, confidence,
-                     int(min_persons))
+                     int(min_persons), unit, persons)
+    leak_warnings, leak_notes = runs_leakage_notes([(labels[p], p) for p in chosen], attribute)
+    for line in leak_warnings[:8]:
+        st.warning(f"Identity leakage · {line}", icon=":material/visibility:")
+    if leak_notes:
+        st.caption("Identity leakage: " + " · ".join(leak_notes[:6]) + (" ..." if len(leak_notes) > 6 else ""))
 if not results:
     st.warning("Nothing selected: switch on the published results or choose runs.")
     st.stop()
 if use_ref:
     st.caption(f"Published: {ref.CITATION} No person ids are published, so their intervals treat the 815 test frames "
-               "as independent and are too narrow (the EiLA test split has frames of 21 people, 2 of them Mixed).")
+               "as independent and are too narrow (the EiLA test split has frames of 21 people, 2 of them Mixed). "
+               "They use the seed's split rule, which leaks identities: some test persons are also in training "
+               "(`python -m core leakage` shows who; the person-disjoint rule avoids it).")
 
+facets = by_split_rule(results)
+if len(facets) > 1:
+    st.info("Results come from different EiLA split rules: shown side by side. The seed's rule (annotator count) "
+            "puts persons seen in training into the test split; the person-disjoint rule does not.",
+            icon=":material/splitscreen:")
 st.subheader(f"Accuracy per {attribute} group")
-st.plotly_chart(group_accuracy_figure(results, f"Accuracy per {attribute} group (whiskers: "
-                                               f"{confidence:.0%} interval)"), key="to_bars")
+for i, (col, (rule, rs)) in enumerate(zip(st.columns(len(facets)), facets.items())):
+    with col:
+        title = f"Accuracy per {attribute} group (whiskers: {confidence:.0%} interval)"
+        st.plotly_chart(group_accuracy_figure(rs, title if len(facets) == 1 else rule, group_order(results)),
+                        key="to_bars" if i == 0 else f"to_bars_{i}")
 flagged = [(r.name, g) for r in results if r.report is not None for g in r.report.summary.get("flagged_groups", [])]
+one_clip = [(r.name, g) for r in results if r.report is not None for g in r.report.summary.get("one_clip_groups", [])]
+if one_clip:
+    st.warning("All evaluation frames from one clip or video (crossed bars; the group's accuracy is one scene's): "
+               + "; ".join(f"{n}: {g}" for n, g in one_clip[:12]) + (" ..." if len(one_clip) > 12 else ""))
 if flagged:
     st.warning("Few persons or samples (intervals unreliable, hatched bars): "
                + "; ".join(f"{n}: {g}" for n, g in flagged[:12]) + (" ..." if len(flagged) > 12 else ""))
@@ -109,13 +138,17 @@ if no_id:
     st.caption("Frames without a person id, each counted as its own person: " + " · ".join(no_id))
 
 st.subheader("Overall accuracy vs disparity")
-st.plotly_chart(tradeoff_figure(results, f"Overall accuracy vs std of {attribute} accuracies"), key="to_scatter")
+for i, (col, (rule, rs)) in enumerate(zip(st.columns(len(facets)), facets.items())):
+    with col:
+        title = f"Overall accuracy vs std of {attribute} accuracies"
+        st.plotly_chart(tradeoff_figure(rs, title if len(facets) == 1 else rule),
+                        key="to_scatter" if i == 0 else f"to_scatter_{i}")
+        _status = tradeoff_table(rs)["status"].value_counts()
+        st.caption("Pareto status: " + ", ".join(f"{k} {int(v)}" for k, v in _status.items()))
 st.caption("The std is corrected for sampling noise (the seed's raw %Std is in the table and hover text). Points on "
            "the dashed Pareto front are not beaten on both point estimates; open markers are beaten only on point "
            "estimates with overlapping intervals (indistinguishable from the front); an x is beaten on both axes "
            "with non-overlapping intervals. Error bars are the intervals.")
-_status = tradeoff_table(results)["status"].value_counts()
-st.caption("Pareto status: " + ", ".join(f"{k} {int(v)}" for k, v in _status.items()))
 
 st.subheader("Results table (Tables 5 and 6 with intervals and n)")
 st.dataframe(results_table(results, formatted=True), key="to_table")

@@ -7,17 +7,22 @@ from .compare import mcnemar, paired_bootstrap, paired_difference, pair_outcomes
 from .disparity import corrected_spread
 from .fairness import (GroupReport, available_attributes, group_report, group_report_from_counts,
                        resolve_attribute, skin_tone_category)
+from .leakage import (LEAKAGE_FIELDS, leakage_audit, leakage_table, leakage_warnings, mostly_seen_groups,
+                      read_leakage, seen_persons, write_leakage)
 from .metrics import (accuracy, categorical_cross_entropy, check_predictions, compute_metrics, confusion,
                       macro_f1, per_class_metrics, weighted_f1)
 from .runs import RunInfo, evaluate_model, list_runs, load_predictions, read_run, write_evaluation
 from .results import pareto_status, tradeoff_table
 from .uncertainty import Interval, accuracy_bounds, accuracy_interval, ratio_bounds, spread, wilson_interval
+from .units import UNITS, clip_ids, unit_ids, video_ids
 
 __all__ = [
-    "GroupReport", "Interval", "RunInfo", "accuracy", "accuracy_bounds", "accuracy_interval", "available_attributes",
-    "categorical_cross_entropy", "check_predictions", "compute_metrics", "confusion", "corrected_spread",
-    "evaluate_model", "group_report", "group_report_from_counts", "list_runs", "load_predictions", "macro_f1",
-    "mcnemar", "pair_outcomes", "paired_bootstrap", "paired_difference", "pareto_status", "per_class_metrics",
-    "ratio_bounds", "read_run", "resolve_attribute", "skin_tone_category", "spread", "tradeoff_table", "weighted_f1",
-    "wilson_interval", "write_evaluation",
+    "GroupReport", "Interval", "LEAKAGE_FIELDS", "RunInfo", "UNITS", "accuracy", "accuracy_bounds",
+    "accuracy_interval", "available_attributes", "categorical_cross_entropy", "check_predictions", "clip_ids",
+    "compute_metrics", "confusion", "corrected_spread", "evaluate_model", "group_report", "group_report_from_counts",
+    "leakage_audit", "leakage_table", "leakage_warnings", "list_runs", "load_predictions", "macro_f1", "mcnemar",
+    "mostly_seen_groups", "pair_outcomes", "paired_bootstrap", "paired_difference", "pareto_status",
+    "per_class_metrics", "ratio_bounds", "read_leakage", "read_run", "resolve_attribute", "seen_persons",
+    "skin_tone_category", "spread", "tradeoff_table", "unit_ids", "video_ids", "weighted_f1", "wilson_interval",
+    "write_evaluation", "write_leakage",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -22,13 +22,15 @@ from .compare import compare_runs
 from .fairness import available_attributes, person_column, resolve_attribute
 from .metrics import per_class_metrics
 from .plots import group_accuracy_figure, tradeoff_figure
-from .results import ConfigResult, reference_results, results_table, run_results
+from .leakage import leakage_table, read_leakage, runs_leakage_notes
+from .results import ConfigResult, reference_results, results_table, run_results, split_rule_of
 from .runs import RunInfo, read_run
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 6px;
 text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.note{color:#555;font-size:13px}
-h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:2em}code{background:#f3f3f3;padding:1px 3px}"""
+h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:2em}code{background:#f3f3f3;padding:1px 3px}
+.warn{background:#fff4e5;border-left:4px solid #e08a00;padding:6px 10px;font-size:14px}"""
 
 
 @dataclass
@@ -143,7 +145,7 @@ def _dataset_audit(info: RunInfo) -> str:
 def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: bool = True,
                  attributes: Sequence[str] | None = None, n_boot: int = 1000, confidence: float = 0.95,
                  min_persons: int = 5, seed: int = 0, baseline: int = 0,
-                 title: str = "FER Bias Lab report") -> ReportBundle:
+                 title: str = "FER Bias Lab report", unit: str = "person") -> ReportBundle:
     """Build the HTML report and its tables.
 
     Parameters
@@ -159,6 +161,12 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     baseline : int
         Index in ``runs`` of the run every other run with predictions is compared to.
     title : str
+    unit : {"person", "clip", "video"}
+        Unit of resampling of the intervals.
+
+    Runs evaluated on persons they were trained on get an extra row each,
+    ``<run> (unseen persons only)``; the identity-leakage section lists every
+    run's ``leakage.json`` and warns about groups mostly of seen persons.
 
     Returns
     -------
@@ -168,7 +176,7 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     if not infos and not include_reference:
         raise ValueError("nothing to report: pass run folders or include the reference results")
     kw = {"n_boot": n_boot, "confidence": confidence, "seed": seed}
-    first = run_results(infos, "race", min_persons=min_persons, **kw)
+    first = run_results(infos, "race", min_persons=min_persons, unit=unit, **kw)
     if attributes is None:
         attributes = ["race"]
         for r in first:
@@ -176,9 +184,10 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
                 attributes += [a for a in available_attributes(r.predictions) if a not in attributes]
     results_by_attr: dict[str, list[ConfigResult]] = {}
     for attr in attributes:
-        runs_r = first if attr == "race" else run_results(infos, attr, min_persons=min_persons, **kw)
+        runs_r = first if attr == "race" else run_results(infos, attr, min_persons=min_persons, unit=unit, **kw)
         refs = reference_results(attr, **kw) if include_reference and attr == "race" else []
-        results_by_attr[attr] = refs + runs_r
+        results_by_attr[attr] = refs + runs_r + unseen_only(infos, runs_r, attr, min_persons=min_persons, unit=unit,
+                                                            **kw)
     comps, comp_rows = [], []
     with_pred = [r for r in first if r.predictions is not None]
     if len(with_pred) >= 2:
@@ -198,14 +207,45 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     tables = {"overall": overall_table(results_by_attr.get("race", first)), "groups": groups_table(results_by_attr),
               "fairness": fairness_table(results_by_attr), "comparisons": pd.DataFrame(comp_rows),
               "per_class": per_class}
+    audited = [(i, read_leakage(i.path)) for i in infos]
+    leakage = pd.concat([leakage_table(a).assign(configuration=i.label, run_id=i.run_id,
+                                                 split_rule=split_rule_of(i.config))
+                         for i, a in audited if a is not None],
+                        ignore_index=True) if any(a is not None for _, a in audited) else pd.DataFrame()
+    if not leakage.empty:
+        tables["leakage"] = leakage
     audits = {r.name: audit_table(r.predictions, attributes) for r in with_pred}
     if audits:
         tables["audit"] = pd.concat([a.assign(configuration=n) for n, a in audits.items()], ignore_index=True)
     settings = {"generated": time.strftime("%Y-%m-%d %H:%M:%S"), "n_boot": n_boot, "confidence": confidence,
-                "min_persons": min_persons, "seed": seed, "attributes": list(attributes),
+                "min_persons": min_persons, "seed": seed, "unit of resampling": unit, "attributes": list(attributes),
                 "runs": [str(i.path) for i in infos], "reference included": include_reference}
     body = _render(title, settings, results_by_attr, comps, per_class, audits, infos)
+    body = body.replace("<!--leakage-->", _leakage_html(infos, leakage), 1)
     return ReportBundle(html=body, tables=tables)
+
+
+def unseen_only(infos: Sequence[RunInfo], results: Sequence[ConfigResult], attribute: str,
+                **kwargs: Any) -> list[ConfigResult]:
+    """``<run> (unseen persons only)`` results for the runs whose evaluation includes persons seen in training."""
+    leaky = [i for i, r in zip(infos, results) if r.predictions is not None and "seen_person" in r.predictions
+             and r.predictions["seen_person"].astype("boolean").fillna(False).any()]
+    out = run_results(leaky, attribute, persons="unseen", **kwargs)
+    return [replace(r, name=f"{r.name} (unseen persons only)") for r in out]
+
+
+def _leakage_html(infos: Sequence[RunInfo], table: pd.DataFrame) -> str:
+    e = html.escape
+    warnings_, notes = runs_leakage_notes([(f"{i.label} ({i.run_id})", i.path) for i in infos])
+    parts = ["<h2>Identity leakage</h2><p class='note'>Evaluation persons (and clips) also in each run's training "
+             "data (train + validation). The seed's EiLA split rule (annotator count) keeps clips apart but not "
+             "persons; rows '(unseen persons only)' above score runs on new faces only.</p>"]
+    parts += [f"<p class='warn'>⚠ {e(w)}</p>" for w in warnings_]
+    if notes:
+        parts.append("<p class='note'>" + "<br>".join(e(n) for n in notes) + "</p>")
+    if not table.empty:
+        parts.append(_table_html(table, index=False))
+    return "\n".join(parts) if infos else ""
 
 
 def _render(title: str, settings: dict[str, Any], results_by_attr: dict[str, list[ConfigResult]],
@@ -224,11 +264,12 @@ def _render(title: str, settings: dict[str, Any], results_by_attr: dict[str, lis
         [{"setting": k, "value": ", ".join(map(str, v)) if isinstance(v, list) else str(v)}
          for k, v in settings.items()]), index=False))
     parts.append("<p class='note'>Accuracies in percent with confidence intervals in brackets. Intervals are "
-                 "cluster-robust logit-t intervals over persons when person ids exist (frames of one person are not "
-                 "independent), otherwise Wilson intervals over frames; groups with fewer persons than the minimum "
-                 "are marked ⚠. Raw std is the standard deviation (ddof=1) of group accuracies, the seed's %Std, "
-                 "biased upward by sampling noise; corrected std is the between-group sd after removing that noise "
-                 "(Paule-Mandel, Q-profile interval), the one the Pareto front ranks on.</p>")
+                 "cluster-robust logit-t intervals over persons (or the chosen unit) when ids exist (frames of one "
+                 "person are not independent), otherwise Wilson intervals over frames; groups with fewer persons "
+                 "than the minimum are marked ⚠. Raw std is the standard deviation (ddof=1) of group accuracies, the "
+                 "seed's %Std, biased upward by sampling noise; corrected std is the between-group sd after removing "
+                 "that noise (Paule-Mandel, Q-profile interval), the one the Pareto front ranks on.</p>")
+    parts.append("<!--leakage-->")
     if any(r.kind == "reference" for rs in results_by_attr.values() for r in rs):
         parts.append(f"<p class='note'>Published reference results: {e(ref.CITATION)} They carry no person ids, so "
                      f"their Wilson intervals treat the 815 test frames as independent and are too narrow. "
