@@ -173,7 +173,8 @@ def select_split(manifest: pd.DataFrame, split: str = "auto") -> tuple[pd.DataFr
 def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Path, dataset: dict[str, Any],
                    split: str = "auto", attributes: Iterable[str] = DEFAULT_ATTRIBUTES, n_boot: int = 1000,
                    min_persons: int = 5, batch_size: int = 64, limit: int | None = None,
-                   progress: ProgressFn | None = None, label: str | None = None) -> dict[str, Any]:
+                   progress: ProgressFn | None = None, label: str | None = None,
+                   precision: str = "float32") -> dict[str, Any]:
     """Evaluate a classifier on a manifest and write an evaluation run folder.
 
     Parameters
@@ -198,6 +199,8 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
         ``progress(done, total, message)``.
     label : str, optional
         Display name; default ``"<model> on <dataset> (<split>)"``.
+    precision : {"float32", "bfloat16"}
+        Backbone pass of a classifier trained here (:func:`core.classifier.predict_manifest`); recorded.
 
     Returns
     -------
@@ -220,12 +223,13 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
         raise DataFormatError("rows point at video frames ('<video>#<frame>'), not images; extract face crops "
                               "first (Data page, EiLA preprocessing)", dataset.get("path", "<manifest>"))
     clf = load_classifier(model)
-    preds = predict_manifest(clf, rows.reset_index(drop=True), batch_size=batch_size, progress=progress)
+    preds = predict_manifest(clf, rows.reset_index(drop=True), batch_size=batch_size, progress=progress,
+                             precision=precision)
     model_name = clf.name
     config = {"label": label or f"{model_name} on {dataset.get('name', 'data')} ({split_used})",
               "model": str(model), "model_name": clf.name, "model_source": clf.source,
               "classes": list(clf.classes), "input_size": clf.input_size, "channels": clf.channels,
               "input_scale": clf.input_scale, "dataset": {k: str(v) for k, v in dataset.items()},
               "synthetic": bool(dataset.get("synthetic", False)),
-              "split": split_used, "n_samples": int(len(preds)), "limit": limit}
+              "split": split_used, "n_samples": int(len(preds)), "limit": limit, "precision": precision}
     return write_evaluation(preds, out_dir, config, attributes=attributes, n_boot=n_boot, min_persons=min_persons)
