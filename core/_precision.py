@@ -222,3 +222,9 @@ def classifier_forward(model: Any, precision: str = "bfloat16") -> Callable[[np.
         return x
 
     return lambda batch: run_head(tf.convert_to_tensor(engine.fn(batch))).numpy()
+
+
+def recorded_precision(config: dict[str, Any]) -> str:
+    """The backbone precision a run folder's ``config.json`` records (``float32`` for runs made before the setting)."""
+    training = config.get("training") if isinstance(config.get("training"), dict) else {}
+    return str(training.get("precision") or config.get("precision") or "float32")

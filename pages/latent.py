@@ -130,7 +130,7 @@ with c3:
     size = st.number_input("Input px", 32, 320, 224, 16, key="lat_size", disabled=not is_backbone,
                            help="Backbones only (224 is their default). Classifiers use their own input size.")
     precision = st.selectbox("Precision", ["bfloat16", "float32"], key="lat_precision", disabled=not is_backbone,
-                             help="Backbone pass: bfloat16 (default for exploration, about 2x faster; cosine to "
+                             help="Backbone pass: bfloat16 (default for exploration, several times faster; cosine to "
                                   "float32 above 0.9999 on real faces, see README) or float32 (reproduces published "
                                   "numbers). Classifiers always run float32.")
 if info is None:

@@ -15,7 +15,7 @@ from core.labels import EMOTIONS
 from core.mixing import MixSpec, table3_preset
 from core.paths import runs_dir
 from core.progress import eta_text
-from core._precision import PRECISIONS
+from core._precision import PRECISIONS, recorded_precision
 from core.training.config import CLASS_WEIGHTS, PHASE2_MODES, TrainConfig
 from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets, run_through_app
 
@@ -89,7 +89,7 @@ def _settings() -> TrainConfig | None:
                                "Both give the same model.")
         precision = c1.selectbox("backbone precision", list(PRECISIONS), key="tl_precision",
                                  help="Frozen backbone passes (cached features, evaluation): float32 reproduces "
-                                      "published numbers; bfloat16 is about 2x faster, with its agreement to float32 "
+                                      "published numbers; bfloat16 is several times faster, with its agreement to float32 "
                                       "measured in the README. Recorded in the run.")
     try:
         return TrainConfig(weights=weights, input_size=int(size), batch_size=int(batch), seed=int(seed),
@@ -276,7 +276,7 @@ def _runs_section() -> None:
                      "epochs": r.config.get("epochs_run"),
                      "weights": (r.config.get("backbone") or {}).get("weights_used"),
                      "input size": r.config.get("input_size"),
-                     "precision": (r.config.get("training") or {}).get("precision", "float32"),
+                     "precision": recorded_precision(r.config),
                      "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))})
     table = pd.DataFrame(rows)
     st.dataframe(table, hide_index=True, key="tl_runs", width="stretch",
@@ -340,8 +340,8 @@ def _load_section() -> None:
     split = c2.selectbox("rows", ["auto", "test", "validation", "train", "all"], key="tl_model_eval_split",
                          help="auto: the test split when the dataset has one, else every row")
     precision = c2.selectbox("backbone precision", list(PRECISIONS), key="tl_model_eval_precision",
-                             help="Runs trained here only (the fer model always runs float32): bfloat16 is about "
-                                  "2x faster, agreement with float32 in the README. Recorded in the evaluation.")
+                             help="Runs trained here only (the fer model always runs float32): bfloat16 is several "
+                                  "times faster, agreement with float32 in the README. Recorded in the evaluation.")
     if info["overridden"]:
         st.caption("Background evaluation uses the class order and input size the model declares; clear the "
                    "overrides above to evaluate it here, or save it as a run folder with a config.json.")

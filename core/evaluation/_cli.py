@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-persons", type=int, default=5, help="flag groups with fewer distinct persons")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
-                   help="backbone pass of a run trained here (bfloat16: about 2x faster, agreement in the README)")
+                   help="backbone pass of a run trained here (bfloat16: several times faster, agreement in the README)")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N rows")
     p.add_argument("--label", default=None, help="display name of this evaluation")
     p.add_argument("--out", default=None, help="output folder (default: <artifacts>/runs/<new id>)")

@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-probe", action="store_true", help="skip the linear probe")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--precision", choices=["bfloat16", "float32"], default="bfloat16",
-                   help="backbone pass precision (default bfloat16: about 2x faster, agreement in the README; "
+                   help="backbone pass precision (default bfloat16: several times faster, agreement in the README; "
                         "float32 to reproduce published numbers)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="output folder")

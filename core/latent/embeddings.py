@@ -78,7 +78,7 @@ class EmbeddingConfig:
         Seed of a random initialisation.
     precision : {"bfloat16", "float32"}
         Backbones only: precision of the backbone pass (:mod:`core._precision`).
-        Default ``bfloat16`` (exploration: about 2x faster, cosine to float32
+        Default ``bfloat16`` (exploration: several times faster, cosine to float32
         above 0.9999 on real faces, README); classifier sources always run float32.
     """
 

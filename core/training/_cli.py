@@ -49,7 +49,7 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--phase2-memory-gb", type=float, default=_DEFAULTS.phase2_memory_gb)
     g.add_argument("--precision", default=_DEFAULTS.precision, choices=list(PRECISIONS),
                    help="frozen backbone passes (cached moments, evaluation): float32 (default, the published "
-                        "numbers) or bfloat16 (about 2x faster; agreement in the README)")
+                        "numbers) or bfloat16 (several times faster; agreement in the README)")
     p.add_argument("--eval-dataset", default="EiLA", help="registered dataset evaluated on (default: EiLA)")
     p.add_argument("--eval-split", default="test", help="its split evaluated on (default: test)")
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")

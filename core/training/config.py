@@ -86,8 +86,8 @@ class TrainConfig:
     precision : {"float32", "bfloat16"}
         Precision of the frozen backbone passes (cached moments, and the
         evaluation rows predicted from them): ``float32`` (TensorFlow, the seed's
-        numbers) or ``bfloat16`` (OpenVINO on the CPU's bfloat16 units, about 2x
-        faster, agreement measured in the README). Training steps through the
+        numbers) or ``bfloat16`` (OpenVINO on the CPU's bfloat16 units, several
+        times faster, agreement measured in the README). Training steps through the
         backbone (phase 2, ``feature_cache=False``) always run in float32.
     """
 
