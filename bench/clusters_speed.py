@@ -23,6 +23,11 @@ until there are 2,000 distinct images.
    thread, forward pass, cache writes). Raw is measured before and after the
    embedding and averaged, because other processes share the machine.
 
+``--precision`` (default ``bfloat16``, the clusters command's default) is the
+backbone pass precision of both the end-to-end runs and the throughput part
+(raw: the compiled feature function in that precision, or float32 Keras
+predict, whichever is faster).
+
 The last line printed is ``ratio=<embedding throughput / raw predict throughput>``
 (the issue asks for >= 0.9).
 """
@@ -76,14 +81,16 @@ def make_faces(src: Path, dst: Path, n: int) -> int:
     return len(keys)
 
 
-def end_to_end(data: Path, artifacts: Path, out: Path, n: int, k: int) -> tuple[float, float, str]:
+def end_to_end(data: Path, artifacts: Path, out: Path, n: int, k: int,
+               precision: str = "bfloat16") -> tuple[float, float, str]:
     """Wall time and CPU time (user + system, all threads) of one ``clusters`` command in a fresh process."""
     import resource
 
     env = dict(os.environ, FERBIAS_ARTIFACTS=str(artifacts))
     env.pop("NUMBA_CACHE_DIR", None)
     cmd = [sys.executable, "-m", "core", "clusters", "--data", str(data), "--format", "utkface", "--backbone",
-           "resnet50", "--limit", str(n), "--k", str(k), "--out", str(out), "--artifacts", str(artifacts)]
+           "resnet50", "--limit", str(n), "--k", str(k), "--out", str(out), "--artifacts", str(artifacts),
+           "--precision", precision]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=str(REPO), env=env, capture_output=True, text=True)
@@ -96,7 +103,7 @@ def end_to_end(data: Path, artifacts: Path, out: Path, n: int, k: int) -> tuple[
     return wall, cpu, proc.stdout
 
 
-def throughput(data: Path, n: int, batch_size: int, artifacts: Path) -> dict[str, float]:
+def throughput(data: Path, n: int, batch_size: int, artifacts: Path, precision: str = "bfloat16") -> dict[str, float]:
     import pandas as pd
 
     from core.backbones import load_backbone, load_rgb_batch, make_feature_fn
@@ -106,7 +113,7 @@ def throughput(data: Path, n: int, batch_size: int, artifacts: Path) -> dict[str
 
     paths = sorted(str(p) for p in data.glob("*.jpg"))[:n]
     bb = load_backbone("resnet50", 224, "random")
-    fn = make_feature_fn(bb, "moments")
+    fn = make_feature_fn(bb, "moments", precision)
     decoded = load_rgb_batch(paths, 224)  # already decoded and resized, in memory
     pre = np.asarray(bb.preprocess(decoded.copy()))
     fn(decoded[:batch_size])  # trace the compiled function once
@@ -123,15 +130,16 @@ def throughput(data: Path, n: int, batch_size: int, artifacts: Path) -> dict[str
         bb.model.predict(pre, batch_size=batch_size, verbose=0)
         return len(pre) / (time.perf_counter() - t0)
 
-    extractor = Extractor(source="resnet50", namespace=cache_namespace(bb), batch_fn=fn,
+    extractor = Extractor(source="resnet50", namespace=cache_namespace(bb, precision=precision), batch_fn=fn,
                           load_fn=lambda ps: load_rgb_batch(list(ps), 224), select=lambda a: a[:, 0, :],
-                          input_size=224, weights_used=bb.weights_used, warning=bb.warning, description="bench")
+                          input_size=224, weights_used=bb.weights_used, warning=bb.warning, description="bench",
+                          precision=precision)
     manifest = pd.DataFrame({"sample_id": paths, "path": paths})
 
     def embedding() -> float:
         shutil.rmtree(artifacts / "cache", ignore_errors=True)
         t0 = time.perf_counter()
-        emb = embed_manifest(manifest, EmbeddingConfig("resnet50", batch_size=batch_size), artifacts,
+        emb = embed_manifest(manifest, EmbeddingConfig("resnet50", batch_size=batch_size, precision=precision), artifacts,
                              extractor=extractor)
         dt = time.perf_counter() - t0
         assert emb.n_computed == len(paths) and emb.vectors.shape == (len(paths), 2048)
@@ -154,6 +162,8 @@ def main() -> None:
     ap.add_argument("--n-throughput", type=int, default=320, help="images for the throughput comparison")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--skip-end-to-end", action="store_true")
+    ap.add_argument("--precision", choices=["bfloat16", "float32"], default="bfloat16",
+                    help="backbone pass precision (the clusters command's default is bfloat16)")
     args = ap.parse_args()
     src = Path(args.utkface)
     if not src.is_dir():
@@ -166,22 +176,22 @@ def main() -> None:
         print(f"load average at start: {os.getloadavg()}")
         if not args.skip_end_to_end:
             load0 = os.getloadavg()[0]
-            wall, cpu, stdout = end_to_end(data, tmp / "artifacts", tmp / "out", args.n, args.k)
+            wall, cpu, stdout = end_to_end(data, tmp / "artifacts", tmp / "out", args.n, args.k, args.precision)
             print(stdout.strip()[-2500:])
             import json
 
             timings = json.loads((tmp / "out" / "clusters.json").read_text())["timings_s"]
-            print(f"end-to-end (fresh process, empty feature and numba caches, {args.n} faces, resnet50 224 px): "
+            print(f"end-to-end (fresh process, empty feature and numba caches, {args.n} faces, resnet50 224 px, {args.precision}): "
                   f"{wall:.1f} s wall (goal <= 180 s), {cpu:.1f} s CPU (user+sys, both cores); load average "
                   f"{load0:.1f} -> {os.getloadavg()[0]:.1f} (2 = this machine fully busy); stages {timings}")
             shutil.rmtree(tmp / "artifacts" / "cache" / "features")
             shutil.rmtree(tmp / "artifacts" / "cache" / "projections")
-            wall_n, cpu_n, _ = end_to_end(data, tmp / "artifacts", tmp / "out_n", args.n, args.k)
+            wall_n, cpu_n, _ = end_to_end(data, tmp / "artifacts", tmp / "out_n", args.n, args.k, args.precision)
             print(f"again with empty feature and projection caches but umap's numba kernels already compiled: "
                   f"{wall_n:.1f} s wall, {cpu_n:.1f} s CPU")
-            wall2, cpu2, _ = end_to_end(data, tmp / "artifacts", tmp / "out2", args.n, args.k)
+            wall2, cpu2, _ = end_to_end(data, tmp / "artifacts", tmp / "out2", args.n, args.k, args.precision)
             print(f"same command again (fresh process, every cache warm): {wall2:.1f} s wall, {cpu2:.1f} s CPU")
-        r = throughput(data, args.n_throughput, args.batch_size, tmp / "artifacts-throughput")
+        r = throughput(data, args.n_throughput, args.batch_size, tmp / "artifacts-throughput", args.precision)
         print(f"raw compiled feature fn: {r['raw_fn_1']:.1f} / {r['raw_fn_2']:.1f} img/s; keras predict: "
               f"{r['raw_predict_1']:.1f} / {r['raw_predict_2']:.1f} img/s (before / after)")
         print(f"embedding (decode + resize on prefetch thread, hashing, cache writes): {r['embedding']:.1f} img/s")

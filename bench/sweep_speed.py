@@ -18,6 +18,9 @@ included, first call excluded) and multiplied by the number of steps the 11
 configurations x 15 epochs need. ``--check-epoch`` also runs one real full epoch
 of the smallest configuration to compare with the extrapolation.
 
+``--precision bfloat16`` computes the cached side's moments in bfloat16
+(OpenVINO, :mod:`core._precision`); the full pipeline stays float32.
+
 The last line printed is ``ratio=<full time / cached time>``.
 """
 from __future__ import annotations
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--steps", type=int, default=6, help="timed full-pipeline training steps")
     ap.add_argument("--check-epoch", action="store_true", help="also run one real full epoch to check")
+    ap.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                    help="precision of the cached side's backbone moments (the full pipeline is float32, the seed's way)")
     ap.add_argument("--workdir", default=None, help="where to write data and cache (default: a temp folder)")
     args = ap.parse_args(argv)
 
@@ -95,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     specs = table3_preset()
     mixes = {s.name: build_mix(s, data) for s in specs}
     cfg = TrainConfig(weights="random", input_size=args.input_size, phase1_epochs=args.epochs, phase2_epochs=0,
-                      batch_size=args.batch_size, cache_batch_size=args.batch_size)
+                      batch_size=args.batch_size, cache_batch_size=args.batch_size, precision=args.precision)
     sizes = {n: (int((m["split"] == "train").sum()), int((m["split"] == "validation").sum())) for n, m in mixes.items()}
     print(f"scale {args.scale}: {sum(len(d) for d in data.values())} distinct images; ResNet50V2 @ {cfg.input_size}px,"
-          f" {cfg.phase1_epochs} epochs, batch {cfg.batch_size}")
+          f" {cfg.phase1_epochs} epochs, batch {cfg.batch_size}; cached side in {cfg.precision}, full pipeline float32")
     for n, (tr, va) in sizes.items():
         print(f"  {n:<22} train {tr:>5}  validation {va:>5}")
 
@@ -108,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     t_load = time.perf_counter() - t_all
     union = sorted({p for m in mixes.values() for p in m["path"]})
     t = time.perf_counter()
-    union_moments, stats = compute_moments(union, backbone, work / "cache", cfg.cache_batch_size)
+    union_moments, stats = compute_moments(union, backbone, work / "cache", cfg.cache_batch_size,
+                                           precision=cfg.precision)
     t_feat = time.perf_counter() - t
     print(f"cached: backbone load {t_load:.1f}s; moments of {len(union)} images ({stats['n_computed']} computed) "
           f"{t_feat:.1f}s ({len(union) / t_feat:.1f} img/s)")
@@ -124,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             full_model.get_layer(n).set_weights(w)
         streams_data = Streams.from_manifest(m, cfg)
         ptr, pva = streams_data.train["path"].tolist(), streams_data.val["path"].tolist()
-        moments, _ = compute_moments(ptr + pva, backbone, work / "cache", cfg.cache_batch_size)
+        moments, _ = compute_moments(ptr + pva, backbone, work / "cache", cfg.cache_batch_size, precision=cfg.precision)
         hist, trainer = train_head_cached(full_model, streams_data, moments, cfg, [], trainer)
         dt = time.perf_counter() - t
         t_heads += dt

@@ -132,7 +132,8 @@ def load_backbone(name: str, input_size: int = DEFAULT_INPUT_SIZE, weights: str 
     return Backbone(name, model, preprocess, int(input_size), str(path))
 
 
-def make_feature_fn(backbone: Backbone, reduce: str = "gap") -> Callable[[np.ndarray], np.ndarray]:
+def make_feature_fn(backbone: Backbone, reduce: str = "gap",
+                    precision: str = "float32") -> Callable[[np.ndarray], np.ndarray]:
     """A compiled batch function: RGB 0-255 batch -> reduced features.
 
     Parameters
@@ -143,12 +144,34 @@ def make_feature_fn(backbone: Backbone, reduce: str = "gap") -> Callable[[np.nda
         and mean of squares of the final feature map -> ``(n, 2, c)`` (what makes a
         BatchNormalization-before-pooling head exact from a cache); ``none``:
         the feature map itself.
+    precision : {"float32", "bfloat16"}
+        ``float32``: TensorFlow. ``bfloat16``: the backbone through OpenVINO in
+        bfloat16 (:mod:`core._precision`), converted on the first batch; the
+        reduction runs in float32 on its feature map.
+
+    Returns
+    -------
+    callable
+        With an ``engine`` attribute for ``bfloat16`` (:class:`core._precision.LazyEngine`).
     """
     import tensorflow as tf
 
+    from ._precision import LazyEngine, check_precision, openvino_engine
+
     if reduce not in ("gap", "moments", "none"):
         raise ValueError(f"reduce must be 'gap', 'moments' or 'none', received {reduce!r}")
+    check_precision(precision)
     model, pre = backbone.model, backbone.preprocess
+    if precision != "float32":
+        shape = (backbone.input_size, backbone.input_size, 3)
+        lazy = LazyEngine(lambda: openvino_engine(lambda x: model(pre(x), training=False), shape, precision),
+                          precision)
+
+        def _fast(batch: np.ndarray) -> np.ndarray:
+            return reduce_feature_map(lazy(batch), reduce)
+
+        _fast.engine = lazy  # type: ignore[attr-defined]
+        return _fast
 
     @tf.function(reduce_retracing=True)
     def _fn(x: tf.Tensor) -> tf.Tensor:
@@ -160,6 +183,17 @@ def make_feature_fn(backbone: Backbone, reduce: str = "gap") -> Callable[[np.nda
         return fmap
 
     return lambda batch: _fn(tf.convert_to_tensor(batch)).numpy()
+
+
+def reduce_feature_map(fmap: np.ndarray, reduce: str) -> np.ndarray:
+    """Float32 reduction of ``(n, h, w, c)`` feature maps as :func:`make_feature_fn` does (``gap``, ``moments``, ``none``)."""
+    fmap = np.asarray(fmap, dtype=np.float32)
+    if reduce == "none":
+        return fmap
+    mean = fmap.mean(axis=(1, 2), dtype=np.float32)
+    if reduce == "gap":
+        return mean
+    return np.stack([mean, np.square(fmap).mean(axis=(1, 2), dtype=np.float32)], axis=1)
 
 
 def load_rgb_batch(paths: list[str | Path], size: int) -> np.ndarray:

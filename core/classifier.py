@@ -22,7 +22,7 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -70,11 +70,16 @@ class Classifier:
         batch = np.stack([to_model_input(im, self.input_size, self.channels) for im in images])
         return batch * mul + add
 
-    def predict_prepared(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities in EMOTIONS order for an already prepared batch."""
+    def predict_prepared(self, batch: np.ndarray,
+                         forward: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """Probabilities in EMOTIONS order for an already prepared batch.
+
+        ``forward`` replaces the model's own call (e.g. :func:`core._precision.classifier_forward`).
+        """
         with warnings.catch_warnings():  # legacy .h5 models warn about input structure names
             warnings.simplefilter("ignore", UserWarning)
-            out = np.asarray(self.model(batch, training=False), dtype=np.float64)
+            raw = forward(batch) if forward is not None else self.model(batch, training=False)
+            out = np.asarray(raw, dtype=np.float64)
         if not (np.all(out >= -1e-6) and np.allclose(out.sum(axis=1), 1.0, atol=1e-3)):
             out = np.exp(out - out.max(axis=1, keepdims=True))  # logits -> probabilities
             out /= out.sum(axis=1, keepdims=True)
@@ -179,8 +184,11 @@ def load_classifier(spec: str | Path, classes: Sequence[str] | None = None, inpu
 
 
 def predict_manifest(clf: Classifier, manifest: pd.DataFrame, batch_size: int = 64,
-                     progress: ProgressFn | None = None) -> pd.DataFrame:
+                     progress: ProgressFn | None = None, precision: str = "float32") -> pd.DataFrame:
     """Predict every row of a manifest.
+
+    ``precision="bfloat16"`` runs the backbone pass of a classifier trained here
+    in bfloat16 (:func:`core._precision.classifier_forward`); the head stays float32.
 
     Returns
     -------
@@ -194,9 +202,12 @@ def predict_manifest(clf: Classifier, manifest: pd.DataFrame, batch_size: int = 
     def load(batch_paths: Sequence[str]) -> np.ndarray:
         return clf.prepare([read_image(p, "rgb" if clf.channels == 3 else "gray") for p in batch_paths])
 
+    from ._precision import check_precision, classifier_forward
+
+    forward = None if check_precision(precision) == "float32" else classifier_forward(clf.model, precision)
     probs = np.zeros((len(paths), len(EMOTIONS)))
     for start, stop, batch in prefetched_batches(paths, load, batch_size):
-        probs[start:stop] = clf.predict_prepared(batch)
+        probs[start:stop] = clf.predict_prepared(batch, forward)
         if progress is not None:
             progress(stop, len(paths), f"predicting with {clf.name}")
     return predictions_frame(manifest, probs)

@@ -31,25 +31,26 @@ GRID_MAX = 48
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=2)
-def _extractor(source: str, input_size: int | None, weights: str):
-    return build_extractor(EmbeddingConfig(source, input_size=input_size, weights=weights))
+def _extractor(source: str, input_size: int | None, weights: str, precision: str):
+    return build_extractor(EmbeddingConfig(source, input_size=input_size, weights=weights, precision=precision))
 
 
 def _compute_embeddings(manifest_path: str, mtime_ns: int, source: str, input_size: int | None, weights: str,
-                        limit: int, seed: int, artifacts: str, manifest: pd.DataFrame, progress=None):
+                        precision: str, limit: int, seed: int, artifacts: str, manifest: pd.DataFrame, progress=None):
     rows = select_rows(manifest, limit, seed)
-    emb = embed_manifest(rows, EmbeddingConfig(source, input_size=input_size, weights=weights), artifacts,
-                         progress=progress, extractor=_extractor(source, input_size, weights),
+    cfg = EmbeddingConfig(source, input_size=input_size, weights=weights, precision=precision)
+    emb = embed_manifest(rows, cfg, artifacts,
+                         progress=progress, extractor=_extractor(source, input_size, weights, precision),
                          source_name=manifest_path)
     return emb, rows
 
 
 @st.cache_data(show_spinner="Reading cached embeddings...", max_entries=6)
-def _embed(manifest_path: str, mtime_ns: int, source: str, input_size: int | None, weights: str, limit: int,
-           seed: int, artifacts: str, _manifest: pd.DataFrame):
+def _embed(manifest_path: str, mtime_ns: int, source: str, input_size: int | None, weights: str, precision: str,
+           limit: int, seed: int, artifacts: str, _manifest: pd.DataFrame):
     """Embeddings once every image is in the on-disk feature cache (no element calls here: they would replay)."""
-    return _compute_embeddings(manifest_path, mtime_ns, source, input_size, weights, limit, seed, artifacts,
-                               _manifest)
+    return _compute_embeddings(manifest_path, mtime_ns, source, input_size, weights, precision, limit, seed,
+                               artifacts, _manifest)
 
 
 @st.cache_data(show_spinner=False, max_entries=12)
@@ -129,6 +130,10 @@ is_backbone = source in ("resnet50", "resnet50v2")
 with c3:
     size = st.number_input("Input px", 32, 320, 224, 16, key="lat_size", disabled=not is_backbone,
                            help="Backbones only (224 is their default). Classifiers use their own input size.")
+    precision = st.selectbox("Precision", ["bfloat16", "float32"], key="lat_precision", disabled=not is_backbone,
+                             help="Backbone pass: bfloat16 (default for exploration, several times faster; cosine to "
+                                  "float32 above 0.9999 on real faces, see README) or float32 (reproduces published "
+                                  "numbers). Classifiers always run float32.")
 if info is None:
     st.stop()
 synthetic_badge(info.synthetic)
@@ -152,7 +157,8 @@ with st.expander("Settings: projection, clustering, tests"):
 input_size = int(size) if is_backbone else None
 weights = "imagenet"
 mpath = info.path / "manifest.parquet"
-params = (str(mpath), mpath.stat().st_mtime_ns, source, input_size, weights, limit, seed, str(artifacts))
+precision = precision if is_backbone else "float32"
+params = (str(mpath), mpath.stat().st_mtime_ns, source, input_size, weights, precision, limit, seed, str(artifacts))
 if st.button("Embed and cluster", type="primary", key="lat_go"):
     st.session_state["lat_params"] = params
 if st.session_state.get("lat_params") != params:
@@ -160,7 +166,7 @@ if st.session_state.get("lat_params") != params:
             f"{MODELS.get(source) or run_labels.get(source, source)}. Embeddings are cached per image, so a second "
             "time costs nothing. Large datasets can also run in a terminal: `python -m core clusters --data "
             f"{mpath} --backbone {Path(source).name if not is_backbone and source != 'fer' else source} --k 4 "
-            "--out artifacts/clusters/<name>`.")
+            f"--precision {precision} --out artifacts/clusters/<name>`.")
     st.stop()
 
 bar = st.progress(0.0, text="Embedding faces...")

@@ -92,6 +92,7 @@ def test_html_report_is_self_contained(two_runs, tmp_path) -> None:
     assert "<script" in html and "Plotly" in html
     assert "Chen, Y. (2024)" in html and "FER2013 only" in html and "baseline" in html
     assert "Paired comparisons" in html and "McNemar" in html and "Dataset audit" in html
+    assert "Backbone precision of each run: " in html and "float32" in html  # runs before the setting: float32
     assert {"overall", "groups", "fairness", "comparisons", "per_class", "audit"} <= set(bundle.tables)
     g = bundle.tables["groups"]
     assert {"ci_low", "ci_high", "n_samples", "n_persons", "low_n"} <= set(g.columns)

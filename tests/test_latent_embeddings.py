@@ -32,7 +32,7 @@ def faces(utkface_dir) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def rn50():
-    return build_extractor(EmbeddingConfig("resnet50", input_size=32, weights="random"))
+    return build_extractor(EmbeddingConfig("resnet50", input_size=32, weights="random", precision="float32"))
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,22 @@ def _counting(extractor):
         return extractor.batch_fn(batch)
 
     return dataclasses.replace(extractor, batch_fn=batch_fn), calls
+
+
+def test_bfloat16_embeddings_are_the_default_cached_apart_and_close_to_float32(faces, rn50, tmp_path):
+    from core.precision_agreement import cosine_agreement
+
+    assert EmbeddingConfig().precision == "bfloat16"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        EmbeddingConfig(precision="float16")
+    sub = faces.head(8)
+    fast = build_extractor(EmbeddingConfig("resnet50", input_size=32, weights="random"))
+    emb16 = embed_manifest(sub, artifacts=tmp_path, extractor=fast)
+    emb32 = embed_manifest(sub, artifacts=tmp_path, extractor=rn50)
+    assert emb16.namespace == emb32.namespace + "-bf16ov" and emb32.n_computed == 8  # no float32 cache hit
+    assert emb16.info()["precision"] == "bfloat16" and emb32.info()["precision"] == "float32"
+    assert "bfloat16" in emb16.description
+    assert cosine_agreement(emb32.vectors, emb16.vectors)["median"] >= 0.999
 
 
 def test_resnet50_uses_its_own_preprocess_input(faces, rn50, tmp_path):

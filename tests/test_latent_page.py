@@ -46,6 +46,9 @@ def test_latent_page_embeds_clusters_and_tests(tiny, artifacts):
     comp = at.dataframe[0].value
     assert list(comp.index)[-1] == "All" and int(comp.loc["All", "n"]) == 40
     assert "40 faces" in _texts(at) and "conv2d_7" in _texts(at)
+    precision = at.selectbox(key="lat_precision")
+    assert precision.value == "bfloat16" and precision.disabled  # backbones only: the fer model runs float32
+    assert "float32" in _texts(at)
 
     at.number_input(key="lat_k").set_value(3).run()  # a new k reuses the cached embedding
     assert not at.exception

@@ -117,3 +117,24 @@ def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
         changed += not np.array_equal(a, w0)
     assert changed >= 5  # suffix kernels and head weights moved in phase 2
+
+
+def test_cached_head_and_full_model_agree_within_bfloat16(small_manifest, tmp_path):
+    from core._precision import classifier_forward
+
+    cfg = TrainConfig(weights="random", input_size=48, phase1_epochs=2, phase2_epochs=0, batch_size=4,
+                      precision="bfloat16")
+    backbone = load_backbone_for(cfg)
+    full = build_model(cfg, backbone)
+    data = Streams.from_manifest(small_manifest, cfg)
+    ptr, pva = data.train["path"].tolist(), data.val["path"].tolist()
+    moments, stats = compute_moments(ptr + pva, backbone, tmp_path / "cache", 8, precision=cfg.precision)
+    assert stats["namespace"].endswith("-bf16ov") and stats["engine"]["precision"] == "bfloat16"
+    f32, _ = compute_moments(ptr + pva, backbone, tmp_path / "cache", 8)
+    assert not np.array_equal(moments, f32)  # another precision, another cache entry
+    _, trainer = train_head_cached(full, data, moments, cfg, [])  # the trained head is copied into ``full``
+    images = load_rgb_batch(pva, 48)
+    expected = trainer.predict(moments[len(ptr):])
+    got = classifier_forward(full, "bfloat16")(images)  # preprocessing + backbone in bfloat16, head in float32
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    assert np.abs(full.predict(images, verbose=0) - got).max() > 0  # float32 through the model is another precision

@@ -60,13 +60,16 @@ def test_plan_and_start_table3_sweep(artifacts, monkeypatch):
     assert not at.exception
     plan = _table(at, "run_id")
     assert len(plan) == 11 and plan.loc[plan["configuration"] == "SFEW + 10% EiLA", "train"].item() == 35 + 7
-    at.number_input(key="tl_size").set_value(64).run()
+    assert at.selectbox(key="tl_precision").value == "float32"  # training default: the published numbers
+    at.number_input(key="tl_size").set_value(64)
+    at.selectbox(key="tl_precision").set_value("bfloat16").run()
     at.button(key="tl_start").click().run()
     assert not at.exception
     kind, argv = started[0]
     assert kind == "sweep" and argv[:3] == ["sweep", "--preset", "table3"]
     assert argv[argv.index("--input-size") + 1] == "64" and argv.count("--only") == 11
     assert argv[argv.index("--eval-dataset") + 1] == "EiLA" and argv[argv.index("--eval-split") + 1] == "test"
+    assert argv[argv.index("--precision") + 1] == "bfloat16"
 
     at.radio(key="tl_mode").set_value("Custom mixes").run()
     assert not at.exception and len(_table(at, "run_id")) == 1

@@ -178,6 +178,38 @@ def test_phase1_only_runs_predict_from_cached_moments_checked_through_the_model(
     assert not (copy / "predictions.parquet").exists()
 
 
+def test_bfloat16_runs_predict_from_bfloat16_moments_checked_through_the_model_in_bfloat16(data, tmp_path):
+    import hashlib
+
+    from core.training.runner import data_fingerprint, run_id_for, train_run
+
+    datasets, evaluation = data
+    cfg = CFG.replace(phase2_epochs=0, precision="bfloat16")
+    result = train_run(datasets["FER2013"], evaluation, cfg, tmp_path / "artifacts", "FER2013 bf16")
+    config = json.loads((result.path / "config.json").read_text())
+    assert config["training"]["precision"] == "bfloat16" and config["backbone"]["precision"] == "bfloat16"
+    assert config["feature_cache"]["namespace"].endswith("-bnmoments-bf16ov")
+    assert config["feature_cache"]["engine"]["runtime"].startswith("openvino")
+    how = config["predictions"]
+    assert how["from"] == "cached moments" and how["precision"] == "bfloat16"
+    assert how["checked_max_abs_diff"] <= 1e-4  # the saved model with its backbone in bfloat16 agrees exactly
+    probs = [f"prob_{e}" for e in EMOTIONS]
+    stored = pd.read_parquet(result.path / "predictions.parquet")
+    direct = predict_manifest(load_classifier(result.path), evaluation, precision="bfloat16")
+    np.testing.assert_allclose(stored[probs].to_numpy(), direct[probs].to_numpy(), rtol=1e-4, atol=1e-5)
+    # a float32 run keeps the id it had before the precision setting existed; bfloat16 gets its own
+    f32 = CFG.replace(phase2_epochs=0)
+    settings = f32.to_dict()
+    del settings["precision"]
+    h = hashlib.sha1(json.dumps(settings, sort_keys=True).encode())
+    train = datasets["FER2013"][datasets["FER2013"]["split"].isin(["train", "validation"])].reset_index(drop=True)
+    h.update(data_fingerprint(train, evaluation).encode())
+    assert run_id_for("x", f32, train, evaluation) == f"x-{h.hexdigest()[:10]}"
+    assert run_id_for("x", cfg, train, evaluation) != run_id_for("x", f32, train, evaluation)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        CFG.replace(precision="float16")
+
+
 def test_cli_train_keeps_finished_run_and_sweep_plan(sweep_artifacts, data, capsys, monkeypatch):
     s = sweep_artifacts
     datasets, evaluation = data

@@ -181,7 +181,7 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
                    split: str = "auto", attributes: Iterable[str] = DEFAULT_ATTRIBUTES, n_boot: int = 1000,
                    min_persons: int = 5, batch_size: int = 64, limit: int | None = None,
                    progress: ProgressFn | None = None, label: str | None = None,
-                   unit: str = "person") -> dict[str, Any]:
+                   unit: str = "person", precision: str = "float32") -> dict[str, Any]:
     """Evaluate a classifier on a manifest and write an evaluation run folder.
 
     Parameters
@@ -208,6 +208,8 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
         Display name; default ``"<model> on <dataset> (<split>)"``.
     unit : {"person", "clip", "video"}
         Unit of resampling of the intervals (see :mod:`core.evaluation.units`).
+    precision : {"float32", "bfloat16"}
+        Backbone pass of a classifier trained here (:func:`core.classifier.predict_manifest`); recorded.
 
     ``leakage.json`` records which evaluation persons the model was trained on
     (a run folder trained here) or why that cannot be checked; predictions
@@ -241,14 +243,14 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
     rows = rows.reset_index(drop=True)
     leakage, seen = audit_for_model(model, rows, split_used.split(" ")[0])
     preds = predict_manifest(clf, rows.assign(seen_person=seen.to_numpy()), batch_size=batch_size,
-                             progress=progress)
+                             progress=progress, precision=precision)
     model_name = clf.name
     config = {"label": label or f"{model_name} on {dataset.get('name', 'data')} ({split_used})",
               "model": str(model), "model_name": clf.name, "model_source": clf.source,
               "classes": list(clf.classes), "input_size": clf.input_size, "channels": clf.channels,
               "input_scale": clf.input_scale, "dataset": {k: str(v) for k, v in dataset.items()},
               "synthetic": bool(dataset.get("synthetic", False)),
-              "split": split_used, "n_samples": int(len(preds)), "limit": limit}
+              "split": split_used, "n_samples": int(len(preds)), "limit": limit, "precision": precision}
     if dataset.get("split_rule"):
         config["split_rule"] = str(dataset["split_rule"])
     return write_evaluation(preds, out_dir, config, attributes=attributes, n_boot=n_boot, min_persons=min_persons,

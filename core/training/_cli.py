@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import default_artifacts_dir
+from .._precision import PRECISIONS
 from .config import CLASS_WEIGHTS, OPTIMIZERS, PHASE2_MODES, TrainConfig
 
 _DEFAULTS = TrainConfig()
@@ -19,7 +20,7 @@ _OPTIONS: dict[str, str] = {
     "epochs1": "phase1_epochs", "epochs2": "phase2_epochs", "lr1": "phase1_learning_rate",
     "lr2": "phase2_learning_rate", "unfreeze_layers": "unfreeze_layers", "dropout": "dropout",
     "class_weight": "class_weight", "seed": "seed", "optimizer": "optimizer", "phase2_mode": "phase2_mode",
-    "phase2_memory_gb": "phase2_memory_gb", "patience": "early_stopping_patience",
+    "phase2_memory_gb": "phase2_memory_gb", "patience": "early_stopping_patience", "precision": "precision",
 }
 
 
@@ -51,6 +52,9 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
                         "annotator-count rule (reproduces its tables; 4 of 7 Black test persons are also in "
                         "training); 'person-disjoint' puts every person in one split")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the person-disjoint split")
+    g.add_argument("--precision", default=_DEFAULTS.precision, choices=list(PRECISIONS),
+                   help="frozen backbone passes (cached moments, evaluation): float32 (default, the published "
+                        "numbers) or bfloat16 (several times faster; agreement in the README)")
     p.add_argument("--eval-dataset", default="EiLA", help="registered dataset evaluated on (default: EiLA)")
     p.add_argument("--eval-split", default="test", help="its split evaluated on (default: test)")
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")

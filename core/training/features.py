@@ -125,13 +125,20 @@ def backbone_fingerprint(backbone: "Backbone") -> str:
     return h.hexdigest()[:10]
 
 
-def cache_namespace(backbone: "Backbone", kind: str = MOMENTS_KIND) -> str:
-    """``<backbone>-<weights>-<size>-w<fingerprint>-<kind>``: what a cached array depends on."""
-    return f"{backbone.tag}-w{backbone_fingerprint(backbone)}-{kind}"
+def cache_namespace(backbone: "Backbone", kind: str = MOMENTS_KIND, precision: str = "float32") -> str:
+    """``<backbone>-<weights>-<size>-w<fingerprint>-<kind>[-bf16ov]``: what a cached array depends on.
+
+    float32 arrays keep the namespace they had before precisions existed;
+    bfloat16 ones (OpenVINO) get their own (:func:`core._precision.precision_tag`).
+    """
+    from .._precision import precision_tag
+
+    return f"{backbone.tag}-w{backbone_fingerprint(backbone)}-{kind}{precision_tag(precision)}"
 
 
 def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_root: str | Path,
-                    batch_size: int = 32, progress: ProgressFn | None = None) -> tuple[np.ndarray, dict]:
+                    batch_size: int = 32, progress: ProgressFn | None = None,
+                    precision: str = "float32") -> tuple[np.ndarray, dict]:
     """Per-image channel mean and mean of squares of the final feature map, from the cache or computed once.
 
     Parameters
@@ -143,19 +150,27 @@ def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_roo
         Feature cache root (``core.paths.cache_dir(artifacts) / "features"``).
     batch_size : int
     progress : callable, optional
+    precision : {"float32", "bfloat16"}
+        Precision of the backbone pass (:func:`core.backbones.make_feature_fn`);
+        part of the cache namespace.
 
     Returns
     -------
     moments : numpy.ndarray
         ``(n, 2, channels)`` float32.
     stats : dict
-        ``namespace``, ``n_images``, ``n_computed`` (backbone forward passes run now).
+        ``namespace``, ``precision``, ``n_images``, ``n_computed`` (backbone forward
+        passes run now) and, when a bfloat16 engine ran, ``engine``.
     """
     from ..backbones import load_rgb_batch, make_feature_fn
 
-    cache = FeatureCache(cache_root, cache_namespace(backbone))
-    fn = make_feature_fn(backbone, "moments")
+    cache = FeatureCache(cache_root, cache_namespace(backbone, precision=precision))
+    fn = make_feature_fn(backbone, "moments", precision)
     arr = cache.compute(list(paths), fn, lambda ps: load_rgb_batch(list(ps), backbone.input_size), batch_size,
                         progress)
-    return arr.astype(np.float32, copy=False), {"namespace": cache.namespace, "n_images": len(paths),
-                                               "n_computed": cache.n_computed}
+    stats = {"namespace": cache.namespace, "precision": precision, "n_images": len(paths),
+             "n_computed": cache.n_computed}
+    lazy = getattr(fn, "engine", None)
+    if lazy is not None and lazy.built:
+        stats["engine"] = lazy.engine.info()
+    return arr.astype(np.float32, copy=False), stats

@@ -159,7 +159,7 @@ def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, fol
     t = time.monotonic()
     if cfg.feature_cache:
         moments, stats = compute_moments(paths_tr + paths_va, backbone, Path(cache_root) / "features",
-                                         cfg.cache_batch_size, image_progress)
+                                         cfg.cache_batch_size, image_progress, cfg.precision)
         cache_stats.update(stats)
         timings["phase1_features_s"] = round(time.monotonic() - t, 2)
         live = LiveHistory(folder, rows, 1, "cached", total, name, progress, -(-len(paths_tr) // cfg.batch_size))
@@ -210,12 +210,13 @@ def fit_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, fol
         # and the evaluation images' moments are computed once for all configurations of a sweep
         t = time.monotonic()
         ev_moments, _ = compute_moments(evaluation["path"].tolist(), backbone, Path(cache_root) / "features",
-                                        cfg.cache_batch_size, image_progress)
+                                        cfg.cache_batch_size, image_progress, cfg.precision)
         evaluation_probs = head_trainer.predict(ev_moments)
         timings["evaluation_from_moments_s"] = round(time.monotonic() - t, 2)
     return FitOutcome(backbone={"name": backbone.name, "weights_requested": cfg.weights,
                                 "weights_used": backbone.weights_used, "warning": backbone.warning,
-                                "input_size": backbone.input_size, "tag": backbone.tag},
+                                "input_size": backbone.input_size, "tag": backbone.tag,
+                                "precision": cfg.precision},
                       cache_stats=cache_stats, phase2=phase2, epochs_run=len(rows), timings=timings,
                       evaluation_probs=evaluation_probs)
 

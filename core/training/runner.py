@@ -67,8 +67,15 @@ def data_fingerprint(train: pd.DataFrame, evaluation: pd.DataFrame) -> str:
 
 
 def run_id_for(name: str, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.DataFrame) -> str:
-    """``<slug of name>-<10 hex digits>`` from the settings and the data."""
-    h = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode())
+    """``<slug of name>-<10 hex digits>`` from the settings and the data.
+
+    ``precision="float32"`` is left out of the digest, so runs made before the
+    setting existed keep their ids.
+    """
+    settings = cfg.to_dict()
+    if settings.get("precision") == "float32":
+        del settings["precision"]
+    h = hashlib.sha1(json.dumps(settings, sort_keys=True).encode())
     h.update(data_fingerprint(train, evaluation).encode())
     return f"{slugify(name)}-{h.hexdigest()[:10]}"
 
@@ -266,10 +273,10 @@ def _evaluate(folder: Path, evaluation: pd.DataFrame, cfg: TrainConfig, progress
                           input_scale="0-255")
     batch = max(cfg.batch_size, 64)
     if probs is None:
-        preds = predict_manifest(clf, evaluation, batch_size=batch, progress=progress)
-        how: dict[str, Any] = {"from": "model.keras", "rows": len(preds)}
-    else:
-        check = predict_manifest(clf, evaluation.head(CHECK_ROWS), batch_size=batch)
+        preds = predict_manifest(clf, evaluation, batch_size=batch, progress=progress, precision=cfg.precision)
+        how: dict[str, Any] = {"from": "model.keras", "rows": len(preds), "precision": cfg.precision}
+    else:  # the check runs the backbone in the run's precision too: same feature maps, float32 head
+        check = predict_manifest(clf, evaluation.head(CHECK_ROWS), batch_size=batch, precision=cfg.precision)
         prob_cols = [f"prob_{e}" for e in EMOTIONS]
         diff = float(abs(check[prob_cols].to_numpy() - probs[:len(check)]).max())
         if not diff <= CHECK_TOLERANCE:
@@ -277,7 +284,8 @@ def _evaluate(folder: Path, evaluation: pd.DataFrame, cfg: TrainConfig, progress
                                f"from the cached-moment predictions by up to {diff:.2g}; expected equal "
                                f"(<= {CHECK_TOLERANCE:g})")
         preds = predictions_frame(evaluation, probs)
-        how = {"from": "cached moments", "rows": len(preds), "checked_through_model_rows": len(check),
+        how = {"from": "cached moments", "precision": cfg.precision, "rows": len(preds),
+               "checked_through_model_rows": len(check),
                "checked_max_abs_diff": diff}
     atomic_write_parquet(preds, folder / "predictions.parquet")
     metrics = compute_metrics(preds, attributes=DEFAULT_ATTRIBUTES, person=None, seed=cfg.seed,

@@ -159,7 +159,8 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
                                     f"{message}")
 
         backbone = load_backbone_for(cfg)
-        compute_moments(paths, backbone, cache_dir(artifacts) / "features", cfg.cache_batch_size, features)
+        compute_moments(paths, backbone, cache_dir(artifacts) / "features", cfg.cache_batch_size, features,
+                        cfg.precision)
         # one traced head loop for every configuration, on the channels of the backbone's final feature map
         trainer = CachedHeadTrainer(cfg, int(backbone.model.output_shape[-1]))
     tracker = _SweepProgress(progress, len(todo), cfg.total_epochs)
