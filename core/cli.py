@@ -56,3 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FerBiasError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full or read-only disk, a permission error: one line, not a traceback
+        from ._io import DISK_ERRNOS, describe_os_error
+
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        print(f"error: {describe_os_error(exc)}; nothing finished was changed", file=sys.stderr)
+        return 2

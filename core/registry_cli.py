@@ -13,20 +13,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--path", required=True, help="dataset folder or file")
     p.add_argument("--demographics", help="EiLA demographics.csv (eila-* formats)")
     p.add_argument("--skip-bad-images", action="store_true", help="leave out undecodable images and report them")
+    p.add_argument("--replace", action="store_true",
+                   help="replace a dataset already registered under this name (once the new one is complete)")
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .registry import BAD_IMAGE_FORMATS, load_any, register_dataset
+    from ._io import check_writable
+    from .paths import datasets_dir
+    from .registry import BAD_IMAGE_FORMATS, load_and_register, slugify
 
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
+    slugify(args.name)  # a name with no usable characters fails before anything is read
+    check_writable(datasets_dir(artifacts), flag="--artifacts")
     kwargs = {"on_bad_image": "skip"} if args.skip_bad_images and args.format in BAD_IMAGE_FORMATS else {}
-    df = load_any(args.format, args.path, demographics=args.demographics, name=args.name, artifacts=artifacts,
-                  **kwargs)
-    info = register_dataset(df, args.name, args.format, {"path": args.path, "demographics": args.demographics},
-                            artifacts)
+    df, info = load_and_register(args.format, args.path, args.name, artifacts, demographics=args.demographics,
+                                 overwrite=args.replace, **kwargs)
     print(f"registered {info.name!r}: {info.n_samples} samples at {info.path}")
     rep = df.attrs.get("load_report", {})
     if rep.get("n_excluded") or rep.get("n_skipped"):

@@ -36,7 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N rows")
     p.add_argument("--label", default=None, help="display name of this evaluation")
-    p.add_argument("--out", default=None, help="output folder (default: <artifacts>/runs/<new id>)")
+    p.add_argument("--out", default=None, help="output folder (default: <artifacts>/runs/<new id>); must be new "
+                   "or empty: a folder holding a run or dataset is refused")
+    p.add_argument("--replace", action="store_true", help="replace the run in --out once the new one is complete")
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
 
 
@@ -81,12 +83,15 @@ def resolve_data(data: str, fmt: str | None, demographics: str | None, name: str
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._io import check_writable, refuse_existing_output
     from ..progress import StatusFileProgress, TqdmProgress
     from .runs import evaluate_model, new_run_id
 
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
-    manifest, dataset = resolve_data(args.data, args.format, args.demographics, args.name, artifacts)
     out = Path(args.out) if args.out else runs_dir(artifacts) / new_run_id("eval")
+    refuse_existing_output(out, args.replace)  # before reading data or predicting anything
+    check_writable(out.parent, flag="--out" if args.out else "--artifacts")
+    manifest, dataset = resolve_data(args.data, args.format, args.demographics, args.name, artifacts)
     bar = TqdmProgress("evaluate")
     status = StatusFileProgress(args.status_file) if getattr(args, "status_file", None) else None
 
@@ -97,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
     m = evaluate_model(args.model, manifest, out, dataset, split=args.split, attributes=args.attributes,
                        n_boot=args.n_boot, min_persons=args.min_persons, batch_size=args.batch_size,
-                       limit=args.limit, progress=progress, label=args.label)
+                       limit=args.limit, progress=progress, label=args.label, replace=args.replace)
     print(f"wrote {out}/predictions.parquet and metrics.json")
     ci = f"[{m['accuracy_ci_low']:.3f}, {m['accuracy_ci_high']:.3f}]"
     loss = "n/a" if m["loss"] is None else f"{m['loss']:.3f}"

@@ -10,7 +10,9 @@ config and no model file.
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,7 +23,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_json, read_json, read_parquet_file
+from .._io import (atomic_write_json, check_writable, read_json, read_parquet_file, refuse_existing_output,
+                   replace_folder)
 from ..manifest import atomic_write_parquet
 from ..paths import runs_dir
 from ..progress import ProgressFn
@@ -66,7 +69,7 @@ def versions() -> dict[str, str]:
 def _read_json_or_none(path: Path) -> dict[str, Any] | None:
     try:
         return read_json(path) if path.is_file() else None
-    except (json.JSONDecodeError, OSError, UnicodeDecodeError):
+    except (json.JSONDecodeError, OSError, UnicodeDecodeError, ValueError):
         return None
 
 
@@ -173,8 +176,13 @@ def select_split(manifest: pd.DataFrame, split: str = "auto") -> tuple[pd.DataFr
 def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Path, dataset: dict[str, Any],
                    split: str = "auto", attributes: Iterable[str] = DEFAULT_ATTRIBUTES, n_boot: int = 1000,
                    min_persons: int = 5, batch_size: int = 64, limit: int | None = None,
-                   progress: ProgressFn | None = None, label: str | None = None) -> dict[str, Any]:
+                   progress: ProgressFn | None = None, label: str | None = None,
+                   replace: bool = False) -> dict[str, Any]:
     """Evaluate a classifier on a manifest and write an evaluation run folder.
+
+    ``out_dir`` must be new or empty: a folder holding a run or a dataset is
+    refused before anything is predicted, unless ``replace``; the folder is
+    written in a hidden sibling and moved into place complete.
 
     Parameters
     ----------
@@ -198,6 +206,8 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
         ``progress(done, total, message)``.
     label : str, optional
         Display name; default ``"<model> on <dataset> (<split>)"``.
+    replace : bool
+        Replace a run already in ``out_dir`` (``--replace``), once the new one is complete.
 
     Returns
     -------
@@ -207,9 +217,14 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
     Raises
     ------
     ModelFileError, DataFormatError
+    OutputError
+        ``out_dir`` holds a run or dataset (without ``replace``) or cannot be written.
     """
     from ..classifier import load_classifier, predict_manifest
 
+    out_dir = Path(out_dir)
+    refuse_existing_output(out_dir, replace)
+    check_writable(out_dir.parent, flag="--out")
     rows, split_used = select_split(manifest, split)
     rows = rows[rows["label"].notna()]
     if limit is not None:
@@ -228,4 +243,13 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
               "input_scale": clf.input_scale, "dataset": {k: str(v) for k, v in dataset.items()},
               "synthetic": bool(dataset.get("synthetic", False)),
               "split": split_used, "n_samples": int(len(preds)), "limit": limit}
-    return write_evaluation(preds, out_dir, config, attributes=attributes, n_boot=n_boot, min_persons=min_persons)
+    staging = out_dir.parent / f".partial-{out_dir.name}-{os.getpid()}"
+    try:
+        metrics = write_evaluation(preds, staging, config, attributes=attributes, n_boot=n_boot,
+                                   min_persons=min_persons)
+        if out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # an empty folder given as --out
+        replace_folder(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return metrics
