@@ -46,3 +46,7 @@ class OutputError(FerBiasError, OSError):
 
 class DatasetExistsError(FerBiasError, FileExistsError):
     """A dataset name (or its folder) is already registered."""
+
+
+class UnknownDatasetError(DataFormatError):
+    """No registered dataset has the name asked for."""

@@ -60,15 +60,21 @@ class FeatureCache:
         if self._index is None:
             self._index = {}
             shapes: dict[Path, tuple[int, ...]] = {}
+            adopted: list[Path] = []
             if self.dir.is_dir():
                 for shard in sorted(self.dir.glob("shard-*.npz")):
                     keys, problem = self._check_shard(shard, shapes)
                     if problem is not None:
                         self._quarantine(shard, problem)
                         continue
+                    if not shard.with_name(shard.name + ".sha1").is_file():
+                        adopted.append(shard)
                     for i, k in enumerate(keys):
                         self._index[str(k)] = (shard, i)
-            self._drop_odd_shapes(shapes)
+            self._drop_odd_shapes(shapes, adopted)
+            for shard in adopted:  # shards from before checksums that read back whole: checksum them now
+                if shard.is_file():
+                    atomic_write_text(file_sha1(shard), shard.with_name(shard.name + ".sha1"))
         return self._index
 
     @staticmethod
@@ -98,17 +104,16 @@ class FeatureCache:
         if len(shape) < 1 or shape[0] != len(keys):
             return np.zeros(0), f"{len(keys)} keys but values of shape {shape}"
         shapes[shard] = tuple(shape[1:])
-        if not sidecar.is_file():  # a shard from before checksums: adopt it now that it read back whole
-            atomic_write_text(file_sha1(shard), sidecar)
         return keys, None
 
-    def _drop_odd_shapes(self, shapes: dict[Path, tuple[int, ...]]) -> None:
-        """Quarantine shards whose arrays have another shape than most items' (a foreign writer)."""
+    def _drop_odd_shapes(self, shapes: dict[Path, tuple[int, ...]], adopted: list[Path]) -> None:
+        """Quarantine shards whose arrays differ in shape from the checksummed shards' (a foreign writer)."""
         if len(set(shapes.values())) < 2 or self._index is None:
             return
+        trusted = [s for s in shapes if s not in adopted] or list(shapes)
         weight: dict[tuple[int, ...], int] = {}
-        for shard, (sh, _) in ((s, (shapes[s], 0)) for s in shapes):
-            weight[sh] = weight.get(sh, 0) + sum(1 for v in self._index.values() if v[0] == shard)
+        for shard in trusted:
+            weight[shapes[shard]] = weight.get(shapes[shard], 0) + 1
         common = max(weight, key=lambda k: weight[k])
         for shard, sh in shapes.items():
             if sh != common:
@@ -172,7 +177,8 @@ class FeatureCache:
 
     def compute(self, paths: Sequence[str | Path], batch_fn: Callable[[np.ndarray], np.ndarray],
                 load_fn: Callable[[Sequence[str | Path]], np.ndarray], batch_size: int = 32,
-                progress: ProgressFn | None = None, flush_every: int = 256) -> np.ndarray:
+                progress: ProgressFn | None = None, flush_every: int = 256,
+                item_shape: tuple[int, ...] | None = None) -> np.ndarray:
         """Arrays for every path, computing only images not cached yet.
 
         Parameters
@@ -189,6 +195,9 @@ class FeatureCache:
             ``progress(done, total, message)`` over the images to compute.
         flush_every : int
             Items per shard written while computing (what survives an interruption).
+        item_shape : tuple of int, optional
+            Shape of one array, when known: cached arrays of another shape are
+            quarantined with their shard and computed again.
 
         Returns
         -------
@@ -196,14 +205,26 @@ class FeatureCache:
             ``(len(paths), ...)`` in the order of ``paths``.
         """
         keys = [image_key(p) for p in paths]
-        have = self.get_many(keys)
+        have = self._get_checked(keys, item_shape)
         if len(have) < len(set(keys)):
             with locked(self.dir.parent / f".{self.namespace}.lock"):
                 self._index = None  # another process may have stored items while this one waited
-                have = self.get_many(keys)
+                have = self._get_checked(keys, item_shape)
                 return self._compute_locked(keys, paths, have, batch_fn, load_fn, batch_size, progress,
                                             flush_every)
         return self._compute_locked(keys, paths, have, batch_fn, load_fn, batch_size, progress, flush_every)
+
+    def _get_checked(self, keys: Sequence[str], item_shape: tuple[int, ...] | None) -> dict[str, np.ndarray]:
+        have = self.get_many(keys)
+        if item_shape is None:
+            return have
+        odd = {k for k, v in have.items() if v.shape != tuple(item_shape)}
+        for shard in {self._load_index()[k][0] for k in odd}:
+            self._quarantine(shard, f"arrays of another shape than {tuple(item_shape)}")
+        if odd:
+            self._index = None
+            have = {k: v for k, v in self.get_many(keys).items() if v.shape == tuple(item_shape)}
+        return have
 
     def _compute_locked(self, keys: list[str], paths: Sequence[str | Path], have: dict[str, np.ndarray],
                         batch_fn: Callable[[np.ndarray], np.ndarray],

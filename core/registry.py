@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ._errors import DataFormatError, DatasetExistsError
-from ._io import atomic_write_json, file_sha1, read_json
+from ._errors import DataFormatError, DatasetExistsError, UnknownDatasetError
+from ._io import atomic_write_json, file_sha1, locked, read_json, replace_folder
 from .manifest import load_manifest, save_manifest
 from .paths import cache_dir, datasets_dir, default_artifacts_dir
 
@@ -176,7 +176,13 @@ def register_dataset(manifest: pd.DataFrame, name: str, fmt: str, source: dict[s
     """
     slug = slugify(name)
     root = datasets_dir(artifacts)
-    folder = root / slug
+    with locked(root / f".{slug}.lock"):  # two registrations of one name: the second sees the first
+        return _register_locked(manifest, name, slug, root / slug, fmt, source, synthetic, overwrite, staged)
+
+
+def _register_locked(manifest: pd.DataFrame, name: str, slug: str, folder: Path, fmt: str, source: dict[str, Any],
+                     synthetic: bool, overwrite: bool, staged: Path | None) -> DatasetInfo:
+    root = folder.parent
     _check_name_free(folder, name, overwrite)
     report = dict(manifest.attrs.get("load_report", {}))
     info = {"name": name, "slug": slug, "format": fmt, "n_samples": int(len(manifest)), "synthetic": bool(synthetic),
@@ -195,8 +201,6 @@ def register_dataset(manifest: pd.DataFrame, name: str, fmt: str, source: dict[s
                 staging.resolve()) else p for p in manifest["path"]]
         save_manifest(manifest, staging / "manifest.parquet")
         atomic_write_json(info, staging / "info.json")
-        from ._io import replace_folder
-
         replace_folder(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -284,8 +288,8 @@ def get_dataset(name_or_slug: str, artifacts: Path) -> DatasetInfo:
     if slug in bad:
         raise bad[slug]
     known = [i.name for i in infos]
-    raise DataFormatError(f"no registered dataset named {name_or_slug!r}; registered: {known}",
-                          datasets_dir(artifacts))
+    raise UnknownDatasetError(f"no registered dataset named {name_or_slug!r}; registered: {known}",
+                              datasets_dir(artifacts))
 
 
 def load_dataset(name_or_slug: str, artifacts: Path) -> pd.DataFrame:

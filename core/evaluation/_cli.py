@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._errors import DataFormatError
+from .._errors import DataFormatError, UnknownDatasetError
 from .._io import read_json
 from ..paths import default_artifacts_dir, runs_dir
 from ..registry import FORMATS
@@ -71,7 +71,7 @@ def resolve_data(data: str, fmt: str | None, demographics: str | None, name: str
     if not path.exists():
         try:
             info = get_dataset(data, artifacts)
-        except DataFormatError:
+        except UnknownDatasetError:  # an unreadable registered dataset raises naming its file instead
             raise DataFormatError("not a file, folder or registered dataset name; expected a dataset folder, a "
                                   "manifest .parquet or a name listed by the Data page", data) from None
         return load_dataset(data, artifacts), {"name": info.name, "format": "registered", "path": str(info.path),

@@ -101,7 +101,7 @@ def list_runs(artifacts: str | Path, with_predictions: bool = False) -> list[Run
         return []
     out = []
     for d in root.iterdir():
-        if d.is_dir() and (d / "config.json").is_file():
+        if d.is_dir() and not d.name.startswith(".") and (d / "config.json").is_file():  # hidden: being written
             try:
                 info = read_run(d)
             except DataFormatError:
@@ -129,8 +129,11 @@ def load_predictions(run: str | Path | RunInfo) -> pd.DataFrame:
 
 def write_evaluation(predictions: pd.DataFrame, out_dir: str | Path, config: dict[str, Any],
                      attributes: Iterable[str] = DEFAULT_ATTRIBUTES, n_boot: int = 1000,
-                     min_persons: int = 5, seed: int = 0) -> dict[str, Any]:
+                     min_persons: int = 5, seed: int = 0, final_dir: str | Path | None = None) -> dict[str, Any]:
     """Write ``predictions.parquet``, ``metrics.json``, ``config.json`` and ``versions.json`` into ``out_dir``.
+
+    ``final_dir`` is where the folder will live when ``out_dir`` is a staging
+    copy (messages in the metrics name the final place).
 
     The metrics are computed before anything is written, so a failure leaves
     an existing folder untouched; each file is written atomically.
@@ -142,7 +145,7 @@ def write_evaluation(predictions: pd.DataFrame, out_dir: str | Path, config: dic
     """
     out_dir = Path(out_dir)
     metrics = compute_metrics(predictions, attributes=tuple(attributes), n_boot=n_boot, min_persons=min_persons,
-                              seed=seed, source=str(out_dir / "predictions.parquet"))
+                              seed=seed, source=str(Path(final_dir or out_dir) / "predictions.parquet"))
     cfg = {"kind": "evaluation", "created": time.time(), **config,
            "evaluation": {"attributes": list(attributes), "n_boot": n_boot, "min_persons": min_persons, "seed": seed}}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -246,7 +249,7 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
     staging = out_dir.parent / f".partial-{out_dir.name}-{os.getpid()}"
     try:
         metrics = write_evaluation(preds, staging, config, attributes=attributes, n_boot=n_boot,
-                                   min_persons=min_persons)
+                                   min_persons=min_persons, final_dir=out_dir)
         if out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # an empty folder given as --out
         replace_folder(staging, out_dir)

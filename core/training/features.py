@@ -156,6 +156,6 @@ def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_roo
     cache = FeatureCache(cache_root, cache_namespace(backbone))
     fn = make_feature_fn(backbone, "moments")
     arr = cache.compute(list(paths), fn, lambda ps: load_rgb_batch(list(ps), backbone.input_size), batch_size,
-                        progress)
+                        progress, item_shape=(2, int(backbone.model.output_shape[-1])))
     return arr.astype(np.float32, copy=False), {"namespace": cache.namespace, "n_images": len(paths),
                                                "n_computed": cache.n_computed}
