@@ -177,7 +177,7 @@ def load_classifier(spec: str | Path, classes: Sequence[str] | None = None, inpu
     source = str(path)
     out_shape = tuple(model.output_shape) if not isinstance(model.output_shape, list) else tuple(model.output_shape[0])
     if len(out_shape) != 2 or out_shape[-1] != len(EMOTIONS):
-        raise ModelFileError(f"{source}: expected a classifier with output shape (batch, 7), one score per "
+        raise ModelFileError(f"{source}: expected a classifier with 7 outputs, output shape (batch, 7): one score per "
                              f"emotion, received output shape {out_shape}")
     size, ch = _input_shape(model, source)
     if int(input_size or size) < MIN_INPUT_SIZE:

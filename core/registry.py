@@ -126,6 +126,17 @@ def load_any(fmt: str, path: str | Path, demographics: str | Path | None = None,
     return loaders[fmt]()
 
 
+def check_name_free(name: str, artifacts: Path, overwrite: bool = False) -> None:
+    """Fail early (before long work) when ``name`` cannot be registered without ``overwrite``.
+
+    Raises
+    ------
+    DatasetExistsError, DataFormatError
+        As :func:`register_dataset` would.
+    """
+    _check_name_free(datasets_dir(artifacts) / slugify(name), name, overwrite)
+
+
 def _check_name_free(folder: Path, name: str, overwrite: bool) -> None:
     """Refuse a name whose folder holds a registered dataset (of this or another name mapping to it)."""
     info_file = folder / "info.json"
@@ -138,10 +149,10 @@ def _check_name_free(folder: Path, name: str, overwrite: bool) -> None:
     if other is not None and other != name:
         raise DatasetExistsError(f"dataset name {name!r} maps to folder {folder}, which already holds dataset "
                                  f"{other!r}; names are compared after normalising them to a folder name "
-                                 f"({folder.name!r}), so choose another --name")
+                                 f"({folder.name!r}), so choose another name (--name / --register)")
     if not overwrite:
         raise DatasetExistsError(f"a dataset named {name!r} is already registered at {folder}; it is never "
-                                 "written again: choose another --name, or pass --replace to replace it")
+                                 "written again: choose another name, or pass --replace to replace it")
 
 
 def register_dataset(manifest: pd.DataFrame, name: str, fmt: str, source: dict[str, Any], artifacts: Path,
@@ -176,7 +187,7 @@ def register_dataset(manifest: pd.DataFrame, name: str, fmt: str, source: dict[s
     """
     slug = slugify(name)
     root = datasets_dir(artifacts)
-    with locked(root / f".{slug}.lock"):  # two registrations of one name: the second sees the first
+    with locked(root / f".{slug}.register.lock"):  # two registrations of one name: the second sees the first
         return _register_locked(manifest, name, slug, root / slug, fmt, source, synthetic, overwrite, staged)
 
 
@@ -188,17 +199,17 @@ def _register_locked(manifest: pd.DataFrame, name: str, slug: str, folder: Path,
     info = {"name": name, "slug": slug, "format": fmt, "n_samples": int(len(manifest)), "synthetic": bool(synthetic),
             "created": time.time(), "source": {k: str(v) for k, v in source.items() if v is not None},
             "load_report": report}
-    if staged is None and not (folder / "info.json").exists():
-        # a new folder, or one a caller filled with the dataset's files (info.json is the commit point)
+    if staged is None:
+        # a new folder, one a caller filled with the dataset's files, or a replacement whose manifest may point
+        # at files inside the folder (estimate-pose in place): written in place, info.json is the commit point
         save_manifest(manifest, folder / "manifest.parquet")
         atomic_write_json(info, folder / "info.json")
         return _info(folder)
-    staging = Path(staged) if staged is not None else root / f".{slug}.staging-{uuid.uuid4().hex[:8]}"
+    staging = Path(staged)
     try:
-        if staged is not None:
-            manifest = manifest.copy()
-            manifest["path"] = [str(folder / Path(p).relative_to(staging.resolve())) if Path(p).is_relative_to(
-                staging.resolve()) else p for p in manifest["path"]]
+        manifest = manifest.copy()
+        manifest["path"] = [str(folder / Path(p).relative_to(staging.resolve())) if Path(p).is_relative_to(
+            staging.resolve()) else p for p in manifest["path"]]
         save_manifest(manifest, staging / "manifest.parquet")
         atomic_write_json(info, staging / "info.json")
         replace_folder(staging, folder)
@@ -238,13 +249,29 @@ def load_and_register(fmt: str, path: str | Path, name: str, artifacts: Path, de
 def _info(folder: Path) -> DatasetInfo:
     meta = read_json(folder / "info.json", required=("name", "slug", "format", "n_samples", "created"))
     try:
-        return DatasetInfo(name=str(meta["name"]), slug=str(meta["slug"]), format=str(meta["format"]),
+        info = DatasetInfo(name=str(meta["name"]), slug=str(meta["slug"]), format=str(meta["format"]),
                            n_samples=int(meta["n_samples"]), synthetic=bool(meta.get("synthetic", False)),
                            created=float(meta["created"]), source=dict(meta.get("source") or {}),
                            load_report=dict(meta.get("load_report") or {}), path=folder)
     except (TypeError, ValueError) as exc:
         raise DataFormatError(f"a value has the wrong type ({exc}); expected the info.json this app writes",
                               folder / "info.json") from None
+    rows = _manifest_rows(folder / "manifest.parquet")
+    if rows != info.n_samples:
+        raise DataFormatError(f"says {info.n_samples} samples but manifest.parquet has "
+                              f"{'no readable table' if rows is None else rows} (an interrupted update?); register "
+                              "the dataset again with --replace", folder / "info.json")
+    return info
+
+
+def _manifest_rows(path: Path) -> int | None:
+    """Row count from a Parquet footer (cheap), None when unreadable."""
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except Exception:  # pyarrow raises several types for a truncated file
+        return None
 
 
 def scan_datasets(artifacts: Path) -> tuple[list[DatasetInfo], dict[str, DataFormatError]]:

@@ -165,6 +165,22 @@ def test_prepare_eila_refuses_a_registered_dataset_folder(arts, capsys, eila_dir
     assert load_dataset("Tiny", arts).shape[0] == get_dataset("Tiny", arts).n_samples
 
 
+def test_prepare_eila_register_name_taken_is_refused_before_work(arts, capsys, eila_video, yunet_model, tmp_path):
+    before = fingerprint(arts)
+    out = tmp_path / "out"
+    cli(capsys, *_prepare_cli_args(eila_video, out, yunet_model), "--register", "Tiny").refused(
+        "'Tiny'", "already registered", "--replace")
+    assert not out.exists()
+    assert_nothing_lost(before, arts)
+
+
+def test_a_manifest_replaced_behind_info_json_is_named(arts, capsys):
+    info = arts / "datasets" / "tiny" / "info.json"
+    meta = json.loads(info.read_text())
+    info.write_text(json.dumps({**meta, "n_samples": 999}))
+    cli(capsys, "evaluate", *_tiny_eval_args(arts)).refused(str(info), "999", "--replace")
+
+
 # ------------------------------------------------------------------ 2: fer2013 PNGs owned, keyed, validated
 def test_fer2013_csvs_with_one_file_name_keep_their_own_images(arts, capsys, tmp_path):
     a = fer2013_csv(tmp_path / "a" / "fer2013.csv", value=7)

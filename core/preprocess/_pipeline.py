@@ -173,7 +173,7 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
                  color: str = "gray", threshold: float = 0.6, *, config: PrepareConfig | None = None,
                  progress: ProgressFn | None = None, register_as: str | None = None,
                  artifacts: str | Path | None = None, n_boot: int = 1000,
-                 flush_every_s: float = FLUSH_EVERY_S) -> PrepareResult:
+                 flush_every_s: float = FLUSH_EVERY_S, replace_registered: bool = False) -> PrepareResult:
     """Turn EiLA annotations, demographics and videos into a face-crop dataset with an audit.
 
     Parameters
@@ -202,6 +202,8 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
         Cluster-bootstrap replicates of the audit.
     flush_every_s : float
         How often the resume state is written during the run.
+    replace_registered : bool
+        Replace a dataset already registered as ``register_as`` (else that name is refused up front).
 
     Returns
     -------
@@ -227,6 +229,11 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
                                min_confidence=min(mc, float(threshold)))
     if det_obj is None:
         check_weights(config.detector, config.weights)
+    if register_as:  # before any long work: the name must be free (or replacing it asked for)
+        from ..paths import default_artifacts_dir
+        from ..registry import check_name_free
+
+        check_name_free(register_as, Path(artifacts) if artifacts else default_artifacts_dir(), replace_registered)
     progress = progress or null_progress
     split_rule: Mapping[int, str] = dict(config.split_rule)
     ann = load_eila_annotations(annotations, demographics, split_rule=split_rule)
@@ -254,12 +261,13 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
         runner.run(set(ann["row"].astype(int)) - set(state), videos, retry)
     finally:
         runner.flush()
-    return _finish(ann, out, config, runner.records, info, register_as, artifacts, n_boot, progress)
+    return _finish(ann, out, config, runner.records, info, register_as, artifacts, n_boot, progress,
+                   replace_registered)
 
 
 def _finish(ann: pd.DataFrame, out: Path, cfg: PrepareConfig, records: dict[int, dict], info: dict,
             register_as: str | None, artifacts: str | Path | None, n_boot: int,
-            progress: ProgressFn) -> PrepareResult:
+            progress: ProgressFn, replace_registered: bool = False) -> PrepareResult:
     res = pd.DataFrame([records[r] for r in sorted(records)], columns=list(ROW_COLUMNS))
     rows = ann.merge(res, on="row", how="left", validate="one_to_one")
     rows["side_profile"] = side_profile(rows["yaw"].to_numpy(dtype=float), cfg.side_profile_deg)
@@ -293,7 +301,7 @@ def _finish(ann: pd.DataFrame, out: Path, cfg: PrepareConfig, records: dict[int,
         registered = register_dataset(manifest, register_as, "eila-crops",
                                       {"path": out, "demographics": info["demographics"],
                                        "prepared_by": "prepare-eila", "detector": cfg.detector,
-                                       "threshold": cfg.threshold}, art)
+                                       "threshold": cfg.threshold}, art, overwrite=replace_registered)
         save_audit(audit, registered.path)
     progress(len(rows), len(rows), f"kept {counts['kept']} of {counts['rows']} rows")
     return PrepareResult(out=out, manifest=manifest, rows=rows, audit=audit, info=info, registered=registered)
