@@ -113,10 +113,12 @@ def _load_keras(path: Path) -> Any:
     with open(path, "rb") as fh:
         head = fh.read(8)
     if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path}: the file exists but is not a Keras archive (a .keras file is a zip "
-                             f"archive; this one starts with {head[:8]!r}); expected a model saved with model.save()")
+        raise ModelFileError(f"{path}: not a loadable Keras model: the file exists but is not a Keras archive (a "
+                             f".keras file is a zip archive; this one starts with {head[:8]!r}); expected a model "
+                             "saved with model.save()")
     if path.suffix.lower() in (".h5", ".hdf5") and head != b"\x89HDF\r\n\x1a\n":
-        raise ModelFileError(f"{path}: the file exists but is not an HDF5 file (it starts with {head[:8]!r}); "
+        raise ModelFileError(f"{path}: not a loadable Keras model: the file exists but is not an HDF5 file (it "
+                             f"starts with {head[:8]!r}); "
                              "expected a Keras .h5 model")
     try:
         return keras.models.load_model(str(path), compile=False, safe_mode=True)

@@ -26,8 +26,9 @@ import pytest
 from core._io import file_sha1
 from core.feature_cache import FeatureCache
 from core.registry import get_dataset, list_datasets, load_dataset
-from tests.faults_helpers import (FLUSH_EVERY_ROW, REPO, assert_nothing_lost, cli, cli_subprocess, fer2013_csv, fingerprint,
-                                  kill_after, read_only_place, staging_left, tiny_tree, try_mount, umount, visible)
+from tests.faults_helpers import (FLUSH_EVERY_ROW, REPO, assert_nothing_lost, cli, cli_subprocess, fer2013_csv,
+                                  fingerprint, kill_after, read_only_place, staging_left, tiny_tree, try_mount, umount,
+                                  visible)
 from tests.preprocess_video_fixture import eila_video  # noqa: F401 - module-scoped fixture
 
 TRAIN_ARGS = ("--weights", "random", "--input-size", "32", "--epochs1", "1", "--epochs2", "0", "--batch-size", "8")
