@@ -171,8 +171,11 @@ def register_dataset(manifest: pd.DataFrame, name: str, fmt: str, source: dict[s
     artifacts : Path
     synthetic : bool
     overwrite : bool
-        Replace a dataset registered under the same name (``--replace``); the old
-        one is removed only once the new one is complete.
+        Replace a dataset registered under the same name (``--replace``). With
+        ``staged`` the old folder is swapped out only once the new one is
+        complete; without, the manifest and then ``info.json`` (the commit
+        point, whose sample count is checked against the manifest when read)
+        are replaced in place, keeping files the new manifest may point at.
     staged : Path, optional
         A hidden folder under ``datasets/`` holding files the manifest points at
         (``fer2013-csv`` PNGs); it becomes the dataset's folder and the paths are
@@ -193,7 +196,6 @@ def register_dataset(manifest: pd.DataFrame, name: str, fmt: str, source: dict[s
 
 def _register_locked(manifest: pd.DataFrame, name: str, slug: str, folder: Path, fmt: str, source: dict[str, Any],
                      synthetic: bool, overwrite: bool, staged: Path | None) -> DatasetInfo:
-    root = folder.parent
     _check_name_free(folder, name, overwrite)
     report = dict(manifest.attrs.get("load_report", {}))
     info = {"name": name, "slug": slug, "format": fmt, "n_samples": int(len(manifest)), "synthetic": bool(synthetic),
