@@ -38,3 +38,15 @@ class ModelFileError(FerBiasError, ValueError):
 
 class WeightsUnavailableError(FerBiasError, FileNotFoundError):
     """Pretrained weights were asked for but cannot be found or downloaded."""
+
+
+class OutputError(FerBiasError, OSError):
+    """An output folder cannot be used: it holds a finished artifact, is not writable or lacks space."""
+
+
+class DatasetExistsError(FerBiasError, FileExistsError):
+    """A dataset name (or its folder) is already registered."""
+
+
+class UnknownDatasetError(DataFormatError):
+    """No registered dataset has the name asked for."""

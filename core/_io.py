@@ -1,12 +1,17 @@
 """Small atomic file writers, and checked readers, shared by every module that persists results."""
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
@@ -60,9 +65,168 @@ def atomic_write_json(obj: Any, path: str | Path) -> Path:
     return atomic_write_text(json.dumps(obj, indent=2, default=_json_default, sort_keys=False), path)
 
 
-def read_json(path: str | Path) -> Any:
-    """Read a JSON file."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+def read_json(path: str | Path, required: Sequence[str] = ()) -> Any:
+    """Read a JSON file, raising :class:`DataFormatError` naming it when it is not valid JSON.
+
+    Parameters
+    ----------
+    path : str or Path
+    required : sequence of str
+        Keys the file must hold (it must then be a JSON object).
+
+    Raises
+    ------
+    DataFormatError
+        Truncated or invalid JSON, or missing ``required`` keys (a ``ValueError``).
+    OSError
+        The file cannot be read.
+    """
+    from ._errors import DataFormatError
+
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"not valid JSON (truncated or corrupt: {exc})", path) from None
+    if required:
+        missing = [k for k in required if not isinstance(obj, dict) or k not in obj]
+        if missing:
+            raise DataFormatError(f"incomplete: missing key(s) {missing}; expected keys {list(required)}", path)
+    return obj
+
+
+def parquet_problem(path: str | Path) -> str | None:
+    """Why ``path`` is not a readable Parquet file (missing, truncated, corrupt footer), or None when it is.
+
+    Reads only the footer (metadata), so it is cheap on large files.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        return "file not found"
+    try:
+        pq.ParquetFile(path).metadata  # noqa: B018 - reading the footer is the check
+    except Exception as exc:  # pyarrow raises several types for a truncated or foreign file
+        return f"not a readable Parquet file ({type(exc).__name__}: {str(exc)[:200]})"
+    return None
+
+
+@contextlib.contextmanager
+def locked(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive ``fcntl`` lock on ``path`` (created) for the ``with`` block; waits for other holders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def quarantine(path: str | Path, reason: str) -> Path:
+    """Move a bad artifact out of the way into ``<its folder>/.quarantine/`` (with a ``.why.txt`` beside it)."""
+    path = Path(path)
+    dest_dir = path.parent / ".quarantine"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / f"{path.name}.{uuid.uuid4().hex[:6]}"
+    os.replace(path, dest)
+    (dest_dir / f"{dest.name}.why.txt").write_text(reason + "\n", encoding="utf-8")
+    return dest
+
+
+#: What a folder holds that makes it an artifact nobody may write into again.
+_ARTIFACT_MARKERS: dict[str, str] = {"info.json": "a registered dataset", "model.keras": "a trained run",
+                                     "metrics.json": "a run", "predictions.parquet": "a run",
+                                     "config.json": "a run", "manifest.parquet": "a dataset"}
+
+
+def artifact_kind(folder: str | Path) -> str | None:
+    """``"a registered dataset"``, ``"a run"``... when ``folder`` holds such an artifact, else None."""
+    folder = Path(folder)
+    for name, kind in _ARTIFACT_MARKERS.items():
+        if (folder / name).exists():
+            return kind
+    return None
+
+
+def refuse_existing_output(out: str | Path, replace: bool = False, flag: str = "--out") -> None:
+    """Refuse to write into a folder that already holds a run or a dataset, unless ``replace``.
+
+    Raises
+    ------
+    OutputError
+        ``out`` is a file, or holds a run/dataset and ``replace`` is False.
+    """
+    from ._errors import OutputError
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{flag} {out}: exists and is not a folder; expected a new or empty folder")
+    kind = artifact_kind(out) if out.is_dir() else None
+    if kind is not None and not replace:
+        raise OutputError(f"{flag} {out}: already holds {kind}, which is never written again; choose a new "
+                          f"folder, or pass --replace to replace it once the new result is complete")
+
+
+#: errno values that mean "this place cannot take the output" (reported in one line, not a traceback).
+DISK_ERRNOS: frozenset[int] = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                                         errno.ENOTDIR, errno.EISDIR, errno.EEXIST})
+
+
+def check_writable(folder: str | Path, need_bytes: int = 0, flag: str = "--artifacts") -> Path:
+    """Fail before long work when ``folder`` cannot be created or written, or has less than ``need_bytes`` free.
+
+    Creates ``folder`` (and parents), writes and removes a probe file.
+
+    Raises
+    ------
+    OutputError
+        Naming the folder, the option that chose it and what is wrong.
+    """
+    from ._errors import OutputError
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"{flag} {folder}: cannot write there ({describe_os_error(exc)}); expected a writable "
+                          "folder") from None
+    if need_bytes > 0:
+        free = shutil.disk_usage(folder).free
+        if free < need_bytes:
+            raise OutputError(f"{flag} {folder}: only {free / 2**20:.1f} MiB free, about {need_bytes / 2**20:.1f} "
+                              "MiB needed; free some space or choose another folder")
+    return folder
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``<file>: <reason>`` in one line for an ``OSError`` (with a hint for a full or read-only disk)."""
+    where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+    why = exc.strerror or str(exc)
+    hint = {errno.ENOSPC: " (the disk is full)", errno.EDQUOT: " (disk quota exceeded)",
+            errno.EROFS: " (the file system is read-only)", errno.EACCES: " (no write permission)"}
+    return f"{where}{why}{hint.get(exc.errno, '')}"
+
+
+def replace_folder(staging: str | Path, final: str | Path) -> Path:
+    """Move a complete ``staging`` folder to ``final``, replacing what was there only once ``staging`` is in place."""
+    staging, final = Path(staging), Path(final)
+    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+    if final.exists():
+        os.replace(final, old)
+    try:
+        os.replace(staging, final)
+    except BaseException:
+        if old.exists():
+            os.replace(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return final
 
 
 def read_parquet_file(path: str | Path, missing: str) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -35,6 +36,8 @@ from .progress import ProgressFn
 
 INPUT_SCALES: dict[str, tuple[float, float]] = {"0-255": (1.0, 0.0), "0-1": (1 / 255.0, 0.0),
                                                 "-1-1": (2 / 255.0, -1.0)}
+#: Inputs smaller than this (the FER2013 face size) are accepted with a warning that images are downscaled.
+MIN_INPUT_SIZE = 48
 #: Manifest columns carried into predictions when present.
 META_COLUMNS: tuple[str, ...] = ("path", "dataset", "split", "race", "gender", "age", "skin_color", "person", "video",
                                  "clip", "frame", "yaw", "pitch", "side_profile", "occlusion", "face_found",
@@ -113,6 +116,16 @@ def _load_keras(path: Path) -> Any:
         raise ModelFileError(f"{path}: model file not found; expected a .keras or .h5 Keras classifier")
     if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
         raise ModelFileError(f"{path}: expected a .keras or .h5 file, received '{path.suffix or 'no extension'}'")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a loadable Keras model: the file exists but is not a Keras archive (a "
+                             f".keras file is a zip archive; this one starts with {head[:8]!r}); expected a model "
+                             "saved with model.save()")
+    if path.suffix.lower() in (".h5", ".hdf5") and head != b"\x89HDF\r\n\x1a\n":
+        raise ModelFileError(f"{path}: not a loadable Keras model: the file exists but is not an HDF5 file (it "
+                             f"starts with {head[:8]!r}); "
+                             "expected a Keras .h5 model")
     try:
         return keras.models.load_model(str(path), compile=False, safe_mode=True)
     except Exception as exc:
@@ -171,10 +184,14 @@ def load_classifier(spec: str | Path, classes: Sequence[str] | None = None, inpu
         name, default_classes, default_scale = path.stem, EMOTIONS, "0-255"
     source = str(path)
     out_shape = tuple(model.output_shape) if not isinstance(model.output_shape, list) else tuple(model.output_shape[0])
-    if out_shape[-1] != len(EMOTIONS):
-        raise ModelFileError(f"{source}: expected a classifier with 7 outputs (one per emotion), "
-                             f"received output shape {out_shape}")
+    if len(out_shape) != 2 or out_shape[-1] != len(EMOTIONS):
+        raise ModelFileError(f"{source}: expected a classifier with 7 outputs, output shape (batch, 7): one score per "
+                             f"emotion, received output shape {out_shape}")
     size, ch = _input_shape(model, source)
+    if int(input_size or size) < MIN_INPUT_SIZE:
+        warnings.warn(f"{source}: the model takes {int(input_size or size)}x{int(input_size or size)}x"
+                      f"{int(channels or ch)} images, smaller than the {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} FER faces: "
+                      "every image is downscaled to that size before predicting", stacklevel=2)
     mapped = [canonical_label(c) for c in (classes or default_classes)]
     if any(m is None for m in mapped):
         raise ModelFileError(f"{source}: unknown class name(s) in {list(classes or default_classes)}")

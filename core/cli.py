@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from typing import Sequence
 
 from ._errors import FerBiasError
@@ -45,12 +46,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001 - warnings API
+    """Warnings on the command line read ``warning: <message>`` (no source line of this package)."""
+    return f"warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command; errors in inputs exit with code 2 and a one-line message."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
+    warnings.formatwarning = _one_line_warning
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
@@ -58,4 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(importlib.import_module(args._module).run(args) or 0)
     except FerBiasError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full or read-only disk, a permission error: one line, not a traceback
+        from ._io import DISK_ERRNOS, describe_os_error
+
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        print(f"error: {describe_os_error(exc)}; nothing finished was changed", file=sys.stderr)
         return 2

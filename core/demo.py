@@ -37,21 +37,19 @@ for every group.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import math
 import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
 import pandas as pd
 
 from ._demo_faces import OCCLUSIONS, SHAPE_KEYS, FaceSpec, draw_face, expression_shape
+from ._io import locked
 from .datasets import LoadReport
 from .labels import EMOTIONS
 from .manifest import validate_manifest
@@ -270,17 +268,6 @@ def generate_demo(out_dir: str | Path, seed: int = 0, config: DemoConfig | None 
     return df
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _source(seed: int, config: DemoConfig) -> dict[str, str]:
     return {"generator": "core.demo.generate_demo", "seed": str(int(seed)),
             "config": json.dumps(config.to_dict(), sort_keys=True), "bias": describe_bias(config)}
@@ -324,7 +311,7 @@ def ensure_demo(artifacts: str | Path, seed: int = 0, config: DemoConfig | None 
     artifacts = Path(artifacts)
     root = datasets_dir(artifacts)
     wanted = _source(seed, config or DemoConfig())
-    with _locked(root / f".{DEMO_SLUG}.lock"):
+    with locked(root / f".{DEMO_SLUG}.lock"):
         info = find_demo(artifacts)
         if (info is not None and not regenerate and _intact(info) and info.source.get("seed") == wanted["seed"]
                 and (config is None or info.source.get("config") == wanted["config"])):

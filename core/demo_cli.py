@@ -47,6 +47,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from ._io import check_writable, refuse_existing_output
+    from .paths import datasets_dir
+
+    if args.out:
+        refuse_existing_output(args.out)
+        check_writable(args.out, flag="--out")
+    else:
+        check_writable(datasets_dir(Path(args.artifacts) if args.artifacts else default_artifacts_dir()))
     progress = progress_for_cli(args.status_file, "synthetic demo")
     if args.out:
         df = generate_demo(args.out, seed=args.seed, config=config, progress=progress)

@@ -17,6 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "persons into test) or person-disjoint (eila-* formats)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the person-disjoint split")
     p.add_argument("--skip-bad-images", action="store_true", help="leave out undecodable images and report them")
+    p.add_argument("--replace", action="store_true",
+                   help="replace a dataset already registered under this name (once the new one is complete)")
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
 
 
@@ -24,18 +26,20 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ._errors import DataFormatError
-    from .registry import BAD_IMAGE_FORMATS, load_any, register_dataset
+    from ._io import check_writable
+    from .paths import datasets_dir
+    from .registry import BAD_IMAGE_FORMATS, load_and_register, slugify
 
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
+    slugify(args.name)  # a name with no usable characters fails before anything is read
+    check_writable(datasets_dir(artifacts), flag="--artifacts")
     kwargs = {"on_bad_image": "skip"} if args.skip_bad_images and args.format in BAD_IMAGE_FORMATS else {}
     if args.format in ("eila-annotations", "eila-crops"):
         kwargs.update(split_rule=args.split_rule, split_seed=args.split_seed)
     elif args.split_rule != "seed":
         raise DataFormatError(f"--split-rule applies to eila-* formats, not {args.format!r}", args.path)
-    df = load_any(args.format, args.path, demographics=args.demographics, name=args.name, artifacts=artifacts,
-                  **kwargs)
-    info = register_dataset(df, args.name, args.format, {"path": args.path, "demographics": args.demographics},
-                            artifacts)
+    df, info = load_and_register(args.format, args.path, args.name, artifacts, demographics=args.demographics,
+                                 overwrite=args.replace, **kwargs)
     print(f"registered {info.name!r}: {info.n_samples} samples at {info.path}")
     rep = df.attrs.get("load_report", {})
     if rep.get("n_excluded") or rep.get("n_skipped"):

@@ -10,7 +10,7 @@ import streamlit as st
 from core._errors import FerBiasError
 from core.labels import EMOTIONS
 from core.manifest import SPLITS
-from core.registry import BAD_IMAGE_FORMATS, FORMATS, load_any, register_dataset, remove_dataset
+from core.registry import BAD_IMAGE_FORMATS, FORMATS, load_and_register, remove_dataset
 from pages._data_prepare import render_prepare_section
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
                        group_columns, image_grid, load_dataset_manifest, registered_datasets, set_demo_opt_out,
@@ -216,10 +216,8 @@ def register_tab(artifacts: Path) -> None:
             return
         try:
             with st.spinner(f"Loading {path} ..."):
-                df = load_any(fmt, path.strip(), demographics=demographics, name=name.strip(), artifacts=artifacts,
-                              **kwargs)
-                info = register_dataset(df, name.strip(), fmt, {"path": path.strip(), "demographics": demographics},
-                                        artifacts, overwrite=overwrite)
+                df, info = load_and_register(fmt, path.strip(), name.strip(), artifacts, demographics=demographics,
+                                             overwrite=overwrite, **kwargs)
         except (FerBiasError, FileExistsError, ValueError, OSError) as exc:
             st.error(str(exc))
             return

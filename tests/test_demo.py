@@ -132,7 +132,8 @@ def test_ensure_demo_registers_once_as_synthetic(artifacts):
     assert all(Path(p).is_file() and Path(p).is_relative_to(info.path) for p in df["path"])
     redo = ensure_demo(artifacts, config=SMALL, regenerate=True)
     assert redo.created > info.created
-    assert sorted(p.name for p in (artifacts / "datasets").iterdir()) == [".synthetic-demo.lock", "synthetic-demo"]
+    assert sorted(p.name for p in (artifacts / "datasets").iterdir()) == [
+        ".synthetic-demo.lock", ".synthetic-demo.register.lock", "synthetic-demo"]  # lock files, one dataset
 
 
 def test_crash_midway_never_leaves_a_half_dataset(artifacts, monkeypatch):
@@ -169,7 +170,8 @@ def test_crash_midway_never_leaves_a_half_dataset(artifacts, monkeypatch):
     kept = find_demo(artifacts)
     assert kept is not None and kept.created == first.created
     assert all(Path(p).is_file() for p in load_dataset("Synthetic demo", artifacts)["path"])
-    assert sorted(p.name for p in (artifacts / "datasets").iterdir()) == [".synthetic-demo.lock", "synthetic-demo"]
+    assert sorted(p.name for p in (artifacts / "datasets").iterdir()) == [
+        ".synthetic-demo.lock", ".synthetic-demo.register.lock", "synthetic-demo"]  # lock files, one dataset
 
 
 def test_demo_cli(artifacts, capsys):

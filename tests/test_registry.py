@@ -11,7 +11,7 @@ import pytest
 from core import DataFormatError
 from core.cli import main
 from core.registry import (BAD_IMAGE_FORMATS, FORMATS, get_dataset, list_datasets, load_any, load_dataset,
-                           register_dataset, remove_dataset, slugify)
+                           register_dataset, remove_dataset, slugify, load_and_register)
 
 
 def _tree(root: Path, corrupt: bool = False) -> Path:
@@ -71,15 +71,17 @@ def test_load_any_dispatch_and_errors(tmp_path, artifacts, eila_dir):
     csv = tmp_path / "fer2013.csv"
     csv.write_text("emotion,pixels,Usage\n3," + " ".join(["7"] * 2304) + ",Training\n")
     fer = load_any("fer2013-csv", csv, artifacts=artifacts)
-    assert Path(fer["path"].iloc[0]).is_relative_to(artifacts / "datasets" / "_fer2013_png")
+    assert Path(fer["path"].iloc[0]).is_relative_to(artifacts / "cache" / "fer2013_png")  # not registered: cache
     fer_default = load_any("fer2013-csv", csv)  # no artifacts given: $FERBIAS_ARTIFACTS, never the cwd
     assert Path(fer_default["path"].iloc[0]).is_relative_to(artifacts)
     ann = load_any("eila-annotations", eila_dir / "annotations.csv", demographics=eila_dir / "demographics.csv")
     assert len(ann) == 5723 + 1462 + 902
-    register_dataset(fer, "F", "fer2013-csv", {}, artifacts)
+    fer, info = load_and_register("fer2013-csv", csv, "F", artifacts)
     again = load_any("manifest", artifacts / "datasets" / "f" / "manifest.parquet")
-    assert again["sample_id"].tolist() == fer["sample_id"].tolist()
-    assert [d.name for d in list_datasets(artifacts)] == ["F"]  # the PNG folder is not a dataset
+    assert again["sample_id"].tolist() == fer["sample_id"].tolist() == ["F:0"]  # named after --name
+    assert Path(again["path"].iloc[0]).is_relative_to(info.path / "fer2013_png")  # the dataset owns its PNGs
+    assert Path(again["path"].iloc[0]).is_file()
+    assert [d.name for d in list_datasets(artifacts)] == ["F"]
 
 
 def test_cli_register_skip_bad_images(tmp_path, artifacts, capsys):

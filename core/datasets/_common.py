@@ -73,7 +73,7 @@ def apply_bad_image_policy(df: pd.DataFrame, report: LoadReport, policy: BadImag
         first = sorted(bad)[:3]
         raise DataFormatError(
             f"{len(bad)} image(s) cannot be decoded, e.g. {first}; expected readable JPEG/PNG files "
-            "(pass on_bad_image='skip' to leave them out and report them)", source)
+            "(pass --skip-bad-images, on_bad_image='skip' in Python, to leave them out and report them)", source)
     for p in sorted(bad):
         report.skipped.append((p, "cannot be decoded as an image"))
     return df[~df["path"].isin(bad)]

@@ -32,6 +32,13 @@ def load_eila_demographics(demographics_csv: str | Path) -> pd.DataFrame:
     demographics_csv = Path(demographics_csv)
     d = read_csv(demographics_csv, f"EiLA demographics with columns {DEMOGRAPHIC_COLUMNS}")
     require_columns(d, DEMOGRAPHIC_COLUMNS, demographics_csv)
+    for col in ("Video Tag", "Clip Id", "Person Id", "Person Global Id"):
+        empty = d[col].isna() | (d[col].astype(str).str.strip() == "")
+        if empty.any():
+            i = int(empty.to_numpy().nonzero()[0][0])
+            raise DataFormatError(f"{int(empty.sum())} empty cell(s), first in data row {i} (line {i + 2}); "
+                                  "expected a value in every row (it is part of the key crops are joined on)",
+                                  demographics_csv, col)
     for col, codes in (("Perceived Race", RACE_CODES_EILA), ("Perceived Gender", GENDER_CODES_EILA)):
         bad = sorted(set(d[col].dropna().astype(str)) - set(codes))
         if bad:
@@ -45,7 +52,11 @@ def load_eila_demographics(demographics_csv: str | Path) -> pd.DataFrame:
     })
     dup = out.duplicated(_KEY, keep=False)
     if dup.any():
-        raise DataFormatError(f"{int(dup.sum())} rows share a (Video Tag, Clip Id, Person Id) key", demographics_csv)
+        first = out.loc[dup, _KEY].iloc[0].tolist()
+        lines = [int(i) + 2 for i in out.index[dup & (out[_KEY] == first).all(axis=1)]]
+        raise DataFormatError(f"{int(dup.sum())} rows share a (Video Tag, Clip Id, Person Id) key, e.g. "
+                              f"{tuple(first)} on lines {lines}; expected one row per person of a clip",
+                              demographics_csv)
     return out
 
 

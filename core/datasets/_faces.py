@@ -13,6 +13,7 @@ from ._common import BadImagePolicy, LoadReport, apply_bad_image_policy, finish,
 
 UTK_NAME = re.compile(r"^(?P<age>\d+)_(?P<gender>[01])_(?P<race>[0-4])_(?P<dt>\d+)\.jpg(?:\.chip\.jpg)?$",
                       re.IGNORECASE)
+MAX_AGE = 130
 FAIRFACE_COLUMNS = ["file", "age", "gender", "race", "service_test"]
 
 
@@ -43,6 +44,10 @@ def load_utkface(root: str | Path, split: str = "test", on_bad_image: BadImagePo
         m = UTK_NAME.match(f.name)
         if m is None:
             report.skipped.append((str(f), "name does not match [age]_[gender]_[race]_[datetime].jpg"))
+            continue
+        if len(m["age"]) > 3 or int(m["age"]) > MAX_AGE:
+            report.skipped.append((str(f), f"age {m['age'][:12]}{'...' if len(m['age']) > 12 else ''} is not an "
+                                           f"age in years (expected 0-{MAX_AGE})"))
             continue
         rows.append({"sample_id": f"UTKFace:{f.relative_to(root).as_posix()}", "path": str(f.resolve()),
                      "dataset": "UTKFace", "split": split, "label": None, "age": int(m["age"]),

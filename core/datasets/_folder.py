@@ -1,6 +1,7 @@
 """Loader for image trees with one folder per class (FER2013 images, SFEW, any split tree)."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -70,6 +71,9 @@ def load_folder(root: str | Path, dataset: str, split: str = "train",
         for class_dir in class_dirs:
             files = [f for f in sorted(class_dir.iterdir()) if is_image_file(f)]
             label = canonical_label(class_dir.name)
+            if label is not None and class_dir.name != class_dir.name.strip():
+                warnings.warn(f"{class_dir}: class folder name {class_dir.name!r} has leading/trailing spaces; "
+                              f"read as {label!r} (merged with any other folder of that emotion)", stacklevel=2)
             if label is None:
                 if files:
                     unknown[class_dir.name] = unknown.get(class_dir.name, 0) + len(files)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._errors import DataFormatError
+from .._errors import DataFormatError, UnknownDatasetError
 from .._io import read_json
 from ..paths import default_artifacts_dir, runs_dir
 from ..registry import FORMATS
@@ -40,7 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="backbone pass of a run trained here (bfloat16: several times faster, agreement in the README)")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N rows")
     p.add_argument("--label", default=None, help="display name of this evaluation")
-    p.add_argument("--out", default=None, help="output folder (default: <artifacts>/runs/<new id>)")
+    p.add_argument("--out", default=None, help="output folder (default: <artifacts>/runs/<new id>); must be new "
+                   "or empty: a folder holding a run or dataset is refused")
+    p.add_argument("--replace", action="store_true", help="replace the run in --out once the new one is complete")
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
 
 
@@ -75,7 +77,7 @@ def resolve_data(data: str, fmt: str | None, demographics: str | None, name: str
     if not path.exists():
         try:
             info = get_dataset(data, artifacts)
-        except DataFormatError:
+        except UnknownDatasetError:  # an unreadable registered dataset raises naming its file instead
             raise DataFormatError("not a file, folder or registered dataset name; expected a dataset folder, a "
                                   "manifest .parquet or a name listed by the Data page", data) from None
         return load_dataset(data, artifacts), {"name": info.name, "format": "registered", "path": str(info.path),
@@ -89,12 +91,15 @@ def resolve_data(data: str, fmt: str | None, demographics: str | None, name: str
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._io import check_writable, refuse_existing_output
     from ..progress import StatusFileProgress, TqdmProgress
     from .runs import evaluate_model, new_run_id
 
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
-    manifest, dataset = resolve_data(args.data, args.format, args.demographics, args.name, artifacts)
     out = Path(args.out) if args.out else runs_dir(artifacts) / new_run_id("eval")
+    refuse_existing_output(out, args.replace)  # before reading data or predicting anything
+    check_writable(out.parent, flag="--out" if args.out else "--artifacts")
+    manifest, dataset = resolve_data(args.data, args.format, args.demographics, args.name, artifacts)
     bar = TqdmProgress("evaluate")
     status = StatusFileProgress(args.status_file) if getattr(args, "status_file", None) else None
 
@@ -106,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     m = evaluate_model(args.model, manifest, out, dataset, split=args.split, attributes=args.attributes,
                        n_boot=args.n_boot, min_persons=args.min_persons, batch_size=args.batch_size,
                        limit=args.limit, progress=progress, label=args.label, unit=args.unit,
-                       precision=args.precision)
+                       precision=args.precision, replace=args.replace)
     print(f"wrote {out}/predictions.parquet, metrics.json and leakage.json")
     ci = f"[{m['accuracy_ci_low']:.3f}, {m['accuracy_ci_high']:.3f}]"
     loss = "n/a" if m["loss"] is None else f"{m['loss']:.3f}"

@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from .._io import parquet_problem
     from ..paths import default_artifacts_dir
     from .report import build_report
     from .runs import list_runs, read_run
@@ -32,7 +35,12 @@ def run(args: argparse.Namespace) -> int:
     if args.all_runs:
         artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
         seen = {x.path for x in runs}
-        runs += [r for r in reversed(list_runs(artifacts, with_predictions=True)) if r.path not in seen]
+        for r in reversed(list_runs(artifacts, with_predictions=True)):
+            problem = None if r.path in seen else parquet_problem(r.path / "predictions.parquet")
+            if problem is not None:  # one corrupt run never blocks the report of the others
+                print(f"warning: skipped run {r.path}: predictions.parquet: {problem}", file=sys.stderr)
+            elif r.path not in seen:
+                runs.append(r)
     bundle = build_report(runs, include_reference=not args.no_reference, attributes=args.attributes,
                           n_boot=args.n_boot, confidence=args.confidence, min_persons=args.min_persons,
                           baseline=args.baseline, title=args.title, unit=args.unit)

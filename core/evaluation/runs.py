@@ -10,7 +10,9 @@ config and no model file.
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,7 +23,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_json, read_json, read_parquet_file
+from .._io import (atomic_write_json, check_writable, read_json, read_parquet_file, refuse_existing_output,
+                   replace_folder)
 from ..manifest import atomic_write_parquet
 from ..paths import runs_dir
 from ..progress import ProgressFn
@@ -66,7 +69,7 @@ def versions() -> dict[str, str]:
 def _read_json_or_none(path: Path) -> dict[str, Any] | None:
     try:
         return read_json(path) if path.is_file() else None
-    except (json.JSONDecodeError, OSError, UnicodeDecodeError):
+    except (json.JSONDecodeError, OSError, UnicodeDecodeError, ValueError):
         return None
 
 
@@ -98,7 +101,7 @@ def list_runs(artifacts: str | Path, with_predictions: bool = False) -> list[Run
         return []
     out = []
     for d in root.iterdir():
-        if d.is_dir() and (d / "config.json").is_file():
+        if d.is_dir() and not d.name.startswith(".") and (d / "config.json").is_file():  # hidden: being written
             try:
                 info = read_run(d)
             except DataFormatError:
@@ -127,11 +130,13 @@ def load_predictions(run: str | Path | RunInfo) -> pd.DataFrame:
 def write_evaluation(predictions: pd.DataFrame, out_dir: str | Path, config: dict[str, Any],
                      attributes: Iterable[str] = DEFAULT_ATTRIBUTES, n_boot: int = 1000,
                      min_persons: int = 5, seed: int = 0, leakage: dict[str, Any] | None = None,
-                     unit: str = "person") -> dict[str, Any]:
+                     unit: str = "person", final_dir: str | Path | None = None) -> dict[str, Any]:
     """Write ``predictions.parquet``, ``metrics.json``, ``config.json`` and ``versions.json`` into ``out_dir``.
 
     ``leakage`` (an audit from :mod:`core.evaluation.leakage`) is written as
     ``leakage.json``; ``unit`` is the unit of resampling of the intervals.
+    ``final_dir`` is where the folder will live when ``out_dir`` is a staging
+    copy (messages in the metrics name the final place).
 
     The metrics are computed before anything is written, so a failure leaves
     an existing folder untouched; each file is written atomically.
@@ -143,7 +148,7 @@ def write_evaluation(predictions: pd.DataFrame, out_dir: str | Path, config: dic
     """
     out_dir = Path(out_dir)
     metrics = compute_metrics(predictions, attributes=tuple(attributes), n_boot=n_boot, min_persons=min_persons,
-                              seed=seed, source=str(out_dir / "predictions.parquet"), unit=unit)
+                              seed=seed, source=str(Path(final_dir or out_dir) / "predictions.parquet"), unit=unit)
     cfg = {"kind": "evaluation", "created": time.time(), **config,
            "evaluation": {"attributes": list(attributes), "n_boot": n_boot, "min_persons": min_persons, "seed": seed,
                           "unit": unit}}
@@ -181,8 +186,12 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
                    split: str = "auto", attributes: Iterable[str] = DEFAULT_ATTRIBUTES, n_boot: int = 1000,
                    min_persons: int = 5, batch_size: int = 64, limit: int | None = None,
                    progress: ProgressFn | None = None, label: str | None = None,
-                   unit: str = "person", precision: str = "float32") -> dict[str, Any]:
+                   unit: str = "person", precision: str = "float32", replace: bool = False) -> dict[str, Any]:
     """Evaluate a classifier on a manifest and write an evaluation run folder.
+
+    ``out_dir`` must be new or empty: a folder holding a run or a dataset is
+    refused before anything is predicted, unless ``replace``; the folder is
+    written in a hidden sibling and moved into place complete.
 
     Parameters
     ----------
@@ -210,6 +219,8 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
         Unit of resampling of the intervals (see :mod:`core.evaluation.units`).
     precision : {"float32", "bfloat16"}
         Backbone pass of a classifier trained here (:func:`core.classifier.predict_manifest`); recorded.
+    replace : bool
+        Replace a run already in ``out_dir`` (``--replace``), once the new one is complete.
 
     ``leakage.json`` records which evaluation persons the model was trained on
     (a run folder trained here) or why that cannot be checked; predictions
@@ -223,9 +234,14 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
     Raises
     ------
     ModelFileError, DataFormatError
+    OutputError
+        ``out_dir`` holds a run or dataset (without ``replace``) or cannot be written.
     """
     from ..classifier import load_classifier, predict_manifest
 
+    out_dir = Path(out_dir)
+    refuse_existing_output(out_dir, replace)
+    check_writable(out_dir.parent, flag="--out")
     rows, split_used = select_split(manifest, split)
     rows = rows[rows["label"].notna()]
     if limit is not None:
@@ -253,5 +269,13 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
               "split": split_used, "n_samples": int(len(preds)), "limit": limit, "precision": precision}
     if dataset.get("split_rule"):
         config["split_rule"] = str(dataset["split_rule"])
-    return write_evaluation(preds, out_dir, config, attributes=attributes, n_boot=n_boot, min_persons=min_persons,
-                            leakage=leakage, unit=unit)
+    staging = out_dir.parent / f".partial-{out_dir.name}-{os.getpid()}"
+    try:
+        metrics = write_evaluation(preds, staging, config, attributes=attributes, n_boot=n_boot,
+                                   min_persons=min_persons, leakage=leakage, unit=unit, final_dir=out_dir)
+        if out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # an empty folder given as --out
+        replace_folder(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return metrics

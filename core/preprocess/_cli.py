@@ -21,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="minimum confidence of the kept face (default 0.6, as the seed)")
     p.add_argument("--register", default=None, metavar="NAME",
                    help="also register the result as a dataset under this name")
+    p.add_argument("--replace", action="store_true", help="replace the dataset already registered as --register")
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
     p.add_argument("--status-file", default=None, help="write progress JSON here (background jobs)")
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         res = prepare_eila(args.annotations, args.demographics, args.videos, args.out, detector=args.detector,
                            weights=args.weights, size=args.size, color=args.color, threshold=args.threshold,
                            progress=progress_for_cli(args.status_file, "prepare-eila"), register_as=args.register,
-                           artifacts=args.artifacts)
+                           artifacts=args.artifacts, replace_registered=args.replace)
     except ValueError as exc:  # out-of-range settings (--size, --threshold): one line, not a traceback
         if isinstance(exc, FerBiasError):
             raise

@@ -21,7 +21,7 @@ redone; rows that failed because their input was unavailable (``missing_video``,
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -29,7 +29,7 @@ import cv2
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_json, file_sha1, read_json
+from .._io import atomic_write_json, check_writable, file_sha1, read_json
 from ..datasets import SEED_CODE_SPLIT_RULE, load_eila_annotations
 from ..manifest import atomic_write_parquet, save_manifest
 from ..progress import ProgressFn, null_progress
@@ -100,29 +100,60 @@ class PrepareResult:
     registered: Any = None
 
 
-def _check_resume(out: Path, identity: dict[str, Any]) -> None:
+def _check_out(out: Path) -> None:
+    """Refuse an ``--out`` folder that holds a registered dataset, a run, or anything but a preparation."""
+    from .._io import artifact_kind
+    from .._errors import OutputError
+
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: exists and is not a folder; expected a new, empty or prepare-eila folder")
+    if not out.is_dir() or (out / "prepare.json").is_file() and not (out / "info.json").exists():
+        return
+    kind = artifact_kind(out)
+    if kind is not None:
+        raise OutputError(f"--out {out}: holds {kind} and no prepare.json of its own, so it is not a preparation "
+                          "to resume; it is never written into: choose a new or empty folder")
+
+
+def _check_resume(out: Path, identity: dict[str, Any]) -> dict[str, Any]:
+    """The earlier run's reading plan (batch, seek gap, detection size) when settings match; {} for a new folder."""
     info_path = out / "prepare.json"
     if not info_path.is_file():
-        return
-    old = read_json(info_path).get("identity", {})
+        return {}
+    meta = read_json(info_path)
+    old = meta.get("identity", {}) if isinstance(meta, dict) else {}
     diff = {k: (old.get(k), v) for k, v in identity.items() if old.get(k) != v}
     if diff:
         pretty = ", ".join(f"{k}: {a!r} there vs {b!r} now" for k, (a, b) in diff.items())
         raise DataFormatError(f"this folder was prepared with other settings ({pretty}); pass another --out "
                               "folder, or delete this one to start over", info_path)
+    plan = meta.get("plan")
+    return dict(plan) if isinstance(plan, dict) else {}
 
 
-def _load_state(out: Path, valid_rows: set[int]) -> dict[int, dict]:
-    """Finished rows from ``rows.parquet`` (rows to retry and kept rows whose crop vanished are dropped)."""
+def _expected_bytes(n_rows: int, cfg: PrepareConfig) -> int:
+    """Disk space the crops and tables of ``n_rows`` rows may take (a block per crop file at least)."""
+    per_crop = 4096 + cfg.size * cfg.size * (3 if cfg.color == "rgb" else 1)
+    return int(n_rows * (per_crop + 1024) + 2**20)
+
+
+def _load_state(out: Path, valid_rows: set[int]) -> tuple[dict[int, dict], set[int]]:
+    """Finished rows from ``rows.parquet``, and the rows to retry whose input was unavailable.
+
+    Rows to retry and kept rows whose crop vanished are left out of the state;
+    the second set holds the retried rows that never reached the detector
+    (``missing_video``, ``unreadable_frame``), which need not redo their chunk.
+    """
     path = out / "rows.parquet"
     if not path.is_file():
-        return {}
+        return {}, set()
     try:
         prev = pd.read_parquet(path)
     except Exception as exc:
         raise DataFormatError(f"resume state is unreadable ({type(exc).__name__}: {exc}); delete it to start "
                               "this folder over", path) from None
     state: dict[int, dict] = {}
+    before_detector: set[int] = set()
     for rec in prev.to_dict("records"):
         r = int(rec["row"])
         if r not in valid_rows:
@@ -130,9 +161,11 @@ def _load_state(out: Path, valid_rows: set[int]) -> dict[int, dict]:
         if rec["status"] == "kept" and not Path(str(rec["crop_path"])).is_file():
             continue
         if rec["status"] == "failed" and REASONS.get(rec["reason"], (0, True, ""))[1]:
+            if rec["reason"] in ("missing_video", "unreadable_frame"):
+                before_detector.add(r)
             continue
         state[r] = {k: rec.get(k) for k in ROW_COLUMNS}
-    return state
+    return state, before_detector
 
 
 def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str | Path, out: str | Path,
@@ -140,7 +173,7 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
                  color: str = "gray", threshold: float = 0.6, *, config: PrepareConfig | None = None,
                  progress: ProgressFn | None = None, register_as: str | None = None,
                  artifacts: str | Path | None = None, n_boot: int = 1000,
-                 flush_every_s: float = FLUSH_EVERY_S) -> PrepareResult:
+                 flush_every_s: float = FLUSH_EVERY_S, replace_registered: bool = False) -> PrepareResult:
     """Turn EiLA annotations, demographics and videos into a face-crop dataset with an audit.
 
     Parameters
@@ -169,6 +202,8 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
         Cluster-bootstrap replicates of the audit.
     flush_every_s : float
         How often the resume state is written during the run.
+    replace_registered : bool
+        Replace a dataset already registered as ``register_as`` (else that name is refused up front).
 
     Returns
     -------
@@ -194,33 +229,45 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
                                min_confidence=min(mc, float(threshold)))
     if det_obj is None:
         check_weights(config.detector, config.weights)
+    if register_as:  # before any long work: the name must be free (or replacing it asked for)
+        from ..paths import default_artifacts_dir
+        from ..registry import check_name_free
+
+        check_name_free(register_as, Path(artifacts) if artifacts else default_artifacts_dir(), replace_registered)
     progress = progress or null_progress
     split_rule: Mapping[int, str] = dict(config.split_rule)
     ann = load_eila_annotations(annotations, demographics, split_rule=split_rule)
     identity = {**config.identity(), "annotations_sha1": file_sha1(annotations)}
-    out.mkdir(parents=True, exist_ok=True)
-    _check_resume(out, identity)
+    _check_out(out)
+    check_writable(out, _expected_bytes(len(ann), config), flag="--out")
+    plan = _check_resume(out, identity)
     for stale in out.rglob(".*.tmp"):
         stale.unlink(missing_ok=True)
-    info = {"identity": identity, "annotations": str(annotations.resolve()),
+    state, retry = _load_state(out, set(ann["row"].astype(int)))
+    if det_obj is None:
+        det_obj = load_detector(config.detector, config.weights, min_confidence=config.min_confidence)
+    # a resumed folder keeps the reading plan it started with, whatever batch size is asked now: same bytes
+    plan = {"batch": int(plan.get("batch") or config.batch_size or max(8, det_obj.batch_size)),
+            "seek_gap": int(plan.get("seek_gap") or config.seek_gap),
+            "detect_max_side": int(plan.get("detect_max_side") or config.detect_max_side)}
+    config = replace(config, batch_size=plan["batch"], seek_gap=plan["seek_gap"],
+                     detect_max_side=plan["detect_max_side"])
+    info = {"identity": identity, "plan": plan, "annotations": str(annotations.resolve()),
             "demographics": str(demographics.resolve()), "videos": str(videos.resolve()),
             "started": time.time(), "load_report": ann.attrs.get("load_report", {})}
     atomic_write_json(info, out / "prepare.json")
-    state = _load_state(out, set(ann["row"].astype(int)))
-    if det_obj is None:
-        det_obj = load_detector(config.detector, config.weights, min_confidence=config.min_confidence)
     runner = _Runner(ann, out, config, det_obj, state, progress, flush_every_s)
-    todo = ann[~ann["row"].isin(list(state))]
     try:
-        runner.run(todo, videos)
+        runner.run(set(ann["row"].astype(int)) - set(state), videos, retry)
     finally:
         runner.flush()
-    return _finish(ann, out, config, runner.records, info, register_as, artifacts, n_boot, progress)
+    return _finish(ann, out, config, runner.records, info, register_as, artifacts, n_boot, progress,
+                   replace_registered)
 
 
 def _finish(ann: pd.DataFrame, out: Path, cfg: PrepareConfig, records: dict[int, dict], info: dict,
             register_as: str | None, artifacts: str | Path | None, n_boot: int,
-            progress: ProgressFn) -> PrepareResult:
+            progress: ProgressFn, replace_registered: bool = False) -> PrepareResult:
     res = pd.DataFrame([records[r] for r in sorted(records)], columns=list(ROW_COLUMNS))
     rows = ann.merge(res, on="row", how="left", validate="one_to_one")
     rows["side_profile"] = side_profile(rows["yaw"].to_numpy(dtype=float), cfg.side_profile_deg)
@@ -254,7 +301,7 @@ def _finish(ann: pd.DataFrame, out: Path, cfg: PrepareConfig, records: dict[int,
         registered = register_dataset(manifest, register_as, "eila-crops",
                                       {"path": out, "demographics": info["demographics"],
                                        "prepared_by": "prepare-eila", "detector": cfg.detector,
-                                       "threshold": cfg.threshold}, art)
+                                       "threshold": cfg.threshold}, art, overwrite=replace_registered)
         save_audit(audit, registered.path)
     progress(len(rows), len(rows), f"kept {counts['kept']} of {counts['rows']} rows")
     return PrepareResult(out=out, manifest=manifest, rows=rows, audit=audit, info=info, registered=registered)

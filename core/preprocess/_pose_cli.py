@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataFormatError("nothing to write: pass --out FILE.parquet and/or --register NAME", args.data)
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
     source: dict = {"pose_of": args.data, "pose_detector": args.detector}
+    in_place = False  # --register with the source dataset's own name updates it (documented); any other is refused
     if args.format:
         df = load_any(args.format, args.data, demographics=args.demographics, artifacts=artifacts)
         fmt = args.format
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         info = get_dataset(args.data, artifacts)
         df, fmt = load_dataset(args.data, artifacts), info.format
         source = {**info.source, **source}
+        in_place = bool(args.register) and args.register in (info.name, info.slug)
     detector = load_detector(args.detector, args.weights)
     out = estimate_pose_for_manifest(df, detector, threshold=args.threshold, side_threshold_deg=args.side_threshold,
                                      progress=progress_for_cli(args.status_file, "estimate-pose"))
@@ -54,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_parquet(out, Path(args.out))
         print(f"wrote {args.out}")
     if args.register:
-        reg = register_dataset(out, args.register, fmt, source, artifacts)
+        reg = register_dataset(out, info.name if in_place else args.register, fmt, source, artifacts,
+                               overwrite=in_place)
         print(f"registered {reg.name!r} ({reg.n_samples} samples) at {reg.path}")
     counts = out["pose_status"].value_counts().to_dict()
     print("pose status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

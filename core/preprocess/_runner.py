@@ -98,8 +98,6 @@ class _Runner:
             crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
                               interpolation=cv2.INTER_AREA)
         self.pending.append((row, frame, box, crop, scale))
-        if len(self.pending) >= self.batch:
-            self.detect_pending()
 
     def detect_pending(self) -> None:
         if not self.pending:
@@ -147,23 +145,56 @@ class _Runner:
     def report(self, message: str) -> None:
         self.progress(len(self.records), self.total, message)
 
-    def run(self, todo: pd.DataFrame, videos: Path) -> None:
-        self.report(f"{len(self.records)} rows already done, {len(todo)} to go")
-        for video, vrows in todo.groupby("video", sort=True):
+    def run(self, todo_rows: set[int], videos: Path, retry: set[int] = frozenset()) -> None:
+        """Process the rows in ``todo_rows``, in chunks fixed by the whole annotation table.
+
+        Each video's rows, in (frame, row) order, are cut into chunks of
+        ``batch`` rows; the faces of one chunk are detected together. A chunk
+        with any row to do is done whole (its finished rows give the same
+        result again), and every video is walked with the frames of all its
+        rows, so a resumed run decodes the same pixels and sends the detector
+        the same batches as an uninterrupted one: its output is the same, byte
+        for byte (batch composition changes MTCNN's padding and YOLO's
+        letterbox, and a seek can decode a frame differently). Rows in
+        ``retry`` (their video or frame was unavailable, so they never reached
+        the detector) are redone on their own.
+        """
+        self.report(f"{len(self.records)} rows already done, {len(todo_rows)} to go")
+        for video, vrows in self.ann.groupby("video", sort=True):
+            vrows = vrows.sort_values(["frame", "row"], kind="stable")
+            if not vrows["row"].isin(list(todo_rows)).any():
+                continue
             path = find_video(videos, str(video))
             if path is None:
                 for r in vrows["row"]:
-                    self.record(_failed(r, "missing_video", f"{videos}/{video}.mp4 or {videos}/{video}/Complete.mp4 "
-                                                            "not found"))
+                    if int(r) in todo_rows:
+                        self.record(_failed(r, "missing_video", f"{videos}/{video}.mp4 or "
+                                                                f"{videos}/{video}/Complete.mp4 not found"))
                 self.report(f"video {video}: missing")
                 continue
-            by_frame = {int(f): g.to_dict("records") for f, g in vrows.groupby("frame")}
-            for fr in iter_annotated_frames(path, by_frame, seek_gap=self.cfg.seek_gap):
+            records = vrows.to_dict("records")
+            chunks = [records[i:i + self.batch] for i in range(0, len(records), self.batch)]
+            fresh = todo_rows - set(retry)
+            redo = [c if any(int(r["row"]) in fresh for r in c) else [r for r in c if int(r["row"]) in todo_rows]
+                    for c in chunks]
+            redo = [c for c in redo if c]
+            left = {id(c): len(c) for c in redo}
+            chunk_of = {int(r["row"]): id(c) for c in redo for r in c}
+            by_frame: dict[int, list[dict]] = {}
+            for c in redo:
+                for r in c:
+                    by_frame.setdefault(int(r["frame"]), []).append(r)
+            for fr in iter_annotated_frames(path, vrows["frame"].astype(int), seek_gap=self.cfg.seek_gap,
+                                            needed=by_frame):
                 self._where = (str(video), fr.frame)
                 for row in by_frame[fr.frame]:
                     if fr.image is None:
                         self.record(_failed(row["row"], "unreadable_frame", f"{path}: {fr.error}"))
                     else:
                         self.add(row, fr.image)
+                    c = chunk_of[int(row["row"])]
+                    left[c] -= 1
+                    if left[c] == 0:
+                        self.detect_pending()
             self.detect_pending()
             self.report(f"video {video}: done")

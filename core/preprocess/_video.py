@@ -51,9 +51,16 @@ def _open(path: Path) -> cv2.VideoCapture:
     return cap
 
 
-def iter_annotated_frames(path: str | Path, frames: Iterable[int],
-                          seek_gap: int = DEFAULT_SEEK_GAP) -> Iterator[FrameResult]:
+def iter_annotated_frames(path: str | Path, frames: Iterable[int], seek_gap: int = DEFAULT_SEEK_GAP,
+                          needed: Iterable[int] | None = None) -> Iterator[FrameResult]:
     """Yield each distinct requested frame once, in increasing order, reading the video once.
+
+    The walk through the video (where it seeks, what it decodes) depends on
+    ``frames`` alone; ``needed`` only picks which of them are converted and
+    yielded. A resumed run passes every annotated frame as ``frames`` and the
+    ones still to do as ``needed``, so each frame it gets decodes to the same
+    pixels as in an uninterrupted run (a seek can land on a frame decoded
+    differently from one reached by decoding forward).
 
     Parameters
     ----------
@@ -63,6 +70,9 @@ def iter_annotated_frames(path: str | Path, frames: Iterable[int],
         Frame numbers (0-based); duplicates are read once.
     seek_gap : int
         Gaps longer than this many frames are crossed with one verified seek.
+    needed : iterable of int, optional
+        Frames to yield (default: all of ``frames``); the others are decoded
+        (``grab``) but not converted, and reading stops after the last needed one.
 
     Yields
     ------
@@ -73,6 +83,10 @@ def iter_annotated_frames(path: str | Path, frames: Iterable[int],
     if seek_gap < 1:
         raise ValueError(f"seek_gap must be >= 1, received {seek_gap}")
     wanted = sorted({int(f) for f in frames})
+    need = set(wanted) if needed is None else {int(f) for f in needed} & set(wanted)
+    if not need:
+        return
+    last_needed = max(need)
     path = Path(path)
     cap = _open(path)
     try:
@@ -82,8 +96,11 @@ def iter_annotated_frames(path: str | Path, frames: Iterable[int],
             return
         pos = 0  # index of the next frame a grab() would decode
         for i, f in enumerate(wanted):
+            if f > last_needed:
+                return
             if f < 0:
-                yield FrameResult(f, None, f"frame number {f} is negative")
+                if f in need:
+                    yield FrameResult(f, None, f"frame number {f} is negative")
                 continue
             if f - pos > seek_gap:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, f)
@@ -100,14 +117,21 @@ def iter_annotated_frames(path: str | Path, frames: Iterable[int],
                     ended = True
                     break
                 pos += 1
-            ok, img = (False, None) if ended else cap.read()
+            if ended:
+                ok, img = False, None
+            elif f in need:
+                ok, img = cap.read()
+            else:
+                ok, img = cap.grab(), True
             if ok and img is not None:
                 pos += 1
-                yield FrameResult(f, img)
+                if f in need:
+                    yield FrameResult(f, img)
                 continue
             # past the end: every later frame is unreadable too
             for g in wanted[i:]:
-                yield FrameResult(g, None, f"frame {g} is past the end of the video ({pos} frames decoded)")
+                if g in need:
+                    yield FrameResult(g, None, f"frame {g} is past the end of the video ({pos} frames decoded)")
             return
     finally:
         cap.release()

@@ -78,12 +78,39 @@ def loader_from_args(args: argparse.Namespace, artifacts: Path):
     return registered_loader(artifacts, getattr(args, "split_rule", None), getattr(args, "split_seed", 0))
 
 
+#: Free space a training run needs before it starts: a ResNet50 model.keras (~95 MiB), its history,
+#: predictions and feature-cache shards, with room to spare.
+TRAIN_FREE_BYTES = 256 * 2**20
+
+
+def check_training_output(artifacts: Path) -> None:
+    """Before any long work: remove dead runs' partial folders, and fail if the runs folder is unwritable or full."""
+    from .._io import check_writable
+    from ..paths import cache_dir, runs_dir
+    from .runner import remove_stale_partials
+
+    check_writable(runs_dir(artifacts), TRAIN_FREE_BYTES, flag="--artifacts")
+    check_writable(cache_dir(artifacts), flag="--artifacts")
+    remove_stale_partials(artifacts)
+
+
+def registered(name: str, flag: str, artifacts: Path):
+    """A registered dataset's info; an unknown name raises naming the option it came from."""
+    from .._errors import DataFormatError
+    from ..registry import get_dataset
+
+    try:
+        return get_dataset(name, artifacts)
+    except DataFormatError as exc:
+        raise DataFormatError(f"{flag} {name!r}: {exc}") from None
+
+
 def evaluation_from_args(args: argparse.Namespace, artifacts: Path, load=None):
     """(evaluation manifest, description) from ``--eval-dataset/--eval-split`` (through ``load`` when given)."""
     from ..mixing import evaluation_manifest
-    from ..registry import get_dataset, load_dataset
+    from ..registry import load_dataset
 
-    info = get_dataset(args.eval_dataset, artifacts)
+    info = registered(args.eval_dataset, "--eval-dataset", artifacts)
     source = load(args.eval_dataset) if load is not None else load_dataset(args.eval_dataset, artifacts)
     df = evaluation_manifest(source, args.eval_split, info.path / "manifest.parquet")
     desc = {"dataset": info.name, "split": args.eval_split, "n": int(len(df))}
@@ -140,12 +167,16 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if args.name:
         spec = MixSpec(args.name, spec.base, spec.extra, spec.fraction, spec.seed)
+    registered(args.base, "--base", artifacts)  # the training data first: its name is what the user typed
+    if args.extra:
+        registered(args.extra, "--extra", artifacts)
     load = loader_from_args(args, artifacts)
     try:
         evaluation, eval_info = evaluation_from_args(args, artifacts, load)
         train = build_mix(spec, load)
     except ValueError as exc:
         return fail(str(exc))
+    check_training_output(artifacts)
     exit_cleanly_on_sigterm()
     result = train_run(train, evaluation, cfg, artifacts, spec.name,
                        {"configuration": spec.to_dict(), "evaluation": eval_info, **load.record()},

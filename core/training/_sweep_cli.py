@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._cli import (add_training_options, artifacts_from_args, config_from_args, evaluation_from_args,
-                   exit_cleanly_on_sigterm, fail, loader_from_args, reporter)
+from ._cli import (add_training_options, artifacts_from_args, check_training_output, config_from_args,
+                   evaluation_from_args, exit_cleanly_on_sigterm, fail, loader_from_args, reporter)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"evaluation: {eval_info['dataset']}/{eval_info['split']} ({eval_info['n']} rows)")
         print(table.to_string(index=False))
         return 0
+    check_training_output(artifacts)
     progress = reporter(args, f"sweep {sweep}")
     exit_cleanly_on_sigterm()
     results = run_sweep(specs, datasets, evaluation, cfg, artifacts, sweep, eval_info, progress=progress,

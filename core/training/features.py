@@ -167,7 +167,7 @@ def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_roo
     cache = FeatureCache(cache_root, cache_namespace(backbone, precision=precision))
     fn = make_feature_fn(backbone, "moments", precision)
     arr = cache.compute(list(paths), fn, lambda ps: load_rgb_batch(list(ps), backbone.input_size), batch_size,
-                        progress)
+                        progress, item_shape=(2, int(backbone.model.output_shape[-1])))
     stats = {"namespace": cache.namespace, "precision": precision, "n_images": len(paths),
              "n_computed": cache.n_computed}
     lazy = getattr(fn, "engine", None)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_json, atomic_write_text, read_json
+from .._io import atomic_write_json, atomic_write_text, parquet_problem, read_json
 from ..jobs import _pid_alive
 from ..labels import EMOTIONS
 from ..manifest import atomic_write_parquet, validate_manifest
@@ -80,9 +80,24 @@ def run_id_for(name: str, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.
     return f"{slugify(name)}-{h.hexdigest()[:10]}"
 
 
+def run_problem(run_dir: Path) -> str | None:
+    """Why a run folder is not a finished run (a file missing, a JSON or Parquet file unreadable), or None."""
+    run_dir = Path(run_dir)
+    missing = [f for f in RUN_FILES if not (run_dir / f).is_file()]
+    if missing:
+        return f"missing {missing}"
+    for f in ("config.json", "metrics.json", "versions.json"):
+        try:
+            read_json(run_dir / f)
+        except (OSError, ValueError) as exc:
+            return str(exc)
+    problem = parquet_problem(run_dir / "predictions.parquet")
+    return None if problem is None else f"{run_dir / 'predictions.parquet'}: {problem}"
+
+
 def is_finished(run_dir: Path) -> bool:
-    """True when every file of a run folder exists."""
-    return all((Path(run_dir) / f).is_file() for f in RUN_FILES)
+    """True when every file of a run folder exists and its JSON and Parquet files are readable."""
+    return run_problem(run_dir) is None
 
 
 def partial_runs(artifacts: Path) -> list[Path]:
@@ -198,9 +213,11 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
     run_id = run_id_for(name, cfg, train, evaluation)
     final = runs_dir(artifacts) / run_id
     if final.exists():
-        if not is_finished(final):
-            raise DataFormatError(f"an incomplete run folder is in the way; expected {list(RUN_FILES)}. Runs are "
-                                  "never overwritten: move or delete it to train this configuration again", final)
+        problem = run_problem(final)
+        if problem is not None:
+            raise DataFormatError(f"an incomplete or corrupt run folder is in the way ({problem}); expected "
+                                  f"{list(RUN_FILES)}. Runs are never overwritten: move or delete it to train this "
+                                  "configuration again", final)
         return RunResult(run_id, final, True, _read_metrics(final))
     partial = runs_dir(artifacts) / f"{PARTIAL_PREFIX}{run_id}-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
