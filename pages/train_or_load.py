@@ -22,6 +22,7 @@ run_through_app()
 
 ROLES = ("EiLA", "FER2013", "SFEW")
 KIND = "sweep"
+WEIGHT_CHOICES = {"imagenet": "ImageNet (pretrained)", "random": "random initialisation", "file": "a weights file"}
 
 st.title("Train or load")
 st.caption("Reproduce the seed's experiment design (its Table 3 and training recipe) or load a ready-made "
@@ -62,9 +63,12 @@ def _settings() -> TrainConfig | None:
     d = TrainConfig()
     with st.expander("Training settings (defaults: the seed's recipe)", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
-        weights = c1.selectbox("backbone weights", ["imagenet", "random"], key="tl_weights",
-                               help="ImageNet weights are downloaded by Keras; offline, training warns and uses "
-                                    "random initialisation, recorded in the run.")
+        weights = c1.selectbox("backbone weights", list(WEIGHT_CHOICES), key="tl_weights",
+                               format_func=WEIGHT_CHOICES.get,
+                               help="Chosen up front. ImageNet weights are downloaded by Keras; when they cannot be, "
+                                    "this page says so and asks (it never falls back to random on its own).")
+        if weights == "file":
+            weights = c1.text_input("weights file (.h5 / .weights.h5)", key="tl_weights_file").strip() or "file"
         size = c2.number_input("input size (px)", 32, 512, d.input_size, step=16, key="tl_size",
                                help="The seed used 224. Smaller sizes train much faster on a CPU.")
         batch = c3.number_input("batch size", 1, 1024, d.batch_size, key="tl_batch")
@@ -94,6 +98,43 @@ def _settings() -> TrainConfig | None:
     except ValueError as exc:
         st.error(f"Invalid settings: {exc}")
         return None
+
+
+@st.cache_data(show_spinner="Checking whether ImageNet weights can be downloaded...", ttl=300)
+def _imagenet_status(backbone: str) -> tuple[bool, str]:
+    from core.backbones import imagenet_weights_status
+
+    return imagenet_weights_status(backbone)
+
+
+def _use_random() -> None:
+    st.session_state["tl_weights"] = "random"
+
+
+def _weights_ready(cfg: TrainConfig) -> bool:
+    """Whether the chosen weights can be used; otherwise say why and offer the alternatives (never fall back)."""
+    from core.backbones import require_weights
+
+    if cfg.weights == "imagenet":
+        ok, why = _imagenet_status(cfg.backbone)
+        if ok:
+            return True
+        st.error(f"ImageNet weights for {cfg.backbone} cannot be downloaded here ({why}). Choose random "
+                 "initialisation (results then say nothing about a pretrained model) or a weights file under "
+                 "Training settings.", icon=":material/cloud_off:")
+        st.button("Use random weights instead", key="tl_use_random", on_click=_use_random,
+                  icon=":material/shuffle:")
+        return False
+    try:
+        require_weights(cfg.backbone, cfg.weights)
+    except FerBiasError as exc:
+        st.error(str(exc) if cfg.weights != "file" else "Enter the path of a Keras weights file under Training "
+                                                        "settings.")
+        return False
+    if cfg.weights == "random":
+        st.warning("Random initialisation: the backbone is not pretrained, so results say nothing about the "
+                   "seed's ImageNet model; every page and the report mark such runs.", icon=":material/warning:")
+    return True
 
 
 def _config_argv(cfg: TrainConfig) -> list[str]:
@@ -158,7 +199,7 @@ def _train_section() -> None:
                               help="The seed evaluates every configuration on EiLA's test split, which is never "
                                    "mixed into training.")
     cfg = _settings()
-    if cfg is None or not specs:
+    if cfg is None or not specs or not _weights_ready(cfg):
         return
     stamp = tuple((d.name, d.created) for d in datasets) + _runs_stamp()
     try:

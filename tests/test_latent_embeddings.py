@@ -207,7 +207,7 @@ def test_cli_bad_inputs_exit_2_with_a_message(utkface_dir, tmp_path, artifacts, 
             "--artifacts", str(artifacts)]
     assert cli_main(base + ["--backbone", "vgg16", "--k", "3"]) == 2
     assert "unknown backbone 'vgg16'" in capsys.readouterr().err
-    assert cli_main(base + ["--limit", "10", "--k", "12"]) == 2  # checked before any model loads
+    assert cli_main(base + ["--limit", "10", "--k", "12", "--weights", "random"]) == 2  # before any model loads
     assert "k must be between 2 and 9" in capsys.readouterr().err
     assert cli_main(["clusters", "--data", str(tmp_path / "nowhere"), "--format", "utkface", "--k", "3",
                      "--out", str(tmp_path / "o"), "--artifacts", str(artifacts)]) == 2

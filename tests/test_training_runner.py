@@ -187,6 +187,14 @@ def test_cli_train_keeps_finished_run_and_sweep_plan(sweep_artifacts, data, caps
     assert main(["sweep", "--preset", "table3", "--plan", *common]) == 2  # no SFEW registered
     assert "SFEW" in capsys.readouterr().err
     assert main(["train", "--base", "FER2013", "--input-size", "8", "--artifacts", str(artifacts)]) == 2
+    capsys.readouterr()
+    import core.backbones as bb  # ImageNet weights that cannot be downloaded: stop, name the alternatives
+
+    monkeypatch.setattr(bb, "imagenet_weights_status", lambda name, timeout=4.0: (False, "URLError: offline"))
+    for argv in (["train", "--base", "FER2013"], ["sweep", "--mix", "FER2013"]):
+        assert main([*argv, *common, "--weights", "imagenet"]) == 2
+        err = capsys.readouterr().err
+        assert "--weights random" in err and "--weights FILE" in err and err.count("\n") == 1, err
 
 
 def test_bad_model_files_are_clear_errors(tmp_path):

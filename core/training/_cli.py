@@ -28,7 +28,8 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training (defaults: the seed's recipe)")
     g.add_argument("--backbone", default=_DEFAULTS.backbone, choices=["resnet50v2", "resnet50"])
     g.add_argument("--weights", default=_DEFAULTS.weights,
-                   help="'imagenet' (offline: warning + random init, recorded), 'random', or a weights file")
+                   help="'imagenet' (downloaded by Keras; when it cannot be, the command stops and asks for one of "
+                        "the others), 'random', or a Keras weights file")
     g.add_argument("--input-size", type=int, default=_DEFAULTS.input_size, help="backbone input side in pixels")
     g.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
     g.add_argument("--epochs1", type=int, default=_DEFAULTS.phase1_epochs, help="phase 1 epochs (backbone frozen)")
@@ -51,11 +52,22 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The validated config; bad values raise ``ValueError`` naming the setting."""
+def config_from_args(args: argparse.Namespace, check_weights: bool = True) -> TrainConfig:
+    """The validated config; bad values raise ``ValueError`` naming the setting.
+
+    With ``check_weights`` the chosen backbone weights are checked up front
+    (:func:`core.backbones.require_weights`): ImageNet weights that cannot be
+    downloaded raise :class:`~core.WeightsUnavailableError` naming ``--weights random``
+    and ``--weights FILE``, before any data is loaded; nothing falls back silently.
+    """
+    from ..backbones import require_weights
+
     kwargs: dict[str, Any] = {field: getattr(args, opt) for opt, field in _OPTIONS.items()}
     kwargs["feature_cache"] = not args.no_feature_cache
-    return TrainConfig(**kwargs)
+    cfg = TrainConfig(**kwargs)
+    if check_weights:
+        require_weights(cfg.backbone, cfg.weights)
+    return cfg
 
 
 def artifacts_from_args(args: argparse.Namespace) -> Path:

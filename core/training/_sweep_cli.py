@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     artifacts = artifacts_from_args(args)
     try:
-        cfg = config_from_args(args)
+        cfg = config_from_args(args, check_weights=not args.plan)
         if args.preset:
             specs = table3_preset(args.eila, args.fer2013, args.sfew, seed=args.mix_seed)
             if args.eval_dataset == "EiLA":
