@@ -9,9 +9,11 @@ import streamlit as st
 from core import reference as ref
 from core.evaluation.compare import compare_runs
 from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
+from core.evaluation.recall import largest_recall_gap, recall_by_group, recall_matrix
 from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
 from core.evaluation.runs import list_runs
-from pages._ui import artifacts_dir, run_through_app
+from core.evaluation.sets import group_by_set
+from pages._ui import artifacts_dir, result_provenance, run_through_app
 
 run_through_app()
 
@@ -36,8 +38,13 @@ def _compare(a: pd.DataFrame, b: pd.DataFrame, attribute: str, n_boot: int, conf
     return compare_runs(a, b, attribute, n_boot=n_boot, confidence=confidence, min_persons=min_persons)
 
 
+@st.cache_data(show_spinner=False)
+def _recall(predictions: pd.DataFrame, attribute: str) -> pd.DataFrame:
+    return recall_by_group(predictions, attribute)
+
+
 def _stamp(path: Path) -> float:
-    files = [path / n for n in ("predictions.parquet", "metrics.json", "config.json")]
+    files = [path / n for n in ("predictions.parquet", "metrics.json", "config.json", "label.json", "leakage.json")]
     return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
 
 
@@ -59,7 +66,7 @@ with c1:
     family = st.selectbox("Published configurations", [ALL_REFERENCE, *ref.FIGURE_FAMILIES], key="to_family",
                           disabled=not use_ref)
 with c2:
-    labels = {str(r.path): f"{r.label} · {r.kind} · {r.run_id}" for r in runs}
+    labels = {str(r.path): f"{r.display_name} · {r.kind}" for r in runs}
     chosen = st.multiselect("Runs and evaluations", list(labels), default=list(labels)[:6],
                             format_func=lambda p: labels[p], key="to_runs",
                             placeholder="no runs yet" if not runs else "choose runs")
@@ -92,31 +99,65 @@ if use_ref:
     st.caption(f"Published: {ref.CITATION} No person ids are published, so their intervals treat the 815 test frames "
                "as independent and are too narrow (the EiLA test split has frames of 21 people, 2 of them Mixed).")
 
-st.subheader(f"Accuracy per {attribute} group")
-st.plotly_chart(group_accuracy_figure(results, f"Accuracy per {attribute} group (whiskers: "
-                                               f"{confidence:.0%} interval)"), key="to_bars")
-flagged = [(r.name, g) for r in results if r.report is not None for g in r.report.summary.get("flagged_groups", [])]
-if flagged:
-    st.warning("Few persons or samples (intervals unreliable, hatched bars): "
-               + "; ".join(f"{n}: {g}" for n, g in flagged[:12]) + (" ..." if len(flagged) > 12 else ""))
-missing = [f"{r.name}: {r.note}" for r in results if r.report is None]
-if missing:
-    st.caption("No groups for: " + " · ".join(missing))
-
-st.subheader("Overall accuracy vs disparity")
-st.plotly_chart(tradeoff_figure(results, f"Overall accuracy vs std of {attribute} accuracies"), key="to_scatter")
-st.caption("Points on the dashed Pareto front are not beaten by any other configuration on both axes. Error bars are "
-           "intervals: overlapping bars mean the data cannot order those configurations.")
-
-st.subheader("Results table (Tables 5 and 6 with intervals and n)")
-st.dataframe(results_table(results, formatted=True), key="to_table")
-st.download_button("Download table (CSV)", results_table(results).to_csv().encode("utf-8"),
-                   file_name=f"tradeoffs_{attribute.replace(' ', '_')}.csv", mime="text/csv", key="to_csv")
+sets = group_by_set(results)
+if len(sets) > 1:
+    st.info(f"{len(sets)} evaluation sets: results are shown per set (dataset, split, frames and group attribute) "
+            "and never share a table or a Pareto front. " + " | ".join(s.label for s in sets),
+            icon=":material/join_inner:")
+for k, (eset, members) in enumerate(sets.items()):
+    st.header(eset.label, divider="gray")
+    st.plotly_chart(group_accuracy_figure(members, f"Accuracy per {attribute} group (whiskers: "
+                                                   f"{confidence:.0%} interval)"), key=f"to_bars_{k}")
+    flagged = [(r.name, g) for r in members if r.report is not None
+               for g in r.report.summary.get("flagged_groups", [])]
+    if flagged:
+        st.warning("Few persons or samples (intervals unreliable, hatched bars): "
+                   + "; ".join(f"{n}: {g}" for n, g in flagged[:12]) + (" ..." if len(flagged) > 12 else ""))
+    chance = [r.name for r in members if not r.better_than_chance]
+    if chance:
+        st.warning("Not better than chance (the accuracy interval includes 1/7 = 14.3%), left off the Pareto "
+                   "front: " + "; ".join(chance), icon=":material/block:")
+    missing = [f"{r.name}: {r.note}" for r in members if r.report is None]
+    if missing:
+        st.caption("No groups for: " + " · ".join(missing))
+    st.plotly_chart(tradeoff_figure(members, f"Overall accuracy vs std of {attribute} accuracies"),
+                    key=f"to_scatter_{k}")
+    st.caption("Points on the dashed Pareto front are not beaten by any other configuration of this evaluation set "
+               "on both axes. Error bars are intervals: overlapping bars mean the data cannot order those "
+               "configurations.")
+    st.dataframe(results_table(members, formatted=True), key=f"to_table_{k}")
+    st.download_button("Download table (CSV)", results_table(members).to_csv().encode("utf-8"),
+                       file_name=f"tradeoffs_{attribute.replace(' ', '_')}_{k + 1}.csv", mime="text/csv",
+                       key=f"to_csv_{k}")
+    with_preds = [r for r in members if r.predictions is not None]
+    if with_preds:
+        st.subheader("Recall of each emotion by group")
+        st.caption("Share of each group's frames of an emotion predicted correctly. The largest recall gap is the "
+                   "maximum over emotions of best minus worst group (an equalized-odds-style disparity); cells "
+                   "with fewer than 5 frames (⚠) are left out of it.")
+        gaps = []
+        for j, r in enumerate(with_preds):
+            try:
+                table = _recall(r.predictions, attribute)
+            except ValueError as exc:
+                st.caption(f"{r.name}: {exc}")
+                continue
+            gap = largest_recall_gap(table)
+            gaps.append({"run": r.name, "largest recall gap (points)": None if pd.isna(gap["gap"])
+                         else round(100 * gap["gap"], 1), "emotion": gap["emotion"],
+                         "best group": gap["best_group"], "worst group": gap["worst_group"]})
+            with st.expander(f"{r.name}: recall by emotion and group"):
+                st.dataframe(recall_matrix(table), key=f"to_recall_{k}_{j}")
+        if gaps:
+            st.dataframe(pd.DataFrame(gaps), hide_index=True, key=f"to_gaps_{k}")
+    result_provenance(members, key_prefix=f"to_prov_{k}")
 if use_ref:
     with st.expander("Notes on the published numbers"):
         st.markdown("\n".join(f"- {n}" for n in ref.KNOWN_INCONSISTENCIES)
                     + "\n- %Std is the standard deviation with ddof=1 of the three group accuracies; recomputing "
-                      "it from the rounded accuracies matches the paper within 0.05 points.")
+                      "it from the rounded accuracies matches the paper within 0.05 points."
+                    + "\n- The published numbers come from the seed's own EiLA test set (815 frames after its face "
+                      "detector), so they form an evaluation set of their own.")
 
 st.subheader("Compare two configurations (paired)")
 paired = [r for r in results if r.predictions is not None]
@@ -127,9 +168,11 @@ else:
     names = [r.name for r in paired]
     p1, p2 = st.columns(2)
     a_name = p1.selectbox("Configuration A", names, index=0, key="to_cmp_a")
-    b_name = p2.selectbox("Configuration B", names, index=1, key="to_cmp_b")
-    if a_name == b_name:
-        st.info("Choose two different configurations.")
+    same = [r.name for r in paired if r.eval_set == paired[names.index(a_name)].eval_set and r.name != a_name]
+    b_name = p2.selectbox("Configuration B (same evaluation set)", same or ["(none on the same set)"],
+                          key="to_cmp_b")
+    if not same:
+        st.info("No other run was evaluated on the same set as A: a paired comparison needs the same frames.")
     else:
         ra, rb = paired[names.index(a_name)], paired[names.index(b_name)]
         try:

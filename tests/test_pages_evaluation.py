@@ -61,15 +61,21 @@ def test_tradeoffs_on_reference_results(artifacts: Path) -> None:
 
 def test_tradeoffs_on_tiny_runs(tiny_runs: Path) -> None:
     at = _ok(_page("tradeoffs.py").run())
-    idx = list(at.dataframe[0].value.index)
-    assert "baseline" in idx and "mixed" in idx and "EiLA only" in idx
+    # two evaluation sets (the tiny runs' and the published one): one table and one front each
+    assert [h.value.split(" · ")[0] for h in at.header] == ["Synthetic", "EiLA test split as published by Chen (2024), TScIT 41"]
+    runs_table, ref_table = at.dataframe[0].value, next(d.value for d in at.dataframe if "EiLA only" in d.value.index)
+    names = list(runs_table.index)
+    assert len(names) == 2 and {n.split(" · ")[0] for n in names} == {"baseline", "mixed"}
+    assert "EiLA only" not in names and ref_table.loc["EiLA only", "n frames (persons)"] == "815 (persons not published)"
     assert any("Mixed" in w.value for w in at.warning)  # 2-person group flagged
     assert len(at.metric) == 3  # Δ accuracy, bootstrap p, McNemar p
+    assert any(e.label.startswith("Provenance: baseline") for e in at.expander)
+    assert any("largest recall gap (points)" in d.value.columns for d in at.dataframe)
     at.selectbox(key="to_attr").select("gender").run()
     _ok(at)
     at.toggle(key="to_use_ref").set_value(False).run()
     _ok(at)
-    assert set(at.dataframe[0].value.index) == {"baseline", "mixed"}
+    assert len(at.header) == 1 and {n.split(" · ")[0] for n in at.dataframe[0].value.index} == {"baseline", "mixed"}
 
 
 def test_misclassified_without_runs_offers_to_evaluate(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..labels import EMOTIONS
-from .results import ConfigResult, pareto_front
+from .results import CHANCE, ConfigResult
+from .sets import front_eligible, one_set, set_front
 
 FLAG_NOTE = "hatched = fewer persons (or samples) than the minimum: interval unreliable"
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -28,6 +29,25 @@ def wrap_name(name: str, width: int = 22) -> str:
     return "<br>".join(lines[:3]) + ("…" if len(lines) > 3 else "")
 
 
+def axis_label(name: str, width: int = 22) -> str:
+    """An axis label that keeps a display name's ``short id · date`` tail whole (so labels stay distinct)."""
+    label, sep, tail = str(name).partition(" · ")
+    if not sep:
+        return wrap_name(name, width)
+    head = wrap_name(label, width).split("<br>")
+    return "<br>".join(head[:2]) + ("…" if len(head) > 2 else "") + f"<br>{tail}"
+
+
+def _distinct(labels: list[str]) -> list[str]:
+    """Make axis labels unique (plotly merges bars with equal x) by numbering repeats."""
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab} ({seen[lab]})")
+    return out
+
+
 def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accuracy per group") -> go.Figure:
     """Grouped bars of group accuracy (%) per configuration with CI whiskers (the seed's Figures 8 and 9).
 
@@ -38,6 +58,7 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
     groups: list[str] = []
     for r in with_groups:
         groups += [g for g in r.report.table.index if g not in groups]
+    xlabel = dict(zip((id(r) for r in with_groups), _distinct([axis_label(r.name) for r in with_groups])))
     for k, g in enumerate(groups):
         xs, ys, lo, hi, pattern, hover = [], [], [], [], [], []
         for r in with_groups:
@@ -45,18 +66,21 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
                 continue
             row = r.report.table.loc[g]
             acc = 100 * float(row["accuracy"])
-            xs.append(wrap_name(r.name))
+            xs.append(xlabel[id(r)])
             ys.append(acc)
             lo.append(max(0.0, acc - 100 * float(row["ci_low"])) if pd.notna(row["ci_low"]) else 0.0)
             hi.append(max(0.0, 100 * float(row["ci_high"]) - acc) if pd.notna(row["ci_high"]) else 0.0)
             pattern.append("/" if bool(row["low_n"]) else "")
             persons = row.get("n_persons")
             hover.append(f"{g}: {acc:.1f}% [{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]<br>"
-                         f"n={int(row['n_samples'])}" + (f", {int(persons)} persons" if pd.notna(persons) else "")
+                         f"{int(row['n_samples'])} frames" + (f", {int(persons)} persons" if pd.notna(persons) else "")
                          + ("<br>⚠ few persons/samples" if row["low_n"] else "") + f"<br>{row['ci_method']}")
         fig.add_bar(name=g, x=xs, y=ys, marker_color=_PALETTE[k % len(_PALETTE)], marker_pattern_shape=pattern,
                     error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "thickness": 1.2},
                     hovertext=hover, hoverinfo="text")
+    if with_groups:
+        fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
+                      annotation_position="top right")
     fig.update_layout(barmode="group", title=title, yaxis_title="accuracy (%)", yaxis_range=[0, 100],
                       xaxis_tickangle=-30,
                       legend_title_text="group", margin={"t": 60, "b": 40},
@@ -66,7 +90,17 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
 
 
 def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accuracy vs group disparity") -> go.Figure:
-    """Overall accuracy (%) against the std of group accuracies (%), both with CIs, and the Pareto front."""
+    """Overall accuracy (%) against the std of group accuracies (%), both with CIs, and the Pareto front.
+
+    ``results`` must come from ONE evaluation set (:func:`core.evaluation.sets.group_by_set`);
+    results not better than chance are drawn as grey crosses and are never on the front.
+
+    Raises
+    ------
+    ValueError
+        Results from more than one evaluation set.
+    """
+    one_set(results)
     rs = [r for r in results if r.report is not None and np.isfinite(r.report.summary.get("std", np.nan))]
     fig = go.Figure()
     if not rs:
@@ -74,34 +108,25 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
         return fig
     acc = np.array([100 * r.overall["accuracy"] for r in rs])
     std = np.array([100 * r.report.summary["std"] for r in rs])
-    front = pareto_front(acc, std)
+    front = set_front(rs)
+    eligible = front_eligible(rs)
     flagged = [list(r.report.summary.get("flagged_groups", [])) for r in rs]
-    for kind, symbol in (("reference", "diamond"), ("run", "circle")):
-        idx = [i for i, r in enumerate(rs) if r.kind == kind]
-        if not idx:
-            continue
-        s = [rs[i].report.summary for i in idx]
-        fig.add_scatter(
-            x=std[idx], y=acc[idx], mode="markers+text",
-            name="published (Chen 2024)" if kind == "reference" else "runs",
-            marker_symbol=[symbol + ("-open" if flagged[i] else "") for i in idx],
-            text=[wrap_name(rs[i].name) if front[i] or kind == "run" else "" for i in idx],
-            textposition="top center", textfont={"size": 10}, marker={"size": 11},
-            error_x={"type": "data", "symmetric": False,
-                     "array": [max(0.0, 100 * x.get("std_ci_high", np.nan) - std[i]) for x, i in zip(s, idx)],
-                     "arrayminus": [max(0.0, std[i] - 100 * x.get("std_ci_low", np.nan)) for x, i in zip(s, idx)],
-                     "thickness": 0.8, "color": "rgba(120,120,120,0.45)"},
-            error_y={"type": "data", "symmetric": False,
-                     "array": [max(0.0, 100 * rs[i].overall["ci_high"] - acc[i]) for i in idx],
-                     "arrayminus": [max(0.0, acc[i] - 100 * rs[i].overall["ci_low"]) for i in idx], "thickness": 0.8,
-                     "color": "rgba(120,120,120,0.45)"},
-            hovertext=[f"{rs[i].name}<br>accuracy {acc[i]:.1f}%<br>std {std[i]:.2f} points"
-                       + ("<br>on the Pareto front" if front[i] else "")
-                       + (f"<br>⚠ few persons/samples in: {', '.join(flagged[i])}" if flagged[i] else "")
-                       for i in idx], hoverinfo="text")
+    names = [r.name for r in rs]
+    groups_of_points = (("reference", "diamond", "published (Chen 2024)"), ("run", "circle", "runs"))
+    for kind, symbol, legend in groups_of_points:
+        idx = [i for i, r in enumerate(rs) if r.kind == kind and eligible[i]]
+        if idx:
+            _points(fig, rs, idx, acc, std, front, flagged, names, legend,
+                    [symbol + ("-open" if flagged[i] else "") for i in idx], None, kind == "run")
+    chance = [i for i in range(len(rs)) if not eligible[i]]
+    if chance:
+        _points(fig, rs, chance, acc, std, front, flagged, names, "not better than chance (off the front)",
+                ["x-thin-open"] * len(chance), "grey", True)
     order = np.argsort(std[front])
     fig.add_scatter(x=std[front][order], y=acc[front][order], mode="lines", name="Pareto front",
                     line={"dash": "dash", "color": "black"}, hoverinfo="skip")
+    fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
+                  annotation_position="bottom right")
     fig.update_layout(title=title, xaxis_title="std of group accuracies (percentage points, lower is fairer)",
                       yaxis_title="overall accuracy (%)",
                       annotations=[{"text": "labels: Pareto front and runs; hover for the others; open marker = "
@@ -109,6 +134,33 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
                                     "xref": "paper",
                                     "yref": "paper", "x": 0, "y": 1.06, "showarrow": False, "font": {"size": 11}}])
     return fig
+
+
+def _points(fig: go.Figure, rs: Sequence[ConfigResult], idx: list[int], acc: np.ndarray, std: np.ndarray,
+            front: np.ndarray, flagged: list[list[str]], names: list[str], legend: str, symbols: list[str],
+            color: str | None, label_all: bool) -> None:
+    s = [rs[i].report.summary for i in idx]
+    marker: dict = {"size": 11}
+    if color:
+        marker["color"] = color
+    fig.add_scatter(
+        x=std[idx], y=acc[idx], mode="markers+text", name=legend, marker_symbol=symbols, marker=marker,
+        text=[axis_label(names[i]) if front[i] or label_all else "" for i in idx],
+        textposition="top center", textfont={"size": 10},
+        error_x={"type": "data", "symmetric": False,
+                 "array": [max(0.0, 100 * x.get("std_ci_high", np.nan) - std[i]) for x, i in zip(s, idx)],
+                 "arrayminus": [max(0.0, std[i] - 100 * x.get("std_ci_low", np.nan)) for x, i in zip(s, idx)],
+                 "thickness": 0.8, "color": "rgba(120,120,120,0.45)"},
+        error_y={"type": "data", "symmetric": False,
+                 "array": [max(0.0, 100 * rs[i].overall["ci_high"] - acc[i]) for i in idx],
+                 "arrayminus": [max(0.0, acc[i] - 100 * rs[i].overall["ci_low"]) for i in idx], "thickness": 0.8,
+                 "color": "rgba(120,120,120,0.45)"},
+        hovertext=[f"{names[i]}<br>accuracy {acc[i]:.1f}%<br>std {std[i]:.2f} points"
+                   + ("<br>on the Pareto front" if front[i] else "")
+                   + ("<br>not better than chance: its interval includes 14.3%" if not rs[i].better_than_chance
+                      else "")
+                   + (f"<br>⚠ few persons/samples in: {', '.join(flagged[i])}" if flagged[i] else "")
+                   for i in idx], hoverinfo="text")
 
 
 def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", selected: tuple[str, str] | None = None,

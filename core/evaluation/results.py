@@ -24,6 +24,44 @@ from .runs import RunInfo, load_predictions, read_run
 from .uncertainty import accuracy_interval, count_interval
 
 
+#: Chance accuracy of a 7-class classifier.
+CHANCE = 1 / 7
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """What a result was evaluated on: only results of one set are compared, tabulated or put on one front.
+
+    Attributes
+    ----------
+    dataset, split : str
+    attribute : str
+        The group attribute (race, skin tone...): groups of different attributes are different questions.
+    n_samples : int or None
+        Frames evaluated (a ``--limit`` evaluation is another set).
+    published : bool
+        The seed's published numbers (their own EiLA test set of 815 frames, not this app's).
+    """
+
+    dataset: str
+    split: str
+    attribute: str
+    n_samples: int | None = None
+    published: bool = False
+
+    @property
+    def label(self) -> str:
+        """``"EiLA · test split · 902 frames · groups by race"``."""
+        n = f" · {self.n_samples:,} frames" if self.n_samples is not None else ""
+        what = f"{self.dataset} · {self.split} split{n}"
+        if self.published:
+            what = f"{self.dataset} {self.split} split as published by {ref.SHORT_CITATION}{n}"
+        return f"{what} · groups by {self.attribute}"
+
+
+PUBLISHED_DATASET = "EiLA"
+
+
 @dataclass(frozen=True)
 class ConfigResult:
     """Results of one configuration.
@@ -53,6 +91,27 @@ class ConfigResult:
     report: GroupReport | None
     predictions: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     note: str = ""
+    eval_set: EvalSet | None = None
+    provenance: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def better_than_chance(self) -> bool:
+        """Whether the accuracy interval lies above chance (1/7); without an interval, the estimate must."""
+        lo = self.overall.get("ci_low")
+        value = lo if lo is not None and np.isfinite(lo) else self.overall.get("accuracy")
+        return value is not None and bool(np.isfinite(value)) and value > CHANCE
+
+    @property
+    def marks(self) -> list[str]:
+        """Loud marks for tables and figures: chance level, random weights, synthetic data, leakage."""
+        out = [] if self.better_than_chance else ["not better than chance"]
+        p = self.provenance
+        if p is not None:
+            out += ["random weights"] if p.random_weights else []
+            out += ["synthetic"] if p.synthetic else []
+            out += ["trained on these rows"] if str(p.row_overlap).startswith("YES") else []
+            out += ["persons seen in training"] if any("also appear in training" in w for w in p.warnings) else []
+        return out
 
 
 def reference_results(attribute: str = "race", configurations: Sequence[str] | None = None, n_boot: int = 1000,
@@ -77,7 +136,8 @@ def reference_results(attribute: str = "race", configurations: Sequence[str] | N
         else:
             note = f"the paper publishes only race groups, not {attribute!r}"
         out.append(ConfigResult(name=name, kind="reference", source=ref.CITATION, overall=overall, report=rep,
-                                note=note))
+                                note=note, eval_set=EvalSet(PUBLISHED_DATASET, "test", attribute, o["n_samples"],
+                                                            published=True)))
     return out
 
 
@@ -115,21 +175,31 @@ def _result_from_metrics(info: RunInfo, attribute: str) -> ConfigResult:
         summary = dict((m.get("fairness") or {}).get(attribute, {}))
         rep = GroupReport(attribute, table, summary, np.zeros((0, len(table))))
     note = "metrics.json only (no predictions.parquet): no paired comparison"
-    return ConfigResult(name=info.label, kind="run", source=str(info.path), overall=overall, report=rep, note=note)
+    return ConfigResult(name=info.display_name, kind="run", source=info.run_id, overall=overall, report=rep,
+                        note=note)
 
 
 def run_results(runs: Iterable[str | Path | RunInfo], attribute: str = "race", n_boot: int = 1000,
                 confidence: float = 0.95, min_persons: int = 5, seed: int = 0) -> list[ConfigResult]:
     """One :class:`ConfigResult` per run folder (from predictions when present, else from metrics.json)."""
+    from dataclasses import replace
+
+    from .provenance import provenance
+
     out = []
     for run in runs:
         info = run if isinstance(run, RunInfo) else read_run(run)
         if info.has_predictions:
-            out.append(result_from_predictions(info.label, load_predictions(info), attribute, str(info.path),
-                                               n_boot=n_boot, confidence=confidence, min_persons=min_persons,
-                                               seed=seed))
+            res = result_from_predictions(info.display_name, load_predictions(info), attribute, info.run_id,
+                                          n_boot=n_boot, confidence=confidence, min_persons=min_persons, seed=seed)
         elif info.metrics:
-            out.append(_result_from_metrics(info, attribute))
+            res = _result_from_metrics(info, attribute)
+        else:
+            continue
+        prov = provenance(info)
+        n = res.overall.get("n_samples")
+        out.append(replace(res, provenance=prov, eval_set=EvalSet(
+            prov.evaluation_dataset, prov.evaluation_split, attribute, int(n) if n is not None else None)))
     return out
 
 
@@ -192,9 +262,11 @@ def results_table(results: Sequence[ConfigResult], formatted: bool = False) -> p
     if not formatted or table.empty:
         return table
     disp = pd.DataFrame(index=table.index)
-    disp["n (persons)"] = [f"{int(n)}" + (f" ({int(p)})" if p is not None and pd.notna(p) else "")
-                           if n is not None and pd.notna(n) else "n/a"
-                           for n, p in zip(table["n_samples"], table["n_persons"])]
+    disp["n frames (persons)"] = [
+        "n/a" if n is None or pd.isna(n) else f"{int(n)} ({int(p)})" if p is not None and pd.notna(p)
+        else f"{int(n)} (persons not published)" if k == "reference" else f"{int(n)} (no person ids)"
+        for n, p, k in zip(table["n_samples"], table["n_persons"], table["kind"])]
+    disp["marks"] = ["; ".join(r.marks) for r in results]
     disp["weighted F1"] = table["weighted_f1"].map(lambda v: "n/a" if v is None or pd.isna(v) else f"{v:.3f}")
     disp["accuracy % [CI]"] = [_fmt_ci(a, lo, hi) for a, lo, hi in
                                zip(table["accuracy"], table["accuracy_ci_low"], table["accuracy_ci_high"])]
@@ -207,7 +279,7 @@ def results_table(results: Sequence[ConfigResult], formatted: bool = False) -> p
                 cells.append("")
                 continue
             n, p = row[f"n[{g}]"], row.get(f"persons[{g}]")
-            count = f"n={int(n)}" + (f", {int(p)}p" if p is not None and pd.notna(p) else "")
+            count = f"{int(n)} frames" + (f", {int(p)} persons" if p is not None and pd.notna(p) else "")
             flag = " ⚠" if row.get(f"flag[{g}]") is True else ""
             cells.append(f"{_fmt_ci(row[f'acc[{g}]'], row[f'acc[{g}]_ci_low'], row[f'acc[{g}]_ci_high'])} "
                          f"({count}){flag}")
