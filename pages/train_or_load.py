@@ -1,7 +1,6 @@
 """Train or load: the seed's Table 3 sweep (or custom mixes) in the background, or a ready-made classifier."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +11,7 @@ from core._errors import FerBiasError
 from core._io import atomic_write_bytes
 from core.jobs import cancel_job, list_jobs, start_job
 from core.labels import EMOTIONS
-from core.mixing import MixSpec, table3_preset
+from core.mixing import MixSpec, evaluation_overlap, table3_preset
 from core.paths import runs_dir
 from core.progress import eta_text
 from core.training.config import CLASS_WEIGHTS, PHASE2_MODES, TrainConfig
@@ -100,11 +99,14 @@ def _settings() -> TrainConfig | None:
         return None
 
 
-@st.cache_data(show_spinner="Checking whether ImageNet weights can be downloaded...", ttl=300)
 def _imagenet_status(backbone: str) -> tuple[bool, str]:
+    """Checked once per session and backbone (a cached file or a quick request to Keras' download server)."""
     from core.backbones import imagenet_weights_status
 
-    return imagenet_weights_status(backbone)
+    known = st.session_state.setdefault("tl_imagenet_status", {})
+    if backbone not in known:
+        known[backbone] = imagenet_weights_status(backbone)
+    return known[backbone]
 
 
 def _use_random() -> None:
@@ -119,9 +121,9 @@ def _weights_ready(cfg: TrainConfig) -> bool:
         ok, why = _imagenet_status(cfg.backbone)
         if ok:
             return True
-        st.error(f"ImageNet weights for {cfg.backbone} cannot be downloaded here ({why}). Choose random "
-                 "initialisation (results then say nothing about a pretrained model) or a weights file under "
-                 "Training settings.", icon=":material/cloud_off:")
+        st.warning(f"**ImageNet weights for {cfg.backbone} cannot be downloaded here** ({why}). Training will not "
+                   "fall back on its own: choose random initialisation (results then say nothing about a pretrained "
+                   "model) or a weights file under Training settings.", icon=":material/cloud_off:")
         st.button("Use random weights instead", key="tl_use_random", on_click=_use_random,
                   icon=":material/shuffle:")
         return False
@@ -197,9 +199,13 @@ def _train_section() -> None:
     eval_name = c1.selectbox("evaluate on dataset", names, index=names.index(eval_default), key="tl_eval")
     eval_split = c2.selectbox("split", ["test", "validation", "train"], key="tl_eval_split",
                               help="The seed evaluates every configuration on EiLA's test split, which is never "
-                                   "mixed into training.")
+                                   "mixed into training (its train and validation rows are).")
     cfg = _settings()
-    if cfg is None or not specs or not _weights_ready(cfg):
+    overlap = evaluation_overlap(specs, eval_name, eval_split)
+    if overlap:
+        st.error(f"Refused: {overlap}", icon=":material/block:")
+        return
+    if cfg is None or not specs:
         return
     stamp = tuple((d.name, d.created) for d in datasets) + _runs_stamp()
     try:
@@ -222,7 +228,8 @@ def _train_section() -> None:
         st.warning("A sweep is already running; starting another shares the machine's cores.")
     argv += ["--eval-dataset", eval_name, "--eval-split", eval_split, "--artifacts", str(artifacts)]
     argv += _config_argv(cfg)
-    if st.button("Start training in the background", key="tl_start", type="primary", disabled=todo == 0,
+    ready = _weights_ready(cfg)
+    if st.button("Start training in the background", key="tl_start", type="primary", disabled=todo == 0 or not ready,
                  icon=":material/play_arrow:"):
         job = start_job(KIND, argv, artifacts)
         st.session_state["tl_started"] = job.name
@@ -296,36 +303,81 @@ def _progress_section() -> None:
 
 
 # ----------------------------------------------------------------------------- runs
-def _runs_section() -> None:
-    from core.evaluation.runs import list_runs
-    from core.training.runner import read_history
+@st.cache_data(show_spinner=False, max_entries=64)
+def _provenance(path: str, stamp: float):
+    from core.evaluation.provenance import provenance
 
-    runs = [r for r in list_runs(artifacts) if r.kind == "training"]
+    return provenance(Path(path))
+
+
+def _stamp(run) -> float:
+    files = [run.path / n for n in ("config.json", "metrics.json", "label.json", "leakage.json")]
+    return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
+
+
+def _runs_section() -> None:
+    from core.evaluation import identity
+    from core.evaluation.runs import list_runs, read_run
+    from core.training.runner import read_history
+    from pages._ui import provenance_card
+
+    runs = list_runs(artifacts)
     if not runs:
-        st.caption("No trained run yet.")
-        return
-    rows = []
-    for r in runs:
-        m = r.metrics or {}
-        rows.append({"configuration": r.label, "run": r.run_id, "accuracy": m.get("accuracy"),
-                     "weighted F1": m.get("weighted_f1"), "loss": m.get("loss"),
-                     "epochs": r.config.get("epochs_run"),
-                     "weights": (r.config.get("backbone") or {}).get("weights_used"),
-                     "input size": r.config.get("input_size"),
-                     "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))})
-    table = pd.DataFrame(rows)
-    st.dataframe(table, hide_index=True, key="tl_runs", width="stretch",
-                 column_config={"accuracy": st.column_config.NumberColumn(format="percent"),
-                                "weighted F1": st.column_config.NumberColumn(format="%.3f"),
-                                "loss": st.column_config.NumberColumn(format="%.3f")})
-    if any((r.config.get("backbone") or {}).get("weights_used") == "random" for r in runs):
-        st.warning("Some runs used a randomly initialised backbone (ImageNet weights could not be downloaded): "
-                   "their results are not those of the seed's pretrained model.")
-    pick = st.selectbox("training curves of", [r.run_id for r in runs], key="tl_run_pick",
-                        format_func=lambda rid: next(f"{r.label} ({rid})" for r in runs if r.run_id == rid))
-    run = next(r for r in runs if r.run_id == pick)
-    _curves(read_history(run.path), "tl_run")
-    st.caption(f"Folder: `{run.path}`. Compare runs on the Trade-offs page.")
+        st.caption("No trained run or evaluation yet.")
+    else:
+        provs = {str(r.path): _provenance(str(r.path), _stamp(r)) for r in runs}
+        rows = []
+        for r in runs:
+            m, pv = r.metrics or {}, provs[str(r.path)]
+            rows.append({"run": r.display_name, "kind": r.kind, "weights": pv.weights,
+                         "trained on": pv.training_data, "evaluated on": f"{pv.evaluation_dataset} "
+                         f"({pv.evaluation_split})", "accuracy": m.get("accuracy"),
+                         "weighted F1": m.get("weighted_f1"), "synthetic": pv.synthetic,
+                         "warnings": len(pv.warnings), "notes": r.notes})
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="tl_runs", width="stretch",
+                     column_config={"accuracy": st.column_config.NumberColumn(format="percent"),
+                                    "weighted F1": st.column_config.NumberColumn(format="%.3f")})
+        if any(pv.random_weights for pv in provs.values()):
+            st.warning("Some runs used a randomly initialised backbone: their results are not those of the seed's "
+                       "pretrained model (see the weights column).", icon=":material/warning:")
+        by_path = {str(r.path): r for r in runs}
+        pick = st.selectbox("run or evaluation", list(by_path), key="tl_run_pick",
+                            format_func=lambda p: f"{by_path[p].display_name} · {by_path[p].kind}")
+        run = by_path[pick]
+        provenance_card(provs[pick], expanded=True, key="tl_run_prov")
+        if run.kind == "training":
+            _curves(read_history(run.path), "tl_run")
+        with st.form("tl_run_edit", border=True):
+            st.caption("Rename or annotate: stored in the run's label.json; the run's own files never change.")
+            label = st.text_input("display label (empty: the configuration name)", value=run.label
+                                  if run.label != run.configuration else "", key="tl_run_label")
+            notes = st.text_area("notes", value=run.notes, key="tl_run_notes")
+            if st.form_submit_button("Save label and notes", icon=":material/save:"):
+                identity.rename_run(run.path, label)
+                identity.set_notes(run.path, notes)
+                st.rerun()
+        if st.button("Move to trash", key="tl_run_delete", icon=":material/delete:",
+                     help="Moves the folder to artifacts/trash/runs; restore it below."):
+            identity.delete_run(run.path, artifacts)
+            st.rerun()
+        st.caption(f"Folder: `runs/{run.run_id}`. Compare runs on the Trade-offs page.")
+    trashed = identity.trashed_runs(artifacts)
+    if trashed:
+        with st.expander(f"Trash ({len(trashed)} run(s), restorable)"):
+            for i, t in enumerate(trashed):
+                c1, c2 = st.columns([4, 1])
+                try:
+                    name = read_run(t).display_name
+                except FerBiasError:
+                    name = t.name
+                c1.write(f"{name} (deleted {t.name.rsplit(identity.TRASH_SUFFIX, 1)[-1]})")
+                if c2.button("Restore", key=f"tl_restore_{i}", icon=":material/restore_from_trash:"):
+                    try:
+                        identity.restore_run(t, artifacts)
+                    except FerBiasError as exc:
+                        st.error(str(exc))
+                    else:
+                        st.rerun()
 
 
 # ----------------------------------------------------------------------------- load

@@ -55,12 +55,24 @@ def test_plan_and_start_table3_sweep(artifacts, monkeypatch):
     plan = _table(at, "run_id")
     assert len(plan) == 11 and plan.loc[plan["configuration"] == "SFEW + 10% EiLA", "train"].item() == 35 + 7
     at.number_input(key="tl_size").set_value(64).run()
+    at.session_state["tl_imagenet_status"] = {"resnet50v2": (False, "URLError: offline")}  # what offline finds
+    at.run()
+    assert not at.exception and any("cannot be downloaded here" in w.value for w in at.warning)
+    assert next(b for b in at.button if b.key == "tl_start").disabled  # asks, never falls back on its own
+    at.button(key="tl_use_random").click().run()
+    assert at.selectbox(key="tl_weights").value == "random"
+    assert not next(b for b in at.button if b.key == "tl_start").disabled
+    at.selectbox(key="tl_eval_split").set_value("validation").run()  # EiLA validation is mixed into training
+    assert any("Refused" in e.value and "EiLA's validation rows" in e.value for e in at.error)
+    assert all(b.key != "tl_start" for b in at.button)
+    at.selectbox(key="tl_eval_split").set_value("test").run()
     at.button(key="tl_start").click().run()
     assert not at.exception
     kind, argv = started[0]
     assert kind == "sweep" and argv[:3] == ["sweep", "--preset", "table3"]
     assert argv[argv.index("--input-size") + 1] == "64" and argv.count("--only") == 11
     assert argv[argv.index("--eval-dataset") + 1] == "EiLA" and argv[argv.index("--eval-split") + 1] == "test"
+    assert argv[argv.index("--weights") + 1] == "random"
 
     at.radio(key="tl_mode").set_value("Custom mixes").run()
     assert not at.exception and len(_table(at, "run_id")) == 1
@@ -105,8 +117,10 @@ def test_live_progress_runs_and_model_loading(artifacts, monkeypatch, tmp_path):
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     assert len(charts) >= 4  # live loss/accuracy and the finished run's curves
     runs = _table(at, "weighted F1")
-    assert runs["configuration"].tolist() == ["EiLA only"] and runs["accuracy"].item() == 0.31
+    assert [n.split(" · ")[0] for n in runs["run"]] == ["EiLA only"] and runs["accuracy"].item() == 0.31
+    assert runs["weights"].item() == "random initialisation"
     assert any("randomly initialised" in w.value for w in at.warning)
+    assert any(e.label.startswith("Provenance: EiLA only") for e in at.expander)
 
     bad = tmp_path / "broken.keras"
     bad.write_bytes(b"not a zip archive")

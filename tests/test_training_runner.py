@@ -188,6 +188,8 @@ def test_cli_train_keeps_finished_run_and_sweep_plan(sweep_artifacts, data, caps
     assert "SFEW" in capsys.readouterr().err
     assert main(["train", "--base", "FER2013", "--input-size", "8", "--artifacts", str(artifacts)]) == 2
     capsys.readouterr()
+    assert main(["sweep", "--mix", "FER2013+EiLA:0.5", "--eval-split", "validation", *common]) == 2
+    assert "train on EiLA's validation rows" in capsys.readouterr().err  # the mix trains on them: refused
     import core.backbones as bb  # ImageNet weights that cannot be downloaded: stop, name the alternatives
 
     monkeypatch.setattr(bb, "imagenet_weights_status", lambda name, timeout=4.0: (False, "URLError: offline"))

@@ -82,7 +82,7 @@ def evaluation_from_args(args: argparse.Namespace, artifacts: Path):
     info = get_dataset(args.eval_dataset, artifacts)
     df = evaluation_manifest(load_dataset(args.eval_dataset, artifacts), args.eval_split,
                              info.path / "manifest.parquet")
-    return df, {"dataset": info.name, "split": args.eval_split, "n": int(len(df))}
+    return df, {"dataset": info.name, "split": args.eval_split, "n": int(len(df)), "synthetic": info.synthetic}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -121,7 +121,7 @@ def fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..mixing import MixSpec, build_mix
+    from ..mixing import MixSpec, build_mix, evaluation_overlap
     from ..registry import load_dataset
     from .runner import train_run
 
@@ -134,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if args.name:
         spec = MixSpec(args.name, spec.base, spec.extra, spec.fraction, spec.seed)
+    overlap = evaluation_overlap([spec], args.eval_dataset, args.eval_split)
+    if overlap:
+        return fail(overlap)
     evaluation, eval_info = evaluation_from_args(args, artifacts)
     train = build_mix(spec, lambda n: load_dataset(n, artifacts))
     exit_cleanly_on_sigterm()

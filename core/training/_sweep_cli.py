@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..mixing import MixSpec, table3_preset
+    from ..mixing import MixSpec, evaluation_overlap, table3_preset
     from ..registry import load_dataset
     from .sweep import plan_sweep, run_sweep, sweep_status
 
@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             return fail(f"--only {unknown} not among the configurations {[s.name for s in specs]}")
         specs = [s for s in specs if s.name in args.only]
+    overlap = evaluation_overlap(specs, args.eval_dataset, args.eval_split)
+    if overlap:
+        return fail(overlap)
     evaluation, eval_info = evaluation_from_args(args, artifacts)
 
     def datasets(name: str):
