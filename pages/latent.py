@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core._errors import WeightsUnavailableError
+from core.evaluation.provenance import provenance
 from core.evaluation.runs import list_runs, load_predictions
 from core.latent import (ClusterConfig, EmbeddingConfig, ProjectionConfig, build_extractor, composition,
                          embed_manifest, fit_kmeans, independence_test, kmeans_curves, linear_probe, project,
@@ -21,7 +22,7 @@ from core.latent.projection import normalize_vectors, warm_up_umap
 from core.paths import cache_dir
 from core.progress import eta_text
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, image_grid, load_dataset_manifest,
-                       registered_datasets, synthetic_badge, run_through_app)
+                       provenance_card, registered_datasets, synthetic_badge, run_through_app)
 
 run_through_app()
 
@@ -121,7 +122,7 @@ with c1:
                              help="Registered datasets with image files (EiLA annotations need cropping first).")
 runs = [r for r in list_runs(artifacts) if r.has_model]
 model_options = list(MODELS) + [str(r.path) for r in runs]
-run_labels = {str(r.path): f"run: {r.label} ({r.run_id}), penultimate layer" for r in runs}
+run_labels = {str(r.path): f"run: {r.display_name}, penultimate layer" for r in runs}
 with c2:
     source = st.selectbox("Embedding model", model_options, key="lat_model",
                           format_func=lambda s: MODELS.get(s) or run_labels.get(s, s))
@@ -199,6 +200,8 @@ if emb.warning or "random" in str(emb.weights_used):
     st.warning(f"**Random weights, not ImageNet.** {why}. Clusters then reflect low-level image statistics "
                "(brightness, colour, blur), not what a pretrained network sees. With internet access (or a weights "
                "file) choose ImageNet weights.", icon=":material/warning:")
+if source in run_labels:  # a trained run's penultimate layer: what that run was trained on and with
+    provenance_card(provenance(Path(source)), key="lat_model_prov")
 st.caption(f"{emb.description}. {len(emb.vectors):,} faces, {emb.vectors.shape[1]} dimensions; "
            f"{n_computed:,} computed by the model in this session, the rest read from the feature cache.")
 if is_backbone:
@@ -235,7 +238,8 @@ with left:
     l1, l2 = st.columns(2)
     colour = l1.selectbox("Colour by", colour_opts, key="lat_colour")
     if colour.startswith("correct"):
-        run = l2.selectbox("Run", pred_runs, key="lat_run", format_func=lambda r: f"{r.label} ({r.run_id})")
+        run = l2.selectbox("Run", pred_runs, key="lat_run", format_func=lambda r: r.display_name)
+        provenance_card(provenance(run), key="lat_run_prov")
         preds = _predictions(str(run.path), (run.path / "predictions.parquet").stat().st_mtime)
         joined = preds[["sample_id", "true", "pred"]].drop_duplicates("sample_id")
         joined = joined.assign(correct=np.where(joined["true"].isna(), "unlabelled",

@@ -140,8 +140,7 @@ def _synthetic_names(artifacts: Path, names: list[str]) -> list[str]:
             if get_dataset(n, artifacts).synthetic:
                 out.append(n)
         except Exception:  # an unregistered or unreadable dataset is not known to be synthetic
-            if n.lower().startswith("synthetic"):
-                out.append(n)
+            continue
     return out
 
 
