@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import reference as ref
 from core.evaluation.compare import compare_runs
+from core.evaluation.findings import set_findings
 from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
 from core.evaluation.recall import largest_recall_gap, recall_by_group, recall_matrix
 from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
@@ -106,6 +107,11 @@ if len(sets) > 1:
             icon=":material/join_inner:")
 for k, (eset, members) in enumerate(sets.items()):
     st.header(eset.label, divider="gray")
+    result_provenance(members, key_prefix=f"to_prov_{k}")
+    findings = set_findings(members)
+    if findings:
+        with st.expander("Key findings", expanded=True, icon=":material/summarize:"):
+            st.markdown("\n".join(f"- {f}" for f in findings))
     st.plotly_chart(group_accuracy_figure(members, f"Accuracy per {attribute} group (whiskers: "
                                                    f"{confidence:.0%} interval)"), key=f"to_bars_{k}")
     flagged = [(r.name, g) for r in members if r.report is not None
@@ -143,14 +149,13 @@ for k, (eset, members) in enumerate(sets.items()):
                 st.caption(f"{r.name}: {exc}")
                 continue
             gap = largest_recall_gap(table)
-            gaps.append({"run": r.name, "largest recall gap (points)": None if pd.isna(gap["gap"])
-                         else round(100 * gap["gap"], 1), "emotion": gap["emotion"],
-                         "best group": gap["best_group"], "worst group": gap["worst_group"]})
+            gaps.append({"run": r.name, "largest recall gap (points)": "n/a (cells under 5 frames)"
+                         if pd.isna(gap["gap"]) else f"{100 * gap['gap']:.1f}", "emotion": gap["emotion"] or "",
+                         "best group": gap["best_group"] or "", "worst group": gap["worst_group"] or ""})
             with st.expander(f"{r.name}: recall by emotion and group"):
                 st.dataframe(recall_matrix(table), key=f"to_recall_{k}_{j}")
         if gaps:
             st.dataframe(pd.DataFrame(gaps), hide_index=True, key=f"to_gaps_{k}")
-    result_provenance(members, key_prefix=f"to_prov_{k}")
 if use_ref:
     with st.expander("Notes on the published numbers"):
         st.markdown("\n".join(f"- {n}" for n in ref.KNOWN_INCONSISTENCIES)

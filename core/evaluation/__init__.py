@@ -8,13 +8,21 @@ from .fairness import (GroupReport, available_attributes, group_report, group_re
                        resolve_attribute, skin_tone_category)
 from .metrics import (accuracy, categorical_cross_entropy, check_predictions, compute_metrics, confusion,
                       macro_f1, per_class_metrics, weighted_f1)
+from .findings import set_findings
+from .identity import delete_run, rename_run, restore_run, set_notes, trashed_runs
+from .provenance import Provenance, provenance
+from .recall import largest_recall_gap, recall_by_group
+from .results import CHANCE, EvalSet
 from .runs import RunInfo, evaluate_model, list_runs, load_predictions, read_run, write_evaluation
+from .sets import group_by_set, set_front
 from .uncertainty import Interval, accuracy_interval, spread, wilson_interval
 
 __all__ = [
-    "GroupReport", "Interval", "RunInfo", "accuracy", "accuracy_interval", "available_attributes",
-    "categorical_cross_entropy", "check_predictions", "compute_metrics", "confusion", "evaluate_model",
-    "group_report", "group_report_from_counts", "list_runs", "load_predictions", "macro_f1", "mcnemar",
-    "pair_outcomes", "paired_bootstrap", "per_class_metrics", "read_run", "resolve_attribute", "skin_tone_category",
-    "spread", "weighted_f1", "wilson_interval", "write_evaluation",
+    "CHANCE", "EvalSet", "GroupReport", "Interval", "Provenance", "RunInfo", "accuracy", "accuracy_interval",
+    "available_attributes", "categorical_cross_entropy", "check_predictions", "compute_metrics", "confusion",
+    "delete_run", "evaluate_model", "group_by_set", "group_report", "group_report_from_counts",
+    "largest_recall_gap", "list_runs", "load_predictions", "macro_f1", "mcnemar", "pair_outcomes",
+    "paired_bootstrap", "per_class_metrics", "provenance", "read_run", "recall_by_group", "rename_run",
+    "resolve_attribute", "restore_run", "set_findings", "set_front", "set_notes", "skin_tone_category", "spread",
+    "trashed_runs", "weighted_f1", "wilson_interval", "write_evaluation",
 ]

@@ -131,7 +131,7 @@ def set_findings(results: Sequence[ConfigResult], paired: dict[tuple[str, str], 
                        f"{interval(r.overall.get('ci_low'), r.overall.get('ci_high'))} includes (or is below) "
                        f"{pct(CHANCE)}; it is left off the Pareto front.")
     for r in results:
-        g = group_finding(r)
+        g = group_finding(r) if r.better_than_chance else None  # group gaps of a chance-level model are noise
         if g:
             out.append(g)
     sep = separability_finding(results, paired)

@@ -78,14 +78,14 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
         fig.add_bar(name=g, x=xs, y=ys, marker_color=_PALETTE[k % len(_PALETTE)], marker_pattern_shape=pattern,
                     error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "thickness": 1.2},
                     hovertext=hover, hoverinfo="text")
+    fig.update_layout(barmode="group", title=title, yaxis_title="accuracy (%)", yaxis_range=[0, 100],
+                      xaxis_tickangle=0 if len(with_groups) <= 5 else -35, xaxis_automargin=True,
+                      legend_title_text="group", margin={"t": 80, "b": 100},
+                      annotations=[{"text": FLAG_NOTE, "xref": "paper", "yref": "paper", "x": 0, "y": 1.06,
+                                    "xanchor": "left", "showarrow": False, "font": {"size": 11}}])
     if with_groups:
         fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
                       annotation_position="top right")
-    fig.update_layout(barmode="group", title=title, yaxis_title="accuracy (%)", yaxis_range=[0, 100],
-                      xaxis_tickangle=-30,
-                      legend_title_text="group", margin={"t": 60, "b": 40},
-                      annotations=[{"text": FLAG_NOTE, "xref": "paper", "yref": "paper", "x": 0, "y": 1.06,
-                                    "showarrow": False, "font": {"size": 11}}])
     return fig
 
 
@@ -125,14 +125,14 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
     order = np.argsort(std[front])
     fig.add_scatter(x=std[front][order], y=acc[front][order], mode="lines", name="Pareto front",
                     line={"dash": "dash", "color": "black"}, hoverinfo="skip")
-    fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
-                  annotation_position="bottom right")
     fig.update_layout(title=title, xaxis_title="std of group accuracies (percentage points, lower is fairer)",
-                      yaxis_title="overall accuracy (%)",
+                      yaxis_title="overall accuracy (%)", margin={"t": 80},
                       annotations=[{"text": "labels: Pareto front and runs; hover for the others; open marker = "
                                             "a group with few persons (its accuracy, hence the std, is unreliable)",
-                                    "xref": "paper",
+                                    "xref": "paper", "xanchor": "left",
                                     "yref": "paper", "x": 0, "y": 1.06, "showarrow": False, "font": {"size": 11}}])
+    fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
+                  annotation_position="bottom right")
     return fig
 
 

@@ -235,8 +235,8 @@ def _recall_parts(members: list[ConfigResult]) -> tuple[list, str, list[pd.DataF
         gap = largest_recall_gap(t, MIN_CELL)
         frames.append(t.assign(configuration=r.name, attribute=r.report.attribute))
         tables.append((r.name, _table_html(recall_matrix(t, MIN_CELL))))
-        gaps.append({"run": r.name, "largest recall gap": "" if pd.isna(gap["gap"]) else f"{100 * gap['gap']:.1f} "
-                     "points", "emotion": gap["emotion"] or "", "best group": f"{gap['best_group'] or ''} "
+        gaps.append({"run": r.name, "largest recall gap": f"n/a (no emotion with {MIN_CELL}+ frames in two groups)"
+                     if pd.isna(gap["gap"]) else f"{100 * gap['gap']:.1f} points", "emotion": gap["emotion"] or "", "best group": f"{gap['best_group'] or ''} "
                      f"{pct(gap['best_recall'], 0) if gap['best_group'] else ''}".strip(),
                      "worst group": f"{gap['worst_group'] or ''} "
                      f"{pct(gap['worst_recall'], 0) if gap['worst_group'] else ''}".strip()})
@@ -326,7 +326,7 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     random_runs = [p.display_name for p in provs if p.random_weights]
     if random_runs:
         general.append(f"{len(random_runs)} of {len(provs)} run(s) used a randomly initialised backbone instead of "
-                       f"ImageNet weights: {'; '.join(random_runs)}.")
+                       "ImageNet weights (named in each evaluation set below).")
     if any(p.synthetic for p in provs):
         general.append("Some results come from the synthetic demo (drawn faces with a planted bias), not from real "
                        "people.")
