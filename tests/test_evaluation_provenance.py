@@ -62,6 +62,26 @@ def test_provenance_marks_evaluations_on_rows_the_model_trained_on(tmp_path):
     assert "trained on these rows" not in res.marks
 
 
+def test_evaluating_a_run_on_its_own_training_rows_is_marked_by_sample_id(tmp_path):
+    import pandas as pd
+
+    from core.training.runner import TRAINING_ROWS
+
+    art = tmp_path / "artifacts"
+    model_run = _training_run(art, "mix-eeeeee0005", "Mix")
+    preds = synthetic_predictions(seed=9)
+    pd.DataFrame({"sample_id": preds["sample_id"].head(10), "dataset": "Demo", "split": "train"}).to_parquet(
+        model_run / TRAINING_ROWS)
+    ev = make_run(art, "eval-on-train", preds, "Mix on its own rows")
+    cfg = json.loads((ev / "config.json").read_text())
+    (ev / "config.json").write_text(json.dumps({**cfg, "model": str(model_run), "dataset": {"name": "Demo"},
+                                                "split": "train"}))
+    p = provenance(ev)
+    assert p.row_overlap.startswith("YES: 10 of 72 evaluated rows") and p.weights.startswith("random")
+    assert "trained on these rows" in run_results([ev], "race", n_boot=50)[0].marks
+    assert any("rows the model trained on: 10 of 72" in w for w in p.warnings)
+
+
 def test_display_names_rename_notes_and_restorable_trash(tmp_path):
     art = tmp_path / "artifacts"
     a = _training_run(art, "sfew-only-aaaaaa1111", "SFEW only")

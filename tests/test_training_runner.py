@@ -17,7 +17,7 @@ from core.mixing import MixSpec
 from core.paths import runs_dir
 from core.registry import register_dataset
 from core.training import TrainConfig
-from core.training.runner import RUN_FILES, partial_runs, read_history
+from core.training.runner import RUN_FILES, TRAINING_ROWS, partial_runs, read_history
 from core.training.sweep import run_sweep
 
 CFG = TrainConfig(weights="random", input_size=32, phase1_epochs=2, phase2_epochs=1, batch_size=8,
@@ -86,8 +86,11 @@ def test_interrupted_sweep_resumes_keeping_finished_runs(sweep_artifacts):
 def test_every_run_file(sweep_artifacts, data):
     s = sweep_artifacts
     run = s["results"][1].path
-    assert sorted(p.name for p in run.iterdir()) == sorted(RUN_FILES)
+    assert sorted(p.name for p in run.iterdir()) == sorted((*RUN_FILES, TRAINING_ROWS))
     assert all(not (p.stat().st_mode & stat.S_IWUSR) for p in run.iterdir())  # immutable
+    rows = pd.read_parquet(run / TRAINING_ROWS)
+    assert set(rows["split"]) == {"train", "validation"} and not set(rows["sample_id"]) & set(
+        s["evaluation"]["sample_id"])
 
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["classes"] == list(EMOTIONS) and cfg["input_size"] == 32 and cfg["channels"] == 3

@@ -109,4 +109,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {attr}: " + "; ".join(parts))
     for attr, why in m["groups_unavailable"].items():
         print(f"  {attr}: not available ({why[:120]})")
+    from .provenance import provenance
+
+    for warning in provenance(out).warnings:  # loud: random weights, synthetic data, rows seen in training
+        print(f"WARNING: {warning}")
     return 0

@@ -198,10 +198,28 @@ def _evaluation_model(cfg: dict[str, Any], artifacts: Path) -> tuple[str, str, b
             d, s = (k.split("/", 1) + [""])[:2]
             splits.setdefault(d, []).append(s)
         name = run_cfg.get("name") or path.name
+        splits["__run__"] = [str(path)]
         return (f"{weights_label(used)} backbone, head trained in run {name}", f"run {name}: {bb.get('name', '?')} "
                 f"backbone + trained head", used == "random", text, datasets, splits)
     return (f"file {path.name} (weights as its author trained them)", f"model file {path.name}", False,
             "unknown (a model file carries no record of its training data)", (), {})
+
+
+def _row_overlap(model_run: Path, evaluation: Path) -> tuple[int, int] | None:
+    """(evaluated rows that trained the model, evaluated rows) when both sides list their sample ids."""
+    from ..training.runner import TRAINING_ROWS
+
+    rows, preds = model_run / TRAINING_ROWS, evaluation / "predictions.parquet"
+    if not str(model_run) or not rows.is_file() or not preds.is_file():
+        return None
+    import pandas as pd
+
+    try:
+        trained = set(pd.read_parquet(rows, columns=["sample_id"])["sample_id"].astype(str))
+        evaluated = pd.read_parquet(preds, columns=["sample_id"])["sample_id"].astype(str)
+    except Exception:  # an unreadable file leaves the overlap unknown, it never breaks the card
+        return None
+    return int(evaluated.isin(trained).sum()), int(len(evaluated))
 
 
 def provenance(run: str | Path | RunInfo) -> Provenance:
@@ -246,7 +264,14 @@ def provenance(run: str | Path | RunInfo) -> Provenance:
         settings.update(cfg.get("evaluation") or {})
         split_word = eval_split.split(" ", 1)[0]
         trained = splits.get(eval_ds)
-        if trained is None:
+        exact = _row_overlap(Path(splits.pop("__run__", [""])[0]), info.path)
+        if exact is not None:
+            n_over, n_all = exact
+            overlap = (f"YES: {n_over:,} of {n_all:,} evaluated rows are rows the model trained on (by sample id)"
+                       if n_over else f"none ({n_all:,} evaluated rows checked by sample id against the training rows)")
+            if n_over:
+                warnings.append(f"evaluated on rows the model trained on: {n_over:,} of {n_all:,} frames")
+        elif trained is None:
             overlap = "none known (the evaluated dataset is not among the training datasets)" if datasets else \
                 "unknown"
         elif split_word in trained or split_word == "all":
