@@ -13,7 +13,6 @@ percentages, and no raw JSON or file-system path is printed.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +21,13 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from .. import reference as ref
-from .._io import atomic_write_text, read_json
-from .compare import compare_runs
+from .._io import atomic_write_text
+from ._report_parts import (MIN_CELL, clean_text, comparisons, dataset_audit, human, pct_cols, recall_parts,
+                            table_html)
 from .fairness import available_attributes, person_column, resolve_attribute
-from .findings import pct, set_findings
+from .findings import set_findings
 from .metrics import per_class_metrics
 from .plots import group_accuracy_figure, tradeoff_figure
-from .recall import largest_recall_gap, recall_by_group, recall_matrix
 from .results import ConfigResult, reference_results, results_table, run_results
 from .runs import RunInfo, read_run
 from .sets import group_by_set
@@ -40,7 +39,6 @@ h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:2em}code{backgroun
 .warn{background:#fff4e5;border-left:4px solid #f0a030;padding:2px 12px;margin:.5em 0}
 table.card th{text-align:left;width:16em;vertical-align:top}table.card td{text-align:left}
 ul.findings li{margin:.35em 0}details{margin:.3em 0}"""
-MIN_CELL = 5
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -119,130 +117,6 @@ def ref_labels() -> tuple[str, ...]:
     return EMOTIONS
 
 
-def clean_text(text: str) -> str:
-    """Remove file-system detail from a message: temporary ``.partial`` folders and absolute run paths."""
-    text = re.sub(r"\S*/\.partial-[^\s/]+(/\S*)?", "(the run being written)", str(text or ""))
-    return re.sub(r"(?<!\w)/\S*/runs/([^/\s]+)(/[^\s:]*)?", r"run \1", text)
-
-
-def _pct_cols(df: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
-    out = df.copy()
-    for c in cols:
-        if c in out.columns:
-            out[c] = out[c].map(lambda v: pct(v) if v is not None and not pd.isna(v) else "")
-    return out
-
-
-def _table_html(df: pd.DataFrame | None, index: bool = True) -> str:
-    if df is None or df.empty:
-        return "<p class='note'>(nothing to show)</p>"
-    return df.to_html(index=index, escape=True, na_rep="", float_format=lambda v: f"{v:.3g}", border=0)
-
-
-_HUMAN = {"n_samples": "frames", "n_persons": "persons", "share": "share", "attribute": "attribute", "group": "group",
-          "accuracy_a": "accuracy A", "accuracy_b": "accuracy B", "diff": "B − A", "ci_low": "interval low",
-          "ci_high": "interval high", "p_value": "bootstrap p", "mcnemar_p": "McNemar p", "low_n": "few persons",
-          "mcnemar_method": "McNemar method", "precision": "precision", "recall": "recall", "f1": "F1",
-          "support": "frames"}
-
-
-def _human(df: pd.DataFrame) -> pd.DataFrame:
-    return df.rename(columns=lambda c: _HUMAN.get(c, str(c).replace("_", " ")))
-
-
-def _load_report_text(report: dict[str, Any]) -> str:
-    excluded = report.get("excluded_labels") or {}
-    skipped = report.get("skipped") or []
-    parts = []
-    if excluded:
-        parts.append("labels outside the 7 classes left out: " + ", ".join(f"{k} ({v:,})" for k, v in
-                                                                           sorted(excluded.items())))
-    if skipped:
-        parts.append(f"{len(skipped):,} file(s) or row(s) skipped when loading")
-    return ("When the dataset was loaded: " + "; ".join(parts) + ".") if parts else ""
-
-
-def _dataset_audit(info: RunInfo) -> dict[str, str]:
-    """The evaluated dataset's preprocessing audit (``audit.parquet``) and load report, as readable HTML."""
-    ds = info.config.get("dataset") or {}
-    path = Path(str(ds.get("path", "")))
-    out = {"preprocessing": "", "load": ""}
-    if not str(ds.get("path", "")):
-        return out
-    folder = path if path.is_dir() else path.parent
-    audit = folder / "audit.parquet"
-    if audit.is_file():
-        try:
-            table = pd.read_parquet(audit)
-        except Exception:  # an unreadable audit must not break the report
-            table = None
-        if table is not None and len(table):
-            keep = [c for c in ("detector", "split", "race", "gender", "stage", "n", "kept", "retention", "wilson_low",
-                                "wilson_high", "n_persons") if c in table.columns]
-            t = _pct_cols(table[keep].head(120) if keep else table.head(120), ("retention", "wilson_low", "wilson_high"))
-            out["preprocessing"] = _table_html(_human(t), index=False)
-    meta = folder / "info.json"
-    if meta.is_file():
-        try:
-            out["load"] = _load_report_text(read_json(meta).get("load_report", {}) or {})
-        except (OSError, ValueError, AttributeError):
-            pass
-    return out
-
-
-def _comparisons(members: list[ConfigResult], baseline: int, min_persons: int, kw: dict) -> tuple[list, list, dict]:
-    """Paired comparisons of one set's runs with predictions against its baseline run."""
-    with_pred = [r for r in members if r.predictions is not None]
-    shown, rows, paired = [], [], {}
-    if len(with_pred) < 2:
-        return shown, rows, paired
-    base = with_pred[min(max(baseline, 0), len(with_pred) - 1)]
-    attr = base.report.attribute if base.report is not None else None
-    for other in with_pred:
-        if other is base:
-            continue
-        item: dict[str, Any] = {"a": base.name, "b": other.name, "error": ""}
-        try:
-            c = compare_runs(base.predictions, other.predictions, attr, min_persons=min_persons, **kw)
-        except Exception as exc:  # runs on different frames cannot be paired
-            item["error"] = clean_text(str(exc))
-            shown.append((other.name, item))
-            continue
-        o = c["overall"]
-        paired[(base.name, other.name)] = o
-        g = _pct_cols(c["groups"], ("accuracy_a", "accuracy_b"))
-        g["low_n"] = c["groups"]["low_n"].map(lambda v: "⚠" if v else "")
-        for col in ("diff", "ci_low", "ci_high"):
-            g[col] = c["groups"][col].map(lambda v: "" if pd.isna(v) else f"{100 * v:+.1f} points")
-        item.update(diff=f"{100 * o['diff']:+.1f} points [{100 * o['ci_low']:+.1f}, {100 * o['ci_high']:+.1f}]",
-                    n=f"{o['n_samples']:,}", p=f"{o['p_value']:.3g}", method=o["method"],
-                    mcnemar=f"{o['mcnemar_p_value']:.3g}", only_a=o["mcnemar_only_a"], only_b=o["mcnemar_only_b"],
-                    groups=_table_html(_human(g), index=False))
-        shown.append((other.name, item))
-        rows.append({"run_a": base.name, "run_b": other.name, **o, **c["outcomes"]})
-    return shown, rows, paired
-
-
-def _recall_parts(members: list[ConfigResult]) -> tuple[list, str, list[pd.DataFrame]]:
-    tables, gaps, frames = [], [], []
-    for r in members:
-        if r.predictions is None or r.report is None:
-            continue
-        try:
-            t = recall_by_group(r.predictions, r.report.attribute)
-        except ValueError:
-            continue
-        gap = largest_recall_gap(t, MIN_CELL)
-        frames.append(t.assign(configuration=r.name, attribute=r.report.attribute))
-        tables.append((r.name, _table_html(recall_matrix(t, MIN_CELL))))
-        gaps.append({"run": r.name, "largest recall gap": f"n/a (no emotion with {MIN_CELL}+ frames in two groups)"
-                     if pd.isna(gap["gap"]) else f"{100 * gap['gap']:.1f} points", "emotion": gap["emotion"] or "", "best group": f"{gap['best_group'] or ''} "
-                     f"{pct(gap['best_recall'], 0) if gap['best_group'] else ''}".strip(),
-                     "worst group": f"{gap['worst_group'] or ''} "
-                     f"{pct(gap['worst_recall'], 0) if gap['worst_group'] else ''}".strip()})
-    return tables, (_table_html(pd.DataFrame(gaps), index=False) if gaps else ""), frames
-
-
 def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: bool = True,
                  attributes: Sequence[str] | None = None, n_boot: int = 1000, confidence: float = 0.95,
                  min_persons: int = 5, seed: int = 0, baseline: int = 0,
@@ -296,14 +170,14 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
         for eset, members in group_by_set(results).items():
             if not any(r.report is not None for r in members) and eset.published:
                 continue  # the paper publishes race only
-            comps, rows, paired = _comparisons(members, baseline, min_persons, kw)
+            comps, rows, paired = comparisons(members, baseline, min_persons, kw)
             comp_rows += [{"evaluation_set": eset.label, "attribute": attr, **r} for r in rows]
-            recall_tables, recall_gaps, frames = _recall_parts(members)
+            recall_tables, recall_gaps, frames = recall_parts(members)
             recall_frames += [f.assign(evaluation_set=eset.label) for f in frames]
             with_groups = any(r.report is not None for r in members)
             sections.append({
                 "label": eset.label, "published": eset.published, "findings": set_findings(members, paired, MIN_CELL),
-                "table": _table_html(results_table(members, formatted=True)),
+                "table": table_html(results_table(members, formatted=True)),
                 "chance": [r.name for r in members if not r.better_than_chance],
                 "bars": fig_html(group_accuracy_figure(members, f"Accuracy per {attr} group")) if with_groups else "",
                 "tradeoff": fig_html(tradeoff_figure(members, f"Overall accuracy vs {attr} disparity"))
@@ -349,11 +223,11 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
                      "training'."),
         published_note=(f"{ref.CITATION} No person ids are published, so their Wilson intervals treat the 815 test "
                         f"frames as independent and are too narrow. {' '.join(ref.KNOWN_INCONSISTENCIES)}"),
-        per_class=[(r.name, _table_html(_human(_pct_cols(per_class_metrics(r.predictions["true"],
+        per_class=[(r.name, table_html(human(pct_cols(per_class_metrics(r.predictions["true"],
                                                                            r.predictions["pred"]),
                                                          ("precision", "recall", "f1"))))) for r in with_pred],
-        audits=[{"name": n, "composition": _table_html(_human(_pct_cols(a, ("share",))), index=False),
-                 **(_dataset_audit(by_info[n]) if n in by_info else {})} for n, a in audits.items()],
+        audits=[{"name": n, "composition": table_html(human(pct_cols(a, ("share",))), index=False),
+                 **(dataset_audit(by_info[n]) if n in by_info else {})} for n, a in audits.items()],
         settings=(f"{n_boot:,} bootstrap replicates, {confidence:.0%} intervals, groups flagged below {min_persons} "
                   f"persons, seed {seed}; group attributes: {', '.join(attributes)}; the published results "
                   f"{'included' if include_reference else 'not included'}."))
