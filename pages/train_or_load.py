@@ -214,10 +214,11 @@ def _train_section() -> None:
         st.error(str(exc))
         ev = _manifest(eval_name)
         if not (ev["label"].notna() & (ev["split"] == eval_split)).any():
-            st.info(f"Choose a split of {eval_name!r} that has labelled rows above. The seed evaluates on EiLA's "
-                    "test split (frames with 3 annotators), which cropped EiLA sets often lack: 'Prepare EiLA "
-                    "videos' on the Data page writes crops with the seed's train/validation/test splits.",
-                    icon=":material/lightbulb:")
+            st.info(f"Choose a dataset and split with labelled rows above that no configuration trains on. The "
+                    "seed evaluates on EiLA's test split (frames with 3 annotators), which cropped EiLA sets often "
+                    "lack (their train and validation rows are mixed into training, so they cannot stand in): "
+                    "'Prepare EiLA videos' on the Data page writes crops with the seed's train/validation/test "
+                    "splits.", icon=":material/lightbulb:")
         return
     st.dataframe(plan, hide_index=True, key="tl_plan", width="stretch",
                  column_config={"finished": st.column_config.CheckboxColumn("already trained")})
