@@ -45,6 +45,11 @@ def _error_table(df: pd.DataFrame, attribute: str, n_boot: int) -> tuple[pd.Data
     return error_rate_table(df, resolve_attribute(df, attribute), pose[0], n_boot=n_boot), pose[1]
 
 
+def _meta_stamp(info: RunInfo) -> float:
+    files = [info.path / n for n in ("config.json", "label.json", "leakage.json")]
+    return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
+
+
 def _mtime(info: RunInfo) -> float:
     return (info.path / "predictions.parquet").stat().st_mtime
 
@@ -122,7 +127,7 @@ if not runs:
 labels = {str(r.path): r.display_name for r in runs}
 run_a = st.selectbox("Run", list(labels), format_func=lambda p: labels[p], key="mc_run")
 info_a = next(r for r in runs if str(r.path) == run_a)
-prov_a = _provenance(run_a, _mtime(info_a))
+prov_a = _provenance(run_a, _meta_stamp(info_a))
 synthetic_badge(prov_a.synthetic)
 provenance_card(prov_a, key="mc_prov_a")
 df = _predictions(run_a, _mtime(info_a))
@@ -230,7 +235,7 @@ with tab_pair:
             m = st.columns(4)
             for col, name in zip(m, OUTCOMES):
                 col.metric(name.replace("A", "A").replace("B", "B"), c["outcomes"][name])
-            provenance_card(_provenance(run_b, _mtime(info_b)), key="mc_prov_b")
+            provenance_card(_provenance(run_b, _meta_stamp(info_b)), key="mc_prov_b")
             st.caption(f"A = {info_a.display_name}; B = {info_b.display_name}. Δ accuracy (B − A) = {100 * o['diff']:+.1f} pts "
                        f"[{100 * o['ci_low']:+.1f}, {100 * o['ci_high']:+.1f}] ({o['method']}, p = {o['p_value']:.3g});"
                        f" McNemar p = {o['mcnemar_p_value']:.3g} ({o['mcnemar_method']}; treats samples as "
