@@ -110,7 +110,7 @@ for k, (eset, members) in enumerate(sets.items()):
     result_provenance(members, key_prefix=f"to_prov_{k}")
     findings = set_findings(members)
     if findings:
-        with st.expander("Key findings", expanded=True, icon=":material/summarize:"):
+        with st.expander("Key findings", expanded=not eset.published, icon=":material/summarize:"):
             st.markdown("\n".join(f"- {f}" for f in findings))
     st.plotly_chart(group_accuracy_figure(members, f"Accuracy per {attribute} group (whiskers: "
                                                    f"{confidence:.0%} interval)"), key=f"to_bars_{k}")

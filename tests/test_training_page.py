@@ -144,3 +144,35 @@ def test_single_dataset_defaults_to_custom_mixes(artifacts, monkeypatch):
     assert plan["configuration"].tolist() == ["Faces only"] and plan["train"].item() == 28
     at.radio(key="tl_mode").set_value("Table 3 preset (11 configurations)").run()
     assert not at.exception and any("three different datasets" in i.value for i in at.info)
+
+
+def test_runs_tab_lists_evaluations_and_renames_trashes_restores(artifacts, monkeypatch):
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from _evaluation_data import make_run, make_training_run, synthetic_predictions
+
+    from core.evaluation.identity import trashed_runs
+    from core.evaluation.runs import read_run
+
+    trained = make_training_run(artifacts, "same-aaaaaa0001", "Same name")
+    make_run(artifacts, "eval-20260101-000000-bbbbbb", synthetic_predictions(), "fer on Synthetic")
+    at = _app(artifacts, monkeypatch).run()
+    assert not at.exception
+    runs = _table(at, "trained on")
+    assert set(runs["kind"]) == {"training", "evaluation"} and len(runs) == 2
+    assert set(runs["weights"]) == {"random initialisation", "file synthetic (weights as its author trained them)"}
+    at.selectbox(key="tl_run_pick").set_value(str(trained)).run()
+    at.text_input(key="tl_run_label").input("my baseline")
+    at.text_area(key="tl_run_notes").input("first try")
+    at.button(key="FormSubmitter:tl_run_edit-Save label and notes").click().run()
+    assert not at.exception
+    info = read_run(trained)
+    assert info.label == "my baseline" and info.notes == "first try"
+    assert any(n.startswith("my baseline · aaaaaa") for n in _table(at, "trained on")["run"])
+    at.selectbox(key="tl_run_pick").set_value(str(trained)).run()
+    at.button(key="tl_run_delete").click().run()
+    assert not at.exception and not trained.exists() and len(trashed_runs(artifacts)) == 1
+    at.button(key="tl_restore_0").click().run()
+    assert not at.exception and trained.is_dir() and not trashed_runs(artifacts)
+    assert read_run(trained).label == "my baseline"  # label.json travels with the folder

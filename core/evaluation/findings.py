@@ -72,8 +72,11 @@ def group_finding(r: ConfigResult) -> str | None:
 
 
 def separability_finding(results: Sequence[ConfigResult], paired: dict[tuple[str, str], dict] | None = None) -> str:
-    """Whether the best and the worst configuration (by overall accuracy) of one set can be told apart."""
-    rs = [r for r in results if math.isfinite(float(r.overall.get("accuracy", math.nan)))]
+    """Whether the best and the worst configuration (by overall accuracy) of one set can be told apart.
+
+    Results not better than chance are left out: that a model beats a chance-level one says nothing.
+    """
+    rs = [r for r in results if r.better_than_chance and math.isfinite(float(r.overall.get("accuracy", math.nan)))]
     if len(rs) < 2:
         return ""
     rs = sorted(rs, key=lambda r: r.overall["accuracy"], reverse=True)
