@@ -101,6 +101,9 @@ if use_ref:
                "as independent and are too narrow (the EiLA test split has frames of 21 people, 2 of them Mixed).")
 
 sets = group_by_set(results)
+no_groups = [s for s, members in sets.items() if s.published and all(r.report is None for r in members)]
+for s_ in no_groups:
+    st.caption(f"Published results: {sets.pop(s_)[0].note}.")
 if len(sets) > 1:
     st.info(f"{len(sets)} evaluation sets: results are shown per set (dataset, split, frames and group attribute) "
             "and never share a table or a Pareto front. " + " | ".join(s.label for s in sets),
