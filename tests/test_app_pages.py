@@ -117,7 +117,7 @@ def test_removed_demo_is_not_redrawn_until_asked(fresh_default):
     at.button(key="data_demo_go").click().run()
     assert not at.exception, _failures(at)
     info = list_datasets(fresh_default)
-    assert [i.name for i in info] == ["Synthetic demo"] and info[0].n_samples == (3 + 3 + 14) * 7
+    assert [i.name for i in info] == ["Synthetic demo"] and info[0].n_samples == (3 + 3 + 40) * 7
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

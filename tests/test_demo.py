@@ -11,7 +11,7 @@ import pytest
 
 import core.demo as demo
 from core.cli import main
-from core.demo import GROUPS, DemoConfig, describe_bias, ensure_demo, find_demo, generate_demo
+from core.demo import GROUPS, DemoConfig, describe_bias, ensure_demo, find_demo, generate_demo, persons_per_split
 from core.labels import EMOTIONS
 from core.registry import list_datasets, load_dataset
 
@@ -33,7 +33,7 @@ def _digest(paths) -> str:
 
 def test_default_demo_contents(default_demo):
     df = default_demo
-    assert 1000 <= len(df) <= 1500
+    assert len(df) == (64 + 64 + 40) * 14
     assert set(df["dataset"]) == {"SyntheticDemo"} and set(df["race"]) == set(GROUPS)
     assert set(df["label"]) == set(EMOTIONS) and set(df["gender"]) == {"Male", "Female"}
     assert df["skin_color"].str.match(r"^#[0-9a-f]{6}$").all()
@@ -53,12 +53,18 @@ def test_persons_never_cross_splits(default_demo):
     assert (splits_per_person == 1).all()
     # every group has persons in every split, so each split can be analysed per group
     assert (default_demo.groupby(["race", "split"])["person"].nunique() >= 2).all()
+    # stratified by group, with enough test persons per group for person-level intervals (>= 10 Dark)
+    counts = default_demo.groupby(["race", "split"])["person"].nunique().unstack()
+    assert counts.to_dict(orient="index") == persons_per_split()
+    assert counts.loc["Dark", "test"] == 14 and counts.loc["Light", "test"] == counts.loc["Medium", "test"] == 22
 
 
 def test_bias_is_planted_as_documented(default_demo):
     df = default_demo
     persons = df.groupby("race")["person"].nunique()
-    assert persons.to_dict() == {"Light": 36, "Medium": 36, "Dark": 14}  # under-represented group
+    assert persons.to_dict() == {"Light": 64, "Medium": 64, "Dark": 40}  # under-represented group
+    train = df[df["split"] == "train"].groupby("race")["person"].nunique()
+    assert train.to_dict() == {"Light": 32, "Medium": 32, "Dark": 20}  # also in what a model learns from
     intensity = df.groupby("race")["intensity"].mean()
     assert abs(intensity["Dark"] - 0.45) < 0.05 and abs(intensity["Light"] - 1.0) < 0.05
     assert abs(intensity["Medium"] - 1.0) < 0.05

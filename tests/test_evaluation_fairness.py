@@ -7,7 +7,7 @@ import pytest
 
 from _evaluation_data import synthetic_predictions
 from core._errors import DataFormatError
-from core.evaluation.uncertainty import METHOD_CLUSTER, METHOD_CLUSTER_WIDENED, METHOD_WILSON
+from core.evaluation.uncertainty import METHOD_CLUSTER, METHOD_WILSON
 from core.fairness import (available_attributes, group_report, group_report_from_counts, hex_to_lab, ita_degrees,
                            resolve_attribute, skin_tone_category)
 
@@ -27,12 +27,17 @@ def test_group_report_rows_and_summary(preds: pd.DataFrame) -> None:
         assert row["accuracy"] == pytest.approx(manual.loc[g, "acc"])
         assert row["n_samples"] == manual.loc[g, "n"] and row["n_persons"] == manual.loc[g, "persons"]
         assert row["ci_low"] <= row["accuracy"] <= row["ci_high"]
-    assert table.loc["Mixed", "low_n"] and table.loc["Mixed", "ci_method"] == METHOD_CLUSTER_WIDENED
+    assert table.loc["Mixed", "low_n"] and table.loc["Mixed", "ci_method"] == METHOD_CLUSTER  # 2 < 5 persons
     assert table.loc["White", "ci_method"] == METHOD_CLUSTER and not table.loc["White", "low_n"]
     assert summary["std"] == pytest.approx(np.std(table["accuracy"], ddof=1))
     assert summary["gap"] == pytest.approx(table["accuracy"].max() - table["accuracy"].min())
     assert summary["ratio"] == pytest.approx(table["accuracy"].min() / table["accuracy"].max())
     assert summary["std_ci_low"] <= summary["std"] <= summary["std_ci_high"]
+    assert summary["std_raw"] == summary["std"]
+    for key in ("std", "gap", "ratio"):  # corrected for sampling noise, each inside its own interval
+        c = summary[f"{key}_corrected"]
+        assert summary[f"{key}_corrected_ci_low"] <= c <= summary[f"{key}_corrected_ci_high"]
+    assert summary["std_corrected"] <= summary["std"]
     assert summary["flagged_groups"] == ["Mixed"] and summary["person_column"] == "person"
     assert rep.replicates.shape == (300, 3)
 

@@ -138,7 +138,7 @@ def test_results_are_grouped_by_evaluation_set_and_chance_is_off_the_front(tmp_p
     with pytest.raises(ValueError, match="different evaluation sets"):
         tradeoff_figure(results)
     fig = tradeoff_figure(demo)
-    assert any(t.name == "not better than chance (off the front)" for t in fig.data)
+    assert any(t.name == "runs: not better than chance (off the front)" for t in fig.data)
     bars = group_accuracy_figure(demo)
     assert len(set(bars.data[0].x)) == 3  # two "Same name" runs: two distinct labelled bars
     table = results_table(demo, formatted=True)

@@ -69,8 +69,8 @@ def test_results_table_and_pareto(two_runs) -> None:
 
 def test_explore_helpers() -> None:
     df = synthetic_predictions(seed=3)
-    assert pose_bin(pd.Series([0, -20, 45, 80, np.nan])).tolist() == [
-        "frontal (<15°)", "15-30°", "30-60°", "profile (≥60°)", None]
+    assert pose_bin(pd.Series([0, -20, 40, 45, 80, np.nan])).tolist() == [
+        "frontal (<15°)", "15-30°", "30-45°", "45-60° (side profile)", "≥60° (side profile)", None]
     wrong_black = filter_predictions(df, "race", ["Black"], correctness="wrong")
     assert len(wrong_black) == int(((df["race"] == "Black") & ~df["correct"]).sum())
     cell = filter_predictions(df, true=["happy"], pred=["happy"])
@@ -116,3 +116,13 @@ def test_report_cli(two_runs, tmp_path) -> None:
     assert rc == 0 and out.is_file() and (tmp_path / "t" / "fairness.csv").is_file()
     assert "<script src" not in out.read_text()
     assert main(["report", "--runs", str(tmp_path), "--out", str(out)]) == 2
+
+
+def test_side_profile_is_a_union_of_pose_bins() -> None:
+    from core.evaluation.explore import POSE_BINS, SIDE_PROFILE_DEG
+    from core.preprocess import SIDE_PROFILE_YAW_DEG
+
+    assert SIDE_PROFILE_DEG == SIDE_PROFILE_YAW_DEG
+    yaw = pd.Series(np.linspace(-90, 90, 721))
+    side = {name for lo, _, name in POSE_BINS if lo >= SIDE_PROFILE_DEG}
+    assert (pose_bin(yaw).isin(side) == (yaw.abs() >= SIDE_PROFILE_YAW_DEG)).all()

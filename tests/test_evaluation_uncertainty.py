@@ -1,4 +1,4 @@
-"""Intervals: Wilson, cluster bootstrap over persons, few-person widening, std CIs."""
+"""Intervals: Wilson, cluster-robust score interval over persons, std CIs."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,7 +37,7 @@ def test_two_person_group_is_much_wider_than_200_person_group_with_same_frames()
     # even when both people score the same, two people say little about a group
     same = u.accuracy_interval(*_group(2, 200, [0.5]), n_boot=2000, rng=rng)
     assert (same.high - same.low) > 4 * (many.high - many.low)
-    assert few.method == u.METHOD_CLUSTER_WIDENED and many.method == u.METHOD_CLUSTER
+    assert few.method == many.method == u.METHOD_CLUSTER
 
 
 def test_without_persons_wilson_is_used() -> None:
@@ -49,7 +49,7 @@ def test_without_persons_wilson_is_used() -> None:
     assert nan_persons.method == u.METHOD_WILSON
 
 
-def test_cluster_bootstrap_is_wider_than_wilson_when_persons_differ() -> None:
+def test_cluster_interval_is_wider_than_wilson_when_persons_differ() -> None:
     c, p = _group(20, 30, [0.1, 0.9])
     iv = u.accuracy_interval(c, p, n_boot=2000, rng=np.random.default_rng(1))
     w_lo, w_hi = u.wilson_interval(c.sum(), c.size)
@@ -67,3 +67,32 @@ def test_spread_and_its_interval() -> None:
     for key in ("std", "gap", "ratio"):
         assert ci[f"{key}_ci_low"] < s[key] < ci[f"{key}_ci_high"]
     assert ci["std_ci_low"] >= 0
+
+
+def test_cluster_interval_matches_its_formula() -> None:
+    from scipy.stats import t
+
+    k, n = np.array([3.0, 10.0, 4.0, 0.0]), np.array([10.0, 20.0, 5.0, 2.0])
+    est, lo, hi, var = u.accuracy_bounds(k, n)
+    big_n, p = n.sum(), k.sum() / n.sum()
+    v3 = (((k - p * n) / (1 - n / big_n)) ** 2).sum() / big_n ** 2  # CR3
+    df = big_n ** 2 / (n ** 2).sum() - 1  # Kish
+    pt = (k.sum() + 0.5) / (big_n + 1)
+    half = t.ppf(0.975, df) * np.sqrt(v3) / (pt * (1 - pt))
+    logit = np.log(pt / (1 - pt))
+    assert est == pytest.approx(p) and var == pytest.approx(v3)
+    assert (lo, hi) == pytest.approx((1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))))
+    assert (lo, hi) == pytest.approx((0.0896, 0.8811), abs=1e-4)  # pinned (4 persons, Kish df 1.2: wide)
+    # vectorised rows give the same answer as one call per row
+    rows = u.accuracy_bounds(np.stack([k, k[::-1]]), np.stack([n, n[::-1]]))
+    assert rows[1][1] == pytest.approx(u.accuracy_bounds(k[::-1], n[::-1])[1])
+    # the public API: one id per frame
+    correct = np.concatenate([np.r_[np.ones(int(a)), np.zeros(int(b - a))] for a, b in zip(k, n)]).astype(bool)
+    ids = np.repeat(["a", "b", "c", "d"], n.astype(int))
+    iv = u.accuracy_interval(correct, ids)
+    assert (iv.low, iv.high) == pytest.approx((lo, hi)) and iv.n_persons == 4 and iv.low_n
+
+
+def test_one_cluster_gives_the_whole_range() -> None:
+    iv = u.accuracy_interval(np.array([True, False, True]), np.array(["a", "a", "a"]))
+    assert (iv.low, iv.high) == (0.0, 1.0) and iv.low_n

@@ -149,3 +149,46 @@ def test_attributes_derived_from_manifest(utk):
     ages = attribute_values(utk, "age_group")
     assert set(ages.dropna()) <= {"0-19", "20-39", "40-59", "60+"} and ages.notna().all()
     assert attribute_values(utk, "skin_color") is None
+
+
+def _person_design(seed: int, effect: float, persons: int = 40, frames: int = 20):
+    """Person-specific embedding clusters; race is a person-level property; clusters = sign of two axes."""
+    rng = np.random.default_rng(seed)
+    race = rng.permutation(np.repeat(["Black", "White"], persons // 2))
+    centres = rng.normal(0, 1, (persons, 2))
+    centres[:, 0] += effect * (race == "Black")
+    x = np.repeat(centres, frames, axis=0) + rng.normal(0, 0.3, (persons * frames, 2))
+    clusters = (x[:, 0] > 0).astype(int) * 2 + (x[:, 1] > 0).astype(int)
+    return clusters, np.repeat(race, frames), np.repeat([f"p{i}" for i in range(persons)], frames)
+
+
+def test_independence_by_person_keeps_its_size_and_power():
+    null_p, frame_p, power_p = [], [], []
+    for seed in range(30):
+        c, g, ids = _person_design(seed, 0.0)
+        res = independence_test(c, g, "race", n_permutations=199, seed=seed, persons=ids)
+        assert res.permutation_unit == "person" and res.n_persons == 40 and not res.chi2_valid
+        null_p.append(res.permutation_p)
+        frame_p.append(res.chi2_p)
+        c, g, ids = _person_design(seed, 3.0)
+        power_p.append(independence_test(c, g, "race", n_permutations=199, seed=seed, persons=ids).permutation_p)
+    assert np.mean(np.array(null_p) < 0.05) <= 0.15
+    assert np.mean(np.array(frame_p) < 0.05) >= 0.5  # frames counted as independent: false "dependence"
+    assert np.mean(np.array(power_p) < 0.05) >= 0.8
+
+
+def test_independence_numbers_match_scipy_and_units():
+    from scipy.stats import chi2_contingency
+    from scipy.stats.contingency import association
+
+    c = [0, 0, 1, 1, 1, 2, 2, 0, 1, 2, 2, 2]
+    g = ["A", "B", "A", "A", "B", "B", "B", "A", "A", "B", "A", "B"]
+    res = independence_test(c, g, "race", n_permutations=0)
+    table = pd.crosstab(pd.Series(c), pd.Series(g)).to_numpy()
+    assert res.chi2 == pytest.approx(chi2_contingency(table, correction=False)[0])
+    assert res.chi2 == pytest.approx(47 / 15)  # by hand: table [[2,1],[3,1],[1,4]], expected [[1.5]*2,[2]*2,[2.5]*2]
+    assert res.cramers_v == pytest.approx(association(table, method="cramer", correction=False))
+    assert res.chi2_valid and res.permutation_unit == "frame"
+    # an attribute that varies within persons cannot be shuffled by person
+    mixed = independence_test(c, g, "race", n_permutations=20, persons=["p1"] * 6 + ["p2"] * 6)
+    assert mixed.permutation_unit == "frame" and not mixed.chi2_valid

@@ -35,7 +35,7 @@ def test_counts_rates_margins_and_intervals():
     assert black.loc["kept", "conditional_rate"] == 1.0
     lo, hi = wilson_interval(12, 20)
     assert black.loc["kept", "wilson_low"] == pytest.approx(lo) and black.loc["kept", "wilson_high"] == pytest.approx(hi)
-    assert black.loc["kept", "n_persons"] == 4 and bool(black.loc["kept", "low_n"])  # < 5 persons: widened
+    assert black.loc["kept", "n_persons"] == 4 and bool(black.loc["kept", "low_n"])  # < 5 persons: flagged
     assert black.loc["kept", "ci_low"] <= lo + 1e-9 and black.loc["kept", "ci_high"] >= hi - 1e-9
     white = audit_slice(audit, split="All", race="White", gender="All").set_index("stage")
     assert white.loc["kept", "rate"] == 1.0

@@ -3,7 +3,8 @@
 Nothing here imports TensorFlow at import time; model loading happens in
 :func:`core.evaluation.runs.evaluate_model` through :mod:`core.classifier`.
 """
-from .compare import mcnemar, paired_bootstrap, pair_outcomes
+from .compare import mcnemar, paired_bootstrap, paired_difference, pair_outcomes
+from .disparity import corrected_spread
 from .fairness import (GroupReport, available_attributes, group_report, group_report_from_counts,
                        resolve_attribute, skin_tone_category)
 from .metrics import (accuracy, categorical_cross_entropy, check_predictions, compute_metrics, confusion,
@@ -12,17 +13,18 @@ from .findings import set_findings
 from .identity import delete_run, rename_run, restore_run, set_notes, trashed_runs
 from .provenance import Provenance, provenance
 from .recall import largest_recall_gap, recall_by_group
-from .results import CHANCE, EvalSet
 from .runs import RunInfo, evaluate_model, list_runs, load_predictions, read_run, write_evaluation
+from .results import CHANCE, EvalSet, pareto_status, tradeoff_table
 from .sets import group_by_set, set_front
-from .uncertainty import Interval, accuracy_interval, spread, wilson_interval
+from .uncertainty import Interval, accuracy_bounds, accuracy_interval, ratio_bounds, spread, wilson_interval
 
 __all__ = [
-    "CHANCE", "EvalSet", "GroupReport", "Interval", "Provenance", "RunInfo", "accuracy", "accuracy_interval",
-    "available_attributes", "categorical_cross_entropy", "check_predictions", "compute_metrics", "confusion",
-    "delete_run", "evaluate_model", "group_by_set", "group_report", "group_report_from_counts",
-    "largest_recall_gap", "list_runs", "load_predictions", "macro_f1", "mcnemar", "pair_outcomes",
-    "paired_bootstrap", "per_class_metrics", "provenance", "read_run", "recall_by_group", "rename_run",
-    "resolve_attribute", "restore_run", "set_findings", "set_front", "set_notes", "skin_tone_category", "spread",
-    "trashed_runs", "weighted_f1", "wilson_interval", "write_evaluation",
+    "CHANCE", "EvalSet", "GroupReport", "Interval", "Provenance", "RunInfo", "accuracy", "accuracy_bounds",
+    "accuracy_interval", "available_attributes", "categorical_cross_entropy", "check_predictions", "compute_metrics",
+    "confusion", "corrected_spread", "delete_run", "evaluate_model", "group_by_set", "group_report",
+    "group_report_from_counts", "largest_recall_gap", "list_runs", "load_predictions", "macro_f1", "mcnemar",
+    "pair_outcomes", "paired_bootstrap", "paired_difference", "pareto_status", "per_class_metrics", "provenance",
+    "ratio_bounds", "read_run", "recall_by_group", "rename_run", "resolve_attribute", "restore_run", "set_findings",
+    "set_front", "set_notes", "skin_tone_category", "spread", "trashed_runs", "tradeoff_table", "weighted_f1",
+    "wilson_interval", "write_evaluation",
 ]

@@ -11,10 +11,14 @@ from .._errors import DataFormatError
 from .fairness import person_column, resolve_attribute
 from .uncertainty import accuracy_interval
 
-#: |yaw| bins in degrees (lower bound inclusive).
+#: The side-profile threshold of face preprocessing (``core.preprocess.SIDE_PROFILE_YAW_DEG``, checked by a
+#: test; not imported here because that package loads OpenCV): ``side_profile`` is ``|yaw| >= 45``.
+SIDE_PROFILE_DEG = 45.0
+#: |yaw| bins in degrees (lower bound inclusive). 45 is an edge, so "side profile" (``|yaw| >= 45``) is exactly
+#: the union of the bins marked "side profile".
 POSE_BINS: tuple[tuple[float, float, str], ...] = (
-    (0.0, 15.0, "frontal (<15°)"), (15.0, 30.0, "15-30°"), (30.0, 60.0, "30-60°"),
-    (60.0, math.inf, "profile (≥60°)"))
+    (0.0, 15.0, "frontal (<15°)"), (15.0, 30.0, "15-30°"), (30.0, SIDE_PROFILE_DEG, "30-45°"),
+    (SIDE_PROFILE_DEG, 60.0, "45-60° (side profile)"), (60.0, math.inf, "≥60° (side profile)"))
 CORRECTNESS: tuple[str, ...] = ("all", "correct", "wrong")
 
 

@@ -33,7 +33,9 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from .._errors import DataFormatError
 from .metrics import check_predictions
-from .uncertainty import Interval, accuracy_interval, count_interval, spread, spread_intervals
+from .._clusters import fill_missing_ids
+from .disparity import corrected_spread
+from .uncertainty import Interval, accuracy_interval, count_interval, per_person_counts, spread, spread_intervals
 
 SKIN_TONE_ITA_BINS: tuple[tuple[float, str], ...] = (
     (55.0, "very light"), (41.0, "light"), (28.0, "intermediate"), (10.0, "tan"), (-30.0, "brown"),
@@ -168,8 +170,12 @@ class GroupReport:
         One row per group (index ``group``): ``accuracy, ci_low, ci_high,
         weighted_f1, n_samples, n_persons, low_n, ci_method``.
     summary : dict
-        ``std`` (ddof=1) of group accuracies with ``std_ci_low/high``, ``gap``
-        and ``ratio`` with CIs, best/worst group, flagged groups and settings.
+        ``std`` (ddof=1, the seed's %Std, also as ``std_raw``: biased upward by
+        sampling noise) of group accuracies with ``std_ci_low/high``, ``gap``
+        and ``ratio`` with CIs; ``std_corrected``, ``gap_corrected`` and
+        ``ratio_corrected`` with ``_ci_low/_ci_high`` (corrected for sampling
+        noise, :mod:`core.evaluation.disparity`: what the app ranks on),
+        best/worst group, flagged groups and settings.
     replicates : numpy.ndarray
         ``(n_boot, n_groups)`` bootstrap replicates of the group accuracies.
     """
@@ -190,12 +196,14 @@ class GroupReport:
 
 
 def _summarize(attribute: str, table: pd.DataFrame, reps: np.ndarray, confidence: float,
-               extra: dict[str, Any]) -> dict[str, Any]:
+               extra: dict[str, Any], counts: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
     summary: dict[str, Any] = {"attribute": attribute, "n_groups": int(len(table)),
                                "groups": [str(g) for g in table.index]}
     observed = spread(table["accuracy"].to_numpy())
     summary.update(observed)
     summary.update(spread_intervals(reps, confidence, observed))
+    summary["std_raw"] = summary["std"]
+    summary.update(corrected_spread([k for k, _ in counts], [n for _, n in counts], confidence))
     if len(table):
         summary["best_group"] = str(table["accuracy"].idxmax())
         summary["worst_group"] = str(table["accuracy"].idxmin())
@@ -236,7 +244,8 @@ def group_report(predictions: pd.DataFrame, attribute: str = "race", person: Per
     Returns
     -------
     GroupReport
-        ``.table`` one row per group, ``.summary`` the std (ddof=1) with CI, gap, ratio.
+        ``.table`` one row per group, ``.summary`` the raw std (ddof=1) with CI, gap, ratio,
+        and their versions corrected for sampling noise.
 
     Raises
     ------
@@ -261,13 +270,16 @@ def group_report(predictions: pd.DataFrame, attribute: str = "race", person: Per
     by = mf.by_group
     names = _order([str(g) for g in by.index])
     rng = np.random.default_rng(seed)
-    rows, reps = [], []
+    ids, n_missing_ids = fill_missing_ids(None if pcol is None else df[pcol], len(df), "person")
+    rows, reps, counts = [], [], []
     for g in names:
         mask = (groups == g).to_numpy()
-        iv: Interval = accuracy_interval(df.loc[mask, "correct"].to_numpy(),
-                                         None if pcol is None else df.loc[mask, pcol].to_numpy(), n_boot=n_boot,
+        correct = df.loc[mask, "correct"].to_numpy()
+        iv: Interval = accuracy_interval(correct, None if ids is None else ids[mask], n_boot=n_boot,
                                          confidence=confidence, min_persons=min_persons, min_samples=min_samples,
-                                         rng=rng)
+                                         rng=rng, unit="person" if pcol in (None, "person") else str(pcol))
+        counts.append(per_person_counts(correct, ids[mask]) if ids is not None else
+                      (correct.astype(float), np.ones(correct.size)))
         rows.append({"group": g, "accuracy": float(by.loc[g, "accuracy"]), "ci_low": iv.low, "ci_high": iv.high,
                      "weighted_f1": float(by.loc[g, "weighted_f1"]), "n_samples": int(by.loc[g, "n_samples"]),
                      "n_persons": None if pcol is None else int(by.loc[g, "n_persons"]), "low_n": bool(iv.low_n),
@@ -276,10 +288,12 @@ def group_report(predictions: pd.DataFrame, attribute: str = "race", person: Per
     table = pd.DataFrame(rows).set_index("group")
     rep_matrix = np.column_stack(reps) if reps else np.zeros((n_boot, 0))
     extra = {"n_missing": int((~keep).sum()), "person_column": pcol, "min_persons": int(min_persons),
+             "n_missing_persons": int(n_missing_ids) if pcol else 0,
              "min_samples": int(min_samples), "n_boot": int(n_boot),
-             "ci_method": "cluster bootstrap over persons (stratified by group)" if pcol else
-             "Wilson per group; std CI from a binomial bootstrap"}
-    return GroupReport(attribute, table, _summarize(attribute, table, rep_matrix, confidence, extra), rep_matrix)
+             "ci_method": "cluster-robust logit-t interval over persons per group; raw std CI from a cluster "
+                          "bootstrap" if pcol else "Wilson per group; raw std CI from a binomial bootstrap"}
+    return GroupReport(attribute, table, _summarize(attribute, table, rep_matrix, confidence, extra, counts),
+                       rep_matrix)
 
 
 def group_report_from_counts(counts: pd.DataFrame, attribute: str = "race", n_boot: int = 1000,
@@ -302,7 +316,7 @@ def group_report_from_counts(counts: pd.DataFrame, attribute: str = "race", n_bo
         raise DataFormatError(f"expected columns n_samples and n_correct or accuracy, received {list(counts.columns)}",
                               "<counts>")
     rng = np.random.default_rng(seed)
-    rows, reps = [], []
+    rows, reps, frames = [], [], []
     for g, row in counts.iterrows():
         n = int(row["n_samples"])
         acc = float(row["accuracy"]) if "accuracy" in counts.columns else float(row["n_correct"]) / n
@@ -311,8 +325,10 @@ def group_report_from_counts(counts: pd.DataFrame, attribute: str = "race", n_bo
                      "weighted_f1": float(row["weighted_f1"]) if "weighted_f1" in counts.columns else math.nan,
                      "n_samples": n, "n_persons": None, "low_n": bool(iv.low_n), "ci_method": iv.method})
         reps.append(iv.replicates)
+        k = int(round(acc * n))
+        frames.append((np.r_[np.ones(k), np.zeros(n - k)], np.ones(n)))
     table = pd.DataFrame(rows).set_index("group")
     extra = {"n_missing": 0, "person_column": None, "min_persons": None, "min_samples": int(min_samples),
              "n_boot": int(n_boot), "ci_method": "Wilson per group from counts; std CI from a binomial bootstrap"}
-    return GroupReport(attribute, table, _summarize(attribute, table, np.column_stack(reps), confidence, extra),
-                       np.column_stack(reps))
+    return GroupReport(attribute, table, _summarize(attribute, table, np.column_stack(reps), confidence, extra,
+                                                    frames), np.column_stack(reps))

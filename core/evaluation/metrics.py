@@ -181,8 +181,10 @@ def compute_metrics(predictions: pd.DataFrame, attributes: Iterable[str] = ("rac
         weighted_f1, macro_f1, loss, per_class, confusion, groups, fairness,
         groups_unavailable, settings``; ``groups[<attribute>][<group>]`` has
         ``accuracy, ci_low, ci_high, weighted_f1, n_samples, n_persons, low_n,
-        ci_method`` and ``fairness[<attribute>]`` the std (ddof=1) of group
-        accuracies with its CI, max-min gap and min/max ratio.
+        ci_method`` and ``fairness[<attribute>]`` the raw std (ddof=1) of group
+        accuracies with its CI, max-min gap and min/max ratio, and
+        ``std_corrected`` / ``gap_corrected`` / ``ratio_corrected`` with CIs
+        (corrected for sampling noise, :mod:`core.evaluation.disparity`).
     """
     from .fairness import group_report, person_column
     from .uncertainty import accuracy_interval

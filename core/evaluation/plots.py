@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from ..labels import EMOTIONS
 from .results import CHANCE, ConfigResult
-from .sets import front_eligible, one_set, set_front
+from .sets import CHANCE_STATUS, one_set, set_tradeoff_table
 
 FLAG_NOTE = "hatched = fewer persons (or samples) than the minimum: interval unreliable"
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -90,10 +90,12 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
 
 
 def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accuracy vs group disparity") -> go.Figure:
-    """Overall accuracy (%) against the std of group accuracies (%), both with CIs, and the Pareto front.
+    """Overall accuracy (%) against the corrected std of group accuracies (%), with CIs, and the Pareto status.
 
-    ``results`` must come from ONE evaluation set (:func:`core.evaluation.sets.group_by_set`);
-    results not better than chance are drawn as grey crosses and are never on the front.
+    ``results`` must come from ONE evaluation set (:func:`core.evaluation.sets.group_by_set`).
+    Statuses come from :func:`core.evaluation.sets.set_tradeoff_table`: on the front,
+    indistinguishable from it given the intervals (open markers), clearly dominated
+    (faded crosses), and results not better than chance (grey crosses, never on the front).
 
     Raises
     ------
@@ -101,66 +103,65 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
         Results from more than one evaluation set.
     """
     one_set(results)
-    rs = [r for r in results if r.report is not None and np.isfinite(r.report.summary.get("std", np.nan))]
+    t = set_tradeoff_table([r for r in results if r.report is not None])
+    t = t[np.isfinite(t["std"].astype(float)) & np.isfinite(t["accuracy"].astype(float))]
     fig = go.Figure()
-    if not rs:
+    if t.empty:
         fig.update_layout(title=title + " (needs at least two groups per configuration)")
         return fig
-    acc = np.array([100 * r.overall["accuracy"] for r in rs])
-    std = np.array([100 * r.report.summary["std"] for r in rs])
-    front = set_front(rs)
-    eligible = front_eligible(rs)
-    flagged = [list(r.report.summary.get("flagged_groups", [])) for r in rs]
-    names = [r.name for r in rs]
-    groups_of_points = (("reference", "diamond", "published (Chen 2024)"), ("run", "circle", "runs"))
-    for kind, symbol, legend in groups_of_points:
-        idx = [i for i, r in enumerate(rs) if r.kind == kind and eligible[i]]
-        if idx:
-            _points(fig, rs, idx, acc, std, front, flagged, names, legend,
-                    [symbol + ("-open" if flagged[i] else "") for i in idx], None, kind == "run")
-    chance = [i for i in range(len(rs)) if not eligible[i]]
-    if chance:
-        _points(fig, rs, chance, acc, std, front, flagged, names, "not better than chance (off the front)",
-                ["x-thin-open"] * len(chance), "grey", True)
+    acc, std = 100 * t["accuracy"].to_numpy(float), 100 * t["std"].to_numpy(float)
+    style = {"front": ("", 1.0, None), "indistinguishable": ("-open", 0.9, None), "dominated": ("", 0.35, None),
+             CHANCE_STATUS: ("", 0.8, "grey")}
+    for kind, symbol in (("reference", "diamond"), ("run", "circle")):
+        for status, (suffix, opacity, color) in style.items():
+            idx = np.flatnonzero((t["kind"] == kind).to_numpy() & (t["status"] == status).to_numpy())
+            if not idx.size:
+                continue
+            sub = t.iloc[idx]
+            who = "published (Chen 2024)" if kind == "reference" else "runs"
+            name = f"{who}: {status}" + (" (off the front)" if status == CHANCE_STATUS else "")
+            marker: dict = {"size": 11}
+            if color:
+                marker["color"] = color
+            crosses = status in ("dominated", CHANCE_STATUS)
+            fig.add_scatter(
+                x=std[idx], y=acc[idx], mode="markers+text", name=name, opacity=opacity,
+                marker_symbol="x-thin-open" if status == CHANCE_STATUS else "x" if crosses else symbol + suffix,
+                text=[axis_label(n) if status == "front" or kind == "run" else "" for n in sub.index],
+                textposition="top center", textfont={"size": 10}, marker=marker,
+                error_x={"type": "data", "symmetric": False,
+                         "array": np.maximum(0.0, 100 * sub["std_ci_high"].to_numpy(float) - std[idx]),
+                         "arrayminus": np.maximum(0.0, std[idx] - 100 * sub["std_ci_low"].to_numpy(float)),
+                         "thickness": 0.8, "color": "rgba(120,120,120,0.45)"},
+                error_y={"type": "data", "symmetric": False,
+                         "array": np.maximum(0.0, 100 * sub["accuracy_ci_high"].to_numpy(float) - acc[idx]),
+                         "arrayminus": np.maximum(0.0, acc[idx] - 100 * sub["accuracy_ci_low"].to_numpy(float)),
+                         "thickness": 0.8, "color": "rgba(120,120,120,0.45)"},
+                hovertext=[f"{n}<br>accuracy {100 * row['accuracy']:.1f}% "
+                           f"[{100 * row['accuracy_ci_low']:.1f}, {100 * row['accuracy_ci_high']:.1f}]"
+                           f"<br>std ({row['std_kind']}) {100 * row['std']:.2f} "
+                           f"[{100 * row['std_ci_low']:.2f}, {100 * row['std_ci_high']:.2f}] points"
+                           f"<br>raw std {100 * row['std_raw']:.2f}<br>{status}"
+                           + ("<br>its accuracy interval includes chance (14.3%)" if status == CHANCE_STATUS else "")
+                           + (f"<br>⚠ few persons/samples in: {', '.join(row['flagged_groups'])}"
+                              if row["flagged_groups"] else "") for n, row in sub.iterrows()], hoverinfo="text")
+    front = (t["status"] == "front").to_numpy()
     order = np.argsort(std[front])
     fig.add_scatter(x=std[front][order], y=acc[front][order], mode="lines", name="Pareto front",
                     line={"dash": "dash", "color": "black"}, hoverinfo="skip")
-    fig.update_layout(title=title, xaxis_title="std of group accuracies (percentage points, lower is fairer)",
+    kinds = set(t["std_kind"])
+    fig.update_layout(title=title, xaxis_title="std of group accuracies, corrected for sampling noise "
+                      "(percentage points, lower is fairer)" if kinds == {"corrected"} else
+                      "std of group accuracies (percentage points; raw where no corrected value)",
                       yaxis_title="overall accuracy (%)", margin={"t": 80},
-                      annotations=[{"text": "labels: Pareto front and runs; hover for the others; open marker = "
-                                            "a group with few persons (its accuracy, hence the std, is unreliable)",
-                                    "xref": "paper", "xanchor": "left",
-                                    "yref": "paper", "x": 0, "y": 1.06, "showarrow": False, "font": {"size": 11}}])
+                      annotations=[{"text": "open marker: beaten only on point estimates, intervals overlap "
+                                            "(indistinguishable); x: beaten on both axes with non-overlapping "
+                                            "intervals; grey x: not better than chance, off the front",
+                                    "xref": "paper", "yref": "paper", "x": 0, "y": 1.06, "xanchor": "left",
+                                    "showarrow": False, "font": {"size": 11}}])
     fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
                   annotation_position="bottom right")
     return fig
-
-
-def _points(fig: go.Figure, rs: Sequence[ConfigResult], idx: list[int], acc: np.ndarray, std: np.ndarray,
-            front: np.ndarray, flagged: list[list[str]], names: list[str], legend: str, symbols: list[str],
-            color: str | None, label_all: bool) -> None:
-    s = [rs[i].report.summary for i in idx]
-    marker: dict = {"size": 11}
-    if color:
-        marker["color"] = color
-    fig.add_scatter(
-        x=std[idx], y=acc[idx], mode="markers+text", name=legend, marker_symbol=symbols, marker=marker,
-        text=[axis_label(names[i]) if front[i] or label_all else "" for i in idx],
-        textposition="top center", textfont={"size": 10},
-        error_x={"type": "data", "symmetric": False,
-                 "array": [max(0.0, 100 * x.get("std_ci_high", np.nan) - std[i]) for x, i in zip(s, idx)],
-                 "arrayminus": [max(0.0, std[i] - 100 * x.get("std_ci_low", np.nan)) for x, i in zip(s, idx)],
-                 "thickness": 0.8, "color": "rgba(120,120,120,0.45)"},
-        error_y={"type": "data", "symmetric": False,
-                 "array": [max(0.0, 100 * rs[i].overall["ci_high"] - acc[i]) for i in idx],
-                 "arrayminus": [max(0.0, acc[i] - 100 * rs[i].overall["ci_low"]) for i in idx], "thickness": 0.8,
-                 "color": "rgba(120,120,120,0.45)"},
-        hovertext=[f"{names[i]}<br>accuracy {acc[i]:.1f}%<br>std {std[i]:.2f} points"
-                   + ("<br>on the Pareto front" if front[i] else "")
-                   + ("<br>not better than chance: its interval includes 14.3%" if not rs[i].better_than_chance
-                      else "")
-                   + (f"<br>⚠ few persons/samples in: {', '.join(flagged[i])}" if flagged[i] else "")
-                   for i in idx], hoverinfo="text")
 
 
 def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", selected: tuple[str, str] | None = None,

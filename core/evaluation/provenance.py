@@ -151,6 +151,10 @@ def _training_side(cfg: dict[str, Any]) -> tuple[str, tuple[str, ...], dict[str,
     datasets = tuple(dict.fromkeys(k.split("/", 1)[0] for k in per))
     conf = data.get("configuration") or {}
     parts = [f"{k.replace('/', ' ')} {int(v):,}" for k, v in per.items()]
+    if not parts and data.get("dataset") and data.get("n_train") is not None:  # e.g. the demo study
+        datasets = (str(data["dataset"]),)
+        parts = [f"{data['dataset']} train {int(data['n_train']):,}"] + (
+            [f"{data['dataset']} validation {int(data['n_validation']):,}"] if data.get("n_validation") else [])
     text = (f"{cfg.get('name') or conf.get('name', '?')}: " + ", ".join(parts)) if parts else "unknown"
     if conf.get("extra"):
         text += f" ({100 * float(conf.get('fraction') or 0):g}% of {conf['extra']}'s train and validation rows " \
@@ -250,7 +254,9 @@ def provenance(run: str | Path | RunInfo) -> Provenance:
         model = f"{bb.get('name', (cfg.get('training') or {}).get('backbone', '?'))} backbone + trained head"
         training_data, datasets, settings = _training_side(cfg)
         ev = (cfg.get("data") or {}).get("evaluation") or {}
-        eval_ds, eval_split = str(ev.get("dataset") or "unknown"), str(ev.get("split") or "unknown")
+        ds = cfg.get("dataset") or {}  # a recipe that records its evaluation like `evaluate` (the demo study)
+        eval_ds = str(ev.get("dataset") or ds.get("name") or "unknown")
+        eval_split = str(ev.get("split") or cfg.get("split") or "unknown")
         n_eval = (cfg.get("data") or {}).get("n_evaluation") or ev.get("n")
         overlap = "none (sample ids and paths checked against the training mix when the run was trained)"
         if bb.get("warning"):

@@ -79,9 +79,13 @@ def groups_table(results_by_attr: dict[str, list[ConfigResult]]) -> pd.DataFrame
 
 
 def fairness_table(results_by_attr: dict[str, list[ConfigResult]]) -> pd.DataFrame:
-    """Long table of disparity summaries: std (ddof=1) with CI, gap, ratio with CIs, flagged groups."""
+    """Long table of disparity summaries: raw std (ddof=1) with CI, gap, ratio with CIs, their versions
+    corrected for sampling noise (``*_corrected``), flagged groups."""
     keys = ("n_groups", "std", "std_ci_low", "std_ci_high", "gap", "gap_ci_low", "gap_ci_high", "ratio",
-            "ratio_ci_low", "ratio_ci_high", "best_group", "worst_group", "std_published", "ci_method")
+            "ratio_ci_low", "ratio_ci_high", "std_corrected", "std_corrected_ci_low", "std_corrected_ci_high",
+            "gap_corrected", "gap_corrected_ci_low", "gap_corrected_ci_high", "ratio_corrected",
+            "ratio_corrected_ci_low", "ratio_corrected_ci_high", "best_group", "worst_group", "std_published",
+            "ci_method")
     rows = []
     for attr, results in results_by_attr.items():
         for r in results:
@@ -215,12 +219,13 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
         confidence=f"{confidence:.0%}", general_warnings=general, sections=sections, min_cell=MIN_CELL,
         provenance=[{"name": p.display_name, "warnings": p.warnings, "rows": [(k, clean_text(v)) for k, v in p.rows()]}
                     for p in provs],
-        method_note=("Intervals come from a cluster bootstrap over persons when person ids exist (frames of one "
-                     "person are not independent), otherwise Wilson intervals over frames; groups with fewer persons "
-                     f"than {min_persons} are marked ⚠ and their intervals widened. Std is the standard deviation "
-                     "(ddof=1) of group accuracies, the seed's %Std. Marks: 'not better than chance' (interval "
-                     "includes 1/7), 'random weights', 'synthetic', 'trained on these rows', 'persons seen in "
-                     "training'."),
+        method_note=("Intervals are cluster-robust logit-t intervals over persons when person ids exist (frames of "
+                     "one person are not independent), otherwise Wilson intervals over frames; groups with fewer "
+                     f"persons than {min_persons} are marked ⚠. Raw std is the standard deviation (ddof=1) of group "
+                     "accuracies, the seed's %Std, biased upward by sampling noise; corrected std is the "
+                     "between-group sd after removing that noise (Paule-Mandel, Q-profile interval), the one the "
+                     "Pareto front ranks on. Marks: 'not better than chance' (interval includes 1/7, never on the "
+                     "front), 'random weights', 'synthetic', 'trained on these rows', 'persons seen in training'."),
         published_note=(f"{ref.CITATION} No person ids are published, so their Wilson intervals treat the 815 test "
                         f"frames as independent and are too narrow. {' '.join(ref.KNOWN_INCONSISTENCIES)}"),
         per_class=[(r.name, table_html(human(pct_cols(per_class_metrics(r.predictions["true"],

@@ -204,7 +204,8 @@ def run_results(runs: Iterable[str | Path | RunInfo], attribute: str = "race", n
 
 
 def pareto_front(accuracy: Sequence[float], std: Sequence[float]) -> np.ndarray:
-    """Mask of configurations no other beats on both overall accuracy (higher) and group std (lower)."""
+    """Mask of configurations no other beats on both point estimates: overall accuracy (higher) and group std
+    (lower). Ignores uncertainty; :func:`pareto_status` does not."""
     a, s = np.asarray(accuracy, dtype=float), np.asarray(std, dtype=float)
     ok = np.isfinite(a) & np.isfinite(s)
     mask = np.zeros(a.size, dtype=bool)
@@ -212,6 +213,85 @@ def pareto_front(accuracy: Sequence[float], std: Sequence[float]) -> np.ndarray:
         dominated = ok & (a >= a[i]) & (s <= s[i]) & ((a > a[i]) | (s < s[i]))
         mask[i] = not dominated.any()
     return mask
+
+
+PARETO_STATUSES: tuple[str, ...] = ("front", "indistinguishable", "dominated", "n/a")
+
+
+def pareto_status(accuracy: Sequence[float], accuracy_low: Sequence[float], accuracy_high: Sequence[float],
+                  std: Sequence[float], std_low: Sequence[float], std_high: Sequence[float]) -> np.ndarray:
+    """Pareto status of each configuration that respects the intervals.
+
+    Parameters
+    ----------
+    accuracy, accuracy_low, accuracy_high : sequence of float
+        Overall accuracy (higher is better) with its interval.
+    std, std_low, std_high : sequence of float
+        Disparity (lower is better; the corrected std) with its interval.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        ``front``: no configuration beats it on both point estimates;
+        ``dominated``: another configuration is better on both axes with
+        non-overlapping intervals on both (accuracy interval entirely above,
+        std interval entirely below); ``indistinguishable``: beaten on the
+        point estimates only, i.e. not distinguishable from the front given
+        the intervals; ``n/a``: a value is missing.
+    """
+    arrays = [np.asarray(x, dtype=float) for x in (accuracy, accuracy_low, accuracy_high, std, std_low, std_high)]
+    if len({x.size for x in arrays}) != 1:
+        raise ValueError(f"all six arrays must have the same length, received {[x.size for x in arrays]}")
+    a, a_lo, a_hi, s, s_lo, s_hi = arrays
+    ok = np.isfinite(a) & np.isfinite(s)
+    front = pareto_front(np.where(ok, a, np.nan), np.where(ok, s, np.nan))
+    # a missing interval end is treated as unbounded: it cannot separate two configurations
+    a_lo, s_hi = np.where(np.isfinite(a_lo), a_lo, -np.inf), np.where(np.isfinite(s_hi), s_hi, np.inf)
+    a_hi, s_lo = np.where(np.isfinite(a_hi), a_hi, np.inf), np.where(np.isfinite(s_lo), s_lo, -np.inf)
+    out = np.full(a.size, "n/a", dtype=object)
+    for i in np.flatnonzero(ok):
+        if front[i]:
+            out[i] = "front"
+            continue
+        clear = ok & (a_lo > a_hi[i]) & (s_hi < s_lo[i])
+        out[i] = "dominated" if clear.any() else "indistinguishable"
+    return out
+
+
+def tradeoff_table(results: Sequence[ConfigResult]) -> pd.DataFrame:
+    """Overall accuracy against the corrected std of group accuracies, with intervals and Pareto status.
+
+    One table of results (one evaluation set); to compare several sets, call it
+    per set. The std ranked on is ``std_corrected`` (corrected for sampling
+    noise); where a result lacks it (an old metrics.json) the raw std is used
+    and ``std_kind`` says so.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``configuration``; columns ``kind, accuracy, accuracy_ci_low,
+        accuracy_ci_high, std, std_ci_low, std_ci_high, std_kind, std_raw,
+        flagged_groups, status`` (see :func:`pareto_status`).
+    """
+    rows = []
+    for r in results:
+        s = r.report.summary if r.report is not None else {}
+        corrected = s.get("std_corrected") is not None and np.isfinite(s.get("std_corrected", np.nan))
+        pre = "std_corrected" if corrected else "std"
+        rows.append({"configuration": r.name, "kind": r.kind, "accuracy": r.overall.get("accuracy", np.nan),
+                     "accuracy_ci_low": r.overall.get("ci_low", np.nan),
+                     "accuracy_ci_high": r.overall.get("ci_high", np.nan),
+                     "std": s.get(pre, np.nan), "std_ci_low": s.get(f"{pre}_ci_low", np.nan),
+                     "std_ci_high": s.get(f"{pre}_ci_high", np.nan), "std_kind": "corrected" if corrected else "raw",
+                     "std_raw": s.get("std", np.nan), "flagged_groups": list(s.get("flagged_groups", []))})
+    cols = ["configuration", "kind", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "std", "std_ci_low",
+            "std_ci_high", "std_kind", "std_raw", "flagged_groups", "status"]
+    if not rows:
+        return pd.DataFrame(columns=cols).set_index("configuration")
+    t = pd.DataFrame(rows)
+    num = t[["accuracy", "accuracy_ci_low", "accuracy_ci_high", "std", "std_ci_low", "std_ci_high"]].astype(float)
+    t["status"] = pareto_status(*(num[c].to_numpy() for c in num.columns))
+    return t[cols].set_index("configuration")
 
 
 def _fmt_ci(v: float, lo: float, hi: float, pct: bool = True) -> str:
@@ -254,7 +334,8 @@ def results_table(results: Sequence[ConfigResult], formatted: bool = False) -> p
                 row[f"persons[{g}]"] = gr.get("n_persons")
                 row[f"flag[{g}]"] = bool(gr["low_n"])
             s = r.report.summary
-            for key in ("std", "std_ci_low", "std_ci_high", "gap", "ratio", "std_published"):
+            for key in ("std", "std_ci_low", "std_ci_high", "gap", "ratio", "std_published", "std_corrected",
+                        "std_corrected_ci_low", "std_corrected_ci_high"):
                 if key in s:
                     row[key] = s[key]
         rows.append(row)
@@ -285,8 +366,12 @@ def results_table(results: Sequence[ConfigResult], formatted: bool = False) -> p
                          f"({count}){flag}")
         disp[f"% acc {g} [CI]"] = cells
     if "std" in table.columns:
-        disp["% std [CI]"] = [_fmt_ci(s, lo, hi) for s, lo, hi in
-                              zip(table["std"], table.get("std_ci_low"), table.get("std_ci_high"))]
+        disp["% std raw [CI]"] = [_fmt_ci(s, lo, hi) for s, lo, hi in
+                                  zip(table["std"], table.get("std_ci_low"), table.get("std_ci_high"))]
+    if "std_corrected" in table.columns:
+        disp["% std corrected [CI]"] = [_fmt_ci(s, lo, hi) for s, lo, hi in
+                                        zip(table["std_corrected"], table.get("std_corrected_ci_low"),
+                                            table.get("std_corrected_ci_high"))]
     if "std_published" in table.columns:
         disp["% std published"] = table["std_published"].map(lambda v: "" if pd.isna(v) else f"{v * 100:.2f}")
     return disp

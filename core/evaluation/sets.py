@@ -6,19 +6,23 @@ list of :class:`~core.evaluation.results.ConfigResult` by their
 :class:`~core.evaluation.results.EvalSet` (dataset + split + group attribute +
 frames; the published numbers are a set of their own), and :func:`set_front`
 computes the front of ONE set: results whose accuracy interval includes chance
-(1/7) are marked "not better than chance" and left off it. The per-set front
-itself is :func:`core.evaluation.results.pareto_front`; this module only chooses
-what goes into it, so a change of that function (intervals) applies here too.
+(1/7) are marked "not better than chance" and left off it. The per-set statuses
+themselves (front / indistinguishable / dominated, respecting the intervals) are
+:func:`core.evaluation.results.tradeoff_table`; this module only chooses what goes
+into it, so a change of that function applies here too.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
-from .results import ConfigResult, EvalSet, pareto_front
+from .results import ConfigResult, EvalSet, tradeoff_table
 
 UNKNOWN_SET = EvalSet("unknown dataset", "unknown", "?")
+#: Pareto status of a result whose accuracy interval includes chance: never on the front.
+CHANCE_STATUS = "not better than chance"
 
 
 def group_by_set(results: Sequence[ConfigResult]) -> dict[EvalSet, list[ConfigResult]]:
@@ -45,15 +49,15 @@ def one_set(results: Sequence[ConfigResult]) -> EvalSet | None:
 
 
 def front_eligible(results: Sequence[ConfigResult]) -> np.ndarray:
-    """Mask of results that may be on a front: better than chance and with a finite group std."""
-    return np.array([r.better_than_chance and r.report is not None
-                     and bool(np.isfinite(r.report.summary.get("std", np.nan))) for r in results], dtype=bool)
+    """Mask of results that may be on a front: better than chance and with group results."""
+    return np.array([r.better_than_chance and r.report is not None for r in results], dtype=bool)
 
 
-def set_front(results: Sequence[ConfigResult]) -> np.ndarray:
-    """Pareto-front mask (accuracy up, std of group accuracies down) within ONE evaluation set.
+def set_tradeoff_table(results: Sequence[ConfigResult]) -> pd.DataFrame:
+    """:func:`~core.evaluation.results.tradeoff_table` of ONE evaluation set, chance-level results off the front.
 
-    Results not better than chance are never on it.
+    The Pareto statuses are computed among the results better than chance only;
+    the others keep their row, in the input order, with status ``"not better than chance"``.
 
     Raises
     ------
@@ -61,11 +65,20 @@ def set_front(results: Sequence[ConfigResult]) -> np.ndarray:
         Results from more than one evaluation set.
     """
     one_set(results)
+    table = tradeoff_table(results)
     ok = front_eligible(results)
-    mask = np.zeros(len(results), dtype=bool)
+    status = np.where([r.better_than_chance for r in results], "n/a", CHANCE_STATUS).astype(object)
     if ok.any():
-        idx = np.flatnonzero(ok)
-        acc = [results[i].overall.get("accuracy", np.nan) for i in idx]
-        std = [results[i].report.summary["std"] for i in idx]
-        mask[idx] = pareto_front(acc, std)
-    return mask
+        status[ok] = tradeoff_table([r for r, k in zip(results, ok) if k])["status"].to_numpy()
+    return table.assign(status=status)
+
+
+def set_front(results: Sequence[ConfigResult]) -> np.ndarray:
+    """Pareto-front mask within ONE evaluation set (results not better than chance are never on it).
+
+    Raises
+    ------
+    ValueError
+        Results from more than one evaluation set.
+    """
+    return (set_tradeoff_table(results)["status"] == "front").to_numpy()

@@ -1,20 +1,40 @@
 """Confidence intervals that respect how the test data were sampled.
 
 Frames of one person are not independent: EiLA's test split has 902 frames of
-21 people and its Mixed group is 2 people. Intervals therefore come from a
-**cluster bootstrap over persons** whenever a person column exists: persons are
-resampled with replacement (within each group, independently across groups)
-and the accuracy of a replicate is its pooled correct frames over its pooled
-frames. Without person ids, intervals are **Wilson score intervals** treating
-samples as independent (the only option for published counts).
+21 people and its Mixed group is 2 people. Whenever cluster ids exist (persons
+by default; clip or video ids work the same way: pass that column), a group's
+accuracy ``p = K / N = sum(k_i) / sum(n_i)`` (``k_i`` correct of ``n_i``
+frames of cluster ``i``, ``P`` clusters) gets a **cluster-robust logit-t
+interval** (:func:`accuracy_bounds`):
 
-A percentile bootstrap over very few persons cannot see between-person
-variation (with one person every replicate is identical), so for a group with
-fewer than ``min_persons`` persons the interval is widened to at least the
-Wilson interval that counts each *person* as one observation, and its
-bootstrap replicates (used for the CI of the std) are drawn from the Jeffreys
-posterior ``Beta(p*P + 0.5, (1-p)*P + 0.5)`` with ``P`` persons. Such groups are
-flagged ``low_n``.
+* variance: CR3 (jackknife-like) ratio-estimator variance
+  ``V = sum_i (e_i / (1 - h_i))^2 / N^2``, residuals ``e_i = k_i - p n_i``,
+  leverages ``h_i = n_i / N`` (a person holding most frames weighs more),
+  never below the binomial ``p~(1 - p~) / N``;
+* degrees of freedom: Kish's effective number of clusters minus one,
+  ``N^2 / sum(n_i^2) - 1`` (a group of 7 persons whose frames are very unequal
+  has fewer than 6 independent pieces of evidence);
+* scale: ``logit(p~) +- t_df sqrt(V) / (p~(1 - p~))`` with
+  ``p~ = (K + 0.5) / (N + 1)``, back-transformed, so the interval stays in
+  [0, 1] and is asymmetric near the bounds;
+* never narrower than the Wilson interval over frames.
+
+``bench/calibration.py`` measures it on EiLA-like designs (frames per person
+drawn from the real EiLA test split, between-person sd 0.1 and 0.2, true
+accuracy 0.3-0.85): the nominal 95 % interval covers the truth in at least
+93.8 % of draws for every group size from 2 to 20 persons, width falling
+smoothly with size (about 0.15-0.27 at 20 persons). The percentile cluster
+bootstrap it replaced covered 81-87 % at 5-20 persons.
+
+The paired difference of two runs uses the same variance and df on the
+difference scale (:func:`ratio_bounds`, totals ``k_i(B) - k_i(A)``).
+Without cluster ids, intervals are **Wilson score intervals** over frames (the
+only option for published counts, and too narrow when frames are clustered).
+Frames with a missing id follow :mod:`core._clusters` (each its own person).
+
+Bootstrap ``replicates`` (cluster bootstrap over persons, binomial without
+persons) stay available for the raw std's interval; the disparity measures that
+correct for sampling noise are in :mod:`core.evaluation.disparity`.
 """
 from __future__ import annotations
 
@@ -24,10 +44,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
+from scipy.stats import t as t_dist
 
-METHOD_CLUSTER = "cluster bootstrap over persons"
-METHOD_CLUSTER_WIDENED = "cluster bootstrap over persons, widened to person-level Wilson (few persons)"
+from .._clusters import fill_missing_ids
+
+METHOD_CLUSTER = "cluster-robust logit-t interval over persons (CR3, Kish df)"
 METHOD_WILSON = "Wilson (samples treated as independent)"
+
+
+def cluster_method(unit: str = "person") -> str:
+    """Name of the cluster-robust interval for clusters of ``unit`` (person, clip, video)."""
+    return METHOD_CLUSTER.replace("persons", f"{unit}s")
 
 
 def _z(confidence: float) -> float:
@@ -92,9 +119,97 @@ def cluster_bootstrap(k: np.ndarray, n: np.ndarray, n_boot: int, rng: np.random.
     return k[idx].sum(axis=1) / n[idx].sum(axis=1)
 
 
+def cluster_ratio_variance(totals: np.ndarray, sizes: np.ndarray,
+                           min_ss: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ratio estimate, its cluster-robust CR3 variance and Kish degrees of freedom, vectorised over rows.
+
+    Parameters
+    ----------
+    totals, sizes : numpy.ndarray
+        ``(..., P)`` per-cluster totals (correct frames, or differences of
+        correct frames between two runs) and frame counts, ``P >= 2``.
+    min_ss : float
+        Floor on the sum of squared cluster residuals (frames squared).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(estimate, variance, df)``: ``estimate = sum(totals) / N``;
+        ``variance = sum_i (e_i / (1 - h_i))^2 / N^2`` with residuals
+        ``e_i = totals_i - estimate * n_i`` and leverages ``h_i = n_i / N``
+        (the CR3, jackknife-like correction: a cluster holding most frames
+        counts for more); ``df = N^2 / sum(n_i^2) - 1`` (Kish's effective
+        number of clusters minus one, at least 1).
+    """
+    y, n = np.asarray(totals, dtype=float), np.asarray(sizes, dtype=float)
+    if y.shape != n.shape or y.shape[-1] < 2:
+        raise ValueError(f"totals and sizes must have the same shape with at least 2 clusters on the last axis, "
+                         f"received {y.shape} and {n.shape}")
+    big_n = n.sum(-1)
+    est = y.sum(-1) / big_n
+    e = y - est[..., None] * n
+    lev = np.minimum(n / big_n[..., None], 1 - 1e-9)
+    var = np.maximum((e * e / (1 - lev) ** 2).sum(-1), min_ss) / big_n ** 2
+    df = np.maximum(big_n ** 2 / (n * n).sum(-1) - 1, 1.0)
+    return est, var, df
+
+
+def ratio_bounds(totals: np.ndarray, sizes: np.ndarray, confidence: float = 0.95,
+                 bounds: tuple[float, float] = (-1.0, 1.0), min_ss: float = 1.0) -> tuple[np.ndarray, ...]:
+    """t interval ``estimate +- t_df * sqrt(variance)`` of :func:`cluster_ratio_variance`, clipped to ``bounds``.
+
+    Used for the paired difference of two runs (totals ``k_i(B) - k_i(A)``);
+    ``min_ss`` (one frame) keeps runs that agree on every frame from a zero-width interval.
+    Returns ``(estimate, low, high, variance, df)``.
+    """
+    est, var, df = cluster_ratio_variance(totals, sizes, min_ss)
+    half = t_dist.ppf(0.5 + confidence / 2, df) * np.sqrt(var)
+    return est, np.clip(est - half, *bounds), np.clip(est + half, *bounds), var, df
+
+
+def wilson_bounds(k: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`wilson_interval` (``n > 0``)."""
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    z2 = _z(confidence) ** 2
+    p = k / n
+    denom = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = np.sqrt(z2 * (p * (1 - p) / n + z2 / (4 * n * n))) / denom
+    return np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
+
+
+def accuracy_bounds(k: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, ...]:
+    """The interval of :func:`accuracy_interval` from per-cluster counts, vectorised over leading axes.
+
+    ``k, n``: ``(..., P)`` correct frames and frames per cluster, ``P >= 2``.
+    On the logit scale around ``p~ = (K + 0.5) / (N + 1)``:
+    ``logit(p~) +- t_df * sqrt(V) / (p~ (1 - p~))`` with ``V`` the CR3 variance
+    of :func:`cluster_ratio_variance` (at least the binomial ``p~(1-p~)/N``) and
+    Kish's ``df``, back-transformed, then widened where needed to contain the
+    Wilson interval over frames.
+    Returns ``(estimate, low, high, variance)``.
+    """
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    est, var, df = cluster_ratio_variance(k, n)
+    big_k, big_n = k.sum(-1), n.sum(-1)
+    pt = (big_k + 0.5) / (big_n + 1.0)
+    var = np.maximum(var, pt * (1 - pt) / big_n)
+    half = t_dist.ppf(0.5 + confidence / 2, df) * np.sqrt(var) / (pt * (1 - pt))
+    centre = np.log(pt / (1 - pt))
+    lo, hi = 1 / (1 + np.exp(-(centre - half))), 1 / (1 + np.exp(-(centre + half)))
+    w_lo, w_hi = wilson_bounds(big_k, big_n, confidence)
+    return est, np.minimum(lo, w_lo), np.maximum(hi, w_hi), var
+
+
 @dataclass(frozen=True)
 class Interval:
-    """A point estimate with its interval and the bootstrap replicates behind it."""
+    """A point estimate with its interval and the bootstrap replicates behind it.
+
+    ``n_persons`` is the number of clusters (persons, or the clip / video ids
+    passed instead); ``variance`` the cluster-robust (CR3, at least binomial)
+    sampling variance of the estimate (binomial without clusters);
+    ``n_missing_ids`` the frames that had no id and became their own cluster.
+    """
 
     estimate: float
     low: float
@@ -104,29 +219,35 @@ class Interval:
     n_persons: int | None
     low_n: bool
     replicates: np.ndarray = field(repr=False, compare=False)
+    variance: float = math.nan
+    n_missing_ids: int = 0
 
 
 def accuracy_interval(correct: np.ndarray, persons: np.ndarray | None = None, n_boot: int = 1000,
                       confidence: float = 0.95, min_persons: int = 5, min_samples: int = 30,
-                      rng: np.random.Generator | None = None) -> Interval:
-    """Accuracy with a confidence interval that fits the sampling design.
+                      rng: np.random.Generator | None = None, unit: str = "person") -> Interval:
+    """Accuracy with a confidence interval that fits the sampling design (see the module docstring).
 
     Parameters
     ----------
     correct : numpy.ndarray of bool
         One entry per sample.
     persons : numpy.ndarray, optional
-        Person id per sample; ``None`` (or all missing) gives a Wilson interval.
-        Missing ids within a person column are treated as one person each.
+        Cluster id per sample (person ids by default; pass clip or video ids to
+        resample those instead); ``None`` (or all missing) gives a Wilson
+        interval over samples. Missing ids follow :func:`core._clusters.fill_missing_ids`.
     n_boot : int
-        Bootstrap replicates (also drawn for Wilson, binomially, for std CIs).
+        Bootstrap replicates kept in ``Interval.replicates`` (cluster bootstrap;
+        binomial without clusters), used for the raw std's interval.
     confidence : float
         Coverage of the interval.
     min_persons : int
-        With person ids, fewer persons than this widens the interval and sets ``low_n``.
+        With cluster ids, fewer clusters than this sets ``low_n`` (the interval itself needs no widening).
     min_samples : int
-        Without person ids, fewer samples than this sets ``low_n``.
+        Without cluster ids, fewer samples than this sets ``low_n``.
     rng : numpy.random.Generator, optional
+    unit : str
+        What the ids are (``person``, ``clip``, ``video``), for the method label.
 
     Returns
     -------
@@ -140,21 +261,19 @@ def accuracy_interval(correct: np.ndarray, persons: np.ndarray | None = None, n_
     if n == 0:
         return Interval(math.nan, math.nan, math.nan, "no samples", 0, 0, True, np.full(n_boot, np.nan))
     p = float(c.mean())
-    if persons is None or pd.isna(pd.Series(persons, dtype=object)).all():
-        lo, hi = wilson_interval(c.sum(), n, confidence)
+    ids, n_missing = fill_missing_ids(persons, n, unit)
+    if ids is None:
+        w_lo, w_hi = wilson_interval(c.sum(), n, confidence)
         reps = rng.binomial(n, p, size=n_boot) / n
-        return Interval(p, lo, hi, METHOD_WILSON, n, None, n < min_samples, reps)
-    ids = pd.Series(persons, dtype=object)
-    ids = ids.where(ids.notna(), pd.Series([f"__missing_{i}" for i in range(n)], dtype=object))
-    k_p, n_p = per_person_counts(c, ids.to_numpy())
+        return Interval(p, w_lo, w_hi, METHOD_WILSON, n, None, n < min_samples, reps, p * (1 - p) / n)
+    k_p, n_p = per_person_counts(c, ids)
     n_persons = int(k_p.size)
     reps = cluster_bootstrap(k_p, n_p, n_boot, rng)
-    lo, hi = percentile_interval(reps, confidence)
-    if n_persons >= min_persons:
-        return Interval(p, lo, hi, METHOD_CLUSTER, n, n_persons, False, reps)
-    w_lo, w_hi = wilson_interval(p * n_persons, n_persons, confidence)
-    reps = rng.beta(p * n_persons + 0.5, (1 - p) * n_persons + 0.5, size=n_boot)
-    return Interval(p, min(lo, w_lo), max(hi, w_hi), METHOD_CLUSTER_WIDENED, n, n_persons, True, reps)
+    if n_persons < 2:  # one cluster says nothing about between-cluster variation
+        return Interval(p, 0.0, 1.0, cluster_method(unit), n, n_persons, True, reps, math.nan, n_missing)
+    _, lo, hi, var = accuracy_bounds(k_p, n_p, confidence)
+    return Interval(p, float(lo), float(hi), cluster_method(unit), n, n_persons,
+                    n_persons < min_persons, reps, float(var), n_missing)
 
 
 def count_interval(n_correct: float, n_samples: int, n_boot: int = 1000, confidence: float = 0.95,
@@ -166,7 +285,8 @@ def count_interval(n_correct: float, n_samples: int, n_boot: int = 1000, confide
     p = float(n_correct) / n_samples
     lo, hi = wilson_interval(n_correct, n_samples, confidence)
     reps = rng.binomial(n_samples, p, size=n_boot) / n_samples
-    return Interval(p, lo, hi, METHOD_WILSON, int(n_samples), None, n_samples < min_samples, reps)
+    return Interval(p, lo, hi, METHOD_WILSON, int(n_samples), None, n_samples < min_samples, reps,
+                    p * (1 - p) / n_samples)
 
 
 def spread(accuracies: np.ndarray) -> dict[str, float]:

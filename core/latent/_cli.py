@@ -122,8 +122,11 @@ def _run(args: argparse.Namespace) -> int:
     p = result.primary
     if p:
         t = result.tests[p]
-        print(f"{p}: chi2={t.chi2:.1f} (dof {t.dof}) p={t.chi2_p:.3g}, permutation p={t.permutation_p:.3g}, "
-              f"Cramer's V={t.cramers_v:.3f}, AMI={t.ami:.3f}")
+        chi2_note = "" if t.chi2_valid else " (not valid: frames of a person are not independent)"
+        print(f"{p}: chi2={t.chi2:.1f} (dof {t.dof}) p={t.chi2_p:.3g}{chi2_note}, permutation p by "
+              f"{t.permutation_unit}={t.permutation_p:.3g}, Cramer's V={t.cramers_v:.3f}, AMI={t.ami:.3f}")
+        if t.n_missing_persons:
+            print(f"note: {t.n_missing_persons} frames have no person id; each was treated as its own person")
         print(result.compositions[p].table().to_string())
         if p in result.probes:
             pr = result.probes[p]

@@ -84,6 +84,8 @@ class ClusterAnalysis:
             "k": self.kmeans.k, "n": int(len(self.frame)), "attribute": p,
             "composition": self.compositions[p].to_dict() if p else {},
             "chi2_p": self.tests[p].chi2_p if p else None,
+            "chi2_valid": self.tests[p].chi2_valid if p else None,
+            "permutation_unit": self.tests[p].permutation_unit if p else None,
             "cramers_v": self.tests[p].cramers_v if p else None,
             "permutation_p": self.tests[p].permutation_p if p else None,
             "ami": self.tests[p].ami if p else None,
@@ -187,14 +189,15 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
     comps, tests, probes = {}, {}, {}
     attrs = available_attributes(manifest, attributes)
     probe_x = normalize_vectors(emb.vectors, clustering.normalize) if probe and attrs else None
-    persons = manifest["person"] if "person" in manifest.columns and manifest["person"].notna().all() else None
+    persons = manifest["person"] if "person" in manifest.columns and manifest["person"].notna().any() else None
     for i, a in enumerate(attrs):
         report(i, len(attrs), f"testing {a}")
         values = attribute_values(manifest, a)
         if a == "age_group":
             frame["age_group"] = values.to_numpy()
         comps[a] = composition(km.labels, values, a, group_order=list(AGE_LABELS) if a == "age_group" else None)
-        tests[a] = independence_test(km.labels, values, a, n_permutations=n_permutations, seed=clustering.seed)
+        tests[a] = independence_test(km.labels, values, a, n_permutations=n_permutations, seed=clustering.seed,
+                                     persons=persons)
         if probe_x is not None:
             try:
                 probes[a] = linear_probe(probe_x, values, a, persons=persons, seed=clustering.seed)

@@ -9,10 +9,19 @@ White. The questions that separate the two are answered here:
   overall share; 1 everywhere means clusters ignore the attribute).
 * :func:`independence_test`: chi-square test of independence, Cramér's V
   (plain and bias-corrected), adjusted mutual information and a permutation
-  p-value (valid when expected counts are small, where chi-square is not).
+  p-value. With person ids the permutation shuffles the attribute across
+  **persons** (each person keeps all its frames): race is a property of a
+  person, and frames of one person land in the same clusters, so shuffling
+  frame by frame (and the chi-square p, which assumes independent frames)
+  finds "dependence" in nearly every data set where there is none
+  (``bench/calibration.py``: 40 persons x 20 frames). The frame-level chi-square
+  p is then reported as not valid (``chi2_valid`` False).
 * :func:`linear_probe`: how well a cross-validated logistic regression reads
   the attribute from the embedding, against the majority-class baseline (a
-  clustering can ignore race while the embedding still encodes it).
+  clustering can ignore race while the embedding still encodes it). Folds are
+  always grouped by person, so the probe cannot succeed by recognising people.
+
+Missing person ids follow :mod:`core._clusters` (each such frame its own person).
 """
 from __future__ import annotations
 
@@ -22,6 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .._clusters import fill_missing_ids
 from .projection import check_vectors, normalize_vectors, reduce_pca
 
 
@@ -143,40 +153,53 @@ class IndependenceResult:
     n_permutations: int
     min_expected: float
     share_expected_below_5: float
+    permutation_unit: str = "frame"
+    n_persons: int | None = None
+    n_missing_persons: int = 0
+    chi2_valid: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
-def _chi2_stat(table: np.ndarray) -> float:
-    n = table.sum()
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(expected > 0, (table - expected) ** 2 / expected, 0.0)
-    return float(terms.sum())
+def _chi2_of_tables(tables: np.ndarray) -> np.ndarray:
+    """Pearson chi-square of each ``(..., r, k)`` table with its own margins (zero-expected cells skipped)."""
+    n = tables.sum(axis=(-2, -1), keepdims=True)
+    expected = tables.sum(-1, keepdims=True) * tables.sum(-2, keepdims=True) / np.where(n > 0, n, 1)
+    safe = np.where(expected > 0, expected, 1.0)
+    return np.where(expected > 0, (tables - expected) ** 2 / safe, 0.0).sum(axis=(-2, -1))
 
 
 def _permuted_chi2(c_codes: np.ndarray, g_codes: np.ndarray, r: int, k: int, n_permutations: int,
-                   seed: int, chunk: int = 200) -> np.ndarray:
-    """Chi-square statistics of ``n_permutations`` shuffles of ``g_codes`` (margins are fixed, so expected
-    counts are the observed ones), computed in vectorised chunks."""
+                   seed: int, units: np.ndarray | None = None, chunk: int = 200) -> np.ndarray:
+    """Chi-square statistics of ``n_permutations`` shuffles of the attribute, in vectorised chunks.
+
+    ``units`` (codes ``0..U-1``, one per frame) shuffles the attribute across
+    units (persons): unit ``u`` keeps its frames and takes the attribute of
+    unit ``perm[u]``; ``g_codes`` must then be constant within each unit.
+    Without units, frames are shuffled.
+    """
     rng = np.random.default_rng(seed)
-    n = len(g_codes)
-    expected = np.outer(np.bincount(c_codes, minlength=r), np.bincount(g_codes, minlength=k)) / n
-    safe = np.where(expected > 0, expected, 1.0)
+    if units is None:
+        units = np.arange(len(g_codes))
+    n_units = int(units.max()) + 1
+    unit_group = np.zeros(n_units, dtype=int)
+    unit_group[units] = g_codes
+    per_unit = np.zeros((n_units, r))
+    np.add.at(per_unit, (units, c_codes), 1.0)
     out = []
     for start in range(0, n_permutations, chunk):
         m = min(chunk, n_permutations - start)
-        perms = np.argsort(rng.random((m, n)), axis=1)
-        cells = c_codes[None, :] * k + g_codes[perms] + (np.arange(m) * r * k)[:, None]
-        tables = np.bincount(cells.ravel(), minlength=m * r * k).reshape(m, r, k)
-        terms = np.where(expected > 0, (tables - expected) ** 2 / safe, 0.0)
-        out.append(terms.sum(axis=(1, 2)))
+        perms = np.argsort(rng.random((m, n_units)), axis=1)
+        onehot = np.eye(k)[unit_group[perms]]  # (m, U, k)
+        tables = np.einsum("ur,muk->mrk", per_unit, onehot)
+        out.append(_chi2_of_tables(tables))
     return np.concatenate(out)
 
 
 def independence_test(clusters: Sequence[Any], groups: Sequence[Any], attribute: str = "race",
-                      n_permutations: int = 999, seed: int = 0) -> IndependenceResult:
+                      n_permutations: int = 999, seed: int = 0,
+                      persons: Sequence[Any] | None = None) -> IndependenceResult:
     """Chi-square test, Cramér's V, adjusted mutual information and permutation p-value.
 
     Parameters
@@ -187,11 +210,19 @@ def independence_test(clusters: Sequence[Any], groups: Sequence[Any], attribute:
     n_permutations : int
         Shuffles of the attribute for the permutation p-value (0 to skip, then NaN).
     seed : int
+    persons : sequence, optional
+        Person id per sample. When given and the attribute is constant within
+        every person, the permutation shuffles the attribute across persons
+        (``permutation_unit="person"``) and ``chi2_valid`` is False (frames of a
+        person are not independent). An attribute that varies within persons
+        (e.g. the emotion label) is shuffled by frame, and ``chi2_valid`` is
+        False too. Missing ids: each such frame its own person.
 
     Returns
     -------
     IndependenceResult
         ``permutation_p = (1 + #{chi2_perm >= chi2}) / (1 + n_permutations)``;
+        ``cramers_v`` from :func:`scipy.stats.contingency.association`;
         ``cramers_v_corrected`` is Bergsma's (2013) bias correction.
 
     Raises
@@ -199,11 +230,20 @@ def independence_test(clusters: Sequence[Any], groups: Sequence[Any], attribute:
     ValueError
         Fewer than 2 clusters or 2 groups among the rows with a value.
     """
-    from scipy.stats import chi2 as chi2_dist
+    from scipy.stats import chi2_contingency
+    from scipy.stats.contingency import association
     from sklearn.metrics import adjusted_mutual_info_score
 
     if n_permutations < 0:
         raise ValueError(f"n_permutations must be >= 0, received {n_permutations}")
+    ids_all = None
+    if persons is not None:
+        if len(persons) != len(groups):
+            raise ValueError(f"persons and {attribute} must have the same length, received {len(persons)} and "
+                             f"{len(groups)}")
+        kept = pd.Series(list(groups), dtype=object)
+        kept = (kept.notna() & (kept.astype(str).str.len() > 0)).to_numpy()
+        ids_all, n_missing_p = fill_missing_ids(np.asarray(list(persons), dtype=object)[kept], None, "person")
     c, g, n_missing = _aligned(clusters, groups, attribute)
     c_codes, c_uni = pd.factorize(pd.Series(c), sort=True)
     g_codes, g_uni = pd.factorize(pd.Series(g), sort=True)
@@ -212,25 +252,33 @@ def independence_test(clusters: Sequence[Any], groups: Sequence[Any], attribute:
         raise ValueError(f"independence test needs at least 2 clusters and 2 {attribute} groups among the "
                          f"{n} samples with a value, received {r} cluster(s) and {k} group(s)")
     table = np.bincount(c_codes * k + g_codes, minlength=r * k).reshape(r, k).astype(float)
-    stat = _chi2_stat(table)
-    dof = (r - 1) * (k - 1)
+    full = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    stat, chi2_p, dof, _ = chi2_contingency(full, correction=False)
+    stat, dof = float(stat), (r - 1) * (k - 1)
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
-    m = min(r, k) - 1
-    v = float(np.sqrt(stat / (n * m))) if n > 0 and m > 0 else float("nan")
+    v = float(association(full.astype(int), method="cramer", correction=False))
     phi2c = max(0.0, stat / n - (k - 1) * (r - 1) / (n - 1)) if n > 1 else 0.0
     rc, kc = r - (r - 1) ** 2 / (n - 1), k - (k - 1) ** 2 / (n - 1)
     denom = min(rc - 1, kc - 1)
     v_corr = float(np.sqrt(phi2c / denom)) if denom > 0 else float("nan")
+    units, unit_name, n_persons = None, "frame", None
+    if ids_all is not None:
+        u_codes = pd.factorize(pd.Series(ids_all))[0]
+        n_persons = int(u_codes.max()) + 1
+        constant = pd.DataFrame({"u": u_codes, "g": g_codes}).groupby("u")["g"].nunique().max() == 1
+        if constant:
+            units, unit_name = u_codes, "person"
     perm_p = float("nan")
     if n_permutations:
-        perm_stats = _permuted_chi2(c_codes, g_codes, r, k, n_permutations, seed)
+        perm_stats = _permuted_chi2(c_codes, g_codes, r, k, n_permutations, seed, units)
         perm_p = float((1 + np.sum(perm_stats >= stat - 1e-9)) / (1 + n_permutations))
     return IndependenceResult(
         attribute=attribute, n=int(n), n_missing=n_missing, n_clusters=r, n_groups=k, chi2=float(stat), dof=int(dof),
-        chi2_p=float(chi2_dist.sf(stat, dof)), cramers_v=v, cramers_v_corrected=v_corr,
+        chi2_p=float(chi2_p), cramers_v=v, cramers_v_corrected=v_corr,
         ami=float(adjusted_mutual_info_score(g_codes, c_codes)), permutation_p=float(perm_p),
         n_permutations=int(n_permutations), min_expected=float(expected.min()),
-        share_expected_below_5=float((expected < 5).mean()))
+        share_expected_below_5=float((expected < 5).mean()), permutation_unit=unit_name, n_persons=n_persons,
+        n_missing_persons=int(n_missing_p) if ids_all is not None else 0, chi2_valid=ids_all is None)
 
 
 @dataclass(frozen=True)
@@ -255,6 +303,8 @@ class ProbeResult:
     balanced_accuracy_std: float
     baseline_accuracy: float
     chance_balanced_accuracy: float
+    n_persons: int | None = None
+    n_missing_persons: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -277,8 +327,10 @@ def linear_probe(vectors: np.ndarray, groups: Sequence[Any], attribute: str = "r
     folds : int
         Stratified cross-validation folds (lowered to the smallest group size, at least 2).
     persons : sequence, optional
-        Person id per sample: folds then keep each person's images together, so
-        the probe cannot succeed by recognising individuals.
+        Person id per sample. Folds are always grouped by person
+        (:class:`~sklearn.model_selection.StratifiedGroupKFold`), so the probe
+        cannot succeed by recognising individuals; a sample without an id (or
+        every sample, when ``persons`` is None) is its own person.
     pca_dims : int or None
         Keep this many principal components of the standardised embedding
         before the regression (fitted once on all rows, without labels, so no
@@ -298,7 +350,7 @@ def linear_probe(vectors: np.ndarray, groups: Sequence[Any], attribute: str = "r
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -316,11 +368,13 @@ def linear_probe(vectors: np.ndarray, groups: Sequence[Any], attribute: str = "r
                          f"{counts.idxmin()!r} has {int(counts.min())}")
     x = reduce_pca(normalize_vectors(x, "standardize"), pca_dims, seed)
     k = int(max(2, min(folds, counts.min())))
-    if persons is not None:
-        p = pd.Series(list(persons), dtype=object)[keep].astype(str).to_numpy()
-        splits = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups=p))
-    else:
-        splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y))
+    if persons is not None and len(persons) != len(g):
+        raise ValueError(f"persons has {len(persons)} values for {len(g)} embedding rows")
+    p, n_missing_p = fill_missing_ids(None if persons is None else np.asarray(list(persons), dtype=object)[keep],
+                                      int(keep.sum()), "person")
+    if p is None:
+        p = np.arange(len(y)).astype(str)
+    splits = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups=p))
     acc, bacc, base = [], [], []
     for train, test in splits:
         model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(x[train], y[train])
@@ -331,7 +385,8 @@ def linear_probe(vectors: np.ndarray, groups: Sequence[Any], attribute: str = "r
         base.append(float(np.mean(y[test] == majority)))
     return ProbeResult(attribute=attribute, n=int(len(y)), n_classes=int(len(counts)),
                        classes=tuple(sorted(counts.index)), folds=k,
-                       grouped_by="person" if persons is not None else None,
+                       grouped_by="person" if n_missing_p < len(y) else "frame (no person ids)",
+                       n_persons=int(pd.Series(p).nunique()), n_missing_persons=int(n_missing_p),
                        accuracy=float(np.mean(acc)), accuracy_std=float(np.std(acc)),
                        balanced_accuracy=float(np.mean(bacc)), balanced_accuracy_std=float(np.std(bacc)),
                        baseline_accuracy=float(np.mean(base)), chance_balanced_accuracy=1.0 / len(counts))

