@@ -83,7 +83,8 @@ def end_to_end(data: Path, artifacts: Path, out: Path, n: int, k: int) -> tuple[
     env = dict(os.environ, FERBIAS_ARTIFACTS=str(artifacts))
     env.pop("NUMBA_CACHE_DIR", None)
     cmd = [sys.executable, "-m", "core", "clusters", "--data", str(data), "--format", "utkface", "--backbone",
-           "resnet50", "--limit", str(n), "--k", str(k), "--out", str(out), "--artifacts", str(artifacts)]
+           "resnet50", "--weights", "random", "--limit", str(n), "--k", str(k), "--out", str(out),
+           "--artifacts", str(artifacts)]  # offline here: ImageNet weights cannot be downloaded (same cost)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=str(REPO), env=env, capture_output=True, text=True)
@@ -131,7 +132,7 @@ def throughput(data: Path, n: int, batch_size: int, artifacts: Path) -> dict[str
     def embedding() -> float:
         shutil.rmtree(artifacts / "cache", ignore_errors=True)
         t0 = time.perf_counter()
-        emb = embed_manifest(manifest, EmbeddingConfig("resnet50", batch_size=batch_size), artifacts,
+        emb = embed_manifest(manifest, EmbeddingConfig("resnet50", weights="random", batch_size=batch_size), artifacts,
                              extractor=extractor)
         dt = time.perf_counter() - t0
         assert emb.n_computed == len(paths) and emb.vectors.shape == (len(paths), 2048)
