@@ -6,7 +6,7 @@ the file bytes, so every image is distinct for the content-addressed cache)
 until there are 2,000 distinct images.
 
 1. End to end (the issue's acceptance: <= 180 s on this 2-core machine):
-   ``python -m core clusters --format utkface --backbone resnet50 --limit 2000
+   ``python -m core clusters --format utkface --backbone resnet50 --weights random --limit 2000
    --k 4`` in a FRESH process with a FRESH artifacts folder, so the feature
    cache is empty and umap's numba kernels are compiled from scratch (the
    numba cache lives under the artifacts folder). Default 224 px input.
