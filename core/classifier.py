@@ -37,7 +37,8 @@ INPUT_SCALES: dict[str, tuple[float, float]] = {"0-255": (1.0, 0.0), "0-1": (1 /
                                                 "-1-1": (2 / 255.0, -1.0)}
 #: Manifest columns carried into predictions when present.
 META_COLUMNS: tuple[str, ...] = ("path", "dataset", "split", "race", "gender", "age", "skin_color", "person", "video",
-                                 "clip", "frame", "yaw", "pitch", "side_profile", "occlusion", "face_found")
+                                 "clip", "frame", "yaw", "pitch", "side_profile", "occlusion", "face_found",
+                                 "seen_person")
 
 
 @dataclass

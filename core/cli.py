@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("core.training._cli", "train one configuration (a dataset, optionally mixed with a fraction of another)"),
     "sweep": ("core.training._sweep_cli", "train many configurations (--preset table3 or --mix ...); resumable"),
     "evaluate": ("core.evaluation._cli", "predict a dataset with a model; write predictions.parquet and metrics.json"),
+    "leakage": ("core.evaluation._leakage_cli", "identity leakage: evaluation persons and clips also in the training "
+                "splits; writes leakage.csv and leakage.json"),
     "report": ("core.evaluation._report_cli", "build a self-contained HTML report (and CSVs) from runs"),
     "clusters": ("core.latent._cli", "embed a dataset, project and cluster it, test whether clusters follow race"),
 }

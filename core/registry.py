@@ -114,6 +114,9 @@ def register_dataset(manifest: pd.DataFrame, name: str, fmt: str, source: dict[s
         raise FileExistsError(f"a dataset named {name!r} is already registered at {folder}")
     report = dict(manifest.attrs.get("load_report", {}))
     save_manifest(manifest, folder / "manifest.parquet")
+    rule = manifest.attrs.get("split_rule") or {}  # EiLA loaders record the split rule they applied
+    source = {**source, **({"split_rule": rule["rule"]} if rule.get("rule") else {}),
+              **({"split_seed": rule["seed"]} if rule.get("seed") is not None else {})}
     info = {"name": name, "slug": slug, "format": fmt, "n_samples": int(len(manifest)), "synthetic": bool(synthetic),
             "created": time.time(), "source": {k: str(v) for k, v in source.items() if v is not None},
             "load_report": report}

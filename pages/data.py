@@ -8,7 +8,6 @@ import plotly.express as px
 import streamlit as st
 
 from core._errors import FerBiasError
-from core.datasets import SEED_CODE_SPLIT_RULE, SEED_PROSE_SPLIT_RULE
 from core.labels import EMOTIONS
 from core.manifest import SPLITS
 from core.registry import BAD_IMAGE_FORMATS, FORMATS, load_any, register_dataset, remove_dataset
@@ -164,6 +163,29 @@ def datasets_tab(artifacts: Path) -> None:
             _flash("success", f"Removed '{info.name}'.")
 
 
+def split_rule_form(fmt: str) -> dict:
+    """EiLA split rule widgets; the seed's rule is the default (to reproduce its tables) and is labelled as leaking."""
+    names = {"seed": "seed code (leaks persons)", "seed-prose": "seed prose (leaks persons)",
+             "person-disjoint": "person-disjoint"}
+    options = ["seed", "seed-prose", "person-disjoint"] if fmt == "eila-annotations" else ["seed", "person-disjoint"]
+    if fmt == "eila-crops":
+        names["seed"] = "as the folders are (the seed's rule; leaks persons)"
+    rule = st.radio("Split rule", options, horizontal=True, key=f"data_split_rule_{fmt}", format_func=names.get,
+                    help="Seed code: 1 annotator -> train, 2 -> validation, 3 -> test (the rule behind the seed's "
+                         "tables: 5,723 / 1,462 / 902 rows). It keeps clips apart but not persons: 4 of the 7 Black "
+                         "test persons (78.5 % of Black test frames) are also in training. Seed prose: the inverse, "
+                         "as its text states. Person-disjoint: whole persons per split, stratified by race, near the "
+                         "seed's proportions.")
+    out: dict = {"split_rule": rule}
+    if rule != "person-disjoint":
+        st.caption(":warning: This split leaks identities: results on its test split partly measure faces the "
+                   "model was trained on.")
+    else:
+        out["split_seed"] = int(st.number_input("Split seed", min_value=0, value=0, step=1,
+                                                key=f"data_split_seed_{fmt}"))
+    return out
+
+
 def register_tab(artifacts: Path) -> None:
     st.markdown("#### Register files")
     fmt = st.selectbox("Format", list(FORMATS), key="data_fmt", format_func=lambda f: f"{f}: {FORMATS[f][0]}")
@@ -176,12 +198,8 @@ def register_tab(artifacts: Path) -> None:
     if FORMATS[fmt][1]:
         demographics = st.text_input("EiLA demographics CSV", key="data_demographics",
                                      placeholder="/data/eila/demographics.csv") or None
-    if fmt == "eila-annotations":
-        rule = st.radio("Split rule (number of annotators -> split)", ["seed code", "seed prose"], horizontal=True,
-                        key="data_split_rule",
-                        help="Seed code: 1 -> train, 2 -> validation, 3 -> test (the rule behind the seed's tables: "
-                             "5,723 / 1,462 / 902 rows). Seed prose: the inverse, as its text states.")
-        kwargs["split_rule"] = SEED_CODE_SPLIT_RULE if rule == "seed code" else SEED_PROSE_SPLIT_RULE
+    if fmt in ("eila-annotations", "eila-crops"):
+        kwargs.update(split_rule_form(fmt))
     if fmt in ("folder", "utkface"):
         kwargs["split"] = st.selectbox("Split for images outside train/validation/test folders", list(SPLITS),
                                        index=0 if fmt == "folder" else 2, key=f"data_flat_split_{fmt}")

@@ -9,6 +9,8 @@ import streamlit as st
 from core.evaluation.compare import OUTCOMES, align_pair, compare_runs
 from core.evaluation.explore import caption, error_rate_table, filter_predictions, pose_groups
 from core.evaluation.fairness import available_attributes, resolve_attribute
+from core.evaluation.leakage import leakage_warnings, read_leakage
+from core.evaluation.results import PERSON_FILTERS, filter_seen
 from core.evaluation.metrics import confusion
 from core.evaluation.plots import confusion_figure, error_rate_figure, outcome_figure
 from core.evaluation.runs import RunInfo, list_runs, load_predictions
@@ -132,6 +134,15 @@ synthetic_badge(prov_a.synthetic)
 provenance_card(prov_a, key="mc_prov_a")
 df = _predictions(run_a, _mtime(info_a))
 df = df[df["true"].notna()].reset_index(drop=True)
+for line in leakage_warnings(read_leakage(run_a)):
+    st.warning(f"Identity leakage · {line}", icon=":material/visibility:")
+if "seen_person" in df.columns and df["seen_person"].notna().any():
+    seen_choice = st.radio("Persons seen in training", PERSON_FILTERS, horizontal=True, key="mc_seen",
+                           format_func={"all": "all persons", "unseen": "unseen only", "seen": "seen only"}.get)
+    df = filter_seen(df, seen_choice)[0].reset_index(drop=True)
+    if df.empty:
+        st.info(f"No evaluation rows of persons {seen_choice} in training in this run.")
+        st.stop()
 attrs = available_attributes(df)
 
 tab_explore, tab_pose, tab_pair = st.tabs(["Gallery and confusion", "Pose × group", "Two runs side by side"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import reference as ref
+from core.evaluation.leakage import runs_leakage_notes
 from core.evaluation.report import ReportBundle, build_report
 from core.evaluation.runs import list_runs
 from pages._ui import artifacts_dir, run_through_app
@@ -17,10 +18,11 @@ run_through_app()
 
 @st.cache_data(show_spinner="Building the report (bootstrap intervals, figures)...")
 def _build(paths: tuple[str, ...], stamps: tuple[float, ...], include_reference: bool, attributes: tuple[str, ...],
-           n_boot: int, confidence: float, min_persons: int, baseline: int, title: str) -> ReportBundle:
+           n_boot: int, confidence: float, min_persons: int, baseline: int, title: str,
+           unit: str = "person") -> ReportBundle:
     return build_report([Path(p) for p in paths], include_reference=include_reference,
                         attributes=list(attributes) or None, n_boot=n_boot, confidence=confidence,
-                        min_persons=min_persons, baseline=baseline, title=title)
+                        min_persons=min_persons, baseline=baseline, title=title, unit=unit)
 
 
 def _zip(tables: dict) -> bytes:
@@ -61,6 +63,9 @@ with st.expander("Interval and comparison settings"):
     min_persons = s3.number_input("Flag groups with fewer persons than", 2, 50, 5, key="rp_minp")
     baseline = s4.selectbox("Compare every run with", range(len(chosen)) if chosen else [0],
                             format_func=lambda i: labels[chosen[i]] if chosen else "(no runs)", key="rp_base")
+    unit = st.selectbox("Unit of resampling", ["person", "clip", "video"], key="rp_unit",
+                        help="Intervals resample whole persons (default), clips or videos. Runs evaluated on persons "
+                             "they were trained on also get '(unseen persons only)' rows.")
 
 if not chosen and not include_reference:
     st.warning("Choose runs or include the published results.")
@@ -75,10 +80,12 @@ if st.button("Build report", type="primary", key="rp_build") or st.session_state
                        if (Path(p) / n).is_file()) for p in chosen)
     try:
         bundle = _build(tuple(chosen), stamps, include_reference, tuple(attributes), n_boot, confidence,
-                        int(min_persons), int(baseline), title)
+                        int(min_persons), int(baseline), title, unit)
     except (ValueError, OSError) as exc:
         st.error(str(exc))
         st.stop()
+    for line in runs_leakage_notes([(labels[p], p) for p in chosen])[0][:8]:
+        st.warning(f"Identity leakage · {line}", icon=":material/visibility:")
     d1, d2 = st.columns(2)
     d1.download_button("Download HTML report", bundle.html.encode("utf-8"), file_name="fer_bias_report.html",
                        mime="text/html", type="primary", key="rp_dl_html")

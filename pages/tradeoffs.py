@@ -9,11 +9,13 @@ import streamlit as st
 from core import reference as ref
 from core.evaluation.compare import compare_runs
 from core.evaluation.findings import set_findings
-from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
+from core.evaluation.leakage import runs_leakage_notes
+from core.evaluation.plots import group_accuracy_figure, group_order, tradeoff_figure
 from core.evaluation.recall import largest_recall_gap, recall_by_group, recall_matrix
-from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
+from core.evaluation.results import (ConfigResult, by_split_rule, reference_results, results_table, run_results,
+                                     split_rule_label)
 from core.evaluation.runs import list_runs
-from core.evaluation.sets import group_by_set, set_tradeoff_table
+from core.evaluation.sets import group_by_set, set_families, set_tradeoff_table
 from pages._ui import artifacts_dir, result_provenance, run_through_app
 
 run_through_app()
@@ -28,9 +30,9 @@ def _reference(attribute: str, configs: tuple[str, ...], n_boot: int, confidence
 
 @st.cache_data(show_spinner="Computing per-group results with bootstrap intervals...")
 def _runs(paths: tuple[str, ...], stamps: tuple[float, ...], attribute: str, n_boot: int, confidence: float,
-          min_persons: int) -> list[ConfigResult]:
+          min_persons: int, unit: str = "person", persons: str = "all") -> list[ConfigResult]:
     return run_results([Path(p) for p in paths], attribute, n_boot=n_boot, confidence=confidence,
-                       min_persons=min_persons)
+                       min_persons=min_persons, unit=unit, persons=persons)
 
 
 @st.cache_data(show_spinner="Paired bootstrap over persons...")
@@ -81,6 +83,14 @@ with st.expander("Interval settings"):
     n_boot = s1.select_slider("Bootstrap replicates", [200, 500, 1000, 2000, 5000], value=1000, key="to_nboot")
     confidence = s2.select_slider("Confidence", [0.8, 0.9, 0.95, 0.99], value=0.95, key="to_conf")
     min_persons = s3.number_input("Flag groups with fewer persons than", 2, 50, 5, key="to_minp")
+    u1, u2 = st.columns(2)
+    unit = u1.selectbox("Unit of resampling", ["person", "clip", "video"], key="to_unit",
+                        help="Intervals resample whole persons (default), clips or videos: frames of one unit are "
+                             "not independent. Clip and video need those ids (EiLA has both).")
+    persons = u2.radio("Persons seen in training", ["all", "unseen", "seen"], horizontal=True, key="to_persons",
+                       format_func={"all": "all persons", "unseen": "unseen only", "seen": "seen only"}.get,
+                       help="Runs record which evaluation persons were also in their training data "
+                            "(leakage.json, seen_person). 'Unseen only' scores each run on new faces.")
 
 if not runs:
     st.info("No trained runs or evaluations yet: showing the published results. Evaluate a model with "
@@ -93,31 +103,38 @@ if use_ref:
     results += _reference(attribute, tuple(configs), n_boot, confidence)
 if chosen:
     results += _runs(tuple(chosen), tuple(_stamp(Path(p)) for p in chosen), attribute, n_boot, confidence,
-                     int(min_persons))
+                     int(min_persons), unit, persons)
+    leak_warnings, leak_notes = runs_leakage_notes([(labels[p], p) for p in chosen], attribute)
+    for line in leak_warnings[:8]:
+        st.warning(f"Identity leakage · {line}", icon=":material/visibility:")
+    if leak_notes:
+        st.caption("Identity leakage: " + " · ".join(leak_notes[:6]) + (" ..." if len(leak_notes) > 6 else ""))
 if not results:
     st.warning("Nothing selected: switch on the published results or choose runs.")
     st.stop()
 if use_ref:
     st.caption(f"Published: {ref.CITATION} No person ids are published, so their intervals treat the 815 test frames "
-               "as independent and are too narrow (the EiLA test split has frames of 21 people, 2 of them Mixed).")
+               "as independent and are too narrow (the EiLA test split has frames of 21 people, 2 of them Mixed). "
+               "They use the seed's split rule, which leaks identities: some test persons are also in training "
+               "(`python -m core leakage` shows who; the person-disjoint rule avoids it).")
 
-sets = group_by_set(results)
-no_groups = [s for s, members in sets.items() if s.published and all(r.report is None for r in members)]
-for s_ in no_groups:
-    st.caption(f"Published results: {sets.pop(s_)[0].note}.")
-if len(sets) > 1:
-    st.info(f"{len(sets)} evaluation sets: results are shown per set (dataset, split, frames and group attribute) "
-            "and never share a table or a Pareto front. " + " | ".join(s.label for s in sets),
-            icon=":material/join_inner:")
-for k, (eset, members) in enumerate(sets.items()):
-    st.header(eset.label, divider="gray")
+
+def _charts(k: int, eset, members: list[ConfigResult], groups: list[str], title: str | None) -> None:
+    """One evaluation set's provenance, findings, bars, warnings and trade-off figure with its own front."""
+    (st.header if title is None else st.subheader)(eset.label, divider="gray")
     result_provenance(members, key_prefix=f"to_prov_{k}")
     findings = set_findings(members)
     if findings:
         with st.expander("Key findings", expanded=not eset.published, icon=":material/summarize:"):
             st.markdown("\n".join(f"- {f}" for f in findings))
-    st.plotly_chart(group_accuracy_figure(members, f"Accuracy per {attribute} group (whiskers: "
-                                                   f"{confidence:.0%} interval)"), key=f"to_bars_{k}")
+    st.plotly_chart(group_accuracy_figure(members, title or f"Accuracy per {attribute} group (whiskers: "
+                                                            f"{confidence:.0%} interval)", groups), key=f"to_bars_{k}")
+    one_clip = [(r.name, g) for r in members if r.report is not None
+                for g in r.report.summary.get("one_clip_groups", [])]
+    if one_clip:
+        st.warning("All evaluation frames from one clip or video (crossed bars; the group's accuracy is one "
+                   "scene's): " + "; ".join(f"{n}: {g}" for n, g in one_clip[:12])
+                   + (" ..." if len(one_clip) > 12 else ""))
     flagged = [(r.name, g) for r in members if r.report is not None
                for g in r.report.summary.get("flagged_groups", [])]
     if flagged:
@@ -134,22 +151,23 @@ for k, (eset, members) in enumerate(sets.items()):
              if r.report is not None and r.report.summary.get("n_missing_persons")]
     if no_id:
         st.caption("Frames without a person id, each counted as its own person: " + " · ".join(no_id))
-    st.plotly_chart(tradeoff_figure(members, f"Overall accuracy vs std of {attribute} accuracies"),
+    st.plotly_chart(tradeoff_figure(members, title or f"Overall accuracy vs std of {attribute} accuracies"),
                     key=f"to_scatter_{k}")
-    st.caption("The std is corrected for sampling noise (the seed's raw %Std is in the table and hover text). Points "
-               "on the dashed Pareto front of this evaluation set are not beaten on both point estimates; open "
-               "markers are beaten only on point estimates with overlapping intervals (indistinguishable from the "
-               "front); an x is beaten on both axes with non-overlapping intervals; grey crosses are not better "
-               "than chance and never on the front. Error bars are the intervals.")
     _status = set_tradeoff_table([r for r in members if r.report is not None])["status"].value_counts()
     st.caption("Pareto status: " + ", ".join(f"{k_} {int(v)}" for k_, v in _status.items()))
+
+
+def _tables(k: int, eset, members: list[ConfigResult], side_by_side: bool) -> None:
+    """One evaluation set's results table, CSV and per-emotion recall by group."""
+    if side_by_side:
+        st.markdown(f"**{eset.label}**")
     st.dataframe(results_table(members, formatted=True), key=f"to_table_{k}")
     st.download_button("Download table (CSV)", results_table(members).to_csv().encode("utf-8"),
                        file_name=f"tradeoffs_{attribute.replace(' ', '_')}_{k + 1}.csv", mime="text/csv",
                        key=f"to_csv_{k}")
     with_preds = [r for r in members if r.predictions is not None]
     if with_preds:
-        st.subheader("Recall of each emotion by group")
+        st.markdown("**Recall of each emotion by group**")
         st.caption("Share of each group's frames of an emotion predicted correctly. The largest recall gap is the "
                    "maximum over emotions of best minus worst group (an equalized-odds-style disparity); cells "
                    "with fewer than 5 frames (⚠) are left out of it.")
@@ -168,6 +186,42 @@ for k, (eset, members) in enumerate(sets.items()):
                 st.dataframe(recall_matrix(table), key=f"to_recall_{k}_{j}")
         if gaps:
             st.dataframe(pd.DataFrame(gaps), hide_index=True, key=f"to_gaps_{k}")
+
+
+sets = group_by_set(results)
+no_groups = [s for s, members in sets.items() if s.published and all(r.report is None for r in members)]
+for s_ in no_groups:
+    st.caption(f"Published results: {sets.pop(s_)[0].note}.")
+if len(by_split_rule([r for members in sets.values() for r in members])) > 1:
+    st.info("Results come from different EiLA split rules: shown side by side. The seed's rule (annotator count) "
+            "puts persons seen in training into the test split; the person-disjoint rule does not. The two rules "
+            "test different frames, so each is its own evaluation set with its own Pareto front.",
+            icon=":material/splitscreen:")
+if len(sets) > 1:
+    st.info(f"{len(sets)} evaluation sets: results are shown per set (dataset, split, split rule, frames and group "
+            "attribute) and never share a table or a Pareto front. " + " | ".join(s.label for s in sets),
+            icon=":material/join_inner:")
+index = {s_: k for k, s_ in enumerate(sets)}
+st.caption("The std is corrected for sampling noise (the seed's raw %Std is in the table and hover text). Points "
+           "on the dashed Pareto front of an evaluation set are not beaten on both point estimates; open markers "
+           "are beaten only on point estimates with overlapping intervals (indistinguishable from the front); an x "
+           "is beaten on both axes with non-overlapping intervals; grey crosses are not better than chance and "
+           "never on the front. Error bars are the intervals.")
+groups = group_order([r for members in sets.values() for r in members])  # one colour per group on every figure
+for family in set_families(list(sets)):
+    if len(family) == 1:
+        eset = family[0]
+        _charts(index[eset], eset, sets[eset], groups, None)
+        _tables(index[eset], eset, sets[eset], False)
+        continue
+    first = family[0]
+    st.header(f"{first.dataset} · {first.split} split · groups by {first.attribute}: "
+              + " vs ".join(split_rule_label(s_.split_rule) for s_ in family), divider="gray")
+    for col, eset in zip(st.columns(len(family)), family):
+        with col:
+            _charts(index[eset], eset, sets[eset], groups, split_rule_label(eset.split_rule))
+    for eset in family:
+        _tables(index[eset], eset, sets[eset], True)
 if use_ref:
     with st.expander("Notes on the published numbers"):
         st.markdown("\n".join(f"- {n}" for n in ref.KNOWN_INCONSISTENCIES)

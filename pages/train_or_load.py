@@ -38,12 +38,28 @@ def _manifest(name: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Planning the configurations...", max_entries=16)
 def _plan(specs: tuple[MixSpec, ...], eval_name: str, eval_split: str, cfg: TrainConfig, stamp: tuple,
-          artifacts_str: str) -> pd.DataFrame:
+          artifacts_str: str, split_rule: str | None = None, split_seed: int = 0) -> pd.DataFrame:
     from core.mixing import evaluation_manifest
+    from core.training.split_rules import SplitRuleLoader
     from core.training.sweep import plan_sweep, sweep_status
 
-    evaluation = evaluation_manifest(_manifest(eval_name), eval_split, eval_name)
-    return sweep_status(plan_sweep(list(specs), _manifest, evaluation, cfg), Path(artifacts_str))
+    load = SplitRuleLoader(_manifest, lambda n: by_name[n].source, split_rule, split_seed)
+    evaluation = evaluation_manifest(load(eval_name), eval_split, eval_name)
+    return sweep_status(plan_sweep(list(specs), load, evaluation, cfg), Path(artifacts_str))
+
+
+def _split_rule() -> tuple[str | None, int]:
+    """The EiLA split rule for the sweep; the seed's rule reproduces its tables but leaks persons into test."""
+    names = {"registered": "as registered", "seed": "seed (annotator count; leaks persons)",
+             "person-disjoint": "person-disjoint"}
+    c1, c2 = st.columns([3, 1])
+    rule = c1.radio("EiLA split rule", list(names), format_func=names.get, horizontal=True, key="tl_split_rule",
+                    help="Applied to the EiLA datasets of the sweep (training and evaluation). The seed's rule "
+                         "keeps clips apart but not persons: 4 of the 7 Black test persons are also in training. "
+                         "Person-disjoint puts each person in one split. Each run records its rule and the "
+                         "Trade-offs page shows the rules side by side.")
+    seed = int(c2.number_input("split seed", 0, 10**6, 0, key="tl_split_seed", disabled=rule != "person-disjoint"))
+    return (None if rule == "registered" else rule), seed
 
 
 def _runs_stamp() -> tuple:
@@ -200,6 +216,7 @@ def _train_section() -> None:
     eval_split = c2.selectbox("split", ["test", "validation", "train"], key="tl_eval_split",
                               help="The seed evaluates every configuration on EiLA's test split, which is never "
                                    "mixed into training (its train and validation rows are).")
+    split_rule, split_seed = _split_rule()
     cfg = _settings()
     overlap = evaluation_overlap(specs, eval_name, eval_split)
     if overlap:
@@ -209,7 +226,7 @@ def _train_section() -> None:
         return
     stamp = tuple((d.name, d.created) for d in datasets) + _runs_stamp()
     try:
-        plan = _plan(tuple(specs), eval_name, eval_split, cfg, stamp, str(artifacts))
+        plan = _plan(tuple(specs), eval_name, eval_split, cfg, stamp, str(artifacts), split_rule, split_seed)
     except (FerBiasError, ValueError) as exc:
         st.error(str(exc))
         ev = _manifest(eval_name)
@@ -228,6 +245,7 @@ def _train_section() -> None:
     if any(j.state == "running" for j in list_jobs(artifacts, KIND)):
         st.warning("A sweep is already running; starting another shares the machine's cores.")
     argv += ["--eval-dataset", eval_name, "--eval-split", eval_split, "--artifacts", str(artifacts)]
+    argv += ["--split-rule", split_rule, "--split-seed", str(split_seed)] if split_rule else []
     argv += _config_argv(cfg)
     ready = _weights_ready(cfg)
     if st.button("Start training in the background", key="tl_start", type="primary", disabled=todo == 0 or not ready,

@@ -146,3 +146,18 @@ def test_data_page_on_real_files(fresh_default, eila_dir, utkface_dir):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test"] == "902" and metrics["Distinct persons"] != "not recorded"
     assert any("no image files" in i.value for i in at.info)
+
+
+def test_data_page_registers_eila_person_disjoint(fresh_default, eila_dir):
+    at = _run("pages/data.py")
+    at.selectbox(key="data_fmt").set_value("eila-annotations").run()
+    assert any("leaks identities" in c.value for c in at.caption)  # the seed's rule is the default, labelled
+    at.radio(key="data_split_rule_eila-annotations").set_value("person-disjoint").run()
+    at.number_input(key="data_split_seed_eila-annotations").set_value(1)
+    at.text_input(key="data_name").input("EiLA disjoint")
+    at.text_input(key="data_path").input(str(eila_dir / "annotations.csv"))
+    at.text_input(key="data_demographics").input(str(eila_dir / "demographics.csv"))
+    at.button(key="data_register").click().run()
+    assert not at.exception, _failures(at)
+    info = next(i for i in list_datasets(fresh_default) if i.name == "EiLA disjoint")
+    assert info.n_samples == 8087 and info.source["split_rule"] == "person-disjoint" and info.source["split_seed"] == "1"

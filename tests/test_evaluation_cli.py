@@ -54,6 +54,29 @@ def test_evaluate_fer_on_real_eila_crops(eila_crops: Path, eila_dir: Path, tmp_p
     assert "accuracy=" in capsys.readouterr().out
 
 
+def test_evaluate_records_leakage_and_resamples_by_clip(eila_crops: Path, eila_dir: Path, tmp_path: Path,
+                                                         artifacts: Path, capsys) -> None:
+    out = tmp_path / "eval"
+    rc = main(["evaluate", "--model", "fer", "--data", str(eila_crops), "--format", "eila-crops",
+               "--demographics", str(eila_dir / "demographics.csv"), "--out", str(out), "--n-boot", "100",
+               "--unit", "clip", "--attributes", "race"])
+    assert rc == 0
+    leak = json.loads((out / "leakage.json").read_text())
+    assert leak["checked"] is False and "loaded without its training data" in leak["reason"]
+    assert leak["groups"] and all(g["persons_seen"] is None for g in leak["groups"])
+    assert "not checked" in capsys.readouterr().out
+    preds = pd.read_parquet(out / "predictions.parquet")
+    assert "seen_person" in preds.columns and preds["seen_person"].isna().all()
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["settings"]["unit"] == "clip"
+    clips = preds["video"] + "/" + preds["clip"]
+    for group, g in m["groups"]["race"].items():
+        assert g["n_clips"] == clips[preds["race"] == group].nunique()
+        assert g["one_clip"] == (g["n_clips"] == 1 or g["n_videos"] == 1)
+    assert m["fairness"]["race"]["unit"] == "clip" and "over clips" in m["fairness"]["race"]["ci_method"]
+    assert json.loads((out / "config.json").read_text())["evaluation"]["unit"] == "clip"
+
+
 def test_evaluate_rejects_a_file_that_is_not_a_model(eila_crops: Path, eila_dir: Path, tmp_path: Path,
                                                     artifacts: Path, capsys) -> None:
     bogus = tmp_path / "model.keras"

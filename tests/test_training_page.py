@@ -35,6 +35,19 @@ def _app(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     return AppTest.from_file(str(REPO / PAGE), default_timeout=120)
 
 
+def _table3_datasets(artifacts: Path, monkeypatch: pytest.MonkeyPatch, eila: pd.DataFrame) -> list:
+    """Register EiLA, FER2013 and SFEW; jobs started by the page are recorded in the returned list."""
+    import core.jobs
+
+    register_dataset(eila, "EiLA", "manifest", {}, artifacts)
+    register_dataset(_manifest("FER2013", 20), "FER2013", "manifest", {}, artifacts)
+    register_dataset(_manifest("SFEW", 5), "SFEW", "manifest", {}, artifacts)
+    started: list = []
+    monkeypatch.setattr(core.jobs, "start_job",
+                        lambda kind, argv, arts, env=None: started.append((kind, list(argv))) or arts / "jobs" / "j1")
+    return started
+
+
 def test_empty_artifacts(artifacts, monkeypatch):
     at = _app(artifacts, monkeypatch).run()
     assert not at.exception
@@ -42,14 +55,7 @@ def test_empty_artifacts(artifacts, monkeypatch):
 
 
 def test_plan_and_start_table3_sweep(artifacts, monkeypatch):
-    import core.jobs
-
-    register_dataset(_manifest("EiLA", 10, ("train", "validation", "test")), "EiLA", "manifest", {}, artifacts)
-    register_dataset(_manifest("FER2013", 20), "FER2013", "manifest", {}, artifacts)
-    register_dataset(_manifest("SFEW", 5), "SFEW", "manifest", {}, artifacts)
-    started = []
-    monkeypatch.setattr(core.jobs, "start_job",
-                        lambda kind, argv, arts, env=None: started.append((kind, list(argv))) or arts / "jobs" / "j1")
+    started = _table3_datasets(artifacts, monkeypatch, _manifest("EiLA", 10, ("train", "validation", "test")))
     at = _app(artifacts, monkeypatch).run()
     assert not at.exception
     plan = _table(at, "run_id")
@@ -176,3 +182,20 @@ def test_runs_tab_lists_evaluations_and_renames_trashes_restores(artifacts, monk
     at.button(key="tl_restore_0").click().run()
     assert not at.exception and trained.is_dir() and not trashed_runs(artifacts)
     assert read_run(trained).label == "my baseline"  # label.json travels with the folder
+
+
+def test_table3_sweep_with_the_person_disjoint_split(artifacts, monkeypatch):
+    eila = _manifest("EiLA", 12, ("train", "validation", "test"))
+    eila["person"] = [f"EiLA:v/{i % 24}" for i in range(len(eila))]
+    eila["race"] = ["Black" if i % 24 < 12 else "White" for i in range(len(eila))]
+    started = _table3_datasets(artifacts, monkeypatch, eila)
+    at = _app(artifacts, monkeypatch).run()
+    seed_plan = _table(at, "run_id")
+    at.radio(key="tl_split_rule").set_value("person-disjoint").run()
+    assert not at.exception, [e.value for e in at.exception]
+    plan = _table(at, "run_id")
+    assert len(plan) == 11 and set(plan["run_id"]).isdisjoint(seed_plan["run_id"])  # other data, other runs
+    at.selectbox(key="tl_weights").set_value("random").run()  # weights are chosen up front (no ImageNet offline)
+    at.button(key="tl_start").click().run()
+    kind, argv = started[0]
+    assert argv[argv.index("--split-rule") + 1] == "person-disjoint" and argv[argv.index("--split-seed") + 1] == "0"

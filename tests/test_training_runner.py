@@ -17,7 +17,7 @@ from core.mixing import MixSpec
 from core.paths import runs_dir
 from core.registry import register_dataset
 from core.training import TrainConfig
-from core.training.runner import RUN_FILES, TRAINING_ROWS, partial_runs, read_history
+from core.training.runner import RECORD_FILES, RUN_FILES, TRAINING_ROWS, partial_runs, read_history
 from core.training.sweep import run_sweep
 
 CFG = TrainConfig(weights="random", input_size=32, phase1_epochs=2, phase2_epochs=1, batch_size=8,
@@ -86,7 +86,7 @@ def test_interrupted_sweep_resumes_keeping_finished_runs(sweep_artifacts):
 def test_every_run_file(sweep_artifacts, data):
     s = sweep_artifacts
     run = s["results"][1].path
-    assert sorted(p.name for p in run.iterdir()) == sorted((*RUN_FILES, TRAINING_ROWS))
+    assert sorted(p.name for p in run.iterdir()) == sorted((*RUN_FILES, *RECORD_FILES, TRAINING_ROWS))
     assert all(not (p.stat().st_mode & stat.S_IWUSR) for p in run.iterdir())  # immutable
     rows = pd.read_parquet(run / TRAINING_ROWS)
     assert set(rows["split"]) == {"train", "validation"} and not set(rows["sample_id"]) & set(
@@ -113,6 +113,15 @@ def test_every_run_file(sweep_artifacts, data):
     assert {"true", "pred", "confidence", "correct", "race", "gender", "person"} <= set(preds.columns)
     probs = preds[[f"prob_{e}" for e in EMOTIONS]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+    leak = json.loads((run / "leakage.json").read_text())  # between the mixed train+validation rows and the test rows
+    assert leak["checked"] is True and leak["train_splits"] == ["train", "validation"] and leak["eval_split"] == "test"
+    seen = set(pd.read_parquet(run / "training_identities.parquet")["person"].dropna())
+    assert preds["seen_person"].tolist() == preds["person"].isin(seen).tolist()
+    race = {g["group"]: g for g in leak["groups"] if g["attribute"] == "race"}
+    for group, g in race.items():
+        rows = preds[preds["race"] == group]
+        assert g["frames"] == len(rows) and g["frames_seen"] == int(rows["seen_person"].sum())
 
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["accuracy"] == pytest.approx(preds["correct"].mean())
@@ -158,7 +167,9 @@ def test_phase1_only_runs_predict_from_cached_moments_checked_through_the_model(
     stored = pd.read_parquet(result.path / "predictions.parquet")
     direct = predict_manifest(load_classifier(result.path), evaluation)  # every row through model.keras
     np.testing.assert_allclose(stored[probs].to_numpy(), direct[probs].to_numpy(), rtol=1e-4, atol=1e-6)
-    assert stored.drop(columns=probs + ["confidence", "nll"]).equals(direct.drop(columns=probs + ["confidence", "nll"]))
+    assert stored["seen_person"].notna().all()  # the run adds whether each test person was in training
+    assert stored.drop(columns=probs + ["confidence", "nll", "seen_person"]).equals(
+        direct.drop(columns=probs + ["confidence", "nll"]))
 
     # probabilities that do not come from this model are refused, naming the model file
     copy = tmp_path / "copy"

@@ -12,13 +12,11 @@ from .._errors import DataFormatError
 from ..labels import GENDER_CODES_EILA, RACE_CODES_EILA, canonical_label
 from ._common import (BadImagePolicy, LoadReport, UnknownLabelPolicy,
                       check_unknown_labels, finish, read_csv, require_columns)
+from ._splits import SEED_CODE_SPLIT_RULE, person_disjoint_split, split_rule_mapping, split_rule_name
 
 ANNOTATION_COLUMNS = ["Video Tag", "Clip Id", "Labels", "Frame Number", "X", "Y", "Width", "Height", "Person Id"]
 DEMOGRAPHIC_COLUMNS = ["Video Tag", "Clip Id", "Person Id", "Person Global Id", "Perceived Race",
                        "Perceived Gender", "Skin Color"]
-#: The rule that produced the seed study's tables (its prose states the inverse).
-SEED_CODE_SPLIT_RULE: dict[int, str] = {1: "train", 2: "validation", 3: "test"}
-SEED_PROSE_SPLIT_RULE: dict[int, str] = {3: "train", 2: "validation", 1: "test"}
 CROP_NAME = re.compile(r"^(?P<row>\d+)_label_(?P<k>\d+)_video_(?P<video>.+)_clip_(?P<clip>\d+)"
                        r"_person_(?P<person>\d+)\.(?:jpg|jpeg|png)$", re.IGNORECASE)
 _KEY = ["video", "clip", "eila_person_id"]
@@ -27,8 +25,9 @@ _KEY = ["video", "clip", "eila_person_id"]
 def load_eila_demographics(demographics_csv: str | Path) -> pd.DataFrame:
     """Read EiLA ``demographics.csv`` into readable group columns keyed by (video, clip, eila_person_id).
 
-    ``person`` is ``<video>/<Person Global Id>``: one individual within a video (a
-    person keeps a global id across the clips of a video).
+    ``person`` is ``EiLA:<video>/<Person Global Id>``: one individual across the
+    clips of a video (annotations' ``Person Id`` is per clip: ``eila_person_id``).
+    It is the identity the leakage audit and the person-disjoint split use.
     """
     demographics_csv = Path(demographics_csv)
     d = read_csv(demographics_csv, f"EiLA demographics with columns {DEMOGRAPHIC_COLUMNS}")
@@ -72,19 +71,25 @@ def consensus(labels: list[str]) -> str | None:
 
 
 def load_eila_annotations(annotations_csv: str | Path, demographics_csv: str | Path,
-                          split_rule: Mapping[int, str] = SEED_CODE_SPLIT_RULE,
-                          on_unknown_label: UnknownLabelPolicy = "exclude") -> pd.DataFrame:
+                          split_rule: str | Mapping[int, str] = SEED_CODE_SPLIT_RULE,
+                          on_unknown_label: UnknownLabelPolicy = "exclude", split_seed: int = 0) -> pd.DataFrame:
     """One manifest row per EiLA annotation row, with consensus label, split and demographics.
 
     Parameters
     ----------
     annotations_csv, demographics_csv : str or Path
         EiLA ``annotations.csv`` and ``demographics.csv``.
-    split_rule : mapping of int to str
+    split_rule : mapping of int to str, or {"seed", "seed-prose", "person-disjoint"}
         Number of annotators -> split. The default is the seed's code
-        (1 -> train, 2 -> validation, 3 -> test: 5,723 / 1,462 / 902 rows on
-        the real files); :data:`SEED_PROSE_SPLIT_RULE` is the inverse its prose states.
+        (``"seed"``: 1 -> train, 2 -> validation, 3 -> test: 5,723 / 1,462 / 902
+        rows on the real files; it keeps clips apart but not persons, so it
+        leaks identities); :data:`SEED_PROSE_SPLIT_RULE` (``"seed-prose"``) is
+        the inverse its prose states. ``"person-disjoint"`` keeps every labelled
+        row and puts each person in one split, stratified by race, near the
+        seed's proportions (:func:`core.datasets.person_disjoint_split`).
     on_unknown_label : {"exclude", "raise"}
+    split_seed : int
+        Seed of the person-disjoint split (ignored by the other rules).
 
     Returns
     -------
@@ -97,7 +102,9 @@ def load_eila_annotations(annotations_csv: str | Path, demographics_csv: str | P
     annotations_csv = Path(annotations_csv)
     a = read_csv(annotations_csv, f"EiLA annotations with columns {ANNOTATION_COLUMNS}")
     require_columns(a, ANNOTATION_COLUMNS, annotations_csv)
-    bad_splits = sorted(set(split_rule.values()) - {"train", "validation", "test"})
+    rule_name = split_rule_name(split_rule)
+    mapping = split_rule_mapping(split_rule)
+    bad_splits = sorted(set((mapping or {}).values()) - {"train", "validation", "test"})
     if bad_splits:
         raise ValueError(f"split_rule values must be train/validation/test, received {bad_splits}")
     demo = load_eila_demographics(demographics_csv)
@@ -116,7 +123,7 @@ def load_eila_annotations(annotations_csv: str | Path, demographics_csv: str | P
     for r in df.loc[no_label, "row"]:
         report.skipped.append((f"row {r}", "no annotator label"))
     df = df[~no_label]
-    unmapped = df["n_annotators"].map(lambda n: n not in split_rule)
+    unmapped = df["n_annotators"].map(lambda n: mapping is not None and n not in mapping)
     for r, n in zip(df.loc[unmapped, "row"], df.loc[unmapped, "n_annotators"]):
         report.skipped.append((f"row {r}", f"{n} annotators: no split in split_rule"))
     df = df[~unmapped].copy()
@@ -124,23 +131,27 @@ def load_eila_annotations(annotations_csv: str | Path, demographics_csv: str | P
     unknown = df.loc[df["label"].isna(), "raw_label"].value_counts().to_dict()
     check_unknown_labels(report, unknown, on_unknown_label, annotations_csv)
     df = df[df["label"].notna()].copy()
-    df["split"] = df["n_annotators"].map(split_rule)
     df = df.merge(demo, on=_KEY, how="left", validate="many_to_one")
     missing = df["person"].isna()
     if missing.any():
         ex = df.loc[missing, ["video", "clip", "eila_person_id"]].iloc[0].tolist()
         raise DataFormatError(f"{int(missing.sum())} annotation rows have no demographics row, e.g. "
                               f"(video, clip, person) = {ex}", demographics_csv)
+    df["split"] = (person_disjoint_split(df, seed=split_seed) if mapping is None
+                   else df["n_annotators"].map(mapping))
     df["sample_id"] = "EiLA:" + df["row"].astype(str)
     df["path"] = df["video"] + "#" + df["frame"].astype(str)
     df["dataset"] = "EiLA"
     df = df.drop(columns=["raw_label"]).sort_values("row").reset_index(drop=True)
-    return finish(df, report, annotations_csv)
+    out = finish(df, report, annotations_csv)
+    out.attrs["split_rule"] = {"rule": rule_name, "seed": int(split_seed) if mapping is None else None}
+    return out
 
 
 def load_eila_crops(root: str | Path, demographics_csv: str | Path, split: str | None = None,
                     on_bad_image: BadImagePolicy = "raise",
-                    on_unknown_label: UnknownLabelPolicy = "exclude") -> pd.DataFrame:
+                    on_unknown_label: UnknownLabelPolicy = "exclude", split_rule: str = "seed",
+                    split_seed: int = 0) -> pd.DataFrame:
     """Load processed EiLA crops ``<root>/<split>/<Emotion>/<row>_label_<k>_video_<tag>_clip_<cid>_person_<pid>.jpg``.
 
     Parameters
@@ -153,6 +164,12 @@ def load_eila_crops(root: str | Path, demographics_csv: str | Path, split: str |
         Split for a flat ``<root>/<Emotion>/`` layout.
     on_bad_image, on_unknown_label
         As in :func:`core.datasets.load_folder`.
+    split_rule : {"seed", "person-disjoint"}
+        ``seed`` keeps the split of the folders (the seed's annotator-count rule,
+        which leaks persons); ``person-disjoint`` recomputes it over all crops
+        (see :func:`core.datasets.person_disjoint_split`).
+    split_seed : int
+        Seed of the person-disjoint split.
 
     Returns
     -------
@@ -188,4 +205,12 @@ def load_eila_crops(root: str | Path, demographics_csv: str | Path, split: str |
     if missing.any():
         ex = out.loc[missing, "path"].iloc[0]
         raise DataFormatError(f"{int(missing.sum())} crops have no demographics row, e.g. {ex}", demographics_csv)
-    return finish(out.sort_values("row").reset_index(drop=True), report, root)
+    if split_rule not in ("seed", "person-disjoint"):
+        raise ValueError(f"split_rule for crops must be 'seed' (their folders) or 'person-disjoint', "
+                         f"received {split_rule!r}")
+    out = out.sort_values("row").reset_index(drop=True)
+    if split_rule == "person-disjoint":
+        out["split"] = person_disjoint_split(out, seed=split_seed).to_numpy()
+    result = finish(out, report, root)
+    result.attrs["split_rule"] = {"rule": split_rule, "seed": int(split_seed) if split_rule != "seed" else None}
+    return result

@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="group attributes, e.g. race gender skin_tone 'race x gender'")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates for confidence intervals")
     p.add_argument("--min-persons", type=int, default=5, help="flag groups with fewer distinct persons")
+    p.add_argument("--unit", default="person", choices=["person", "clip", "video"],
+                   help="unit of resampling of the intervals (default: person; clip and video need those columns)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N rows")
     p.add_argument("--label", default=None, help="display name of this evaluation")
@@ -55,7 +57,9 @@ def resolve_data(data: str, fmt: str | None, demographics: str | None, name: str
     path = Path(data)
     if fmt is not None:
         df = load_any(fmt, path, demographics=demographics, name=name, artifacts=artifacts)
-        return df, {"name": name or path.name, "format": fmt, "path": str(path), "demographics": demographics}
+        rule = (df.attrs.get("split_rule") or {}).get("rule")
+        return df, {"name": name or path.name, "format": fmt, "path": str(path), "demographics": demographics,
+                    **({"split_rule": rule} if rule else {})}
     if path.is_file() and path.suffix.lower() == ".parquet":
         desc: dict[str, Any] = {"name": name or path.stem, "format": "manifest", "path": str(path)}
         info_file = path.parent / "info.json"
@@ -73,7 +77,9 @@ def resolve_data(data: str, fmt: str | None, demographics: str | None, name: str
             raise DataFormatError("not a file, folder or registered dataset name; expected a dataset folder, a "
                                   "manifest .parquet or a name listed by the Data page", data) from None
         return load_dataset(data, artifacts), {"name": info.name, "format": "registered", "path": str(info.path),
-                                               "synthetic": info.synthetic}
+                                               "synthetic": info.synthetic,
+                                               **({"split_rule": info.source["split_rule"]}
+                                                  if info.source.get("split_rule") else {})}
     if path.is_dir():
         df = load_any("folder", path, name=name, artifacts=artifacts)
         return df, {"name": name or path.name, "format": "folder", "path": str(path)}
@@ -97,20 +103,26 @@ def run(args: argparse.Namespace) -> int:
 
     m = evaluate_model(args.model, manifest, out, dataset, split=args.split, attributes=args.attributes,
                        n_boot=args.n_boot, min_persons=args.min_persons, batch_size=args.batch_size,
-                       limit=args.limit, progress=progress, label=args.label)
-    print(f"wrote {out}/predictions.parquet and metrics.json")
+                       limit=args.limit, progress=progress, label=args.label, unit=args.unit)
+    print(f"wrote {out}/predictions.parquet, metrics.json and leakage.json")
     ci = f"[{m['accuracy_ci_low']:.3f}, {m['accuracy_ci_high']:.3f}]"
     loss = "n/a" if m["loss"] is None else f"{m['loss']:.3f}"
     print(f"n={m['n_samples']} accuracy={m['accuracy']:.3f} {ci} weighted_f1={m['weighted_f1']:.3f} loss={loss}")
     for attr, groups in m["groups"].items():
         parts = [f"{g} {v['accuracy']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}] n={v['n_samples']}"
                  + (f"/{v['n_persons']}p" if v["n_persons"] is not None else "") + (" (few)" if v["low_n"] else "")
+                 + (" (one clip)" if v.get("one_clip") else "")
                  for g, v in groups.items()]
         print(f"  {attr}: " + "; ".join(parts))
     for attr, why in m["groups_unavailable"].items():
         print(f"  {attr}: not available ({why[:120]})")
+    from .leakage import read_leakage
     from .provenance import provenance
 
-    for warning in provenance(out).warnings:  # loud: random weights, synthetic data, rows seen in training
+    audit = read_leakage(out)
+    if audit is not None and not audit["checked"]:
+        print(f"identity leakage: not checked ({audit['reason']})")
+    # loud: random weights, synthetic data, rows or persons seen in training (from leakage.json)
+    for warning in provenance(out).warnings:
         print(f"WARNING: {warning}")
     return 0

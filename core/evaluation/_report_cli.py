@@ -14,6 +14,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--confidence", type=float, default=0.95)
     p.add_argument("--min-persons", type=int, default=5)
+    p.add_argument("--unit", default="person", choices=["person", "clip", "video"],
+                   help="unit of resampling of the intervals (default: person)")
     p.add_argument("--baseline", type=int, default=0, help="index of the run the others are compared to")
     p.add_argument("--title", default="FER Bias Lab report")
     p.add_argument("--out", required=True, help="HTML file to write")
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         runs += [r for r in reversed(list_runs(artifacts, with_predictions=True)) if r.path not in seen]
     bundle = build_report(runs, include_reference=not args.no_reference, attributes=args.attributes,
                           n_boot=args.n_boot, confidence=args.confidence, min_persons=args.min_persons,
-                          baseline=args.baseline, title=args.title)
+                          baseline=args.baseline, title=args.title, unit=args.unit)
     files = bundle.write(args.out, args.csv_dir)
     print(f"wrote {len(files)} file(s): " + ", ".join(str(f) for f in files))
     return 0

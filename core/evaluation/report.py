@@ -14,7 +14,7 @@ percentages, and no raw JSON or file-system path is printed.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -28,7 +28,8 @@ from .fairness import available_attributes, person_column, resolve_attribute
 from .findings import set_findings
 from .metrics import per_class_metrics
 from .plots import group_accuracy_figure, tradeoff_figure
-from .results import ConfigResult, reference_results, results_table, run_results
+from .leakage import leakage_table, read_leakage, runs_leakage_notes
+from .results import ConfigResult, reference_results, results_table, run_results, split_rule_of
 from .runs import RunInfo, read_run
 from .sets import group_by_set
 
@@ -124,7 +125,7 @@ def ref_labels() -> tuple[str, ...]:
 def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: bool = True,
                  attributes: Sequence[str] | None = None, n_boot: int = 1000, confidence: float = 0.95,
                  min_persons: int = 5, seed: int = 0, baseline: int = 0,
-                 title: str = "FER Bias Lab report") -> ReportBundle:
+                 title: str = "FER Bias Lab report", unit: str = "person") -> ReportBundle:
     """Build the HTML report and its tables.
 
     Parameters
@@ -140,6 +141,12 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     baseline : int
         Index, among an evaluation set's runs with predictions, of the run the others are compared to.
     title : str
+    unit : {"person", "clip", "video"}
+        Unit of resampling of the intervals.
+
+    Runs evaluated on persons they were trained on get an extra row each,
+    ``<run> (unseen persons only)``; the identity-leakage section lists every
+    run's ``leakage.json`` and warns about groups mostly of seen persons.
 
     Returns
     -------
@@ -151,7 +158,7 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     if not infos and not include_reference:
         raise ValueError("nothing to report: pass run folders or include the reference results")
     kw = {"n_boot": n_boot, "confidence": confidence, "seed": seed}
-    first = run_results(infos, "race", min_persons=min_persons, **kw)
+    first = run_results(infos, "race", min_persons=min_persons, unit=unit, **kw)
     if attributes is None:
         attributes = ["race"]
         for r in first:
@@ -159,9 +166,10 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
                 attributes += [a for a in available_attributes(r.predictions) if a not in attributes]
     results_by_attr: dict[str, list[ConfigResult]] = {}
     for attr in attributes:
-        runs_r = first if attr == "race" else run_results(infos, attr, min_persons=min_persons, **kw)
+        runs_r = first if attr == "race" else run_results(infos, attr, min_persons=min_persons, unit=unit, **kw)
         refs = reference_results(attr, **kw) if include_reference and attr == "race" else []
-        results_by_attr[attr] = runs_r + refs
+        results_by_attr[attr] = runs_r + unseen_only(infos, runs_r, attr, min_persons=min_persons, unit=unit,
+                                                     **kw) + refs
     figs_done = [False]
 
     def fig_html(fig: Any) -> str:
@@ -211,16 +219,24 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     if len({s["label"] for s in sections}) > 1:
         general.append("The results come from different evaluation sets; each is reported in its own section and "
                        "never on a shared table or Pareto front.")
+    leakage, leak_warnings, leak_notes = _leakage(infos)
+    if not leakage.empty:
+        tables["leakage"] = leakage
+    general += [f"Identity leakage · {w}" for w in leak_warnings]
     env = Environment(loader=FileSystemLoader(str(_TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     by_info = {i.display_name: i for i in infos}
     body = env.get_template("report.html.j2").render(
-        title=title, css=_CSS, generated=time.strftime("%Y-%m-%d %H:%M"), n_runs=len(infos),
+        leakage={"warnings": leak_warnings, "notes": [clean_text(n) for n in leak_notes],
+                 "table": table_html(human(leakage), index=False) if not leakage.empty else ""} if infos else None,
+        unit=unit, title=title, css=_CSS, generated=time.strftime("%Y-%m-%d %H:%M"), n_runs=len(infos),
         include_reference=include_reference, citation=ref.CITATION, citation_short=ref.SHORT_CITATION,
         confidence=f"{confidence:.0%}", general_warnings=general, sections=sections, min_cell=MIN_CELL,
         provenance=[{"name": p.display_name, "warnings": p.warnings, "rows": [(k, clean_text(v)) for k, v in p.rows()]}
                     for p in provs],
-        method_note=("Intervals are cluster-robust logit-t intervals over persons when person ids exist (frames of "
-                     "one person are not independent), otherwise Wilson intervals over frames; groups with fewer "
+        method_note=(f"Unit of resampling: {unit}. Intervals are cluster-robust logit-t intervals over persons (or "
+                     "the chosen unit) when ids exist (frames of one person are not independent), otherwise Wilson "
+                     "intervals over frames; rows '(unseen persons only)' score a run evaluated on persons it was "
+                     "trained on on the other persons only; groups with fewer "
                      f"persons than {min_persons} are marked ⚠. Raw std is the standard deviation (ddof=1) of group "
                      "accuracies, the seed's %Std, biased upward by sampling noise; corrected std is the "
                      "between-group sd after removing that noise (Paule-Mandel, Q-profile interval), the one the "
@@ -233,7 +249,26 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
                                                          ("precision", "recall", "f1"))))) for r in with_pred],
         audits=[{"name": n, "composition": table_html(human(pct_cols(a, ("share",))), index=False),
                  **(dataset_audit(by_info[n]) if n in by_info else {})} for n, a in audits.items()],
-        settings=(f"{n_boot:,} bootstrap replicates, {confidence:.0%} intervals, groups flagged below {min_persons} "
-                  f"persons, seed {seed}; group attributes: {', '.join(attributes)}; the published results "
+        settings=(f"{n_boot:,} bootstrap replicates, {confidence:.0%} intervals resampling by {unit}, groups "
+                  f"flagged below {min_persons} persons, seed {seed}; group attributes: {', '.join(attributes)}; the published results "
                   f"{'included' if include_reference else 'not included'}."))
     return ReportBundle(html=body, tables=tables)
+
+
+def unseen_only(infos: Sequence[RunInfo], results: Sequence[ConfigResult], attribute: str,
+                **kwargs: Any) -> list[ConfigResult]:
+    """``<run> (unseen persons only)`` results for the runs whose evaluation includes persons seen in training
+    (a set of their own: other frames)."""
+    leaky = [i for i, r in zip(infos, results) if r.predictions is not None and "seen_person" in r.predictions
+             and r.predictions["seen_person"].astype("boolean").fillna(False).any()]
+    out = run_results(leaky, attribute, persons="unseen", **kwargs)
+    return [replace(r, name=f"{r.name} (unseen persons only)") for r in out]
+
+
+def _leakage(infos: Sequence[RunInfo]) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """(leakage table of every run with a leakage.json, warnings of groups mostly of seen persons, notes)."""
+    warnings_, notes = runs_leakage_notes([(i.display_name, i.path) for i in infos])
+    audited = [(i, read_leakage(i.path)) for i in infos]
+    frames = [leakage_table(a).assign(configuration=i.display_name, run_id=i.run_id,
+                                      split_rule=split_rule_of(i.config)) for i, a in audited if a is not None]
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), warnings_, notes

@@ -22,6 +22,7 @@ from .fairness import GroupReport, group_report, group_report_from_counts, perso
 from .metrics import check_predictions, loss_of, weighted_f1
 from .runs import RunInfo, load_predictions, read_run
 from .uncertainty import accuracy_interval, count_interval
+from .units import require_unit, unit_ids
 
 
 #: Chance accuracy of a 7-class classifier.
@@ -41,6 +42,12 @@ class EvalSet:
         Frames evaluated (a ``--limit`` evaluation is another set).
     published : bool
         The seed's published numbers (their own EiLA test set of 815 frames, not this app's).
+    split_rule : str
+        EiLA split rule behind the evaluated split (``seed``, ``person-disjoint``; ``""`` when not
+        recorded or not EiLA): EiLA's test split under the seed's rule and under the person-disjoint
+        rule are different frames, hence different sets.
+    persons : str
+        ``all``, or only the persons ``unseen`` / ``seen`` in training (:func:`filter_seen`).
     """
 
     dataset: str
@@ -48,15 +55,25 @@ class EvalSet:
     attribute: str
     n_samples: int | None = None
     published: bool = False
+    split_rule: str = ""
+    persons: str = "all"
 
     @property
     def label(self) -> str:
-        """``"EiLA · test split · 902 frames · groups by race"``."""
+        """``"EiLA · test split (person-disjoint) · 902 frames · groups by race"``."""
         n = f" · {self.n_samples:,} frames" if self.n_samples is not None else ""
-        what = f"{self.dataset} · {self.split} split{n}"
+        rule = f" ({split_rule_label(self.split_rule)})" if self.split_rule else ""
+        what = f"{self.dataset} · {self.split} split{rule}{n}"
         if self.published:
-            what = f"{self.dataset} {self.split} split as published by {ref.SHORT_CITATION}{n}"
-        return f"{what} · groups by {self.attribute}"
+            what = f"{self.dataset} {self.split} split as published by {ref.SHORT_CITATION}{n}"  # seed's rule
+        who = f" · persons {self.persons} in training only" if self.persons != "all" else ""
+        return f"{what}{who} · groups by {self.attribute}"
+
+    @property
+    def family(self) -> "EvalSet":
+        """The set without its split rule and frame count: sets of one family differ only in how EiLA was split
+        (and hence which frames are tested), so they are shown side by side, each with its own front."""
+        return EvalSet(self.dataset, self.split, self.attribute, None, self.published, "", self.persons)
 
 
 PUBLISHED_DATASET = "EiLA"
@@ -82,6 +99,12 @@ class ConfigResult:
         Per-sample predictions (runs only), for paired comparisons and galleries.
     note : str
         Why something is missing, if it is.
+    split_rule : str
+        EiLA split rule the configuration was trained and evaluated under
+        (``seed``, ``person-disjoint``; ``""`` when not recorded).
+    persons : str
+        Which evaluation persons the numbers cover: ``all``, ``unseen`` or
+        ``seen`` (in training; see :func:`filter_seen`).
     """
 
     name: str
@@ -91,6 +114,8 @@ class ConfigResult:
     report: GroupReport | None
     predictions: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     note: str = ""
+    split_rule: str = ""
+    persons: str = "all"
     eval_set: EvalSet | None = None
     provenance: Any = field(default=None, repr=False, compare=False)
 
@@ -136,29 +161,77 @@ def reference_results(attribute: str = "race", configurations: Sequence[str] | N
         else:
             note = f"the paper publishes only race groups, not {attribute!r}"
         out.append(ConfigResult(name=name, kind="reference", source=ref.CITATION, overall=overall, report=rep,
-                                note=note, eval_set=EvalSet(PUBLISHED_DATASET, "test", attribute, o["n_samples"],
-                                                            published=True)))
+                                note=note, split_rule="seed",
+                                eval_set=EvalSet(PUBLISHED_DATASET, "test", attribute, o["n_samples"], published=True,
+                                                 split_rule="seed")))
     return out
+
+
+PERSON_FILTERS: tuple[str, ...] = ("all", "unseen", "seen")
+
+
+def filter_seen(predictions: pd.DataFrame, persons: str = "all") -> tuple[pd.DataFrame, str]:
+    """Rows of persons ``unseen`` (or ``seen``) in training, by the ``seen_person`` column; ``all`` keeps every row.
+
+    Returns
+    -------
+    tuple
+        The rows and a note (empty, or why nothing could be kept: runs without
+        ``seen_person`` values were not checked for leakage).
+    """
+    if persons not in PERSON_FILTERS:
+        raise ValueError(f"persons must be one of {list(PERSON_FILTERS)}, received {persons!r}")
+    if persons == "all":
+        return predictions, ""
+    if "seen_person" not in predictions.columns or predictions["seen_person"].isna().all():
+        return predictions.iloc[:0], "no seen_person values: leakage was not checked for this run"
+    seen = predictions["seen_person"].astype("boolean")
+    keep = (seen == (persons == "seen")).fillna(False).to_numpy(dtype=bool)
+    rows = predictions[keep]
+    return rows, "" if len(rows) else f"no evaluation rows of persons {persons} in training"
+
+
+def split_rule_of(config: dict[str, Any]) -> str:
+    """The EiLA split rule a run recorded (training: ``data.split_rule``; evaluation: ``split_rule``), or ``""``."""
+    return str((config.get("data") or {}).get("split_rule") or config.get("split_rule") or "")
 
 
 def result_from_predictions(name: str, predictions: pd.DataFrame, attribute: str = "race", source: str = "",
                             n_boot: int = 1000, confidence: float = 0.95, min_persons: int = 5,
-                            seed: int = 0) -> ConfigResult:
-    """A :class:`ConfigResult` computed from a predictions table."""
+                            seed: int = 0, unit: str = "person", persons: str = "all",
+                            split_rule: str = "") -> ConfigResult:
+    """A :class:`ConfigResult` computed from a predictions table.
+
+    ``unit`` is the unit of resampling (person, clip, video); ``persons``
+    keeps ``all`` rows or only those of persons ``unseen`` / ``seen`` in training.
+    """
     df = check_predictions(predictions, source or name)
+    df, why = filter_seen(df, persons)
+    if df.empty:
+        nan = math.nan
+        return ConfigResult(name=name, kind="run", source=source, report=None, note=why, split_rule=split_rule,
+                            persons=persons, overall={"accuracy": nan, "ci_low": nan, "ci_high": nan, "ci_method": "",
+                                                      "weighted_f1": nan, "loss": None, "n_samples": 0,
+                                                      "n_persons": None})
     pcol = person_column(df, None)
-    iv = accuracy_interval(df["correct"].to_numpy(), None if pcol is None else df[pcol].to_numpy(), n_boot=n_boot,
+    try:
+        clusters = unit_ids(df, unit, pcol)
+        require_unit(df, unit, source or name)
+    except DataFormatError as exc:
+        clusters, why = None, str(exc)
+    iv = accuracy_interval(df["correct"].to_numpy(), None if clusters is None else clusters.to_numpy(), n_boot=n_boot,
                            confidence=confidence, min_persons=min_persons, rng=np.random.default_rng(seed))
     overall = {"accuracy": iv.estimate, "ci_low": iv.low, "ci_high": iv.high, "ci_method": iv.method,
                "weighted_f1": weighted_f1(df["true"], df["pred"]), "loss": loss_of(df), "n_samples": iv.n_samples,
                "n_persons": iv.n_persons}
-    rep, note = None, ""
+    rep, note = None, why
     try:
         rep = group_report(df, attribute, n_boot=n_boot, confidence=confidence, min_persons=min_persons, seed=seed,
-                           source=source or name)
+                           source=source or name, unit=unit)
     except DataFormatError as exc:
         note = str(exc)
-    return ConfigResult(name=name, kind="run", source=source, overall=overall, report=rep, predictions=df, note=note)
+    return ConfigResult(name=name, kind="run", source=source, overall=overall, report=rep, predictions=df, note=note,
+                        split_rule=split_rule, persons=persons)
 
 
 def _result_from_metrics(info: RunInfo, attribute: str) -> ConfigResult:
@@ -176,12 +249,19 @@ def _result_from_metrics(info: RunInfo, attribute: str) -> ConfigResult:
         rep = GroupReport(attribute, table, summary, np.zeros((0, len(table))))
     note = "metrics.json only (no predictions.parquet): no paired comparison"
     return ConfigResult(name=info.display_name, kind="run", source=info.run_id, overall=overall, report=rep,
-                        note=note)
+                        note=note, split_rule=split_rule_of(info.config))
 
 
 def run_results(runs: Iterable[str | Path | RunInfo], attribute: str = "race", n_boot: int = 1000,
-                confidence: float = 0.95, min_persons: int = 5, seed: int = 0) -> list[ConfigResult]:
-    """One :class:`ConfigResult` per run folder (from predictions when present, else from metrics.json)."""
+                confidence: float = 0.95, min_persons: int = 5, seed: int = 0, unit: str = "person",
+                persons: str = "all") -> list[ConfigResult]:
+    """One :class:`ConfigResult` per run folder (from predictions when present, else from metrics.json).
+
+    ``unit`` and ``persons`` as in :func:`result_from_predictions` (runs with
+    only metrics.json keep their stored person-level numbers for all persons).
+    Each result carries its :class:`EvalSet` (with the run's evaluation split
+    rule and, for ``persons`` other than ``all``, that filter) and provenance.
+    """
     from dataclasses import replace
 
     from .provenance import provenance
@@ -191,15 +271,19 @@ def run_results(runs: Iterable[str | Path | RunInfo], attribute: str = "race", n
         info = run if isinstance(run, RunInfo) else read_run(run)
         if info.has_predictions:
             res = result_from_predictions(info.display_name, load_predictions(info), attribute, info.run_id,
-                                          n_boot=n_boot, confidence=confidence, min_persons=min_persons, seed=seed)
+                                          n_boot=n_boot, confidence=confidence, min_persons=min_persons, seed=seed,
+                                          unit=unit, persons=persons, split_rule=split_rule_of(info.config))
         elif info.metrics:
             res = _result_from_metrics(info, attribute)
         else:
             continue
         prov = provenance(info)
+        if persons == "unseen":  # these numbers leave the persons seen in training out
+            prov = replace(prov, warnings=tuple(w for w in prov.warnings if "also appear in training" not in w))
         n = res.overall.get("n_samples")
         out.append(replace(res, provenance=prov, eval_set=EvalSet(
-            prov.evaluation_dataset, prov.evaluation_split, attribute, int(n) if n is not None else None)))
+            prov.evaluation_dataset, prov.evaluation_split, attribute, int(n) if n is not None else None,
+            split_rule=prov.evaluation_split_rule, persons=res.persons)))
     return out
 
 
@@ -294,6 +378,21 @@ def tradeoff_table(results: Sequence[ConfigResult]) -> pd.DataFrame:
     return t[cols].set_index("configuration")
 
 
+def split_rule_label(rule: str) -> str:
+    """Display name of a split rule; the seed's is labelled as leaking persons."""
+    from ..datasets import SPLIT_RULE_LABELS
+
+    return SPLIT_RULE_LABELS.get(rule, rule) if rule else "not recorded"
+
+
+def by_split_rule(results: Sequence[ConfigResult]) -> dict[str, list[ConfigResult]]:
+    """Results grouped by split rule label (published results count as the seed's rule), in order of appearance."""
+    out: dict[str, list[ConfigResult]] = {}
+    for r in results:
+        out.setdefault(split_rule_label(r.split_rule), []).append(r)
+    return out
+
+
 def _fmt_ci(v: float, lo: float, hi: float, pct: bool = True) -> str:
     if v is None or not np.isfinite(v):
         return "n/a"
@@ -321,7 +420,8 @@ def results_table(results: Sequence[ConfigResult], formatted: bool = False) -> p
     rows = []
     for r in results:
         o = r.overall
-        row: dict[str, Any] = {"configuration": r.name, "kind": r.kind, "n_samples": o.get("n_samples"),
+        row: dict[str, Any] = {"configuration": r.name, "kind": r.kind, "split_rule": r.split_rule,
+                               "persons": r.persons, "n_samples": o.get("n_samples"),
                                "n_persons": o.get("n_persons"), "weighted_f1": o.get("weighted_f1"),
                                "accuracy": o.get("accuracy"), "accuracy_ci_low": o.get("ci_low"),
                                "accuracy_ci_high": o.get("ci_high"), "loss": o.get("loss")}
@@ -332,7 +432,10 @@ def results_table(results: Sequence[ConfigResult], formatted: bool = False) -> p
                 row[f"acc[{g}]_ci_high"] = gr["ci_high"]
                 row[f"n[{g}]"] = gr["n_samples"]
                 row[f"persons[{g}]"] = gr.get("n_persons")
+                row[f"clips[{g}]"] = gr.get("n_clips")
+                row[f"videos[{g}]"] = gr.get("n_videos")
                 row[f"flag[{g}]"] = bool(gr["low_n"])
+                row[f"one_clip[{g}]"] = bool(gr.get("one_clip")) if pd.notna(gr.get("one_clip")) else False
             s = r.report.summary
             for key in ("std", "std_ci_low", "std_ci_high", "gap", "ratio", "std_published", "std_corrected",
                         "std_corrected_ci_low", "std_corrected_ci_high"):
@@ -343,6 +446,10 @@ def results_table(results: Sequence[ConfigResult], formatted: bool = False) -> p
     if not formatted or table.empty:
         return table
     disp = pd.DataFrame(index=table.index)
+    if table["split_rule"].astype(bool).any():
+        disp["split rule"] = table["split_rule"].map(split_rule_label)
+    if (table["persons"] != "all").any():
+        disp["persons"] = table["persons"].map(lambda p: "all" if p == "all" else f"{p} in training only")
     disp["n frames (persons)"] = [
         "n/a" if n is None or pd.isna(n) else f"{int(n)} ({int(p)})" if p is not None and pd.notna(p)
         else f"{int(n)} (persons not published)" if k == "reference" else f"{int(n)} (no person ids)"
@@ -361,7 +468,11 @@ def results_table(results: Sequence[ConfigResult], formatted: bool = False) -> p
                 continue
             n, p = row[f"n[{g}]"], row.get(f"persons[{g}]")
             count = f"{int(n)} frames" + (f", {int(p)} persons" if p is not None and pd.notna(p) else "")
+            c, v = row.get(f"clips[{g}]"), row.get(f"videos[{g}]")
+            count += (f", {int(c)} clip{'s' if int(c) != 1 else ''}" if c is not None and pd.notna(c) else "")
+            count += (f", {int(v)} video{'s' if int(v) != 1 else ''}" if v is not None and pd.notna(v) else "")
             flag = " ⚠" if row.get(f"flag[{g}]") is True else ""
+            flag += " ⚠ one clip" if row.get(f"one_clip[{g}]") is True else ""
             cells.append(f"{_fmt_ci(row[f'acc[{g}]'], row[f'acc[{g}]_ci_low'], row[f'acc[{g}]_ci_high'])} "
                          f"({count}){flag}")
         disp[f"% acc {g} [CI]"] = cells

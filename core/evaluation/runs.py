@@ -154,8 +154,12 @@ def load_predictions(run: str | Path | RunInfo) -> pd.DataFrame:
 
 def write_evaluation(predictions: pd.DataFrame, out_dir: str | Path, config: dict[str, Any],
                      attributes: Iterable[str] = DEFAULT_ATTRIBUTES, n_boot: int = 1000,
-                     min_persons: int = 5, seed: int = 0) -> dict[str, Any]:
+                     min_persons: int = 5, seed: int = 0, leakage: dict[str, Any] | None = None,
+                     unit: str = "person") -> dict[str, Any]:
     """Write ``predictions.parquet``, ``metrics.json``, ``config.json`` and ``versions.json`` into ``out_dir``.
+
+    ``leakage`` (an audit from :mod:`core.evaluation.leakage`) is written as
+    ``leakage.json``; ``unit`` is the unit of resampling of the intervals.
 
     The metrics are computed before anything is written, so a failure leaves
     an existing folder untouched; each file is written atomically.
@@ -167,14 +171,17 @@ def write_evaluation(predictions: pd.DataFrame, out_dir: str | Path, config: dic
     """
     out_dir = Path(out_dir)
     metrics = compute_metrics(predictions, attributes=tuple(attributes), n_boot=n_boot, min_persons=min_persons,
-                              seed=seed, source=str(out_dir / "predictions.parquet"))
+                              seed=seed, source=str(out_dir / "predictions.parquet"), unit=unit)
     cfg = {"kind": "evaluation", "created": time.time(), **config,
-           "evaluation": {"attributes": list(attributes), "n_boot": n_boot, "min_persons": min_persons, "seed": seed}}
+           "evaluation": {"attributes": list(attributes), "n_boot": n_boot, "min_persons": min_persons, "seed": seed,
+                          "unit": unit}}
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(predictions.reset_index(drop=True), out_dir / "predictions.parquet")
     atomic_write_json(metrics, out_dir / "metrics.json")
     atomic_write_json(cfg, out_dir / "config.json")
     atomic_write_json(versions(), out_dir / "versions.json")
+    if leakage is not None:
+        atomic_write_json(leakage, out_dir / "leakage.json")
     return metrics
 
 
@@ -201,7 +208,8 @@ def select_split(manifest: pd.DataFrame, split: str = "auto") -> tuple[pd.DataFr
 def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Path, dataset: dict[str, Any],
                    split: str = "auto", attributes: Iterable[str] = DEFAULT_ATTRIBUTES, n_boot: int = 1000,
                    min_persons: int = 5, batch_size: int = 64, limit: int | None = None,
-                   progress: ProgressFn | None = None, label: str | None = None) -> dict[str, Any]:
+                   progress: ProgressFn | None = None, label: str | None = None,
+                   unit: str = "person") -> dict[str, Any]:
     """Evaluate a classifier on a manifest and write an evaluation run folder.
 
     Parameters
@@ -226,6 +234,12 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
         ``progress(done, total, message)``.
     label : str, optional
         Display name; default ``"<model> on <dataset> (<split>)"``.
+    unit : {"person", "clip", "video"}
+        Unit of resampling of the intervals (see :mod:`core.evaluation.units`).
+
+    ``leakage.json`` records which evaluation persons the model was trained on
+    (a run folder trained here) or why that cannot be checked; predictions
+    carry ``seen_person``.
 
     Returns
     -------
@@ -247,8 +261,15 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
     if rows["path"].astype(str).str.contains("#").all():
         raise DataFormatError("rows point at video frames ('<video>#<frame>'), not images; extract face crops "
                               "first (Data page, EiLA preprocessing)", dataset.get("path", "<manifest>"))
+    from .leakage import audit_for_model
+    from .units import require_unit
+
+    require_unit(rows, unit, str(dataset.get("path", "<manifest>")))
     clf = load_classifier(model)
-    preds = predict_manifest(clf, rows.reset_index(drop=True), batch_size=batch_size, progress=progress)
+    rows = rows.reset_index(drop=True)
+    leakage, seen = audit_for_model(model, rows, split_used.split(" ")[0])
+    preds = predict_manifest(clf, rows.assign(seen_person=seen.to_numpy()), batch_size=batch_size,
+                             progress=progress)
     model_name = clf.name
     config = {"label": label or f"{model_name} on {dataset.get('name', 'data')} ({split_used})",
               "model": str(model), "model_name": clf.name, "model_source": clf.source,
@@ -256,4 +277,7 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
               "input_scale": clf.input_scale, "dataset": {k: str(v) for k, v in dataset.items()},
               "synthetic": bool(dataset.get("synthetic", False)),
               "split": split_used, "n_samples": int(len(preds)), "limit": limit}
-    return write_evaluation(preds, out_dir, config, attributes=attributes, n_boot=n_boot, min_persons=min_persons)
+    if dataset.get("split_rule"):
+        config["split_rule"] = str(dataset["split_rule"])
+    return write_evaluation(preds, out_dir, config, attributes=attributes, n_boot=n_boot, min_persons=min_persons,
+                            leakage=leakage, unit=unit)

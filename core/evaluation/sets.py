@@ -3,8 +3,9 @@
 An accuracy/disparity front only means something among results measured on
 the same frames with the same group definition. :func:`group_by_set` splits a
 list of :class:`~core.evaluation.results.ConfigResult` by their
-:class:`~core.evaluation.results.EvalSet` (dataset + split + group attribute +
-frames; the published numbers are a set of their own), and :func:`set_front`
+:class:`~core.evaluation.results.EvalSet` (dataset + split + EiLA split rule +
+group attribute + frames; the published numbers are a set of their own;
+:func:`set_families` pairs sets that differ only in split rule for side-by-side display), and :func:`set_front`
 computes the front of ONE set: results whose accuracy interval includes chance
 (1/7) are marked "not better than chance" and left off it. The per-set statuses
 themselves (front / indistinguishable / dominated, respecting the intervals) are
@@ -31,6 +32,15 @@ def group_by_set(results: Sequence[ConfigResult]) -> dict[EvalSet, list[ConfigRe
     for r in sorted(results, key=lambda r: r.kind == "reference"):
         out.setdefault(r.eval_set or UNKNOWN_SET, []).append(r)
     return out
+
+
+def set_families(sets: Sequence[EvalSet]) -> list[list[EvalSet]]:
+    """Sets grouped by :attr:`EvalSet.family` (in order of first appearance): sets that differ only in the EiLA
+    split rule (and so in the frames tested) form one family, shown side by side, each set with its own front."""
+    out: dict[EvalSet, list[EvalSet]] = {}
+    for s_ in sets:
+        out.setdefault(s_.family, []).append(s_)
+    return list(out.values())
 
 
 def one_set(results: Sequence[ConfigResult]) -> EvalSet | None:

@@ -47,6 +47,11 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
                    help="run the backbone on every image every epoch (the seed's way; slow)")
     g.add_argument("--phase2-mode", default=_DEFAULTS.phase2_mode, choices=list(PHASE2_MODES))
     g.add_argument("--phase2-memory-gb", type=float, default=_DEFAULTS.phase2_memory_gb)
+    p.add_argument("--split-rule", default=None, choices=["seed", "seed-prose", "person-disjoint"],
+                   help="split of the EiLA datasets used (default: as registered). 'seed' is the seed's "
+                        "annotator-count rule (reproduces its tables; 4 of 7 Black test persons are also in "
+                        "training); 'person-disjoint' puts every person in one split")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the person-disjoint split")
     p.add_argument("--eval-dataset", default="EiLA", help="registered dataset evaluated on (default: EiLA)")
     p.add_argument("--eval-split", default="test", help="its split evaluated on (default: test)")
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
@@ -74,15 +79,25 @@ def artifacts_from_args(args: argparse.Namespace) -> Path:
     return Path(args.artifacts) if args.artifacts else default_artifacts_dir()
 
 
-def evaluation_from_args(args: argparse.Namespace, artifacts: Path):
-    """(evaluation manifest, description) from ``--eval-dataset/--eval-split``."""
+def loader_from_args(args: argparse.Namespace, artifacts: Path):
+    """Registered datasets by name, EiLA ones under ``--split-rule`` (:class:`core.training.split_rules.SplitRuleLoader`)."""
+    from .split_rules import registered_loader
+
+    return registered_loader(artifacts, getattr(args, "split_rule", None), getattr(args, "split_seed", 0))
+
+
+def evaluation_from_args(args: argparse.Namespace, artifacts: Path, load=None):
+    """(evaluation manifest, description) from ``--eval-dataset/--eval-split`` (through ``load`` when given)."""
     from ..mixing import evaluation_manifest
     from ..registry import get_dataset, load_dataset
 
     info = get_dataset(args.eval_dataset, artifacts)
-    df = evaluation_manifest(load_dataset(args.eval_dataset, artifacts), args.eval_split,
-                             info.path / "manifest.parquet")
-    return df, {"dataset": info.name, "split": args.eval_split, "n": int(len(df)), "synthetic": info.synthetic}
+    source = load(args.eval_dataset) if load is not None else load_dataset(args.eval_dataset, artifacts)
+    df = evaluation_manifest(source, args.eval_split, info.path / "manifest.parquet")
+    desc = {"dataset": info.name, "split": args.eval_split, "n": int(len(df)), "synthetic": info.synthetic}
+    if load is not None and args.eval_dataset in getattr(load, "rules", {}):
+        desc.update(load.rules[args.eval_dataset])
+    return df, desc
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -122,7 +137,6 @@ def fail(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from ..mixing import MixSpec, build_mix, evaluation_overlap
-    from ..registry import load_dataset
     from .runner import train_run
 
     artifacts = artifacts_from_args(args)
@@ -137,11 +151,16 @@ def run(args: argparse.Namespace) -> int:
     overlap = evaluation_overlap([spec], args.eval_dataset, args.eval_split)
     if overlap:
         return fail(overlap)
-    evaluation, eval_info = evaluation_from_args(args, artifacts)
-    train = build_mix(spec, lambda n: load_dataset(n, artifacts))
+    load = loader_from_args(args, artifacts)
+    try:
+        evaluation, eval_info = evaluation_from_args(args, artifacts, load)
+        train = build_mix(spec, load)
+    except ValueError as exc:
+        return fail(str(exc))
     exit_cleanly_on_sigterm()
     result = train_run(train, evaluation, cfg, artifacts, spec.name,
-                       {"configuration": spec.to_dict(), "evaluation": eval_info}, reporter(args, spec.name))
+                       {"configuration": spec.to_dict(), "evaluation": eval_info, **load.record()},
+                       reporter(args, spec.name))
     m = result.metrics
     state = "already finished (kept, not retrained)" if result.skipped else "finished"
     print(f"{spec.name}: {state}: {result.path}")

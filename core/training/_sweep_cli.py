@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ._cli import (add_training_options, artifacts_from_args, config_from_args, evaluation_from_args,
-                   exit_cleanly_on_sigterm, fail, reporter)
+                   exit_cleanly_on_sigterm, fail, loader_from_args, reporter)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,7 +23,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..mixing import MixSpec, evaluation_overlap, table3_preset
-    from ..registry import load_dataset
     from .sweep import plan_sweep, run_sweep, sweep_status
 
     artifacts = artifacts_from_args(args)
@@ -45,20 +44,27 @@ def run(args: argparse.Namespace) -> int:
     overlap = evaluation_overlap(specs, args.eval_dataset, args.eval_split)
     if overlap:
         return fail(overlap)
-    evaluation, eval_info = evaluation_from_args(args, artifacts)
-
-    def datasets(name: str):
-        return load_dataset(name, artifacts)
-
+    datasets = loader_from_args(args, artifacts)
+    try:
+        evaluation, eval_info = evaluation_from_args(args, artifacts, datasets)
+        items = plan_sweep(specs, datasets, evaluation, cfg)
+    except ValueError as exc:
+        return fail(str(exc))
     sweep = args.preset or "custom"
+    rule = datasets.record()
+    if rule:
+        print(f"EiLA split rule: {rule['split_rule']}" + (f" (seed {rule['split_seed']})"
+                                                           if rule.get("split_seed") is not None else "")
+              + ("" if rule["split_rule"] == "person-disjoint" else "; it leaks persons into the test split"))
     if args.plan:
-        table = sweep_status(plan_sweep(specs, datasets, evaluation, cfg), artifacts)
+        table = sweep_status(items, artifacts)
         print(f"evaluation: {eval_info['dataset']}/{eval_info['split']} ({eval_info['n']} rows)")
         print(table.to_string(index=False))
         return 0
     progress = reporter(args, f"sweep {sweep}")
     exit_cleanly_on_sigterm()
-    results = run_sweep(specs, datasets, evaluation, cfg, artifacts, sweep, eval_info, progress=progress)
+    results = run_sweep(specs, datasets, evaluation, cfg, artifacts, sweep, eval_info, progress=progress,
+                        split_rule=rule)
     for spec, res in zip(specs, results):
         print(f"{'kept   ' if res.skipped else 'trained'}  {spec.name:<24} {_scores(res.metrics)}  {res.path}")
     return 0

@@ -3,7 +3,8 @@
 The folder is built in ``runs/.partial-<run_id>-<pid>/`` (where the app reads
 live ``history.csv`` and ``status.json``) and renamed into place only when
 complete: config.json, model.keras, history.csv, predictions.parquet,
-metrics.json, versions.json (and training_rows.parquet: the rows trained on).
+metrics.json, versions.json (and training_rows.parquet: the rows trained on;
+leakage.json and training_identities.parquet: the identity leakage audit).
 The run id is the configuration's name plus a digest of every setting and of
 the data, so a finished configuration is recognised and never trained or
 overwritten again.
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 PARTIAL_PREFIX = ".partial-"
 RUN_FILES: tuple[str, ...] = ("config.json", "model.keras", "history.csv", "predictions.parquet", "metrics.json",
                               "versions.json")
+#: Also written by every run (runs made before they existed are still finished): the identity leakage audit
+#: between the run's training and evaluation rows, and who and what clips it trained on (for later evaluations).
+RECORD_FILES: tuple[str, ...] = ("leakage.json", "training_identities.parquet")
 #: Written by new runs beside RUN_FILES (older runs lack it): the training mix's rows, for overlap checks.
 TRAINING_ROWS = "training_rows.parquet"
 TRAINING_ROW_COLUMNS: tuple[str, ...] = ("sample_id", "path", "dataset", "split", "person")
@@ -203,6 +207,8 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
     atomic_write_json({"run_id": run_id, "name": name, "started": started, "state": "starting",
                        "total_epochs": cfg.total_epochs}, partial / "status.json")
     try:
+        evaluation = record_identities(train, evaluation, partial, str((data_info or {}).get("evaluation", {})
+                                                                       .get("split", "evaluation")))
         outcome = fit_run(train, evaluation, cfg, partial, cache_dir(artifacts), name, progress,
                           image_progress or progress, scratch_dir(artifacts, partial.name), head_trainer)
         predictions = _evaluate(partial, evaluation, cfg, image_progress or progress, final / "predictions.parquet",
@@ -233,6 +239,15 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return RunResult(run_id, final, False, _read_metrics(final))
+
+
+def record_identities(train: pd.DataFrame, evaluation: pd.DataFrame, folder: Path, eval_split: str) -> pd.DataFrame:
+    """Write ``leakage.json`` and ``training_identities.parquet``; returns ``evaluation`` with ``seen_person``."""
+    from ..evaluation.leakage import leakage_audit, seen_persons, training_identities, write_leakage
+
+    write_leakage(leakage_audit(train, evaluation, eval_split=eval_split), folder)
+    atomic_write_parquet(training_identities(train), folder / "training_identities.parquet")
+    return evaluation.assign(seen_person=seen_persons(train, evaluation).to_numpy())
 
 
 #: Evaluation rows predicted through the saved model to check predictions made from cached moments,

@@ -107,7 +107,7 @@ class _SweepProgress:
 def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFrame],
               evaluation: pd.DataFrame, cfg: TrainConfig, artifacts: str | Path, sweep: str = "custom",
               evaluation_info: dict | None = None, progress: ProgressFn | None = None,
-              feature_progress: ProgressFn | None = None) -> list[RunResult]:
+              feature_progress: ProgressFn | None = None, split_rule: dict | None = None) -> list[RunResult]:
     """Train every configuration whose run is not finished yet.
 
     Parameters
@@ -128,6 +128,9 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
         Overall progress in epochs over the configurations still to train.
     feature_progress : callable, optional
         Progress of the one-off feature computation (images).
+    split_rule : dict, optional
+        ``{"split_rule": ..., "split_seed": ...}`` of the EiLA data, recorded in
+        each run's config.json (see :mod:`core.training.split_rules`).
 
     Returns
     -------
@@ -165,7 +168,8 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
     for it in items:
         if it.run_id in todo_ids:
             tracker.start(todo_ids.index(it.run_id))
-        info = {"sweep": sweep, "configuration": it.spec.to_dict(), "evaluation": evaluation_info or {}}
+        info = {"sweep": sweep, "configuration": it.spec.to_dict(), "evaluation": evaluation_info or {},
+                **(split_rule or {})}
         results.append(train_run(it.train, evaluation, cfg, artifacts, it.name, info, tracker.epochs,
                                  tracker.images, trainer))
     if progress is not None and todo:
