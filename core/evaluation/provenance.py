@@ -100,7 +100,7 @@ class Provenance:
         from .results import split_rule_label
 
         ev = f"{self.evaluation_dataset}, {self.evaluation_split} split" + (
-            f" ({split_rule_label(self.evaluation_split_rule)} split rule)" if self.evaluation_split_rule else "") + (
+            f", split rule {split_rule_label(self.evaluation_split_rule)}" if self.evaluation_split_rule else "") + (
             f", {self.n_evaluated:,} frames" if self.n_evaluated is not None else "")
         trained = self.training_data + (f" (EiLA split rule: {split_rule_label(self.training_split_rule)})"
                                         if self.training_split_rule else "")

@@ -29,7 +29,7 @@ from .findings import set_findings
 from .metrics import per_class_metrics
 from .plots import group_accuracy_figure, tradeoff_figure
 from .leakage import leakage_table, read_leakage, runs_leakage_notes
-from .results import ConfigResult, reference_results, results_table, run_results, split_rule_of
+from .results import ConfigResult, reference_results, results_table, run_results, split_rule_label, split_rule_of
 from .runs import RunInfo, read_run
 from .sets import group_by_set
 
@@ -270,5 +270,6 @@ def _leakage(infos: Sequence[RunInfo]) -> tuple[pd.DataFrame, list[str], list[st
     warnings_, notes = runs_leakage_notes([(i.display_name, i.path) for i in infos])
     audited = [(i, read_leakage(i.path)) for i in infos]
     frames = [leakage_table(a).assign(configuration=i.display_name, run_id=i.run_id,
-                                      split_rule=split_rule_of(i.config)) for i, a in audited if a is not None]
+                                      split_rule=split_rule_label(split_rule_of(i.config)))
+              for i, a in audited if a is not None]
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), warnings_, notes

@@ -60,9 +60,9 @@ class EvalSet:
 
     @property
     def label(self) -> str:
-        """``"EiLA · test split (person-disjoint) · 902 frames · groups by race"``."""
+        """``"EiLA · test split · split rule person-disjoint · 902 frames · groups by race"``."""
         n = f" · {self.n_samples:,} frames" if self.n_samples is not None else ""
-        rule = f" ({split_rule_label(self.split_rule)})" if self.split_rule else ""
+        rule = f" · split rule {split_rule_label(self.split_rule)}" if self.split_rule else ""
         what = f"{self.dataset} · {self.split} split{rule}{n}"
         if self.published:
             what = f"{self.dataset} {self.split} split as published by {ref.SHORT_CITATION}{n}"  # seed's rule
