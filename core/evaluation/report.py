@@ -250,8 +250,8 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
         audits=[{"name": n, "composition": table_html(human(pct_cols(a, ("share",))), index=False),
                  **(dataset_audit(by_info[n]) if n in by_info else {})} for n, a in audits.items()],
         settings=(f"{n_boot:,} bootstrap replicates, {confidence:.0%} intervals resampling by {unit}, groups "
-                  f"flagged below {min_persons} persons, seed {seed}; group attributes: {', '.join(attributes)}; the published results "
-                  f"{'included' if include_reference else 'not included'}."))
+                  f"flagged below {min_persons} persons, seed {seed}; group attributes: {', '.join(attributes)}; "
+                  f"the published results {'included' if include_reference else 'not included'}."))
     return ReportBundle(html=body, tables=tables)
 
 
