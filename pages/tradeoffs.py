@@ -8,12 +8,15 @@ import streamlit as st
 
 from core import reference as ref
 from core.evaluation.compare import compare_runs
-from core.evaluation.plots import group_accuracy_figure, group_order, tradeoff_figure
+from core.evaluation.findings import set_findings
 from core.evaluation.leakage import runs_leakage_notes
+from core.evaluation.plots import group_accuracy_figure, group_order, tradeoff_figure
+from core.evaluation.recall import largest_recall_gap, recall_by_group, recall_matrix
 from core.evaluation.results import (ConfigResult, by_split_rule, reference_results, results_table, run_results,
-                                     tradeoff_table)
+                                     split_rule_label)
 from core.evaluation.runs import list_runs
-from pages._ui import artifacts_dir, run_through_app
+from core.evaluation.sets import group_by_set, set_families, set_tradeoff_table
+from pages._ui import artifacts_dir, result_provenance, run_through_app
 
 run_through_app()
 
@@ -38,8 +41,13 @@ def _compare(a: pd.DataFrame, b: pd.DataFrame, attribute: str, n_boot: int, conf
     return compare_runs(a, b, attribute, n_boot=n_boot, confidence=confidence, min_persons=min_persons)
 
 
+@st.cache_data(show_spinner=False)
+def _recall(predictions: pd.DataFrame, attribute: str) -> pd.DataFrame:
+    return recall_by_group(predictions, attribute)
+
+
 def _stamp(path: Path) -> float:
-    files = [path / n for n in ("predictions.parquet", "metrics.json", "config.json")]
+    files = [path / n for n in ("predictions.parquet", "metrics.json", "config.json", "label.json", "leakage.json")]
     return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
 
 
@@ -62,7 +70,7 @@ with c1:
     family = st.selectbox("Published configurations", [ALL_REFERENCE, *ref.FIGURE_FAMILIES], key="to_family",
                           disabled=not use_ref)
 with c2:
-    labels = {str(r.path): f"{r.label} · {r.kind} · {r.run_id}" for r in runs}
+    labels = {str(r.path): f"{r.display_name} · {r.kind}" for r in runs}
     chosen = st.multiselect("Runs and evaluations", list(labels), default=list(labels)[:6],
                             format_func=lambda p: labels[p], key="to_runs",
                             placeholder="no runs yet" if not runs else "choose runs")
@@ -110,55 +118,117 @@ if use_ref:
                "They use the seed's split rule, which leaks identities: some test persons are also in training "
                "(`python -m core leakage` shows who; the person-disjoint rule avoids it).")
 
-facets = by_split_rule(results)
-if len(facets) > 1:
+
+def _charts(k: int, eset, members: list[ConfigResult], groups: list[str], title: str | None) -> None:
+    """One evaluation set's provenance, findings, bars, warnings and trade-off figure with its own front."""
+    (st.header if title is None else st.subheader)(eset.label, divider="gray")
+    result_provenance(members, key_prefix=f"to_prov_{k}")
+    findings = set_findings(members)
+    if findings:
+        with st.expander("Key findings", expanded=not eset.published, icon=":material/summarize:"):
+            st.markdown("\n".join(f"- {f}" for f in findings))
+    st.plotly_chart(group_accuracy_figure(members, title or f"Accuracy per {attribute} group (whiskers: "
+                                                            f"{confidence:.0%} interval)", groups), key=f"to_bars_{k}")
+    one_clip = [(r.name, g) for r in members if r.report is not None
+                for g in r.report.summary.get("one_clip_groups", [])]
+    if one_clip:
+        st.warning("All evaluation frames from one clip or video (crossed bars; the group's accuracy is one "
+                   "scene's): " + "; ".join(f"{n}: {g}" for n, g in one_clip[:12])
+                   + (" ..." if len(one_clip) > 12 else ""))
+    flagged = [(r.name, g) for r in members if r.report is not None
+               for g in r.report.summary.get("flagged_groups", [])]
+    if flagged:
+        st.warning("Few persons or samples (intervals unreliable, hatched bars): "
+                   + "; ".join(f"{n}: {g}" for n, g in flagged[:12]) + (" ..." if len(flagged) > 12 else ""))
+    chance = [r.name for r in members if not r.better_than_chance]
+    if chance:
+        st.warning("Not better than chance (the accuracy interval includes 1/7 = 14.3%), left off the Pareto "
+                   "front: " + "; ".join(chance), icon=":material/block:")
+    missing = [f"{r.name}: {r.note}" for r in members if r.report is None]
+    if missing:
+        st.caption("No groups for: " + " · ".join(missing))
+    no_id = [f"{r.name}: {r.report.summary['n_missing_persons']}" for r in members
+             if r.report is not None and r.report.summary.get("n_missing_persons")]
+    if no_id:
+        st.caption("Frames without a person id, each counted as its own person: " + " · ".join(no_id))
+    st.plotly_chart(tradeoff_figure(members, title or f"Overall accuracy vs std of {attribute} accuracies"),
+                    key=f"to_scatter_{k}")
+    _status = set_tradeoff_table([r for r in members if r.report is not None])["status"].value_counts()
+    st.caption("Pareto status: " + ", ".join(f"{k_} {int(v)}" for k_, v in _status.items()))
+
+
+def _tables(k: int, eset, members: list[ConfigResult], side_by_side: bool) -> None:
+    """One evaluation set's results table, CSV and per-emotion recall by group."""
+    if side_by_side:
+        st.markdown(f"**{eset.label}**")
+    st.dataframe(results_table(members, formatted=True), key=f"to_table_{k}")
+    st.download_button("Download table (CSV)", results_table(members).to_csv().encode("utf-8"),
+                       file_name=f"tradeoffs_{attribute.replace(' ', '_')}_{k + 1}.csv", mime="text/csv",
+                       key=f"to_csv_{k}")
+    with_preds = [r for r in members if r.predictions is not None]
+    if with_preds:
+        st.markdown("**Recall of each emotion by group**")
+        st.caption("Share of each group's frames of an emotion predicted correctly. The largest recall gap is the "
+                   "maximum over emotions of best minus worst group (an equalized-odds-style disparity); cells "
+                   "with fewer than 5 frames (⚠) are left out of it.")
+        gaps = []
+        for j, r in enumerate(with_preds):
+            try:
+                table = _recall(r.predictions, attribute)
+            except ValueError as exc:
+                st.caption(f"{r.name}: {exc}")
+                continue
+            gap = largest_recall_gap(table)
+            gaps.append({"run": r.name, "largest recall gap (points)": "n/a (cells under 5 frames)"
+                         if pd.isna(gap["gap"]) else f"{100 * gap['gap']:.1f}", "emotion": gap["emotion"] or "",
+                         "best group": gap["best_group"] or "", "worst group": gap["worst_group"] or ""})
+            with st.expander(f"{r.name}: recall by emotion and group"):
+                st.dataframe(recall_matrix(table), key=f"to_recall_{k}_{j}")
+        if gaps:
+            st.dataframe(pd.DataFrame(gaps), hide_index=True, key=f"to_gaps_{k}")
+
+
+sets = group_by_set(results)
+no_groups = [s for s, members in sets.items() if s.published and all(r.report is None for r in members)]
+for s_ in no_groups:
+    st.caption(f"Published results: {sets.pop(s_)[0].note}.")
+if len(by_split_rule([r for members in sets.values() for r in members])) > 1:
     st.info("Results come from different EiLA split rules: shown side by side. The seed's rule (annotator count) "
-            "puts persons seen in training into the test split; the person-disjoint rule does not.",
+            "puts persons seen in training into the test split; the person-disjoint rule does not. The two rules "
+            "test different frames, so each is its own evaluation set with its own Pareto front.",
             icon=":material/splitscreen:")
-st.subheader(f"Accuracy per {attribute} group")
-for i, (col, (rule, rs)) in enumerate(zip(st.columns(len(facets)), facets.items())):
-    with col:
-        title = f"Accuracy per {attribute} group (whiskers: {confidence:.0%} interval)"
-        st.plotly_chart(group_accuracy_figure(rs, title if len(facets) == 1 else rule, group_order(results)),
-                        key="to_bars" if i == 0 else f"to_bars_{i}")
-flagged = [(r.name, g) for r in results if r.report is not None for g in r.report.summary.get("flagged_groups", [])]
-one_clip = [(r.name, g) for r in results if r.report is not None for g in r.report.summary.get("one_clip_groups", [])]
-if one_clip:
-    st.warning("All evaluation frames from one clip or video (crossed bars; the group's accuracy is one scene's): "
-               + "; ".join(f"{n}: {g}" for n, g in one_clip[:12]) + (" ..." if len(one_clip) > 12 else ""))
-if flagged:
-    st.warning("Few persons or samples (intervals unreliable, hatched bars): "
-               + "; ".join(f"{n}: {g}" for n, g in flagged[:12]) + (" ..." if len(flagged) > 12 else ""))
-missing = [f"{r.name}: {r.note}" for r in results if r.report is None]
-if missing:
-    st.caption("No groups for: " + " · ".join(missing))
-no_id = [f"{r.name}: {r.report.summary['n_missing_persons']}" for r in results
-         if r.report is not None and r.report.summary.get("n_missing_persons")]
-if no_id:
-    st.caption("Frames without a person id, each counted as its own person: " + " · ".join(no_id))
-
-st.subheader("Overall accuracy vs disparity")
-for i, (col, (rule, rs)) in enumerate(zip(st.columns(len(facets)), facets.items())):
-    with col:
-        title = f"Overall accuracy vs std of {attribute} accuracies"
-        st.plotly_chart(tradeoff_figure(rs, title if len(facets) == 1 else rule),
-                        key="to_scatter" if i == 0 else f"to_scatter_{i}")
-        _status = tradeoff_table(rs)["status"].value_counts()
-        st.caption("Pareto status: " + ", ".join(f"{k} {int(v)}" for k, v in _status.items()))
-st.caption("The std is corrected for sampling noise (the seed's raw %Std is in the table and hover text). Points on "
-           "the dashed Pareto front are not beaten on both point estimates; open markers are beaten only on point "
-           "estimates with overlapping intervals (indistinguishable from the front); an x is beaten on both axes "
-           "with non-overlapping intervals. Error bars are the intervals.")
-
-st.subheader("Results table (Tables 5 and 6 with intervals and n)")
-st.dataframe(results_table(results, formatted=True), key="to_table")
-st.download_button("Download table (CSV)", results_table(results).to_csv().encode("utf-8"),
-                   file_name=f"tradeoffs_{attribute.replace(' ', '_')}.csv", mime="text/csv", key="to_csv")
+if len(sets) > 1:
+    st.info(f"{len(sets)} evaluation sets: results are shown per set (dataset, split, split rule, frames and group "
+            "attribute) and never share a table or a Pareto front. " + " | ".join(s.label for s in sets),
+            icon=":material/join_inner:")
+index = {s_: k for k, s_ in enumerate(sets)}
+st.caption("The std is corrected for sampling noise (the seed's raw %Std is in the table and hover text). Points "
+           "on the dashed Pareto front of an evaluation set are not beaten on both point estimates; open markers "
+           "are beaten only on point estimates with overlapping intervals (indistinguishable from the front); an x "
+           "is beaten on both axes with non-overlapping intervals; grey crosses are not better than chance and "
+           "never on the front. Error bars are the intervals.")
+groups = group_order([r for members in sets.values() for r in members])  # one colour per group on every figure
+for family in set_families(list(sets)):
+    if len(family) == 1:
+        eset = family[0]
+        _charts(index[eset], eset, sets[eset], groups, None)
+        _tables(index[eset], eset, sets[eset], False)
+        continue
+    first = family[0]
+    st.header(f"{first.dataset} · {first.split} split · groups by {first.attribute}: "
+              + " vs ".join(split_rule_label(s_.split_rule) for s_ in family), divider="gray")
+    for col, eset in zip(st.columns(len(family)), family):
+        with col:
+            _charts(index[eset], eset, sets[eset], groups, split_rule_label(eset.split_rule))
+    for eset in family:
+        _tables(index[eset], eset, sets[eset], True)
 if use_ref:
     with st.expander("Notes on the published numbers"):
         st.markdown("\n".join(f"- {n}" for n in ref.KNOWN_INCONSISTENCIES)
                     + "\n- %Std is the standard deviation with ddof=1 of the three group accuracies; recomputing "
-                      "it from the rounded accuracies matches the paper within 0.05 points.")
+                      "it from the rounded accuracies matches the paper within 0.05 points."
+                    + "\n- The published numbers come from the seed's own EiLA test set (815 frames after its face "
+                      "detector), so they form an evaluation set of their own.")
 
 st.subheader("Compare two configurations (paired)")
 paired = [r for r in results if r.predictions is not None]
@@ -169,9 +239,11 @@ else:
     names = [r.name for r in paired]
     p1, p2 = st.columns(2)
     a_name = p1.selectbox("Configuration A", names, index=0, key="to_cmp_a")
-    b_name = p2.selectbox("Configuration B", names, index=1, key="to_cmp_b")
-    if a_name == b_name:
-        st.info("Choose two different configurations.")
+    same = [r.name for r in paired if r.eval_set == paired[names.index(a_name)].eval_set and r.name != a_name]
+    b_name = p2.selectbox("Configuration B (same evaluation set)", same or ["(none on the same set)"],
+                          key="to_cmp_b")
+    if not same:
+        st.info("No other run was evaluated on the same set as A: a paired comparison needs the same frames.")
     else:
         ra, rb = paired[names.index(a_name)], paired[names.index(b_name)]
         try:

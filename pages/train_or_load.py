@@ -1,28 +1,28 @@
 """Train or load: the seed's Table 3 sweep (or custom mixes) in the background, or a ready-made classifier."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from core._errors import FerBiasError
 from core._io import atomic_write_bytes
 from core.jobs import cancel_job, list_jobs, start_job
 from core.labels import EMOTIONS
-from core.mixing import MixSpec, table3_preset
+from core.mixing import MixSpec, evaluation_overlap, table3_preset
 from core.paths import runs_dir
 from core.progress import eta_text
 from core._precision import PRECISIONS, recorded_precision
 from core.training.config import CLASS_WEIGHTS, PHASE2_MODES, TrainConfig
+from pages._runs_tab import curves, runs_section
 from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets, run_through_app
 
 run_through_app()
 
 ROLES = ("EiLA", "FER2013", "SFEW")
 KIND = "sweep"
+WEIGHT_CHOICES = {"imagenet": "ImageNet (pretrained)", "random": "random initialisation", "file": "a weights file"}
 
 st.title("Train or load")
 st.caption("Reproduce the seed's experiment design (its Table 3 and training recipe) or load a ready-made "
@@ -79,9 +79,12 @@ def _settings() -> TrainConfig | None:
     d = TrainConfig()
     with st.expander("Training settings (defaults: the seed's recipe)", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
-        weights = c1.selectbox("backbone weights", ["imagenet", "random"], key="tl_weights",
-                               help="ImageNet weights are downloaded by Keras; offline, training warns and uses "
-                                    "random initialisation, recorded in the run.")
+        weights = c1.selectbox("backbone weights", list(WEIGHT_CHOICES), key="tl_weights",
+                               format_func=WEIGHT_CHOICES.get,
+                               help="Chosen up front. ImageNet weights are downloaded by Keras; when they cannot be, "
+                                    "this page says so and asks (it never falls back to random on its own).")
+        if weights == "file":
+            weights = c1.text_input("weights file (.h5 / .weights.h5)", key="tl_weights_file").strip() or "file"
         size = c2.number_input("input size (px)", 32, 512, d.input_size, step=16, key="tl_size",
                                help="The seed used 224. Smaller sizes train much faster on a CPU.")
         batch = c3.number_input("batch size", 1, 1024, d.batch_size, key="tl_batch")
@@ -115,6 +118,46 @@ def _settings() -> TrainConfig | None:
     except ValueError as exc:
         st.error(f"Invalid settings: {exc}")
         return None
+
+
+def _imagenet_status(backbone: str) -> tuple[bool, str]:
+    """Checked once per session and backbone (a cached file or a quick request to Keras' download server)."""
+    from core.backbones import imagenet_weights_status
+
+    known = st.session_state.setdefault("tl_imagenet_status", {})
+    if backbone not in known:
+        known[backbone] = imagenet_weights_status(backbone)
+    return known[backbone]
+
+
+def _use_random() -> None:
+    st.session_state["tl_weights"] = "random"
+
+
+def _weights_ready(cfg: TrainConfig) -> bool:
+    """Whether the chosen weights can be used; otherwise say why and offer the alternatives (never fall back)."""
+    from core.backbones import require_weights
+
+    if cfg.weights == "imagenet":
+        ok, why = _imagenet_status(cfg.backbone)
+        if ok:
+            return True
+        st.warning(f"**ImageNet weights for {cfg.backbone} cannot be downloaded here** ({why}). Training will not "
+                   "fall back on its own: choose random initialisation (results then say nothing about a pretrained "
+                   "model) or a weights file under Training settings.", icon=":material/cloud_off:")
+        st.button("Use random weights instead", key="tl_use_random", on_click=_use_random,
+                  icon=":material/shuffle:")
+        return False
+    try:
+        require_weights(cfg.backbone, cfg.weights)
+    except FerBiasError as exc:
+        st.error(str(exc) if cfg.weights != "file" else "Enter the path of a Keras weights file under Training "
+                                                        "settings.")
+        return False
+    if cfg.weights == "random":
+        st.warning("Random initialisation: the backbone is not pretrained, so results say nothing about the "
+                   "seed's ImageNet model; every page and the report mark such runs.", icon=":material/warning:")
+    return True
 
 
 def _config_argv(cfg: TrainConfig) -> list[str]:
@@ -177,9 +220,13 @@ def _train_section() -> None:
     eval_name = c1.selectbox("evaluate on dataset", names, index=names.index(eval_default), key="tl_eval")
     eval_split = c2.selectbox("split", ["test", "validation", "train"], key="tl_eval_split",
                               help="The seed evaluates every configuration on EiLA's test split, which is never "
-                                   "mixed into training.")
+                                   "mixed into training (its train and validation rows are).")
     split_rule, split_seed = _split_rule()
     cfg = _settings()
+    overlap = evaluation_overlap(specs, eval_name, eval_split)
+    if overlap:
+        st.error(f"Refused: {overlap}", icon=":material/block:")
+        return
     if cfg is None or not specs:
         return
     stamp = tuple((d.name, d.created) for d in datasets) + _runs_stamp()
@@ -189,10 +236,11 @@ def _train_section() -> None:
         st.error(str(exc))
         ev = _manifest(eval_name)
         if not (ev["label"].notna() & (ev["split"] == eval_split)).any():
-            st.info(f"Choose a split of {eval_name!r} that has labelled rows above. The seed evaluates on EiLA's "
-                    "test split (frames with 3 annotators), which cropped EiLA sets often lack: 'Prepare EiLA "
-                    "videos' on the Data page writes crops with the seed's train/validation/test splits.",
-                    icon=":material/lightbulb:")
+            st.info(f"Choose a dataset and split with labelled rows above that no configuration trains on. The "
+                    "seed evaluates on EiLA's test split (frames with 3 annotators), which cropped EiLA sets often "
+                    "lack (their train and validation rows are mixed into training, so they cannot stand in): "
+                    "'Prepare EiLA videos' on the Data page writes crops with the seed's train/validation/test "
+                    "splits.", icon=":material/lightbulb:")
         return
     st.dataframe(plan, hide_index=True, key="tl_plan", width="stretch",
                  column_config={"finished": st.column_config.CheckboxColumn("already trained")})
@@ -204,7 +252,8 @@ def _train_section() -> None:
     argv += ["--eval-dataset", eval_name, "--eval-split", eval_split, "--artifacts", str(artifacts)]
     argv += ["--split-rule", split_rule, "--split-seed", str(split_seed)] if split_rule else []
     argv += _config_argv(cfg)
-    if st.button("Start training in the background", key="tl_start", type="primary", disabled=todo == 0,
+    ready = _weights_ready(cfg)
+    if st.button("Start training in the background", key="tl_start", type="primary", disabled=todo == 0 or not ready,
                  icon=":material/play_arrow:"):
         job = start_job(KIND, argv, artifacts)
         st.session_state["tl_started"] = job.name
@@ -214,24 +263,6 @@ def _train_section() -> None:
 
 
 # ----------------------------------------------------------------------------- progress
-def _curves(history: pd.DataFrame, key: str) -> None:
-    if history.empty:
-        st.caption("No epoch finished yet.")
-        return
-    c1, c2 = st.columns(2)
-    for col, metric, title in ((c1, "loss", "Loss"), (c2, "accuracy", "Accuracy")):
-        fig = go.Figure()
-        for name, dash in ((metric, "solid"), (f"val_{metric}", "dash")):
-            if name in history.columns:
-                fig.add_trace(go.Scatter(x=history["epoch"], y=history[name], name=name, mode="lines+markers",
-                                         line={"dash": dash}))
-        if "phase" in history.columns and (history["phase"] == 2).any():
-            fig.add_vline(x=float(history.loc[history["phase"] == 2, "epoch"].min()) - 0.5, line_dash="dot",
-                          annotation_text="phase 2")
-        fig.update_layout(title=title, xaxis_title="epoch", height=300, margin={"t": 40, "b": 30})
-        col.plotly_chart(fig, key=f"{key}_{metric}", width="stretch")
-
-
 def _job_panel(job) -> None:
     from core.training.runner import partial_owner_alive, partial_runs, read_history
 
@@ -249,7 +280,7 @@ def _job_panel(job) -> None:
         live = [d for d in partial_runs(artifacts) if partial_owner_alive(d)] if job.kind == KIND else []
         if live:
             st.caption(f"Live curves of the configuration being trained ({live[0].name.split('-', 1)[1]}):")
-            _curves(read_history(live[0]), f"tl_live_{job.job_id}")
+            curves(read_history(live[0]), f"tl_live_{job.job_id}")
     elif job.state == "finished":
         st.success(f"{title}: done.")
     else:
@@ -278,39 +309,6 @@ def _progress_section() -> None:
 
 
 # ----------------------------------------------------------------------------- runs
-def _runs_section() -> None:
-    from core.evaluation.runs import list_runs
-    from core.training.runner import read_history
-
-    runs = [r for r in list_runs(artifacts) if r.kind == "training"]
-    if not runs:
-        st.caption("No trained run yet.")
-        return
-    rows = []
-    for r in runs:
-        m = r.metrics or {}
-        rows.append({"configuration": r.label, "run": r.run_id, "accuracy": m.get("accuracy"),
-                     "weighted F1": m.get("weighted_f1"), "loss": m.get("loss"),
-                     "epochs": r.config.get("epochs_run"),
-                     "weights": (r.config.get("backbone") or {}).get("weights_used"),
-                     "input size": r.config.get("input_size"),
-                     "precision": recorded_precision(r.config),
-                     "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))})
-    table = pd.DataFrame(rows)
-    st.dataframe(table, hide_index=True, key="tl_runs", width="stretch",
-                 column_config={"accuracy": st.column_config.NumberColumn(format="percent"),
-                                "weighted F1": st.column_config.NumberColumn(format="%.3f"),
-                                "loss": st.column_config.NumberColumn(format="%.3f")})
-    if any((r.config.get("backbone") or {}).get("weights_used") == "random" for r in runs):
-        st.warning("Some runs used a randomly initialised backbone (ImageNet weights could not be downloaded): "
-                   "their results are not those of the seed's pretrained model.")
-    pick = st.selectbox("training curves of", [r.run_id for r in runs], key="tl_run_pick",
-                        format_func=lambda rid: next(f"{r.label} ({rid})" for r in runs if r.run_id == rid))
-    run = next(r for r in runs if r.run_id == pick)
-    _curves(read_history(run.path), "tl_run")
-    st.caption(f"Folder: `{run.path}`. Compare runs on the Trade-offs page.")
-
-
 # ----------------------------------------------------------------------------- load
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
 def _load(spec: str, classes: tuple[str, ...] | None, size: int | None, mtime: float) -> dict:
@@ -380,6 +378,6 @@ with tab_train:
 with tab_progress:
     _progress_section()
 with tab_runs:
-    _runs_section()
+    runs_section(artifacts)
 with tab_load:
     _load_section()

@@ -1,6 +1,9 @@
 """Synthetic predictions and tiny run folders for the evaluation tests (no model, no real data)."""
 from __future__ import annotations
 
+import json
+import stat
+import time
 from pathlib import Path
 
 import cv2
@@ -61,3 +64,26 @@ def make_run(artifacts: Path, run_id: str, predictions: pd.DataFrame, label: str
     write_evaluation(predictions, out, {"label": label, "model": "synthetic", "dataset": {"name": "Synthetic"}},
                      attributes=("race", "gender"), n_boot=n_boot)
     return out
+
+
+def make_training_run(art: Path, run_id: str, name: str, weights: str = "random", leakage: dict | None = None,
+                      eval_split: str = "test", eval_dataset: str = "Demo", skill: float = 0.7) -> Path:
+    """A trained-run folder as runner.train_run writes it (config, versions, metrics, predictions; no model)."""
+    run = art / "runs" / run_id
+    preds = synthetic_predictions(seed=len(run_id), skill=skill)
+    make_run(art, run_id, preds, name)  # predictions + metrics of the evaluation set
+    cfg = {"run_id": run_id, "kind": "training", "name": name, "label": name, "created": time.time(),
+           "training": {"backbone": "resnet50v2", "weights": weights, "input_size": 32, "phase1_epochs": 2},
+           "backbone": {"name": "resnet50v2", "weights_used": weights, "warning": None},
+           "data": {"configuration": {"name": name, "base": "FER2013", "extra": "Demo", "fraction": 0.5, "seed": 0},
+                    "evaluation": {"dataset": eval_dataset, "split": eval_split, "n": len(preds)},
+                    "n_train": 40, "n_validation": 10, "n_evaluation": len(preds),
+                    "rows_per_dataset_split": {"FER2013/train": 30, "FER2013/validation": 8, "Demo/train": 10,
+                                               "Demo/validation": 2}}}
+    (run / "config.json").write_text(json.dumps(cfg))
+    (run / "versions.json").write_text(json.dumps({"code": "abc1234", "python": "3.11", "weights_used": weights}))
+    if leakage is not None:
+        (run / "leakage.json").write_text(json.dumps(leakage))
+    for f in run.iterdir():
+        f.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # runs are immutable
+    return run

@@ -49,12 +49,11 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> No
     raise TimeoutError(f"streamlit did not become healthy at {url} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+def _serve(tmp_path_factory, artifacts: Path):
+    """Start ``streamlit run app.py`` on ``artifacts``; yields its URL and stops it afterwards."""
     if not CHROMIUM.is_file():
         pytest.skip(f"no Debian chromium at {CHROMIUM} (install it with `apt-get install chromium`)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    artifacts = tmp_path_factory.mktemp("browser") / "artifacts"
     port = _free_port()
     env = dict(os.environ, FERBIAS_ARTIFACTS=str(artifacts))
     log = open(tmp_path_factory.mktemp("browser_log") / "streamlit.log", "w+")
@@ -75,6 +74,29 @@ def app_url(tmp_path_factory):
         log.seek(0)
         print(log.read()[-3000:])
         log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    yield from _serve(tmp_path_factory, tmp_path_factory.mktemp("browser") / "artifacts")
+
+
+@pytest.fixture(scope="module")
+def runs_app(tmp_path_factory):
+    """An app with two runs of the same configuration name on one set, one run on another set, one at chance."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from _evaluation_data import make_training_run
+
+    artifacts = tmp_path_factory.mktemp("browser_runs") / "artifacts"
+    (artifacts / "datasets").mkdir(parents=True)
+    (artifacts / "datasets" / ".demo-removed").touch()  # no demo: the runs below are all there is
+    runs = {"twin_a": make_training_run(artifacts, "same-name-aaaaaa0001", "Same name", weights="random"),
+            "twin_b": make_training_run(artifacts, "same-name-bbbbbb0002", "Same name", weights="imagenet"),
+            "chance": make_training_run(artifacts, "chance-cccccc0003", "Chance level", skill=0.0),
+            "other": make_training_run(artifacts, "other-set-dddddd0004", "Other set", eval_dataset="Other",
+                                       weights="imagenet")}
+    for url in _serve(tmp_path_factory, artifacts):
+        yield url, artifacts, runs
 
 
 def _settle(page, timeout: float = 240.0, quiet_s: float = 2.5) -> None:
@@ -136,3 +158,72 @@ def test_every_page_opens_without_errors(app_url, tmp_path):
             browser.close()
     assert (tmp_path / "data_page.png").stat().st_size > 10_000
     assert report and not any(report.values()), report
+
+
+def _figures(page) -> list[list[dict]]:
+    """Every plotly figure on the page: its traces' name, x and hover texts."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(d =>
+        (d.data || []).map(t => ({name: t.name || '', type: t.type || '', x: Array.from(t.x || []).map(String),
+                                  hover: Array.from(t.hovertext || []).map(String)})))""")
+
+
+def test_runs_are_told_apart_compared_like_with_like_and_reported_with_weights(runs_app, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from core.evaluation.runs import read_run
+
+    url, artifacts, runs = runs_app
+    names = {k: read_run(p).display_name for k, p in runs.items()}
+    shots = Path(os.environ.get("FERBIAS_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
+            page.goto(f"{url}/tradeoffs")
+            _settle(page)
+            assert not _problems(page), _problems(page)
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=60_000)
+            page.set_viewport_size({"width": 1400, "height": 9000})  # the app scrolls inside its main block
+            _settle(page, quiet_s=1.5)
+            page.screenshot(path=str(shots / "tradeoffs.png"), full_page=True)
+            page.set_viewport_size({"width": 1400, "height": 1800})
+            figs = _figures(page)
+            bars = [f for f in figs if any(t["type"] == "bar" for t in f)]
+            twin_bars = next(f for f in bars if any("Same name" in x for t in f for x in t["x"]))
+            labels = sorted({x for t in twin_bars for x in t["x"] if "Same name" in x})
+            assert len(labels) == 2, labels  # two runs, same configuration name: two distinct labelled bars
+            assert all(names["twin_a"].split(" · ")[1] in x or names["twin_b"].split(" · ")[1] in x for x in labels)
+            fronts = [f for f in figs if any(t["name"] == "Pareto front" for t in f)]
+            assert len(fronts) == 3  # the Demo set, the Other set, the published numbers: one front each
+            for f in fronts:
+                hover = " ".join(h for t in f for h in t["hover"])
+                in_fig = {k for k, n in names.items() if n in hover}
+                assert not (in_fig & {"twin_a", "twin_b", "chance"} and "other" in in_fig), in_fig
+                assert not (in_fig and "FER2013 only" in hover), in_fig
+            demo = next(f for f in fronts if names["twin_a"] in " ".join(h for t in f for h in t["hover"]))
+            off = next(t for t in demo if "not better than chance" in t["name"])
+            assert any(names["chance"] in h for h in off["hover"])
+            page.goto(f"{url}/report")
+            _settle(page)
+            page.get_by_role("button", name="Build report").click()
+            _settle(page)
+            assert not _problems(page), _problems(page)
+            with page.expect_download() as dl:
+                page.get_by_role("button", name="Download HTML report").click()
+            report = tmp_path / "report.html"
+            dl.value.save_as(str(report))
+            html = report.read_text()
+            section = html[html.index('id="provenance"'):html.index('id="results"')]
+            for key, weights in (("twin_a", "random initialisation"), ("twin_b", "ImageNet"),
+                                 ("chance", "random initialisation"), ("other", "ImageNet")):
+                card = section[section.index(names[key]):]
+                card = card[:card.index("</table>")]
+                assert f"<th>weights</th><td>{weights}</td>" in card, (key, card[:600])
+            view = browser.new_page(viewport={"width": 1300, "height": 1800})
+            view.goto(report.as_uri())
+            view.wait_for_timeout(1500)
+            view.screenshot(path=str(shots / "report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (shots / "tradeoffs.png").stat().st_size > 10_000 and (shots / "report.png").stat().st_size > 10_000

@@ -55,11 +55,13 @@ def test_results_table_and_pareto(two_runs) -> None:
     _, a, b = two_runs
     res = run_results([a, b], "race", n_boot=200)
     t = results_table(res)
-    assert list(t.index) == ["baseline", "mixed"]
+    assert [n.split(" · ")[:2] for n in t.index] == [["baseline", "run-a"], ["mixed", "run-b"]]
+    t.index = ["baseline", "mixed"]
     assert {"acc[Mixed]", "n[Mixed]", "persons[Mixed]", "flag[Mixed]", "std", "std_ci_low"} <= set(t.columns)
     assert t["flag[Mixed]"].all() and not t["flag[White]"].any()
-    disp = results_table(res, formatted=True)
-    assert "⚠" in disp.loc["baseline", "% acc Mixed [CI]"] and "2p" in disp.loc["baseline", "% acc Mixed [CI]"]
+    disp = results_table(res, formatted=True).set_axis(["baseline", "mixed"])
+    cell = disp.loc["baseline", "% acc Mixed [CI]"]
+    assert "⚠" in cell and "2 persons" in cell and "frames" in cell
     assert pareto_front([0.4, 0.3, 0.35, 0.2], [0.1, 0.05, 0.12, 0.2]).tolist() == [True, True, False, False]
     no_race = result_from_predictions("x", synthetic_predictions().drop(columns=["race"]), "race", n_boot=50)
     assert no_race.report is None and "race" in no_race.note
@@ -90,13 +92,19 @@ def test_html_report_is_self_contained(two_runs, tmp_path) -> None:
     html = bundle.html
     assert not re.search(r"<script[^>]*\bsrc\s*=", html, re.IGNORECASE)
     assert "<script" in html and "Plotly" in html
-    assert "Chen, Y. (2024)" in html and "FER2013 only" in html and "baseline" in html
-    assert "Paired comparisons" in html and "McNemar" in html and "Dataset audit" in html
-    assert "Backbone precision of each run: " in html and "float32" in html  # runs before the setting: float32
-    assert {"overall", "groups", "fairness", "comparisons", "per_class", "audit"} <= set(bundle.tables)
+    assert "Chen, Y. (2024)" in html and "FER2013 only" in html and "baseline · run-a" in html
+    assert "Paired: baseline · run-a" in html and "McNemar" in html and "Dataset audit" in html
+    assert "backbone precision" in html and "float32" in html  # runs made before the setting: float32
+    assert html.index("Key findings") < html.index("Provenance") < html.index("Results by evaluation set")
+    assert "the lowest race group is" in html and "Recall of each emotion by group" in html
+    text = re.sub(r"<script.*?</script>", "", html, flags=re.DOTALL)  # plotly.js and figure data aside
+    assert ".partial" not in text and str(a.parent) not in text and "{&#34;" not in text and '{"' not in text
+    assert "Synthetic demo only (A)" not in text and "(A) vs" in text
+    assert {"overall", "groups", "fairness", "comparisons", "per_class", "audit", "recall", "provenance"} <= set(
+        bundle.tables)
     g = bundle.tables["groups"]
-    assert {"ci_low", "ci_high", "n_samples", "n_persons", "low_n"} <= set(g.columns)
-    assert set(g["configuration"]) >= {"baseline", "mixed", "FER2013 only"}
+    assert {"ci_low", "ci_high", "n_samples", "n_persons", "low_n", "evaluation_set"} <= set(g.columns)
+    assert {n.split(" · ")[0] for n in g["configuration"]} >= {"baseline", "mixed", "FER2013 only"}
     files = bundle.write(tmp_path / "r.html", tmp_path / "csv")
     assert (tmp_path / "csv" / "groups.csv").is_file() and len(files) == 1 + len(bundle.tables)
 

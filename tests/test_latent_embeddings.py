@@ -223,11 +223,22 @@ def test_cli_bad_inputs_exit_2_with_a_message(utkface_dir, tmp_path, artifacts, 
             "--artifacts", str(artifacts)]
     assert cli_main(base + ["--backbone", "vgg16", "--k", "3"]) == 2
     assert "unknown backbone 'vgg16'" in capsys.readouterr().err
-    assert cli_main(base + ["--limit", "10", "--k", "12"]) == 2  # checked before any model loads
+    assert cli_main(base + ["--limit", "10", "--k", "12", "--weights", "random"]) == 2  # before any model loads
     assert "k must be between 2 and 9" in capsys.readouterr().err
     assert cli_main(["clusters", "--data", str(tmp_path / "nowhere"), "--format", "utkface", "--k", "3",
-                     "--out", str(tmp_path / "o"), "--artifacts", str(artifacts)]) == 2
+                     "--weights", "random", "--out", str(tmp_path / "o"), "--artifacts", str(artifacts)]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_cli_stops_when_imagenet_weights_cannot_be_downloaded(utkface_dir, tmp_path, artifacts, capsys,
+                                                              monkeypatch):
+    import core.backbones as bb
+
+    monkeypatch.setattr(bb, "imagenet_weights_status", lambda name, timeout=4.0: (False, "URLError: offline"))
+    assert cli_main(["clusters", "--data", str(utkface_dir), "--format", "utkface", "--k", "3", "--out",
+                     str(tmp_path / "o"), "--artifacts", str(artifacts)]) == 2  # the default is imagenet
+    err = capsys.readouterr().err
+    assert "--weights random" in err and "--weights FILE" in err and not (tmp_path / "o").exists()
 
 
 def test_bad_inputs(faces, fer, tmp_path):

@@ -61,15 +61,26 @@ def test_tradeoffs_on_reference_results(artifacts: Path) -> None:
 
 def test_tradeoffs_on_tiny_runs(tiny_runs: Path) -> None:
     at = _ok(_page("tradeoffs.py").run())
-    idx = list(at.dataframe[0].value.index)
-    assert "baseline" in idx and "mixed" in idx and "EiLA only" in idx
+    # two evaluation sets (the tiny runs' and the published one): one table and one front each
+    assert [h.value.split(" · ")[0] for h in at.header] == ["Synthetic", "EiLA test split as published by Chen (2024), TScIT 41"]
+    tables = [d.value for d in at.dataframe if "n frames (persons)" in d.value.columns]
+    runs_table, ref_table = tables
+    names = list(runs_table.index)
+    assert len(names) == 2 and {n.split(" · ")[0] for n in names} == {"baseline", "mixed"}
+    assert "EiLA only" not in names and ref_table.loc["EiLA only", "n frames (persons)"] == "815 (persons not published)"
     assert any("Mixed" in w.value for w in at.warning)  # 2-person group flagged
     assert len(at.metric) == 3  # Δ accuracy, bootstrap p, McNemar p
+    assert any(e.label.startswith("Provenance: baseline") for e in at.expander)
+    assert any("lowest race group" in m.value for m in at.markdown)
+    assert any("largest recall gap (points)" in d.value.columns for d in at.dataframe)
     at.selectbox(key="to_attr").select("gender").run()
     _ok(at)
     at.toggle(key="to_use_ref").set_value(False).run()
     _ok(at)
-    assert set(at.dataframe[0].value.index) == {"baseline", "mixed"}
+    tables = [d.value for d in at.dataframe if "n frames (persons)" in d.value.columns]
+    assert len(at.header) == 1 and len(tables) == 1
+    assert {n.split(" · ")[0] for n in tables[0].index} == {"baseline", "mixed"}
+    assert any("Key findings" in e.label for e in at.expander)
 
 
 def test_misclassified_without_runs_offers_to_evaluate(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:

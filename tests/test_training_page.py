@@ -63,6 +63,17 @@ def test_plan_and_start_table3_sweep(artifacts, monkeypatch):
     assert at.selectbox(key="tl_precision").value == "float32"  # training default: the published numbers
     at.number_input(key="tl_size").set_value(64)
     at.selectbox(key="tl_precision").set_value("bfloat16").run()
+    at.session_state["tl_imagenet_status"] = {"resnet50v2": (False, "URLError: offline")}  # what offline finds
+    at.run()
+    assert not at.exception and any("cannot be downloaded here" in w.value for w in at.warning)
+    assert next(b for b in at.button if b.key == "tl_start").disabled  # asks, never falls back on its own
+    at.button(key="tl_use_random").click().run()
+    assert at.selectbox(key="tl_weights").value == "random"
+    assert not next(b for b in at.button if b.key == "tl_start").disabled
+    at.selectbox(key="tl_eval_split").set_value("validation").run()  # EiLA validation is mixed into training
+    assert any("Refused" in e.value and "EiLA's validation rows" in e.value for e in at.error)
+    assert all(b.key != "tl_start" for b in at.button)
+    at.selectbox(key="tl_eval_split").set_value("test").run()
     at.button(key="tl_start").click().run()
     assert not at.exception
     kind, argv = started[0]
@@ -70,6 +81,7 @@ def test_plan_and_start_table3_sweep(artifacts, monkeypatch):
     assert argv[argv.index("--input-size") + 1] == "64" and argv.count("--only") == 11
     assert argv[argv.index("--eval-dataset") + 1] == "EiLA" and argv[argv.index("--eval-split") + 1] == "test"
     assert argv[argv.index("--precision") + 1] == "bfloat16"
+    assert argv[argv.index("--weights") + 1] == "random"
 
     at.radio(key="tl_mode").set_value("Custom mixes").run()
     assert not at.exception and len(_table(at, "run_id")) == 1
@@ -114,8 +126,10 @@ def test_live_progress_runs_and_model_loading(artifacts, monkeypatch, tmp_path):
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     assert len(charts) >= 4  # live loss/accuracy and the finished run's curves
     runs = _table(at, "weighted F1")
-    assert runs["configuration"].tolist() == ["EiLA only"] and runs["accuracy"].item() == 0.31
+    assert [n.split(" · ")[0] for n in runs["run"]] == ["EiLA only"] and runs["accuracy"].item() == 0.31
+    assert runs["weights"].item() == "random initialisation"
     assert any("randomly initialised" in w.value for w in at.warning)
+    assert any(e.label.startswith("Provenance: EiLA only") for e in at.expander)
 
     bad = tmp_path / "broken.keras"
     bad.write_bytes(b"not a zip archive")
@@ -141,6 +155,38 @@ def test_single_dataset_defaults_to_custom_mixes(artifacts, monkeypatch):
     assert not at.exception and any("three different datasets" in i.value for i in at.info)
 
 
+def test_runs_tab_lists_evaluations_and_renames_trashes_restores(artifacts, monkeypatch):
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from _evaluation_data import make_run, make_training_run, synthetic_predictions
+
+    from core.evaluation.identity import trashed_runs
+    from core.evaluation.runs import read_run
+
+    trained = make_training_run(artifacts, "same-aaaaaa0001", "Same name")
+    make_run(artifacts, "eval-20260101-000000-bbbbbb", synthetic_predictions(), "fer on Synthetic")
+    at = _app(artifacts, monkeypatch).run()
+    assert not at.exception
+    runs = _table(at, "trained on")
+    assert set(runs["kind"]) == {"training", "evaluation"} and len(runs) == 2
+    assert set(runs["weights"]) == {"random initialisation", "file synthetic (weights as its author trained them)"}
+    at.selectbox(key="tl_run_pick").set_value(str(trained)).run()
+    at.text_input(key="tl_run_label").input("my baseline")
+    at.text_area(key="tl_run_notes").input("first try")
+    at.button(key="FormSubmitter:tl_run_edit-Save label and notes").click().run()
+    assert not at.exception
+    info = read_run(trained)
+    assert info.label == "my baseline" and info.notes == "first try"
+    assert any(n.startswith("my baseline · aaaaaa") for n in _table(at, "trained on")["run"])
+    at.selectbox(key="tl_run_pick").set_value(str(trained)).run()
+    at.button(key="tl_run_delete").click().run()
+    assert not at.exception and not trained.exists() and len(trashed_runs(artifacts)) == 1
+    at.button(key="tl_restore_0").click().run()
+    assert not at.exception and trained.is_dir() and not trashed_runs(artifacts)
+    assert read_run(trained).label == "my baseline"  # label.json travels with the folder
+
+
 def test_table3_sweep_with_the_person_disjoint_split(artifacts, monkeypatch):
     eila = _manifest("EiLA", 12, ("train", "validation", "test"))
     eila["person"] = [f"EiLA:v/{i % 24}" for i in range(len(eila))]
@@ -152,6 +198,7 @@ def test_table3_sweep_with_the_person_disjoint_split(artifacts, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     plan = _table(at, "run_id")
     assert len(plan) == 11 and set(plan["run_id"]).isdisjoint(seed_plan["run_id"])  # other data, other runs
+    at.selectbox(key="tl_weights").set_value("random").run()  # weights are chosen up front (no ImageNet offline)
     at.button(key="tl_start").click().run()
     kind, argv = started[0]
     assert argv[argv.index("--split-rule") + 1] == "person-disjoint" and argv[argv.index("--split-seed") + 1] == "0"

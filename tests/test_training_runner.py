@@ -17,7 +17,7 @@ from core.mixing import MixSpec
 from core.paths import runs_dir
 from core.registry import register_dataset
 from core.training import TrainConfig
-from core.training.runner import RECORD_FILES, RUN_FILES, partial_runs, read_history
+from core.training.runner import RECORD_FILES, RUN_FILES, TRAINING_ROWS, partial_runs, read_history
 from core.training.sweep import run_sweep
 
 CFG = TrainConfig(weights="random", input_size=32, phase1_epochs=2, phase2_epochs=1, batch_size=8,
@@ -86,8 +86,11 @@ def test_interrupted_sweep_resumes_keeping_finished_runs(sweep_artifacts):
 def test_every_run_file(sweep_artifacts, data):
     s = sweep_artifacts
     run = s["results"][1].path
-    assert sorted(p.name for p in run.iterdir()) == sorted(RUN_FILES + RECORD_FILES)
+    assert sorted(p.name for p in run.iterdir()) == sorted((*RUN_FILES, *RECORD_FILES, TRAINING_ROWS))
     assert all(not (p.stat().st_mode & stat.S_IWUSR) for p in run.iterdir())  # immutable
+    rows = pd.read_parquet(run / TRAINING_ROWS)
+    assert set(rows["split"]) == {"train", "validation"} and not set(rows["sample_id"]) & set(
+        s["evaluation"]["sample_id"])
 
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["classes"] == list(EMOTIONS) and cfg["input_size"] == 32 and cfg["channels"] == 3
@@ -230,6 +233,16 @@ def test_cli_train_keeps_finished_run_and_sweep_plan(sweep_artifacts, data, caps
     assert main(["sweep", "--preset", "table3", "--plan", *common]) == 2  # no SFEW registered
     assert "SFEW" in capsys.readouterr().err
     assert main(["train", "--base", "FER2013", "--input-size", "8", "--artifacts", str(artifacts)]) == 2
+    capsys.readouterr()
+    assert main(["sweep", "--mix", "FER2013+EiLA:0.5", "--eval-split", "validation", *common]) == 2
+    assert "train on EiLA's validation rows" in capsys.readouterr().err  # the mix trains on them: refused
+    import core.backbones as bb  # ImageNet weights that cannot be downloaded: stop, name the alternatives
+
+    monkeypatch.setattr(bb, "imagenet_weights_status", lambda name, timeout=4.0: (False, "URLError: offline"))
+    for argv in (["train", "--base", "FER2013"], ["sweep", "--mix", "FER2013"]):
+        assert main([*argv, *common, "--weights", "imagenet"]) == 2
+        err = capsys.readouterr().err
+        assert "--weights random" in err and "--weights FILE" in err and err.count("\n") == 1, err
 
 
 def test_bad_model_files_are_clear_errors(tmp_path):

@@ -124,11 +124,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {attr}: " + "; ".join(parts))
     for attr, why in m["groups_unavailable"].items():
         print(f"  {attr}: not available ({why[:120]})")
-    from .leakage import leakage_warnings, read_leakage
+    from .leakage import read_leakage
+    from .provenance import provenance
 
     audit = read_leakage(out)
     if audit is not None and not audit["checked"]:
         print(f"identity leakage: not checked ({audit['reason']})")
-    for line in leakage_warnings(audit):
-        print(f"warning: {line}")
+    # loud: random weights, synthetic data, rows or persons seen in training (from leakage.json)
+    for warning in provenance(out).warnings:
+        print(f"WARNING: {warning}")
     return 0

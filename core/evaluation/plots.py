@@ -8,7 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..labels import EMOTIONS
-from .results import ConfigResult, tradeoff_table
+from .results import CHANCE, ConfigResult
+from .sets import CHANCE_STATUS, one_set, set_tradeoff_table
 
 FLAG_NOTE = ("hatched / = fewer persons (or samples) than the minimum: interval unreliable; "
              "crossed x = all from one clip or video")
@@ -27,6 +28,25 @@ def wrap_name(name: str, width: int = 22) -> str:
             cur = f"{cur} {w}".strip()
     lines.append(cur)
     return "<br>".join(lines[:3]) + ("…" if len(lines) > 3 else "")
+
+
+def axis_label(name: str, width: int = 22) -> str:
+    """An axis label that keeps a display name's ``short id · date`` tail whole (so labels stay distinct)."""
+    label, sep, tail = str(name).partition(" · ")
+    if not sep:
+        return wrap_name(name, width)
+    head = wrap_name(label, width).split("<br>")
+    return "<br>".join(head[:2]) + ("…" if len(head) > 2 else "") + f"<br>{tail}"
+
+
+def _distinct(labels: list[str]) -> list[str]:
+    """Make axis labels unique (plotly merges bars with equal x) by numbering repeats."""
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab} ({seen[lab]})")
+    return out
 
 
 def group_order(results: Sequence[ConfigResult]) -> list[str]:
@@ -49,6 +69,7 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
     fig = go.Figure()
     with_groups = [r for r in results if r.report is not None and len(r.report.table)]
     groups = list(groups) if groups is not None else group_order(with_groups)
+    xlabel = dict(zip((id(r) for r in with_groups), _distinct([axis_label(r.name) for r in with_groups])))
     for k, g in enumerate(groups):
         if not any(g in r.report.table.index for r in with_groups):
             continue
@@ -58,7 +79,7 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
                 continue
             row = r.report.table.loc[g]
             acc = 100 * float(row["accuracy"])
-            xs.append(wrap_name(r.name))
+            xs.append(xlabel[id(r)])
             ys.append(acc)
             lo.append(max(0.0, acc - 100 * float(row["ci_low"])) if pd.notna(row["ci_low"]) else 0.0)
             hi.append(max(0.0, 100 * float(row["ci_high"]) - acc) if pd.notna(row["ci_high"]) else 0.0)
@@ -66,7 +87,7 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
             pattern.append("x" if one_clip else "/" if bool(row["low_n"]) else "")
             persons, clips = row.get("n_persons"), row.get("n_clips")
             hover.append(f"{g}: {acc:.1f}% [{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]<br>"
-                         f"n={int(row['n_samples'])}" + (f", {int(persons)} persons" if pd.notna(persons) else "")
+                         f"{int(row['n_samples'])} frames" + (f", {int(persons)} persons" if pd.notna(persons) else "")
                          + (f", {int(clips)} clips" if clips is not None and pd.notna(clips) else "")
                          + ("<br>⚠ few persons/samples" if row["low_n"] else "")
                          + ("<br>⚠ one clip or video" if one_clip else "") + f"<br>{row['ci_method']}")
@@ -74,36 +95,56 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
                     error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "thickness": 1.2},
                     hovertext=hover, hoverinfo="text")
     fig.update_layout(barmode="group", title=title, yaxis_title="accuracy (%)", yaxis_range=[0, 100],
-                      xaxis_tickangle=-30,
-                      legend_title_text="group", margin={"t": 60, "b": 40},
+                      xaxis_tickangle=0 if len(with_groups) <= 5 else -35, xaxis_automargin=True,
+                      legend_title_text="group", margin={"t": 80, "b": 100},
                       annotations=[{"text": FLAG_NOTE, "xref": "paper", "yref": "paper", "x": 0, "y": 1.06,
-                                    "showarrow": False, "font": {"size": 11}}])
+                                    "xanchor": "left", "showarrow": False, "font": {"size": 11}}])
+    if with_groups:
+        fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
+                      annotation_position="top right")
     return fig
 
 
 def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accuracy vs group disparity") -> go.Figure:
-    """Overall accuracy (%) against the corrected std of group accuracies (%), both with CIs, and the Pareto
-    status of :func:`~core.evaluation.results.tradeoff_table` (open markers: indistinguishable from the front
-    given the intervals; faded crosses: clearly dominated)."""
-    t = tradeoff_table([r for r in results if r.report is not None])
+    """Overall accuracy (%) against the corrected std of group accuracies (%), with CIs, and the Pareto status.
+
+    ``results`` must come from ONE evaluation set (:func:`core.evaluation.sets.group_by_set`).
+    Statuses come from :func:`core.evaluation.sets.set_tradeoff_table`: on the front,
+    indistinguishable from it given the intervals (open markers), clearly dominated
+    (faded crosses), and results not better than chance (grey crosses, never on the front).
+
+    Raises
+    ------
+    ValueError
+        Results from more than one evaluation set.
+    """
+    one_set(results)
+    t = set_tradeoff_table([r for r in results if r.report is not None])
     t = t[np.isfinite(t["std"].astype(float)) & np.isfinite(t["accuracy"].astype(float))]
     fig = go.Figure()
     if t.empty:
         fig.update_layout(title=title + " (needs at least two groups per configuration)")
         return fig
     acc, std = 100 * t["accuracy"].to_numpy(float), 100 * t["std"].to_numpy(float)
-    style = {"front": ("", 1.0), "indistinguishable": ("-open", 0.9), "dominated": ("", 0.35)}
+    style = {"front": ("", 1.0, None), "indistinguishable": ("-open", 0.9, None), "dominated": ("", 0.35, None),
+             CHANCE_STATUS: ("", 0.8, "grey")}
     for kind, symbol in (("reference", "diamond"), ("run", "circle")):
-        for status, (suffix, opacity) in style.items():
+        for status, (suffix, opacity, color) in style.items():
             idx = np.flatnonzero((t["kind"] == kind).to_numpy() & (t["status"] == status).to_numpy())
             if not idx.size:
                 continue
             sub = t.iloc[idx]
             who = "published (Chen 2024)" if kind == "reference" else "runs"
+            name = f"{who}: {status}" + (" (off the front)" if status == CHANCE_STATUS else "")
+            marker: dict = {"size": 11}
+            if color:
+                marker["color"] = color
+            crosses = status in ("dominated", CHANCE_STATUS)
             fig.add_scatter(
-                x=std[idx], y=acc[idx], mode="markers+text", name=f"{who}: {status}", opacity=opacity,
-                marker_symbol="x" if status == "dominated" else symbol + suffix, text=[wrap_name(n) if status == "front" or kind == "run" else "" for n in sub.index],
-                textposition="top center", textfont={"size": 10}, marker={"size": 11},
+                x=std[idx], y=acc[idx], mode="markers+text", name=name, opacity=opacity,
+                marker_symbol="x-thin-open" if status == CHANCE_STATUS else "x" if crosses else symbol + suffix,
+                text=[axis_label(n) if status == "front" or kind == "run" else "" for n in sub.index],
+                textposition="top center", textfont={"size": 10}, marker=marker,
                 error_x={"type": "data", "symmetric": False,
                          "array": np.maximum(0.0, 100 * sub["std_ci_high"].to_numpy(float) - std[idx]),
                          "arrayminus": np.maximum(0.0, std[idx] - 100 * sub["std_ci_low"].to_numpy(float)),
@@ -117,21 +158,25 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
                            f"<br>std ({row['std_kind']}) {100 * row['std']:.2f} "
                            f"[{100 * row['std_ci_low']:.2f}, {100 * row['std_ci_high']:.2f}] points"
                            f"<br>raw std {100 * row['std_raw']:.2f}<br>{status}"
+                           + ("<br>its accuracy interval includes chance (14.3%)" if status == CHANCE_STATUS else "")
                            + (f"<br>⚠ few persons/samples in: {', '.join(row['flagged_groups'])}"
                               if row["flagged_groups"] else "") for n, row in sub.iterrows()], hoverinfo="text")
     front = (t["status"] == "front").to_numpy()
     order = np.argsort(std[front])
-    fig.add_scatter(x=std[front][order], y=acc[front][order], mode="lines", name="Pareto front (point estimates)",
+    fig.add_scatter(x=std[front][order], y=acc[front][order], mode="lines", name="Pareto front",
                     line={"dash": "dash", "color": "black"}, hoverinfo="skip")
     kinds = set(t["std_kind"])
     fig.update_layout(title=title, xaxis_title="std of group accuracies, corrected for sampling noise "
                       "(percentage points, lower is fairer)" if kinds == {"corrected"} else
                       "std of group accuracies (percentage points; raw where no corrected value)",
-                      yaxis_title="overall accuracy (%)",
+                      yaxis_title="overall accuracy (%)", margin={"t": 80},
                       annotations=[{"text": "open marker: beaten only on point estimates, intervals overlap "
                                             "(indistinguishable); x: beaten on both axes with non-overlapping "
-                                            "intervals", "xref": "paper", "yref": "paper", "x": 0, "y": 1.06,
+                                            "intervals; grey x: not better than chance, off the front",
+                                    "xref": "paper", "yref": "paper", "x": 0, "y": 1.06, "xanchor": "left",
                                     "showarrow": False, "font": {"size": 11}}])
+    fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
+                  annotation_position="bottom right")
     return fig
 
 

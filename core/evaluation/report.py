@@ -1,14 +1,18 @@
-"""Self-contained HTML report and CSV exports of evaluated configurations.
+"""Self-contained HTML report and CSV exports of evaluated configurations, written as findings.
 
-The HTML holds everything it needs (plotly.js is inlined once, no external
-``<script src>``): settings, Tables 5/6-style results with intervals, n and
-flags, per-group figures, the accuracy/disparity trade-off, paired
-comparisons, per-class metrics, and an audit of each run's test data.
+The HTML (``templates/report.html.j2``, plotly.js inlined once, no external
+``<script src>``) reads top-down: **Key findings** in words from the numbers
+(:mod:`core.evaluation.findings`: lowest group and by how much with its interval,
+whether configurations can be told apart, chance-level results, leakage,
+random-weight and synthetic-data warnings), then the **provenance** card of every
+run, then per evaluation set (:func:`core.evaluation.sets.group_by_set`; sets
+never share a table or a front) the Tables 5/6-style results, figures, recall by
+emotion and group, and paired comparisons; then per-class metrics, the dataset
+audit and the settings. Runs are named by their unique display names, numbers are
+percentages, and no raw JSON or file-system path is printed.
 """
 from __future__ import annotations
 
-import html
-import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,20 +21,26 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from .. import reference as ref
-from .._io import atomic_write_text, read_json
-from .compare import compare_runs
+from .._io import atomic_write_text
+from ._report_parts import (MIN_CELL, clean_text, comparisons, dataset_audit, human, pct_cols, recall_parts,
+                            table_html)
 from .fairness import available_attributes, person_column, resolve_attribute
+from .findings import set_findings
 from .metrics import per_class_metrics
 from .plots import group_accuracy_figure, tradeoff_figure
 from .leakage import leakage_table, read_leakage, runs_leakage_notes
-from .results import ConfigResult, reference_results, results_table, run_results, split_rule_of
+from .results import ConfigResult, reference_results, results_table, run_results, split_rule_label, split_rule_of
 from .runs import RunInfo, read_run
+from .sets import group_by_set
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 6px;
 text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.note{color:#555;font-size:13px}
 h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:2em}code{background:#f3f3f3;padding:1px 3px}
-.warn{background:#fff4e5;border-left:4px solid #e08a00;padding:6px 10px;font-size:14px}"""
+.warn{background:#fff4e5;border-left:4px solid #f0a030;padding:2px 12px;margin:.5em 0}
+table.card th{text-align:left;width:16em;vertical-align:top}table.card td{text-align:left}
+ul.findings li{margin:.35em 0}details{margin:.3em 0}"""
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 @dataclass
@@ -51,8 +61,9 @@ class ReportBundle:
 
 def overall_table(results: Sequence[ConfigResult]) -> pd.DataFrame:
     """One row per configuration: overall accuracy with interval, weighted F1, loss, n."""
-    return pd.DataFrame([{"configuration": r.name, "kind": r.kind, "source": r.source, **r.overall, "note": r.note}
-                         for r in results])
+    return pd.DataFrame([{"configuration": r.name, "kind": r.kind, "source": r.source,
+                          "evaluation_set": r.eval_set.label if r.eval_set else "", **r.overall,
+                          "marks": "; ".join(r.marks), "note": clean_text(r.note)} for r in results])
 
 
 def groups_table(results_by_attr: dict[str, list[ConfigResult]]) -> pd.DataFrame:
@@ -63,7 +74,8 @@ def groups_table(results_by_attr: dict[str, list[ConfigResult]]) -> pd.DataFrame
             if r.report is None:
                 continue
             for g, row in r.report.table.iterrows():
-                rows.append({"configuration": r.name, "attribute": attr, "group": g, **row.to_dict()})
+                rows.append({"configuration": r.name, "evaluation_set": r.eval_set.label if r.eval_set else "",
+                             "attribute": attr, "group": g, **row.to_dict()})
     return pd.DataFrame(rows)
 
 
@@ -81,7 +93,8 @@ def fairness_table(results_by_attr: dict[str, list[ConfigResult]]) -> pd.DataFra
             if r.report is None:
                 continue
             s = r.report.summary
-            rows.append({"configuration": r.name, "attribute": attr, **{k: s.get(k) for k in keys},
+            rows.append({"configuration": r.name, "evaluation_set": r.eval_set.label if r.eval_set else "",
+                         "attribute": attr, **{k: s.get(k) for k in keys},
                          "flagged_groups": "; ".join(s.get("flagged_groups", []))})
     return pd.DataFrame(rows)
 
@@ -109,39 +122,6 @@ def ref_labels() -> tuple[str, ...]:
     return EMOTIONS
 
 
-def _table_html(df: pd.DataFrame, index: bool = True) -> str:
-    if df is None or df.empty:
-        return "<p class='note'>(nothing to show)</p>"
-    return df.to_html(index=index, escape=True, na_rep="", float_format=lambda v: f"{v:.4g}", border=0)
-
-
-def _dataset_audit(info: RunInfo) -> str:
-    """The evaluated dataset's own audit (``audit.parquet`` from preprocessing) and load report, when present."""
-    ds = info.config.get("dataset") or {}
-    path = Path(str(ds.get("path", "")))
-    folder = path if path.is_dir() else path.parent
-    parts = []
-    audit = folder / "audit.parquet"
-    if str(path) and audit.is_file():
-        try:
-            table = pd.read_parquet(audit)
-        except Exception:  # an unreadable audit must not break the report
-            table = None
-        if table is not None:
-            parts.append(f"<p class='note'>Preprocessing audit ({html.escape(str(audit))}): who was kept between "
-                         f"annotation rows and face crops.</p>" + _table_html(table.head(300), index=False))
-    meta = folder / "info.json"
-    if str(path) and meta.is_file():
-        try:
-            report = read_json(meta).get("load_report", {})
-        except (OSError, ValueError):
-            report = {}
-        if report:
-            parts.append(f"<details><summary>load report of {html.escape(str(folder))}</summary><pre>"
-                         f"{html.escape(json.dumps(report, indent=2, default=str)[:20000])}</pre></details>")
-    return "".join(parts)
-
-
 def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: bool = True,
                  attributes: Sequence[str] | None = None, n_boot: int = 1000, confidence: float = 0.95,
                  min_persons: int = 5, seed: int = 0, baseline: int = 0,
@@ -159,7 +139,7 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     n_boot, confidence, min_persons, seed
         Interval settings (recorded in the report).
     baseline : int
-        Index in ``runs`` of the run every other run with predictions is compared to.
+        Index, among an evaluation set's runs with predictions, of the run the others are compared to.
     title : str
     unit : {"person", "clip", "video"}
         Unit of resampling of the intervals.
@@ -172,6 +152,8 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     -------
     ReportBundle
     """
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     infos = [r if isinstance(r, RunInfo) else read_run(r) for r in runs]
     if not infos and not include_reference:
         raise ValueError("nothing to report: pass run folders or include the reference results")
@@ -186,70 +168,8 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     for attr in attributes:
         runs_r = first if attr == "race" else run_results(infos, attr, min_persons=min_persons, unit=unit, **kw)
         refs = reference_results(attr, **kw) if include_reference and attr == "race" else []
-        results_by_attr[attr] = refs + runs_r + unseen_only(infos, runs_r, attr, min_persons=min_persons, unit=unit,
-                                                            **kw)
-    comps, comp_rows = [], []
-    with_pred = [r for r in first if r.predictions is not None]
-    if len(with_pred) >= 2:
-        base = with_pred[min(max(baseline, 0), len(with_pred) - 1)]
-        for other in with_pred:
-            if other is base:
-                continue
-            try:
-                c = compare_runs(base.predictions, other.predictions, "race", min_persons=min_persons, **kw)
-            except Exception as exc:  # runs on different test sets cannot be paired
-                comps.append((base.name, other.name, None, str(exc)))
-                continue
-            comps.append((base.name, other.name, c, ""))
-            comp_rows.append({"run_a": base.name, "run_b": other.name, **c["overall"], **c["outcomes"]})
-    per_class = pd.concat([per_class_metrics(r.predictions["true"], r.predictions["pred"]).reset_index()
-                           .assign(configuration=r.name) for r in with_pred]) if with_pred else pd.DataFrame()
-    tables = {"overall": overall_table(results_by_attr.get("race", first)), "groups": groups_table(results_by_attr),
-              "fairness": fairness_table(results_by_attr), "comparisons": pd.DataFrame(comp_rows),
-              "per_class": per_class}
-    audited = [(i, read_leakage(i.path)) for i in infos]
-    leakage = pd.concat([leakage_table(a).assign(configuration=i.label, run_id=i.run_id,
-                                                 split_rule=split_rule_of(i.config))
-                         for i, a in audited if a is not None],
-                        ignore_index=True) if any(a is not None for _, a in audited) else pd.DataFrame()
-    if not leakage.empty:
-        tables["leakage"] = leakage
-    audits = {r.name: audit_table(r.predictions, attributes) for r in with_pred}
-    if audits:
-        tables["audit"] = pd.concat([a.assign(configuration=n) for n, a in audits.items()], ignore_index=True)
-    settings = {"generated": time.strftime("%Y-%m-%d %H:%M:%S"), "n_boot": n_boot, "confidence": confidence,
-                "min_persons": min_persons, "seed": seed, "unit of resampling": unit, "attributes": list(attributes),
-                "runs": [str(i.path) for i in infos], "reference included": include_reference}
-    body = _render(title, settings, results_by_attr, comps, per_class, audits, infos)
-    body = body.replace("<!--leakage-->", _leakage_html(infos, leakage), 1)
-    return ReportBundle(html=body, tables=tables)
-
-
-def unseen_only(infos: Sequence[RunInfo], results: Sequence[ConfigResult], attribute: str,
-                **kwargs: Any) -> list[ConfigResult]:
-    """``<run> (unseen persons only)`` results for the runs whose evaluation includes persons seen in training."""
-    leaky = [i for i, r in zip(infos, results) if r.predictions is not None and "seen_person" in r.predictions
-             and r.predictions["seen_person"].astype("boolean").fillna(False).any()]
-    out = run_results(leaky, attribute, persons="unseen", **kwargs)
-    return [replace(r, name=f"{r.name} (unseen persons only)") for r in out]
-
-
-def _leakage_html(infos: Sequence[RunInfo], table: pd.DataFrame) -> str:
-    e = html.escape
-    warnings_, notes = runs_leakage_notes([(f"{i.label} ({i.run_id})", i.path) for i in infos])
-    parts = ["<h2>Identity leakage</h2><p class='note'>Evaluation persons (and clips) also in each run's training "
-             "data (train + validation). The seed's EiLA split rule (annotator count) keeps clips apart but not "
-             "persons; rows '(unseen persons only)' above score runs on new faces only.</p>"]
-    parts += [f"<p class='warn'>⚠ {e(w)}</p>" for w in warnings_]
-    if notes:
-        parts.append("<p class='note'>" + "<br>".join(e(n) for n in notes) + "</p>")
-    if not table.empty:
-        parts.append(_table_html(table, index=False))
-    return "\n".join(parts) if infos else ""
-
-
-def _render(title: str, settings: dict[str, Any], results_by_attr: dict[str, list[ConfigResult]],
-            comps: list, per_class: pd.DataFrame, audits: dict[str, pd.DataFrame], infos: list[RunInfo]) -> str:
+        results_by_attr[attr] = runs_r + unseen_only(infos, runs_r, attr, min_persons=min_persons, unit=unit,
+                                                     **kw) + refs
     figs_done = [False]
 
     def fig_html(fig: Any) -> str:
@@ -257,59 +177,99 @@ def _render(title: str, settings: dict[str, Any], results_by_attr: dict[str, lis
         figs_done[0] = True
         return out
 
-    e = html.escape
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>{_CSS}</style>"
-             f"</head><body><h1>{e(title)}</h1>"]
-    parts.append("<h2>Settings</h2>" + _table_html(pd.DataFrame(
-        [{"setting": k, "value": ", ".join(map(str, v)) if isinstance(v, list) else str(v)}
-         for k, v in settings.items()]), index=False))
-    parts.append("<p class='note'>Accuracies in percent with confidence intervals in brackets. Intervals are "
-                 "cluster-robust logit-t intervals over persons (or the chosen unit) when ids exist (frames of one "
-                 "person are not independent), otherwise Wilson intervals over frames; groups with fewer persons "
-                 "than the minimum are marked ⚠. Raw std is the standard deviation (ddof=1) of group accuracies, the "
-                 "seed's %Std, biased upward by sampling noise; corrected std is the between-group sd after removing "
-                 "that noise (Paule-Mandel, Q-profile interval), the one the Pareto front ranks on.</p>")
-    parts.append("<!--leakage-->")
-    if any(r.kind == "reference" for rs in results_by_attr.values() for r in rs):
-        parts.append(f"<p class='note'>Published reference results: {e(ref.CITATION)} They carry no person ids, so "
-                     f"their Wilson intervals treat the 815 test frames as independent and are too narrow. "
-                     f"{e(' '.join(ref.KNOWN_INCONSISTENCIES))}</p>")
+    sections, comp_rows, recall_frames = [], [], []
     for attr, results in results_by_attr.items():
-        parts.append(f"<h2>Results by {e(attr)}</h2>")
-        parts.append(_table_html(results_table(results, formatted=True)))
-        if any(r.report is not None for r in results):
-            parts.append(fig_html(group_accuracy_figure(results, f"Accuracy per {attr} group")))
-            parts.append(fig_html(tradeoff_figure(results, f"Overall accuracy vs {attr} disparity")))
-        notes = [f"{r.name}: {r.note}" for r in results if r.note and r.kind == "run"]
-        if notes:
-            parts.append("<p class='note'>" + "<br>".join(e(n) for n in notes) + "</p>")
-    if comps:
-        parts.append("<h2>Paired comparisons</h2><p class='note'>Difference B − A in accuracy on the shared samples: "
-                     "paired bootstrap over persons, and McNemar's test (which treats samples as independent).</p>")
-        for a, b, c, err in comps:
-            parts.append(f"<h3>{e(a)} (A) vs {e(b)} (B)</h3>")
-            if c is None:
-                parts.append(f"<p class='note'>not comparable: {e(err)}</p>")
-                continue
-            o = c["overall"]
-            parts.append(f"<p>Δ accuracy = {100 * o['diff']:+.1f} points [{100 * o['ci_low']:+.1f}, "
-                         f"{100 * o['ci_high']:+.1f}], bootstrap p = {o['p_value']:.3g} ({e(o['method'])}); "
-                         f"McNemar p = {o['mcnemar_p_value']:.3g} ({e(o['mcnemar_method'])}, "
-                         f"{o['mcnemar_only_a']} only A right, {o['mcnemar_only_b']} only B right); "
-                         f"n = {o['n_samples']}</p>")
-            parts.append(_table_html(c["groups"], index=False))
-    if not per_class.empty:
-        parts.append("<h2>Per-class metrics</h2>" + _table_html(per_class.set_index(["configuration", "class"])))
+        for eset, members in group_by_set(results).items():
+            if not any(r.report is not None for r in members) and eset.published:
+                continue  # the paper publishes race only
+            comps, rows, paired = comparisons(members, baseline, min_persons, kw)
+            comp_rows += [{"evaluation_set": eset.label, "attribute": attr, **r} for r in rows]
+            recall_tables, recall_gaps, frames = recall_parts(members)
+            recall_frames += [f.assign(evaluation_set=eset.label) for f in frames]
+            with_groups = any(r.report is not None for r in members)
+            sections.append({
+                "label": eset.label, "published": eset.published, "findings": set_findings(members, paired, MIN_CELL),
+                "table": table_html(results_table(members, formatted=True)),
+                "chance": [r.name for r in members if not r.better_than_chance],
+                "bars": fig_html(group_accuracy_figure(members, f"Accuracy per {attr} group")) if with_groups else "",
+                "tradeoff": fig_html(tradeoff_figure(members, f"Overall accuracy vs {attr} disparity"))
+                if with_groups else "",
+                "recall": recall_tables, "recall_gaps": recall_gaps, "comparisons": comps,
+                "notes": [f"{r.name}: {clean_text(r.note)}" for r in members if r.note and r.kind == "run"]})
+    with_pred = [r for r in first if r.predictions is not None]
+    per_class = pd.concat([per_class_metrics(r.predictions["true"], r.predictions["pred"]).reset_index()
+                           .assign(configuration=r.name) for r in with_pred]) if with_pred else pd.DataFrame()
+    provs = [r.provenance for r in first if r.provenance is not None]
+    tables = {"overall": overall_table(results_by_attr.get("race", first)), "groups": groups_table(results_by_attr),
+              "fairness": fairness_table(results_by_attr), "comparisons": pd.DataFrame(comp_rows),
+              "per_class": per_class,
+              "recall": pd.concat(recall_frames, ignore_index=True) if recall_frames else pd.DataFrame(),
+              "provenance": pd.DataFrame([{"run": p.display_name, **dict(p.rows())} for p in provs])}
+    audits = {r.name: audit_table(r.predictions, attributes) for r in with_pred}
     if audits:
-        parts.append("<h2>Dataset audit</h2><p class='note'>Composition of each run's evaluated samples.</p>")
-        for info in infos:
-            name = info.label
-            if name in audits:
-                parts.append(f"<h3>{e(name)}</h3>" + _dataset_audit(info) + _table_html(audits[name], index=False))
-    if infos:  # float32 reproduces published numbers; bfloat16 agreement is measured in the README
-        from .._precision import recorded_precision
+        tables["audit"] = pd.concat([a.assign(configuration=n) for n, a in audits.items()], ignore_index=True)
+    general = []
+    random_runs = [p.display_name for p in provs if p.random_weights]
+    if random_runs:
+        general.append(f"{len(random_runs)} of {len(provs)} run(s) used a randomly initialised backbone instead of "
+                       "ImageNet weights (named in each evaluation set below).")
+    if any(p.synthetic for p in provs):
+        general.append("Some results come from the synthetic demo (drawn faces with a planted bias), not from real "
+                       "people.")
+    if len({s["label"] for s in sections}) > 1:
+        general.append("The results come from different evaluation sets; each is reported in its own section and "
+                       "never on a shared table or Pareto front.")
+    leakage, leak_warnings, leak_notes = _leakage(infos)
+    if not leakage.empty:
+        tables["leakage"] = leakage
+    general += [f"Identity leakage · {w}" for w in leak_warnings]
+    env = Environment(loader=FileSystemLoader(str(_TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
+    by_info = {i.display_name: i for i in infos}
+    body = env.get_template("report.html.j2").render(
+        leakage={"warnings": leak_warnings, "notes": [clean_text(n) for n in leak_notes],
+                 "table": table_html(human(leakage), index=False) if not leakage.empty else ""} if infos else None,
+        unit=unit, title=title, css=_CSS, generated=time.strftime("%Y-%m-%d %H:%M"), n_runs=len(infos),
+        include_reference=include_reference, citation=ref.CITATION, citation_short=ref.SHORT_CITATION,
+        confidence=f"{confidence:.0%}", general_warnings=general, sections=sections, min_cell=MIN_CELL,
+        provenance=[{"name": p.display_name, "warnings": p.warnings, "rows": [(k, clean_text(v)) for k, v in p.rows()]}
+                    for p in provs],
+        method_note=(f"Unit of resampling: {unit}. Intervals are cluster-robust logit-t intervals over persons (or "
+                     "the chosen unit) when ids exist (frames of one person are not independent), otherwise Wilson "
+                     "intervals over frames; rows '(unseen persons only)' score a run evaluated on persons it was "
+                     "trained on on the other persons only; groups with fewer "
+                     f"persons than {min_persons} are marked ⚠. Raw std is the standard deviation (ddof=1) of group "
+                     "accuracies, the seed's %Std, biased upward by sampling noise; corrected std is the "
+                     "between-group sd after removing that noise (Paule-Mandel, Q-profile interval), the one the "
+                     "Pareto front ranks on. Marks: 'not better than chance' (interval includes 1/7, never on the "
+                     "front), 'random weights', 'synthetic', 'trained on these rows', 'persons seen in training'."),
+        published_note=(f"{ref.CITATION} No person ids are published, so their Wilson intervals treat the 815 test "
+                        f"frames as independent and are too narrow. {' '.join(ref.KNOWN_INCONSISTENCIES)}"),
+        per_class=[(r.name, table_html(human(pct_cols(per_class_metrics(r.predictions["true"],
+                                                                           r.predictions["pred"]),
+                                                         ("precision", "recall", "f1"))))) for r in with_pred],
+        audits=[{"name": n, "composition": table_html(human(pct_cols(a, ("share",))), index=False),
+                 **(dataset_audit(by_info[n]) if n in by_info else {})} for n, a in audits.items()],
+        settings=(f"{n_boot:,} bootstrap replicates, {confidence:.0%} intervals resampling by {unit}, groups "
+                  f"flagged below {min_persons} persons, seed {seed}; group attributes: {', '.join(attributes)}; "
+                  f"the published results {'included' if include_reference else 'not included'}."))
+    return ReportBundle(html=body, tables=tables)
 
-        parts.append("<p class='note'>Backbone precision of each run: " + "; ".join(
-            f"{e(info.label)}: {e(recorded_precision(info.config))}" for info in infos) + ".</p>")
-    parts.append(f"<p class='note'>Generated by FER Bias Lab on {e(settings['generated'])}.</p></body></html>")
-    return "\n".join(parts)
+
+def unseen_only(infos: Sequence[RunInfo], results: Sequence[ConfigResult], attribute: str,
+                **kwargs: Any) -> list[ConfigResult]:
+    """``<run> (unseen persons only)`` results for the runs whose evaluation includes persons seen in training
+    (a set of their own: other frames)."""
+    leaky = [i for i, r in zip(infos, results) if r.predictions is not None and "seen_person" in r.predictions
+             and r.predictions["seen_person"].astype("boolean").fillna(False).any()]
+    out = run_results(leaky, attribute, persons="unseen", **kwargs)
+    return [replace(r, name=f"{r.name} (unseen persons only)") for r in out]
+
+
+def _leakage(infos: Sequence[RunInfo]) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """(leakage table of every run with a leakage.json, warnings of groups mostly of seen persons, notes)."""
+    warnings_, notes = runs_leakage_notes([(i.display_name, i.path) for i in infos])
+    audited = [(i, read_leakage(i.path)) for i in infos]
+    frames = [leakage_table(a).assign(configuration=i.display_name, run_id=i.run_id,
+                                      split_rule=split_rule_label(split_rule_of(i.config)))
+              for i, a in audited if a is not None]
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), warnings_, notes

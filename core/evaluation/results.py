@@ -25,6 +25,60 @@ from .uncertainty import accuracy_interval, count_interval
 from .units import require_unit, unit_ids
 
 
+#: Chance accuracy of a 7-class classifier.
+CHANCE = 1 / 7
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """What a result was evaluated on: only results of one set are compared, tabulated or put on one front.
+
+    Attributes
+    ----------
+    dataset, split : str
+    attribute : str
+        The group attribute (race, skin tone...): groups of different attributes are different questions.
+    n_samples : int or None
+        Frames evaluated (a ``--limit`` evaluation is another set).
+    published : bool
+        The seed's published numbers (their own EiLA test set of 815 frames, not this app's).
+    split_rule : str
+        EiLA split rule behind the evaluated split (``seed``, ``person-disjoint``; ``""`` when not
+        recorded or not EiLA): EiLA's test split under the seed's rule and under the person-disjoint
+        rule are different frames, hence different sets.
+    persons : str
+        ``all``, or only the persons ``unseen`` / ``seen`` in training (:func:`filter_seen`).
+    """
+
+    dataset: str
+    split: str
+    attribute: str
+    n_samples: int | None = None
+    published: bool = False
+    split_rule: str = ""
+    persons: str = "all"
+
+    @property
+    def label(self) -> str:
+        """``"EiLA · test split · split rule person-disjoint · 902 frames · groups by race"``."""
+        n = f" · {self.n_samples:,} frames" if self.n_samples is not None else ""
+        rule = f" · split rule {split_rule_label(self.split_rule)}" if self.split_rule else ""
+        what = f"{self.dataset} · {self.split} split{rule}{n}"
+        if self.published:
+            what = f"{self.dataset} {self.split} split as published by {ref.SHORT_CITATION}{n}"  # seed's rule
+        who = f" · persons {self.persons} in training only" if self.persons != "all" else ""
+        return f"{what}{who} · groups by {self.attribute}"
+
+    @property
+    def family(self) -> "EvalSet":
+        """The set without its split rule and frame count: sets of one family differ only in how EiLA was split
+        (and hence which frames are tested), so they are shown side by side, each with its own front."""
+        return EvalSet(self.dataset, self.split, self.attribute, None, self.published, "", self.persons)
+
+
+PUBLISHED_DATASET = "EiLA"
+
+
 @dataclass(frozen=True)
 class ConfigResult:
     """Results of one configuration.
@@ -62,6 +116,27 @@ class ConfigResult:
     note: str = ""
     split_rule: str = ""
     persons: str = "all"
+    eval_set: EvalSet | None = None
+    provenance: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def better_than_chance(self) -> bool:
+        """Whether the accuracy interval lies above chance (1/7); without an interval, the estimate must."""
+        lo = self.overall.get("ci_low")
+        value = lo if lo is not None and np.isfinite(lo) else self.overall.get("accuracy")
+        return value is not None and bool(np.isfinite(value)) and value > CHANCE
+
+    @property
+    def marks(self) -> list[str]:
+        """Loud marks for tables and figures: chance level, random weights, synthetic data, leakage."""
+        out = [] if self.better_than_chance else ["not better than chance"]
+        p = self.provenance
+        if p is not None:
+            out += ["random weights"] if p.random_weights else []
+            out += ["synthetic"] if p.synthetic else []
+            out += ["trained on these rows"] if str(p.row_overlap).startswith("YES") else []
+            out += ["persons seen in training"] if any("also appear in training" in w for w in p.warnings) else []
+        return out
 
 
 def reference_results(attribute: str = "race", configurations: Sequence[str] | None = None, n_boot: int = 1000,
@@ -86,7 +161,9 @@ def reference_results(attribute: str = "race", configurations: Sequence[str] | N
         else:
             note = f"the paper publishes only race groups, not {attribute!r}"
         out.append(ConfigResult(name=name, kind="reference", source=ref.CITATION, overall=overall, report=rep,
-                                note=note, split_rule="seed"))
+                                note=note, split_rule="seed",
+                                eval_set=EvalSet(PUBLISHED_DATASET, "test", attribute, o["n_samples"], published=True,
+                                                 split_rule="seed")))
     return out
 
 
@@ -171,8 +248,8 @@ def _result_from_metrics(info: RunInfo, attribute: str) -> ConfigResult:
         summary = dict((m.get("fairness") or {}).get(attribute, {}))
         rep = GroupReport(attribute, table, summary, np.zeros((0, len(table))))
     note = "metrics.json only (no predictions.parquet): no paired comparison"
-    return ConfigResult(name=info.label, kind="run", source=str(info.path), overall=overall, report=rep, note=note,
-                        split_rule=split_rule_of(info.config))
+    return ConfigResult(name=info.display_name, kind="run", source=info.run_id, overall=overall, report=rep,
+                        note=note, split_rule=split_rule_of(info.config))
 
 
 def run_results(runs: Iterable[str | Path | RunInfo], attribute: str = "race", n_boot: int = 1000,
@@ -182,17 +259,31 @@ def run_results(runs: Iterable[str | Path | RunInfo], attribute: str = "race", n
 
     ``unit`` and ``persons`` as in :func:`result_from_predictions` (runs with
     only metrics.json keep their stored person-level numbers for all persons).
+    Each result carries its :class:`EvalSet` (with the run's evaluation split
+    rule and, for ``persons`` other than ``all``, that filter) and provenance.
     """
+    from dataclasses import replace
+
+    from .provenance import provenance
+
     out = []
     for run in runs:
         info = run if isinstance(run, RunInfo) else read_run(run)
         if info.has_predictions:
-            out.append(result_from_predictions(info.label, load_predictions(info), attribute, str(info.path),
-                                               n_boot=n_boot, confidence=confidence, min_persons=min_persons,
-                                               seed=seed, unit=unit, persons=persons,
-                                               split_rule=split_rule_of(info.config)))
+            res = result_from_predictions(info.display_name, load_predictions(info), attribute, info.run_id,
+                                          n_boot=n_boot, confidence=confidence, min_persons=min_persons, seed=seed,
+                                          unit=unit, persons=persons, split_rule=split_rule_of(info.config))
         elif info.metrics:
-            out.append(_result_from_metrics(info, attribute))
+            res = _result_from_metrics(info, attribute)
+        else:
+            continue
+        prov = provenance(info)
+        if persons == "unseen":  # these numbers leave the persons seen in training out
+            prov = replace(prov, warnings=tuple(w for w in prov.warnings if "also appear in training" not in w))
+        n = res.overall.get("n_samples")
+        out.append(replace(res, provenance=prov, eval_set=EvalSet(
+            prov.evaluation_dataset, prov.evaluation_split, attribute, int(n) if n is not None else None,
+            split_rule=prov.evaluation_split_rule, persons=res.persons)))
     return out
 
 
@@ -359,9 +450,11 @@ def results_table(results: Sequence[ConfigResult], formatted: bool = False) -> p
         disp["split rule"] = table["split_rule"].map(split_rule_label)
     if (table["persons"] != "all").any():
         disp["persons"] = table["persons"].map(lambda p: "all" if p == "all" else f"{p} in training only")
-    disp["n (persons)"] = [f"{int(n)}" + (f" ({int(p)})" if p is not None and pd.notna(p) else "")
-                           if n is not None and pd.notna(n) else "n/a"
-                           for n, p in zip(table["n_samples"], table["n_persons"])]
+    disp["n frames (persons)"] = [
+        "n/a" if n is None or pd.isna(n) else f"{int(n)} ({int(p)})" if p is not None and pd.notna(p)
+        else f"{int(n)} (persons not published)" if k == "reference" else f"{int(n)} (no person ids)"
+        for n, p, k in zip(table["n_samples"], table["n_persons"], table["kind"])]
+    disp["marks"] = ["; ".join(r.marks) for r in results]
     disp["weighted F1"] = table["weighted_f1"].map(lambda v: "n/a" if v is None or pd.isna(v) else f"{v:.3f}")
     disp["accuracy % [CI]"] = [_fmt_ci(a, lo, hi) for a, lo, hi in
                                zip(table["accuracy"], table["accuracy_ci_low"], table["accuracy_ci_high"])]
@@ -374,7 +467,7 @@ def results_table(results: Sequence[ConfigResult], formatted: bool = False) -> p
                 cells.append("")
                 continue
             n, p = row[f"n[{g}]"], row.get(f"persons[{g}]")
-            count = f"n={int(n)}" + (f", {int(p)}p" if p is not None and pd.notna(p) else "")
+            count = f"{int(n)} frames" + (f", {int(p)} persons" if p is not None and pd.notna(p) else "")
             c, v = row.get(f"clips[{g}]"), row.get(f"videos[{g}]")
             count += (f", {int(c)} clip{'s' if int(c) != 1 else ''}" if c is not None and pd.notna(c) else "")
             count += (f", {int(v)} video{'s' if int(v) != 1 else ''}" if v is not None and pd.notna(v) else "")

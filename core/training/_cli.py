@@ -29,7 +29,8 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training (defaults: the seed's recipe)")
     g.add_argument("--backbone", default=_DEFAULTS.backbone, choices=["resnet50v2", "resnet50"])
     g.add_argument("--weights", default=_DEFAULTS.weights,
-                   help="'imagenet' (offline: warning + random init, recorded), 'random', or a weights file")
+                   help="'imagenet' (downloaded by Keras; when it cannot be, the command stops and asks for one of "
+                        "the others), 'random', or a Keras weights file")
     g.add_argument("--input-size", type=int, default=_DEFAULTS.input_size, help="backbone input side in pixels")
     g.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
     g.add_argument("--epochs1", type=int, default=_DEFAULTS.phase1_epochs, help="phase 1 epochs (backbone frozen)")
@@ -60,11 +61,22 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The validated config; bad values raise ``ValueError`` naming the setting."""
+def config_from_args(args: argparse.Namespace, check_weights: bool = True) -> TrainConfig:
+    """The validated config; bad values raise ``ValueError`` naming the setting.
+
+    With ``check_weights`` the chosen backbone weights are checked up front
+    (:func:`core.backbones.require_weights`): ImageNet weights that cannot be
+    downloaded raise :class:`~core.WeightsUnavailableError` naming ``--weights random``
+    and ``--weights FILE``, before any data is loaded; nothing falls back silently.
+    """
+    from ..backbones import require_weights
+
     kwargs: dict[str, Any] = {field: getattr(args, opt) for opt, field in _OPTIONS.items()}
     kwargs["feature_cache"] = not args.no_feature_cache
-    return TrainConfig(**kwargs)
+    cfg = TrainConfig(**kwargs)
+    if check_weights:
+        require_weights(cfg.backbone, cfg.weights)
+    return cfg
 
 
 def artifacts_from_args(args: argparse.Namespace) -> Path:
@@ -113,7 +125,7 @@ def evaluation_from_args(args: argparse.Namespace, artifacts: Path, load=None):
     info = registered(args.eval_dataset, "--eval-dataset", artifacts)
     source = load(args.eval_dataset) if load is not None else load_dataset(args.eval_dataset, artifacts)
     df = evaluation_manifest(source, args.eval_split, info.path / "manifest.parquet")
-    desc = {"dataset": info.name, "split": args.eval_split, "n": int(len(df))}
+    desc = {"dataset": info.name, "split": args.eval_split, "n": int(len(df)), "synthetic": info.synthetic}
     if load is not None and args.eval_dataset in getattr(load, "rules", {}):
         desc.update(load.rules[args.eval_dataset])
     return df, desc
@@ -155,7 +167,7 @@ def fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..mixing import MixSpec, build_mix
+    from ..mixing import MixSpec, build_mix, evaluation_overlap
     from .runner import train_run
 
     artifacts = artifacts_from_args(args)
@@ -170,6 +182,9 @@ def run(args: argparse.Namespace) -> int:
     registered(args.base, "--base", artifacts)  # the training data first: its name is what the user typed
     if args.extra:
         registered(args.extra, "--extra", artifacts)
+    overlap = evaluation_overlap([spec], args.eval_dataset, args.eval_split)
+    if overlap:
+        return fail(overlap)
     load = loader_from_args(args, artifacts)
     try:
         evaluation, eval_info = evaluation_from_args(args, artifacts, load)

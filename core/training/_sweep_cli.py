@@ -22,12 +22,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..mixing import MixSpec, table3_preset
+    from ..mixing import MixSpec, evaluation_overlap, table3_preset
     from .sweep import plan_sweep, run_sweep, sweep_status
 
     artifacts = artifacts_from_args(args)
     try:
-        cfg = config_from_args(args)
+        cfg = config_from_args(args, check_weights=not args.plan)
         if args.preset:
             specs = table3_preset(args.eila, args.fer2013, args.sfew, seed=args.mix_seed)
             if args.eval_dataset == "EiLA":
@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             return fail(f"--only {unknown} not among the configurations {[s.name for s in specs]}")
         specs = [s for s in specs if s.name in args.only]
+    overlap = evaluation_overlap(specs, args.eval_dataset, args.eval_split)
+    if overlap:
+        return fail(overlap)
     datasets = loader_from_args(args, artifacts)
     try:
         evaluation, eval_info = evaluation_from_args(args, artifacts, datasets)

@@ -40,8 +40,9 @@ class TrainConfig:
     ----------
     backbone : {"resnet50v2", "resnet50"}
     weights : str
-        ``"imagenet"`` (downloaded by Keras; offline a warning and random
-        initialisation, recorded in the run), ``"random"``, or a Keras weights file.
+        ``"imagenet"`` (downloaded by Keras; when that is impossible training
+        stops with :class:`~core.WeightsUnavailableError`, never silently random),
+        ``"random"``, or a Keras weights file.
     input_size : int
         Square side of the backbone input (>= 32); 48x48 gray crops are resized
         and replicated to 3 channels.

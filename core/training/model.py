@@ -76,7 +76,7 @@ def head_batchnorm(cfg: "TrainConfig") -> keras.layers.BatchNormalization:
 
 
 def load_backbone_for(cfg: "TrainConfig") -> "Backbone":
-    """The backbone a config asks for (ImageNet offline falls back to random init with a warning)."""
+    """The backbone a config asks for (ImageNet weights that cannot be had raise WeightsUnavailableError)."""
     from ..backbones import load_backbone
 
     return load_backbone(cfg.backbone, cfg.input_size, cfg.weights, seed=cfg.seed)

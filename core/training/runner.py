@@ -3,9 +3,11 @@
 The folder is built in ``runs/.partial-<run_id>-<pid>/`` (where the app reads
 live ``history.csv`` and ``status.json``) and renamed into place only when
 complete: config.json, model.keras, history.csv, predictions.parquet,
-metrics.json, versions.json. The run id is the configuration's name plus a
-digest of every setting and of the data, so a finished configuration is
-recognised and never trained or overwritten again.
+metrics.json, versions.json (and training_rows.parquet: the rows trained on;
+leakage.json and training_identities.parquet: the identity leakage audit).
+The run id is the configuration's name plus a digest of every setting and of
+the data, so a finished configuration is recognised and never trained or
+overwritten again.
 """
 from __future__ import annotations
 
@@ -44,6 +46,9 @@ RUN_FILES: tuple[str, ...] = ("config.json", "model.keras", "history.csv", "pred
 #: Also written by every run (runs made before they existed are still finished): the identity leakage audit
 #: between the run's training and evaluation rows, and who and what clips it trained on (for later evaluations).
 RECORD_FILES: tuple[str, ...] = ("leakage.json", "training_identities.parquet")
+#: Written by new runs beside RUN_FILES (older runs lack it): the training mix's rows, for overlap checks.
+TRAINING_ROWS = "training_rows.parquet"
+TRAINING_ROW_COLUMNS: tuple[str, ...] = ("sample_id", "path", "dataset", "split", "person")
 
 
 @dataclass
@@ -234,6 +239,8 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
                                 outcome.evaluation_probs)
         atomic_write_json(versions(outcome.backbone["weights_used"], outcome.backbone["warning"]),
                           partial / "versions.json")
+        atomic_write_parquet(train[[c for c in TRAINING_ROW_COLUMNS if c in train.columns]],
+                             partial / TRAINING_ROWS)  # which rows trained it: later evaluations check overlap
         config = {
             "run_id": run_id, "kind": "training", "name": name, "label": name, "created": time.time(),
             "classes": list(EMOTIONS), "input_size": cfg.input_size, "channels": 3, "input_scale": "0-255",
