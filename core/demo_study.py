@@ -225,7 +225,7 @@ def run_demo_study(out_dir: str | Path, artifacts: str | Path, config: DemoStudy
     """
     from .classifier import load_classifier, predict_manifest
     from .evaluation.runs import DEFAULT_ATTRIBUTES, versions, write_evaluation
-    from .training.runner import _freeze_files, write_history
+    from .training.runner import _freeze_files, record_identities, write_history
 
     config = config or DemoStudyConfig()
     out_dir, artifacts = Path(out_dir).resolve(), Path(artifacts)
@@ -243,6 +243,8 @@ def run_demo_study(out_dir: str | Path, artifacts: str | Path, config: DemoStudy
         run_cfg = {"classes": list(FER_PACKAGE_CLASSES), "input_size": 64, "channels": 1, "input_scale": "-1-1"}
         atomic_write_json(run_cfg, partial / "config.json")  # what load_classifier needs to read the folder
         test = manifest[(manifest["split"] == "test") & manifest["label"].notna()].reset_index(drop=True)
+        trained_on = manifest[manifest["split"].isin(("train", "validation")) & manifest["label"].notna()]
+        test = record_identities(trained_on, test, partial, "test")  # leakage.json; seen_person on every row
         clf = load_classifier(partial)  # predict through the saved model: what the other pages will load
         preds = predict_manifest(clf, test, batch_size=256, progress=progress)
         if progress is not None:

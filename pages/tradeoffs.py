@@ -192,7 +192,7 @@ sets = group_by_set(results)
 no_groups = [s for s, members in sets.items() if s.published and all(r.report is None for r in members)]
 for s_ in no_groups:
     st.caption(f"Published results: {sets.pop(s_)[0].note}.")
-if len(by_split_rule([r for members in sets.values() for r in members])) > 1:
+if len(by_split_rule([r for members in sets.values() for r in members if r.split_rule])) > 1:  # EiLA only
     st.info("Results come from different EiLA split rules: shown side by side. The seed's rule (annotator count) "
             "puts persons seen in training into the test split; the person-disjoint rule does not. The two rules "
             "test different frames, so each is its own evaluation set with its own Pareto front.",

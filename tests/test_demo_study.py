@@ -56,6 +56,9 @@ def test_the_study_writes_an_evaluate_schema_run_the_pages_read(study):
     preds = load_predictions(out)
     assert len(preds) == m["n_samples"] == 812 and set(preds["split"]) == {"test"}
     assert {"path", "race", "person"} <= set(preds.columns)
+    assert preds["seen_person"].eq(False).all()  # person-disjoint splits: no test person was trained on
+    leak = json.loads((out / "leakage.json").read_text())
+    assert leak["checked"] and all(g["persons_seen"] == 0 for g in leak["groups"])
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["kind"] == "training" and cfg["synthetic"] and cfg["weights_used"] == "fer (FER2013-trained)"
     assert cfg["backbone"]["weights_used"] == "fer (FER2013-trained)" and cfg["training"]["epochs"] == 10
