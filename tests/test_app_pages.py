@@ -1,7 +1,6 @@
 """AppTest: the app and every page listed in app.PAGES run without exception on the embedded default."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import cv2
@@ -13,6 +12,7 @@ from core.demo import DemoConfig, ensure_demo
 from core.registry import list_datasets
 
 from tests._app_pages import EXISTING, REPO
+from tests._artifacts import private_artifacts
 
 #: a small demo keeps page runs fast; pages do not depend on its size
 SMALL = DemoConfig(n_persons={"Light": 4, "Medium": 4, "Dark": 3}, images_per_person=7, image_size=64)
@@ -38,10 +38,7 @@ def demo_artifacts(tmp_path_factory) -> Path:
 @pytest.fixture()
 def fresh_default(demo_artifacts, tmp_path, monkeypatch) -> Path:
     """A fresh copy of the embedded default for one page run."""
-    path = tmp_path / "artifacts"
-    shutil.copytree(demo_artifacts, path)
-    monkeypatch.setenv("FERBIAS_ARTIFACTS", str(path))
-    return path
+    return private_artifacts(demo_artifacts, tmp_path, monkeypatch)
 
 
 def test_pages_list_includes_the_foundation_pages():

@@ -29,6 +29,7 @@ from core.registry import get_dataset, list_datasets, load_dataset
 from tests.faults_helpers import (FLUSH_EVERY_ROW, REPO, assert_nothing_lost, cli, cli_subprocess, fer2013_csv,
                                   fingerprint, kill_after, read_only_place, staging_left, tiny_tree, try_mount, umount,
                                   visible)
+from tests._artifacts import private_artifacts
 from tests.preprocess_video_fixture import eila_video  # noqa: F401 - module-scoped fixture
 
 TRAIN_ARGS = ("--weights", "random", "--input-size", "32", "--epochs1", "1", "--epochs2", "0", "--batch-size", "8")
@@ -57,10 +58,7 @@ def finished(tmp_path_factory) -> Path:
 @pytest.fixture()
 def arts(finished: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of :func:`finished` (also $FERBIAS_ARTIFACTS)."""
-    art = tmp_path / "artifacts"
-    shutil.copytree(finished, art)
-    monkeypatch.setenv("FERBIAS_ARTIFACTS", str(art))
-    return art
+    return private_artifacts(finished, tmp_path, monkeypatch)
 
 
 @pytest.fixture()

@@ -1,13 +1,13 @@
 """AppTest of the Trade-offs, Misclassified faces and Report pages on the published results and on tiny runs."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from _evaluation_data import make_run, synthetic_predictions
+from tests._artifacts import private_artifacts
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,10 +40,7 @@ def tiny_runs_src(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def tiny_runs(tiny_runs_src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    art = tmp_path / "artifacts"
-    shutil.copytree(tiny_runs_src, art)
-    monkeypatch.setenv("FERBIAS_ARTIFACTS", str(art))
-    return art
+    return private_artifacts(tiny_runs_src, tmp_path, monkeypatch)
 
 
 def test_tradeoffs_on_reference_results(artifacts: Path) -> None:

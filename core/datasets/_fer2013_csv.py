@@ -1,7 +1,6 @@
 """Loader for the original FER2013 ``emotion,pixels,Usage`` CSV."""
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from pathlib import Path
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_bytes, atomic_write_json, file_sha1, read_json
+from .._io import atomic_write_bytes, atomic_write_json, file_sha1, read_json, replace_folder
 from ..labels import FER2013_CODES
 from ._common import LoadReport, finish, read_csv, require_columns
 
@@ -97,8 +96,7 @@ def load_fer2013_csv(csv_path: str | Path, out_dir: str | Path, dataset: str = "
                 atomic_write_bytes(buf.tobytes(), staging / rel)
             atomic_write_json({"csv_sha1": sha1, "n_rows": len(dests), "csv": str(csv_path)},
                               staging / "complete.json")
-            shutil.rmtree(out_dir, ignore_errors=True)  # an incomplete earlier attempt
-            os.replace(staging, out_dir)
+            replace_folder(staging, out_dir)  # over an incomplete earlier attempt, if any
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     rows = [{"sample_id": f"{dataset}:{i}", "path": str((out_dir / rel).resolve()), "dataset": dataset,
