@@ -12,7 +12,7 @@ from core.evaluation.findings import set_findings
 from core.evaluation.leakage import runs_leakage_notes
 from core.evaluation.plots import group_accuracy_figure, group_order, tradeoff_figure
 from core.evaluation.recall import largest_recall_gap, recall_by_group, recall_matrix
-from core.evaluation.results import (ConfigResult, by_split_rule, reference_results, results_table, run_results,
+from core.evaluation.results import (ConfigResult, reference_results, results_table, run_results,
                                      split_rule_label)
 from core.evaluation.runs import list_runs
 from core.evaluation.sets import group_by_set, set_families, set_tradeoff_table
@@ -192,7 +192,7 @@ sets = group_by_set(results)
 no_groups = [s for s, members in sets.items() if s.published and all(r.report is None for r in members)]
 for s_ in no_groups:
     st.caption(f"Published results: {sets.pop(s_)[0].note}.")
-if len(by_split_rule([r for members in sets.values() for r in members if r.split_rule])) > 1:  # EiLA only
+if len({r.split_rule for members in sets.values() for r in members if r.split_rule}) > 1:  # EiLA rules only
     st.info("Results come from different EiLA split rules: shown side by side. The seed's rule (annotator count) "
             "puts persons seen in training into the test split; the person-disjoint rule does not. The two rules "
             "test different frames, so each is its own evaluation set with its own Pareto front.",

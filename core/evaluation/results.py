@@ -385,14 +385,6 @@ def split_rule_label(rule: str) -> str:
     return SPLIT_RULE_LABELS.get(rule, rule) if rule else "not recorded"
 
 
-def by_split_rule(results: Sequence[ConfigResult]) -> dict[str, list[ConfigResult]]:
-    """Results grouped by split rule label (published results count as the seed's rule), in order of appearance."""
-    out: dict[str, list[ConfigResult]] = {}
-    for r in results:
-        out.setdefault(split_rule_label(r.split_rule), []).append(r)
-    return out
-
-
 def _fmt_ci(v: float, lo: float, hi: float, pct: bool = True) -> str:
     if v is None or not np.isfinite(v):
         return "n/a"
