@@ -15,7 +15,7 @@ from core.evaluation.runs import list_runs, load_predictions
 from core.latent import (ClusterConfig, EmbeddingConfig, ProjectionConfig, build_extractor, composition,
                          embed_manifest, fit_kmeans, independence_test, kmeans_curves, linear_probe, project,
                          select_rows)
-from core.latent.analysis import AGE_LABELS, attribute_values, available_attributes
+from core.attributes import AGE_LABELS, attribute_values, available_attributes
 from core.latent.clusters import prepare_for_clustering, prepared_config
 from core.latent.plots import curves_figure, hover_faces_html, lift_figure, scatter_figure, thumbnail_uri
 from core.latent.projection import normalize_vectors, warm_up_umap

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from core.evaluation.compare import OUTCOMES, align_pair, compare_runs
-from core.evaluation.explore import caption, error_rate_table, filter_predictions, pose_groups
-from core.evaluation.fairness import available_attributes, resolve_attribute
+from core.attributes import available_attributes, pose_groups, resolve_attribute
+from core.evaluation.explore import caption, error_rate_table, filter_predictions
 from core.evaluation.leakage import leakage_warnings, read_leakage
 from core.evaluation.results import PERSON_FILTERS, filter_seen
 from core.evaluation.metrics import confusion

@@ -8,8 +8,8 @@ import pytest
 from _evaluation_data import synthetic_predictions
 from core._errors import DataFormatError
 from core.evaluation.uncertainty import METHOD_CLUSTER, METHOD_WILSON
-from core.fairness import (available_attributes, group_report, group_report_from_counts, hex_to_lab, ita_degrees,
-                           resolve_attribute, skin_tone_category)
+from core.attributes import available_attributes, hex_to_lab, ita_degrees, resolve_attribute, skin_tone_category
+from core.evaluation.fairness import group_report, group_report_from_counts
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def preds() -> pd.DataFrame:
 
 def test_group_report_rows_and_summary(preds: pd.DataFrame) -> None:
     rep = group_report(preds, "race", n_boot=300)
-    table, summary = rep  # unpacks like a tuple
+    table, summary = rep.table, rep.summary
     assert list(table.columns[:6]) == ["accuracy", "ci_low", "ci_high", "weighted_f1", "n_samples", "n_persons"]
     manual = preds.assign(ok=preds["true"] == preds["pred"]).groupby("race").agg(
         acc=("ok", "mean"), n=("ok", "size"), persons=("person", "nunique"))

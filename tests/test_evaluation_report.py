@@ -12,8 +12,8 @@ import pytest
 from _evaluation_data import make_run, synthetic_predictions
 from core._errors import DataFormatError
 from core.cli import main
-from core.evaluation.explore import error_rate_table, filter_predictions, pose_bin, pose_groups
-from core.evaluation.fairness import resolve_attribute
+from core.attributes import pose_bin, pose_groups, resolve_attribute
+from core.evaluation.explore import error_rate_table, filter_predictions
 from core.evaluation.report import build_report
 from core.evaluation.results import pareto_front, result_from_predictions, results_table, run_results
 from core.evaluation.runs import list_runs, load_predictions, read_run
@@ -120,7 +120,7 @@ def test_report_cli(two_runs, tmp_path) -> None:
 
 
 def test_side_profile_is_a_union_of_pose_bins() -> None:
-    from core.evaluation.explore import POSE_BINS, SIDE_PROFILE_DEG
+    from core.attributes import POSE_BINS, SIDE_PROFILE_DEG
     from core.preprocess import SIDE_PROFILE_YAW_DEG
 
     assert SIDE_PROFILE_DEG == SIDE_PROFILE_YAW_DEG

@@ -12,7 +12,8 @@ import pytest
 from core.datasets import load_utkface
 from core.latent import (ClusterConfig, check_k, composition, fit_kmeans, independence_test, kmeans_curves,
                          linear_probe)
-from core.latent.analysis import attribute_values, available_attributes
+from core.attributes import attribute_values, available_attributes
+from core.latent.analysis import DEFAULT_ATTRIBUTES
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +146,7 @@ def test_kmeans_curves_and_k_range():
 
 
 def test_attributes_derived_from_manifest(utk):
-    assert available_attributes(utk) == ["race", "gender", "age_group"]  # UTKFace has no emotion label
+    assert available_attributes(utk, DEFAULT_ATTRIBUTES) == ["race", "gender", "age_group"]  # no emotion label
     ages = attribute_values(utk, "age_group")
     assert set(ages.dropna()) <= {"0-19", "20-39", "40-59", "60+"} and ages.notna().all()
     assert attribute_values(utk, "skin_color") is None

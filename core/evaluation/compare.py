@@ -28,8 +28,8 @@ from scipy.stats import binomtest, chi2
 from scipy.stats import t as t_dist
 
 from .._errors import DataFormatError
-from .fairness import PersonArg, person_column, resolve_attribute
-from .metrics import check_predictions
+from ..attributes import resolve_attribute
+from .validation import PersonArg, check_predictions, person_column
 from .._clusters import fill_missing_ids
 from .uncertainty import per_person_counts, ratio_bounds
 

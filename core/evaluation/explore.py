@@ -1,44 +1,20 @@
-"""Slicing predictions for the misclassified-face explorer: filters, pose bins, error tables, thumbnails."""
+"""Slicing predictions for the misclassified-face explorer: filters, error tables, captions.
+
+Pose bins (:func:`core.attributes.pose_groups`) and every other group attribute live in :mod:`core.attributes`.
+"""
 from __future__ import annotations
 
-import math
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .._errors import DataFormatError
-from .fairness import person_column, resolve_attribute
+from ..attributes import POSE_ORDER, resolve_attribute
 from .uncertainty import accuracy_interval
+from .validation import person_column
 
-#: The side-profile threshold of face preprocessing (``core.preprocess.SIDE_PROFILE_YAW_DEG``, checked by a
-#: test; not imported here because that package loads OpenCV): ``side_profile`` is ``|yaw| >= 45``.
-SIDE_PROFILE_DEG = 45.0
-#: |yaw| bins in degrees (lower bound inclusive). 45 is an edge, so "side profile" (``|yaw| >= 45``) is exactly
-#: the union of the bins marked "side profile".
-POSE_BINS: tuple[tuple[float, float, str], ...] = (
-    (0.0, 15.0, "frontal (<15°)"), (15.0, 30.0, "15-30°"), (30.0, SIDE_PROFILE_DEG, "30-45°"),
-    (SIDE_PROFILE_DEG, 60.0, "45-60° (side profile)"), (60.0, math.inf, "≥60° (side profile)"))
 CORRECTNESS: tuple[str, ...] = ("all", "correct", "wrong")
-
-
-def pose_bin(yaw: pd.Series) -> pd.Series:
-    """Pose bin (:data:`POSE_BINS`) of each ``|yaw|``; missing yaw stays missing."""
-    a = pd.to_numeric(yaw, errors="coerce").abs()
-    out = pd.Series([None] * len(a), index=a.index, dtype=object)
-    for lo, hi, name in POSE_BINS:
-        out[(a >= lo) & (a < hi)] = name
-    return out
-
-
-def pose_groups(df: pd.DataFrame) -> tuple[pd.Series, str] | None:
-    """Pose of each row: yaw bins when ``yaw`` has values, else the ``side_profile`` flag, else None."""
-    if "yaw" in df.columns and df["yaw"].notna().any():
-        return pose_bin(df["yaw"]).rename("pose"), "|yaw| bin"
-    if "side_profile" in df.columns and df["side_profile"].notna().any():
-        flag = df["side_profile"].map(lambda v: None if pd.isna(v) else ("side profile" if bool(v) else "frontal"))
-        return flag.rename("pose"), "side-profile flag"
-    return None
 
 
 def filter_predictions(df: pd.DataFrame, attribute: str | None = None, groups: Iterable[str] | None = None,
@@ -120,7 +96,7 @@ def error_rate_table(df: pd.DataFrame, rows: pd.Series, cols: pd.Series, n_boot:
                     "n_samples": iv.n_samples, "n_persons": iv.n_persons, "low_n": iv.low_n})
     table = pd.DataFrame(out, columns=["row", "col", "error_rate", "ci_low", "ci_high", "n_samples", "n_persons",
                                        "low_n"])
-    rank = {name: i for i, (_, _, name) in enumerate(POSE_BINS)}
+    rank = {name: i for i, name in enumerate(POSE_ORDER)}
     key = table["col"].map(lambda c: (rank.get(c, len(rank)), str(c)))
     return table.iloc[sorted(range(len(table)), key=lambda i: (str(table["row"].iloc[i]), key.iloc[i]))]\
         .reset_index(drop=True)

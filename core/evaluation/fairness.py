@@ -1,20 +1,8 @@
 """Per-group metrics for any attribute, with honest intervals and disparity summaries.
 
-Attributes
-----------
-A column of the predictions table (``race``, ``gender``, ``dataset``...), or
-
-``skin_tone``
-    The Individual Typology Angle (ITA) category of the ``skin_color`` hex
-    value: the colour is converted from sRGB to CIELAB (D65) and
-    ``ITA = atan2(L* - 50, b*)`` in degrees is binned with the standard
-    dermatology thresholds (Chardon et al. 1991; Del Bino & Bernerd 2013):
-    very light > 55 >= light > 41 >= intermediate > 28 >= tan > 10 >= brown > -30 >= dark.
-``skin_tone_tertile``
-    Data-dependent thirds of CIELAB lightness ``L*`` over the distinct colours
-    present: ``lightest third``, ``middle third``, ``darkest third``.
-``a x b``
-    An intersection, e.g. ``race x gender``; group names are ``"White / Female"``.
+Attributes (``race``, ``skin_tone``, ``race x gender``...) are resolved by
+:func:`core.attributes.resolve_attribute`; groups are listed in
+:func:`core.attributes.group_order`.
 
 Group point estimates use fairlearn's :class:`~fairlearn.metrics.MetricFrame`;
 intervals come from :mod:`core.evaluation.uncertainty`.
@@ -24,140 +12,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, count
 from sklearn.metrics import accuracy_score, f1_score
 
-from .._errors import DataFormatError
-from .metrics import check_predictions
 from .._clusters import fill_missing_ids
+from .._errors import DataFormatError
+from ..attributes import group_order, resolve_attribute
 from .disparity import corrected_spread
 from .uncertainty import Interval, accuracy_interval, count_interval, per_person_counts, spread, spread_intervals
 from .units import clip_ids, require_unit, unit_ids, video_ids
-
-SKIN_TONE_ITA_BINS: tuple[tuple[float, str], ...] = (
-    (55.0, "very light"), (41.0, "light"), (28.0, "intermediate"), (10.0, "tan"), (-30.0, "brown"),
-    (-math.inf, "dark"))
-SKIN_TONE_ORDER: tuple[str, ...] = tuple(name for _, name in SKIN_TONE_ITA_BINS)
-TERTILE_ORDER: tuple[str, ...] = ("lightest third", "middle third", "darkest third")
-INTERSECTION_SEPARATOR = " x "
-DERIVED_ATTRIBUTES: tuple[str, ...] = ("skin_tone", "skin_tone_tertile")
-PersonArg = str | None | Literal[False]
-
-
-def hex_to_lab(color: str) -> tuple[float, float, float]:
-    """CIELAB ``(L*, a*, b*)`` of an sRGB ``#rrggbb`` colour under D65.
-
-    Raises
-    ------
-    ValueError
-        If ``color`` is not ``#rrggbb``.
-    """
-    s = str(color).strip()
-    if len(s) != 7 or not s.startswith("#"):
-        raise ValueError(f"expected a colour '#rrggbb', received {color!r}")
-    rgb = np.array([int(s[i:i + 2], 16) for i in (1, 3, 5)], dtype=float) / 255.0
-    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    m = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
-                  [0.0193339, 0.1191920, 0.9503041]])
-    xyz = m @ lin / np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return (float(116 * f[1] - 16), float(500 * (f[0] - f[1])), float(200 * (f[1] - f[2])))
-
-
-def ita_degrees(color: str) -> float:
-    """Individual Typology Angle ``atan2(L* - 50, b*)`` in degrees of a ``#rrggbb`` colour."""
-    lum, _, b = hex_to_lab(color)
-    return float(math.degrees(math.atan2(lum - 50.0, b)))
-
-
-def skin_tone_category(color: str) -> str:
-    """ITA category (:data:`SKIN_TONE_ORDER`) of a ``#rrggbb`` colour."""
-    ita = ita_degrees(color)
-    for threshold, name in SKIN_TONE_ITA_BINS:
-        if ita > threshold:
-            return name
-    return SKIN_TONE_ORDER[-1]
-
-
-def _skin_colors(df: pd.DataFrame, source: str) -> pd.Series:
-    if "skin_color" not in df.columns or df["skin_color"].isna().all():
-        raise DataFormatError("no 'skin_color' values; skin tone groups need '#rrggbb' colours", source)
-    return df["skin_color"].astype(object)
-
-
-def resolve_attribute(df: pd.DataFrame, attribute: str, source: str = "<predictions>") -> pd.Series:
-    """The group label of every row for ``attribute`` (see the module docstring); missing stays missing.
-
-    Raises
-    ------
-    DataFormatError
-        If the table has no column the attribute needs, naming ``source``.
-    """
-    if not isinstance(attribute, str) or not attribute.strip():
-        raise ValueError(f"attribute must be a non-empty string, received {attribute!r}")
-    if INTERSECTION_SEPARATOR in attribute:
-        parts = [resolve_attribute(df, a.strip(), source) for a in attribute.split(INTERSECTION_SEPARATOR)]
-        joined = parts[0].astype(object)
-        for p in parts[1:]:
-            joined = pd.Series([None if pd.isna(a) or pd.isna(b) else f"{a} / {b}" for a, b in zip(joined, p)],
-                               index=df.index, dtype=object)
-        return joined.rename(attribute)
-    if attribute in df.columns:
-        s = df[attribute].astype(object)
-        return s.where(s.notna(), None).map(lambda v: v if v is None else str(v)).rename(attribute)
-    if attribute == "skin_tone":
-        colors = _skin_colors(df, source)
-        return colors.map(lambda c: None if pd.isna(c) else skin_tone_category(c)).rename(attribute)
-    if attribute == "skin_tone_tertile":
-        colors = _skin_colors(df, source)
-        uniq = sorted({c for c in colors.dropna()})
-        light = pd.Series({c: hex_to_lab(c)[0] for c in uniq})
-        if light.nunique() < 3:
-            raise DataFormatError(f"skin tone tertiles need at least 3 distinct colours, found {light.nunique()}",
-                                  source, "skin_color")
-        bins = pd.qcut(light, 3, labels=list(reversed(TERTILE_ORDER)))
-        return colors.map(lambda c: None if pd.isna(c) else str(bins[c])).rename(attribute)
-    raise DataFormatError(f"no column {attribute!r}; expected one of the table's columns, "
-                          f"{list(DERIVED_ATTRIBUTES)} or an intersection like 'race x gender'; "
-                          f"columns are {list(df.columns)}", source)
-
-
-def available_attributes(df: pd.DataFrame) -> list[str]:
-    """Group attributes a predictions table can provide, in a sensible display order."""
-    out = [c for c in ("race", "gender") if c in df.columns and df[c].notna().any()]
-    if "skin_color" in df.columns and df["skin_color"].notna().any():
-        out += ["skin_tone", "skin_tone_tertile"]
-    if "race" in out and "gender" in out:
-        out.append("race x gender")
-    out += [c for c in ("dataset", "age_bin") if c in df.columns and df[c].nunique(dropna=True) > 1]
-    return out
-
-
-def person_column(df: pd.DataFrame, person: PersonArg = None) -> str | None:
-    """The person column to cluster on: ``person`` if given (must exist), the ``person`` column when
-    ``None`` and present with values, nothing when ``False``."""
-    if person is False:
-        return None
-    if person is None:
-        return "person" if "person" in df.columns and df["person"].notna().any() else None
-    if person not in df.columns:
-        raise DataFormatError(f"no person column {person!r}; columns are {list(df.columns)}")
-    return person if df[person].notna().any() else None
+from .validation import PersonArg, check_predictions, person_column
 
 
 def _n_distinct(y_true: Any, y_pred: Any, person: Any) -> int:
     return int(pd.Series(person, dtype=object).nunique(dropna=True))
-
-
-def _order(groups: list[str]) -> list[str]:
-    for order in (SKIN_TONE_ORDER, TERTILE_ORDER):
-        if set(groups) <= set(order):
-            return [g for g in order if g in groups]
-    return sorted(groups)
 
 
 @dataclass(frozen=True)
@@ -187,10 +59,6 @@ class GroupReport:
     table: pd.DataFrame
     summary: dict[str, Any]
     replicates: np.ndarray
-
-    def __iter__(self):
-        """Allow ``table, summary = group_report(...)``."""
-        return iter((self.table, self.summary))
 
     def groups_dict(self) -> dict[str, dict[str, Any]]:
         """``{group: {accuracy, ci_low, ci_high, weighted_f1, n_samples, n_persons, low_n, ci_method}}``."""
@@ -284,7 +152,7 @@ def group_report(predictions: pd.DataFrame, attribute: str = "race", person: Per
     mf = MetricFrame(metrics=metrics, y_true=df["true"].to_numpy(), y_pred=df["pred"].to_numpy(),
                      sensitive_features=groups.rename(attribute), sample_params=params)
     by = mf.by_group
-    names = _order([str(g) for g in by.index])
+    names = group_order([str(g) for g in by.index])
     rng = np.random.default_rng(seed)
     ids, n_missing_ids = fill_missing_ids(clusters, len(df), unit)
     rows, reps, counts = [], [], []

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .._errors import DataFormatError
 from .._io import atomic_write_json, atomic_write_text, read_json
-from .fairness import resolve_attribute
+from ..attributes import resolve_attribute
 from .units import clip_ids, video_ids
 
 LEAKAGE_FILE = "leakage.json"
@@ -125,7 +125,7 @@ def leakage_audit(train: pd.DataFrame | None, evaluation: pd.DataFrame,
     evaluation : pandas.DataFrame
         The rows it is evaluated on.
     attributes : iterable of str
-        Group attributes (any :func:`core.evaluation.resolve_attribute` accepts);
+        Group attributes (any :func:`core.attributes.resolve_attribute` accepts);
         those the evaluation rows lack are left out. Group ``all`` comes first.
     train_splits, eval_split
         Recorded in the audit.

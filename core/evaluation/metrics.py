@@ -17,51 +17,14 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 
 from .._errors import DataFormatError
 from ..labels import EMOTIONS
+from .fairness import group_report
+from .uncertainty import accuracy_interval
+from .units import require_unit, unit_ids
+from .validation import check_predictions, person_column
 
 PROB_COLUMNS: tuple[str, ...] = tuple(f"prob_{e}" for e in EMOTIONS)
 #: Keras' clipping constant for categorical cross-entropy.
 EPSILON = 1e-7
-
-
-def check_predictions(predictions: pd.DataFrame, source: str = "<predictions>") -> pd.DataFrame:
-    """Validate a predictions table and return its labelled rows.
-
-    Parameters
-    ----------
-    predictions : pandas.DataFrame
-        Needs ``true`` and ``pred`` columns with values in :data:`EMOTIONS`
-        (``true`` may be missing for unlabelled rows, which are dropped).
-    source : str
-        File or table name used in error messages.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The labelled rows, index reset, with a boolean ``correct`` column.
-
-    Raises
-    ------
-    DataFormatError
-        Missing columns, unknown labels or no labelled rows.
-    """
-    if not isinstance(predictions, pd.DataFrame):
-        raise DataFormatError(f"expected a pandas DataFrame of predictions, received {type(predictions).__name__}",
-                              source)
-    missing = [c for c in ("true", "pred") if c not in predictions.columns]
-    if missing:
-        raise DataFormatError(f"missing column(s) {missing}; expected a predictions table with columns "
-                              f"sample_id, true, pred, prob_<emotion>..., received {list(predictions.columns)}", source)
-    df = predictions[predictions["true"].notna()].reset_index(drop=True)
-    if df.empty:
-        raise DataFormatError("no labelled rows (column 'true' is empty); metrics need ground-truth labels", source)
-    for col in ("true", "pred"):
-        bad = sorted(set(df[col].dropna().astype(str)) - set(EMOTIONS))
-        if bad or df[col].isna().any():
-            raise DataFormatError(f"expected labels in {list(EMOTIONS)}, received {bad[:5] or ['<missing>']}",
-                                  source, col)
-    df = df.copy()
-    df["correct"] = (df["true"] == df["pred"]).to_numpy(dtype=bool)
-    return df
 
 
 def accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
@@ -189,10 +152,6 @@ def compute_metrics(predictions: pd.DataFrame, attributes: Iterable[str] = ("rac
         ``std_corrected`` / ``gap_corrected`` / ``ratio_corrected`` with CIs
         (corrected for sampling noise, :mod:`core.evaluation.disparity`).
     """
-    from .fairness import group_report, person_column
-    from .uncertainty import accuracy_interval
-    from .units import require_unit, unit_ids
-
     df = check_predictions(predictions, source)
     pcol = person_column(df, None if person == "person" else person)  # the default column may be absent
     require_unit(df, unit, source)

@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from ..labels import EMOTIONS
-from .fairness import resolve_attribute
-from .metrics import check_predictions
+from ..attributes import resolve_attribute
+from .validation import check_predictions
 
 
 def recall_by_group(predictions: pd.DataFrame, attribute: str, source: str = "<predictions>") -> pd.DataFrame:

@@ -24,7 +24,7 @@ from .. import reference as ref
 from .._io import atomic_write_text
 from ._report_parts import (MIN_CELL, clean_text, comparisons, dataset_audit, human, pct_cols, recall_parts,
                             table_html)
-from .fairness import available_attributes, person_column, resolve_attribute
+from ..attributes import available_attributes, resolve_attribute
 from .findings import set_findings
 from .metrics import per_class_metrics
 from .plots import group_accuracy_figure, tradeoff_figure
@@ -32,6 +32,7 @@ from .leakage import leakage_table, read_leakage, runs_leakage_notes
 from .results import ConfigResult, reference_results, results_table, run_results, split_rule_label, split_rule_of
 from .runs import RunInfo, read_run
 from .sets import group_by_set
+from .validation import person_column
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 6px;

@@ -18,8 +18,9 @@ import pandas as pd
 
 from .. import reference as ref
 from .._errors import DataFormatError
-from .fairness import GroupReport, group_report, group_report_from_counts, person_column
-from .metrics import check_predictions, loss_of, weighted_f1
+from .fairness import GroupReport, group_report, group_report_from_counts
+from .metrics import loss_of, weighted_f1
+from .validation import check_predictions, person_column
 from .runs import RunInfo, load_predictions, read_run
 from .uncertainty import accuracy_interval, count_interval
 from .units import require_unit, unit_ids
