@@ -13,17 +13,19 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .._io import atomic_write_json, atomic_write_text
+from ..attributes import AGE_LABELS, attribute_values, available_attributes
 from ..manifest import atomic_write_parquet
 from ..paths import cache_dir, default_artifacts_dir
 from ..progress import ProgressFn
 from .clusters import (ClusterConfig, KMeansResult, check_k, fit_kmeans, kmeans_curves, prepare_for_clustering,
                        prepared_config)
-from .embeddings import EmbeddingConfig, Extractor, check_image_manifest, embed_manifest
+from .embeddings import EmbeddingConfig, Embeddings, Extractor, check_image_manifest, embed_manifest
 from .projection import ProjectionConfig, normalize_vectors, project, warm_up_umap
 from .stats import Composition, IndependenceResult, ProbeResult, composition, independence_test, linear_probe
 
@@ -31,31 +33,8 @@ DEFAULT_ATTRIBUTES: tuple[str, ...] = ("race", "gender", "age_group", "label")
 #: Manifest columns copied next to the coordinates (hover text, colouring, joins).
 META_COLUMNS: tuple[str, ...] = ("path", "dataset", "split", "label", "race", "gender", "age", "skin_color", "person",
                                  "video", "yaw")
-AGE_BINS: tuple[int, ...] = (0, 20, 40, 60, 200)
-AGE_LABELS: tuple[str, ...] = ("0-19", "20-39", "40-59", "60+")
-
-
-def attribute_values(frame: pd.DataFrame, attribute: str) -> pd.Series | None:
-    """Values of ``attribute`` per row (``age_group`` is derived from ``age``); None when absent or all missing."""
-    if attribute == "age_group" and "age_group" not in frame.columns and "age" in frame.columns:
-        age = pd.to_numeric(frame["age"], errors="coerce")
-        s = pd.cut(age, bins=list(AGE_BINS), labels=list(AGE_LABELS), right=False).astype(object)
-        s = s.where(age.notna(), None)
-    elif attribute in frame.columns:
-        s = frame[attribute].astype(object).where(frame[attribute].notna(), None)
-    else:
-        return None
-    return None if s.notna().sum() == 0 else s
-
-
-def available_attributes(frame: pd.DataFrame, wanted: Iterable[str] = DEFAULT_ATTRIBUTES) -> list[str]:
-    """Attributes among ``wanted`` with at least 2 distinct values in ``frame``."""
-    out = []
-    for a in wanted:
-        s = attribute_values(frame, a)
-        if s is not None and s.dropna().nunique() >= 2:
-            out.append(a)
-    return out
+#: Column order of a composition table by attribute (else groups sort alphabetically).
+AGE_ORDER: dict[str, list[str]] = {"age_group": list(AGE_LABELS)}
 
 
 @dataclass(frozen=True)
@@ -71,6 +50,8 @@ class ClusterAnalysis:
     embedding: dict[str, Any]
     settings: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    #: Attributes whose probe was not possible, with the reason (not written to ``clusters.json``).
+    probes_skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def primary(self) -> str | None:
@@ -101,30 +82,52 @@ class ClusterAnalysis:
         }
 
 
-def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingConfig | None = None,
-                         projection: ProjectionConfig | None = None, clustering: ClusterConfig | None = None,
-                         k_values: Sequence[int] = tuple(range(2, 11)), attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
-                         n_permutations: int = 999, probe: bool = True, artifacts: str | Path | None = None,
-                         progress: ProgressFn | None = None, extractor: Extractor | None = None,
-                         source_name: str | Path = "<manifest>", warm_up: bool = True) -> ClusterAnalysis:
-    """From a manifest to composition tables and tests.
+@dataclass(frozen=True)
+class LatentSpace:
+    """What does not depend on k: the rows, their embeddings, 2-D projection, clustering space and k curves.
+
+    Made by :func:`embed_and_project`; :func:`analyse_clusters` and :func:`probe_attributes` take it.
+    """
+
+    rows: pd.DataFrame
+    embeddings: Embeddings
+    xy: np.ndarray
+    space: np.ndarray
+    curves: pd.DataFrame
+    k_values: list[int]
+    embedding: EmbeddingConfig
+    projection: ProjectionConfig
+    clustering: ClusterConfig
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def persons(self) -> pd.Series | None:
+        """The rows' ``person`` ids when there are any (tests and probes keep a person's faces together)."""
+        rows = self.rows
+        return rows["person"] if "person" in rows.columns and rows["person"].notna().any() else None
+
+
+def _reporter(progress: ProgressFn | None) -> ProgressFn:
+    return progress or (lambda done, total, message="": None)
+
+
+def embed_and_project(manifest: pd.DataFrame, embedding: EmbeddingConfig | None = None,
+                      projection: ProjectionConfig | None = None, clustering: ClusterConfig | None = None,
+                      k_values: Sequence[int] = tuple(range(2, 11)), artifacts: str | Path | None = None,
+                      progress: ProgressFn | None = None, extractor: Extractor | None = None,
+                      source_name: str | Path = "<manifest>", warm_up: bool = True) -> LatentSpace:
+    """The first half of :func:`run_cluster_analysis`: embeddings (cached), 2-D projection (cached), k curves.
 
     Parameters
     ----------
     manifest : pandas.DataFrame
         Rows to analyse (select them first, e.g. with :func:`core.latent.select_rows`).
-    k : int
-        Number of clusters, in ``[2, n - 1]``.
     embedding, projection, clustering : configs, optional
     k_values : sequence of int
-        k range of the elbow and silhouette curves (values above ``n - 1`` are dropped).
-    attributes : sequence of str
-        Attributes to test, in order of priority; those absent are skipped.
-    n_permutations : int
-    probe : bool
-        Run the linear probe for each attribute.
+        k range of the elbow and silhouette curves; values outside ``[2, n - 1]`` are dropped.
     artifacts : str or Path, optional
     progress : callable, optional
+        ``progress(done, total, message)``; messages start with the step (``embedding: ...``).
     extractor : Extractor, optional
         A model loaded earlier by :func:`core.latent.build_extractor`.
     source_name : str or Path
@@ -134,24 +137,29 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
         while the embedding runs (only the first process ever compiles; the
         kernels are cached under ``<artifacts>/cache/numba``).
 
+    Returns
+    -------
+    LatentSpace
+
     Raises
     ------
     ValueError
-        ``k`` out of range (checked before any model runs).
+        No value of ``k_values`` in ``[2, n - 1]``.
     DataFormatError
-        Empty manifest or missing images.
+        Empty manifest or missing images (checked before any model runs).
     """
     embedding = embedding or EmbeddingConfig()
     projection = projection or ProjectionConfig()
     clustering = clustering or ClusterConfig()
-    n = len(manifest)
-    if n:
-        check_k(k, n)
     artifacts = Path(artifacts) if artifacts is not None else default_artifacts_dir()
-    report = progress or (lambda done, total, message="": None)
+    report = _reporter(progress)
     timings: dict[str, float] = {}
 
     check_image_manifest(manifest, source_name)  # before starting anything: missing files fail fast
+    n = len(manifest)
+    ks = [kk for kk in k_values if 2 <= kk <= n - 1]
+    if not ks:
+        raise ValueError(f"no k of {list(k_values)} is in [2, n - 1] = [2, {n - 1}]; {n} faces were given")
     warm = None
     if projection.method == "umap" and warm_up:  # compile umap's kernels on a spare core while the model runs
         warm = threading.Thread(target=warm_up_umap, args=(cache_dir(artifacts) / "numba",), name="umap-warm-up",
@@ -173,43 +181,145 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
     timings["projection"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    ks = [kk for kk in k_values if 2 <= kk <= n - 1] or [k]
     space = prepare_for_clustering(emb.vectors, clustering)
     curves = kmeans_curves(space, ks, prepared_config(clustering),
                            progress=lambda d, t, m="": report(d, t, f"clustering: {m}"))
-    km = fit_kmeans(space, k, prepared_config(clustering))
     timings["clustering"] = time.perf_counter() - t0
+    return LatentSpace(rows=manifest, embeddings=emb, xy=xy, space=space, curves=curves, k_values=ks,
+                       embedding=embedding, projection=projection, clustering=clustering, timings=timings)
 
-    frame = pd.DataFrame({"sample_id": emb.sample_ids, "x": xy[:, 0], "y": xy[:, 1], "cluster": km.labels})
+
+def probe_attributes(space: LatentSpace, attributes: Sequence[str],
+                     progress: ProgressFn | None = None) -> tuple[dict[str, ProbeResult], dict[str, str]]:
+    """The linear probe of each attribute the rows have (it does not depend on k).
+
+    Returns
+    -------
+    probes : dict
+        ``{attribute: ProbeResult}``.
+    skipped : dict
+        ``{attribute: reason}`` for attributes whose probe was not possible (a group too small for
+        cross-validation).
+    """
+    report = _reporter(progress)
+    attrs = available_attributes(space.rows, attributes)
+    probes: dict[str, ProbeResult] = {}
+    skipped: dict[str, str] = {}
+    x = normalize_vectors(space.embeddings.vectors, space.clustering.normalize) if attrs else None
+    for i, a in enumerate(attrs):
+        report(i, len(attrs), f"probing {a}")
+        try:
+            probes[a] = linear_probe(x, attribute_values(space.rows, a), a, persons=space.persons,
+                                     seed=space.clustering.seed)
+        except ValueError as exc:  # a group too small for cross-validation: the probe is skipped for it
+            skipped[a] = str(exc)
+    return probes, skipped
+
+
+def analyse_clusters(space: LatentSpace, k: int, attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+                     n_permutations: int = 999, probe: bool = True,
+                     progress: ProgressFn | None = None) -> ClusterAnalysis:
+    """The second half of :func:`run_cluster_analysis`: one KMeans fit at ``k``, compositions, tests, probes.
+
+    Parameters
+    ----------
+    space : LatentSpace
+        From :func:`embed_and_project`.
+    k : int
+        Number of clusters, in ``[2, n - 1]``.
+    attributes : sequence of str
+        Attributes to test, in order of priority; those absent (or with one group) are skipped.
+    n_permutations : int
+    probe : bool
+        Also run :func:`probe_attributes`.
+    progress : callable, optional
+
+    Returns
+    -------
+    ClusterAnalysis
+    """
+    rows, clustering = space.rows, space.clustering
+    check_k(k, len(rows))
+    report = _reporter(progress)
+    timings = dict(space.timings)
+    t0 = time.perf_counter()
+    km = fit_kmeans(space.space, k, prepared_config(clustering))
+    timings["clustering"] = timings.get("clustering", 0.0) + time.perf_counter() - t0
+
+    frame = pd.DataFrame({"sample_id": space.embeddings.sample_ids, "x": space.xy[:, 0], "y": space.xy[:, 1],
+                          "cluster": km.labels})
     for col in META_COLUMNS:
-        if col in manifest.columns:
-            frame[col] = manifest[col].to_numpy()
+        if col in rows.columns:
+            frame[col] = rows[col].to_numpy()
 
     t0 = time.perf_counter()
-    comps, tests, probes = {}, {}, {}
-    attrs = available_attributes(manifest, attributes)
-    probe_x = normalize_vectors(emb.vectors, clustering.normalize) if probe and attrs else None
-    persons = manifest["person"] if "person" in manifest.columns and manifest["person"].notna().any() else None
+    comps, tests = {}, {}
+    attrs = available_attributes(rows, attributes)
     for i, a in enumerate(attrs):
         report(i, len(attrs), f"testing {a}")
-        values = attribute_values(manifest, a)
+        values = attribute_values(rows, a)
         if a == "age_group":
             frame["age_group"] = values.to_numpy()
-        comps[a] = composition(km.labels, values, a, group_order=list(AGE_LABELS) if a == "age_group" else None)
+        comps[a] = composition(km.labels, values, a, group_order=AGE_ORDER.get(a))
         tests[a] = independence_test(km.labels, values, a, n_permutations=n_permutations, seed=clustering.seed,
-                                     persons=persons)
-        if probe_x is not None:
-            try:
-                probes[a] = linear_probe(probe_x, values, a, persons=persons, seed=clustering.seed)
-            except ValueError:  # a group too small for cross-validation: the probe is skipped for it
-                pass
+                                     persons=space.persons)
+    probes, skipped = probe_attributes(space, attrs, progress) if probe else ({}, {})
     timings["tests"] = time.perf_counter() - t0
-    report(1, 1, "done")
-    settings = {"embedding": asdict(embedding), "projection": asdict(projection), "clustering": asdict(clustering),
-                "k_values": list(ks), "attributes": attrs, "n_permutations": n_permutations}
-    return ClusterAnalysis(frame=frame, curves=curves, kmeans=km, compositions=comps, tests=tests, probes=probes,
-                           embedding=emb.info(), settings=settings, timings={k_: round(v, 2) for k_, v in
-                                                                            timings.items()})
+    settings = {"embedding": asdict(space.embedding), "projection": asdict(space.projection),
+                "clustering": asdict(clustering), "k_values": list(space.k_values), "attributes": attrs,
+                "n_permutations": n_permutations}
+    return ClusterAnalysis(frame=frame, curves=space.curves, kmeans=km, compositions=comps, tests=tests,
+                           probes=probes, embedding=space.embeddings.info(), settings=settings,
+                           timings={k_: round(v, 2) for k_, v in timings.items()}, probes_skipped=skipped)
+
+
+def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingConfig | None = None,
+                         projection: ProjectionConfig | None = None, clustering: ClusterConfig | None = None,
+                         k_values: Sequence[int] = tuple(range(2, 11)), attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+                         n_permutations: int = 999, probe: bool = True, artifacts: str | Path | None = None,
+                         progress: ProgressFn | None = None, extractor: Extractor | None = None,
+                         source_name: str | Path = "<manifest>", warm_up: bool = True) -> ClusterAnalysis:
+    """From a manifest to composition tables and tests: :func:`embed_and_project`, then :func:`analyse_clusters`.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        Rows to analyse (select them first, e.g. with :func:`core.latent.select_rows`).
+    k : int
+        Number of clusters, in ``[2, n - 1]``.
+    embedding, projection, clustering : configs, optional
+    k_values : sequence of int
+        k range of the elbow and silhouette curves (values above ``n - 1`` are dropped; none left: ``[k]``).
+    attributes : sequence of str
+        Attributes to test, in order of priority; those absent are skipped.
+    n_permutations : int
+    probe : bool
+        Run the linear probe for each attribute.
+    artifacts : str or Path, optional
+    progress : callable, optional
+    extractor : Extractor, optional
+        A model loaded earlier by :func:`core.latent.build_extractor`.
+    source_name : str or Path
+        Name of the data for error messages.
+    warm_up : bool
+        See :func:`embed_and_project`.
+
+    Raises
+    ------
+    ValueError
+        ``k`` out of range (checked before any model runs).
+    DataFormatError
+        Empty manifest or missing images.
+    """
+    n = len(manifest)
+    if n:
+        check_k(k, n)
+    ks = [kk for kk in k_values if 2 <= kk <= n - 1] or [k]
+    space = embed_and_project(manifest, embedding, projection, clustering, ks, artifacts, progress, extractor,
+                              source_name, warm_up)
+    result = analyse_clusters(space, k, attributes, n_permutations, probe, progress)
+    _reporter(progress)(1, 1, "done")
+    return result
 
 
 def write_analysis(result: ClusterAnalysis, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
