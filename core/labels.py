@@ -79,9 +79,3 @@ def canonicalize_labels(names: Iterable[object]) -> tuple[pd.Series, dict[str, i
     excluded = Counter(str(n) for n, m in zip(raw, mapped) if m is None)
     return mapped, dict(excluded)
 
-
-def is_known_or_excluded(name: object) -> bool:
-    """True if ``name`` maps to :data:`EMOTIONS` or is a deliberately excluded label."""
-    return canonical_label(name) is not None or (
-        isinstance(name, str) and name.strip().lower() in EXCLUDED_LABELS
-    )

@@ -199,9 +199,6 @@ TABLE3_SIZES: dict[str, tuple[int, int]] = {
     "FER2013 + 50% EiLA": (31134, 7858), "FER2013 + 100% EiLA": (33561, 8540),
 }
 
-PRESETS: dict[str, Callable[..., list[MixSpec]]] = {"table3": table3_preset}
-
-
 def build_mix(spec: MixSpec, datasets: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFrame]) -> pd.DataFrame:
     """The training manifest of one configuration: its ``train`` and ``validation`` rows.
 
@@ -274,13 +271,6 @@ def evaluation_overlap(specs: Sequence[MixSpec], eval_dataset: str, eval_split: 
     shown = ", ".join(users[:4]) + (f" and {len(users) - 4} more" if len(users) > 4 else "")
     return (f"{len(users)} configuration(s) ({shown}) train on {eval_dataset}'s {eval_split} rows; evaluating them "
             f"there measures memory, not generalisation. Evaluate on a split that is never mixed in (the test split)")
-
-
-def resolve_preset(name: str, **kwargs: object) -> list[MixSpec]:
-    """A named preset's configurations (``"table3"``)."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; expected one of {list(PRESETS)}")
-    return PRESETS[name](**kwargs)
 
 
 def spec_sizes(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

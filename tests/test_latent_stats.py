@@ -193,3 +193,44 @@ def test_independence_numbers_match_scipy_and_units():
     # an attribute that varies within persons cannot be shuffled by person
     mixed = independence_test(c, g, "race", n_permutations=20, persons=["p1"] * 6 + ["p2"] * 6)
     assert mixed.permutation_unit == "frame" and not mixed.chi2_valid
+
+
+def _pinned_design() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """30 persons x 6 frames; each person mostly in a favourite cluster; vectors shifted by race."""
+    rng = np.random.default_rng(7)
+    persons = np.repeat([f"p{i:02d}" for i in range(30)], 6)
+    race = np.repeat(rng.choice(["Black", "Mixed", "White"], 30, p=[0.3, 0.2, 0.5]), 6)
+    codes = pd.factorize(race, sort=True)[0]
+    favourite = np.repeat(rng.integers(0, 4, 30), 6)
+    clusters = np.where(rng.random(len(race)) < 0.7, favourite, rng.integers(0, 4, len(race)))
+    vectors = rng.normal(size=(len(race), 12)) + codes[:, None] * 0.4
+    return persons, race, clusters, vectors
+
+
+def test_independence_numbers_are_pinned():
+    """Exact numbers of one design, frame- and person-level (held fixed when the implementation changes)."""
+    persons, race, clusters, _ = _pinned_design()
+    common = {"chi2": 25.454754270129104, "chi2_p": 0.0002811991831821792, "dof": 6,
+              "cramers_v": 0.2659091024210315, "cramers_v_corrected": 0.23357537266081696,
+              "ami": 0.046090357309313525, "min_expected": 6.333333333333333, "share_expected_below_5": 0.0}
+    for kw, unit, perm_p in (({}, "frame", 0.002), ({"persons": persons}, "person", 0.278)):
+        res = independence_test(clusters, race, "race", n_permutations=499, seed=3, **kw)
+        assert res.permutation_unit == unit and res.permutation_p == pytest.approx(perm_p, abs=1e-12)
+        for key, value in common.items():
+            assert getattr(res, key) == pytest.approx(value, rel=1e-9), key
+
+
+def test_linear_probe_numbers_are_pinned():
+    """Exact fold means of one design, with and without person ids."""
+    persons, race, _, vectors = _pinned_design()
+    pinned = {
+        None: (0.7055555555555556, 0.07264831572567791, 0.5554945054945055, 0.060690095064724496,
+               0.5666666666666667),
+        "person": (0.7008928571428571, 0.06917642439981823, 0.5548611111111111, 0.045021214135363176,
+                   0.5669642857142857),
+    }
+    for unit, expected in pinned.items():
+        res = linear_probe(vectors, race, "race", folds=4, persons=persons if unit else None, pca_dims=8, seed=1)
+        got = (res.accuracy, res.accuracy_std, res.balanced_accuracy, res.balanced_accuracy_std,
+               res.baseline_accuracy)
+        assert res.folds == 4 and got == pytest.approx(expected, rel=1e-9), unit

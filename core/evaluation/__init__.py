@@ -3,7 +3,7 @@
 Nothing here imports TensorFlow at import time; model loading happens in
 :func:`core.evaluation.runs.evaluate_model` through :mod:`core.classifier`.
 """
-from .compare import mcnemar, paired_bootstrap, paired_difference, pair_outcomes
+from .compare import mcnemar, paired_bootstrap, paired_difference
 from .disparity import corrected_spread
 from .fairness import GroupReport, group_report, group_report_from_counts
 from .leakage import (LEAKAGE_FIELDS, leakage_audit, leakage_table, leakage_warnings, mostly_seen_groups,
@@ -27,7 +27,7 @@ __all__ = [
     "check_predictions", "clip_ids", "compute_metrics", "confusion", "corrected_spread", "delete_run",
     "evaluate_model", "group_by_set", "group_report", "group_report_from_counts", "largest_recall_gap",
     "leakage_audit", "leakage_table", "leakage_warnings", "list_runs", "load_predictions", "macro_f1", "mcnemar",
-    "mostly_seen_groups", "pair_outcomes", "paired_bootstrap", "paired_difference", "pareto_status",
+    "mostly_seen_groups", "paired_bootstrap", "paired_difference", "pareto_status",
     "per_class_metrics", "provenance", "ratio_bounds", "read_leakage", "read_run", "recall_by_group", "rename_run",
     "restore_run", "seen_persons", "set_findings", "set_front", "set_notes",
     "spread", "tradeoff_table", "trashed_runs", "unit_ids", "video_ids", "weighted_f1",

@@ -72,11 +72,6 @@ def align_pair(pred_a: pd.DataFrame, pred_b: pd.DataFrame, source_a: str = "run 
     return m.drop(columns=["true_b"])
 
 
-def pair_outcomes(pred_a: pd.DataFrame, pred_b: pd.DataFrame) -> pd.DataFrame:
-    """Samples of both runs with their ``outcome``: both right / only A right / only B right / both wrong."""
-    return align_pair(pred_a, pred_b)
-
-
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray, exact: bool | None = None) -> dict[str, Any]:
     """McNemar's test of equal accuracy for paired outcomes.
 

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from .. import reference as ref
+from ..labels import EMOTIONS
 from .._io import atomic_write_text
 from ._report_parts import (MIN_CELL, clean_text, comparisons, dataset_audit, human, pct_cols, recall_parts,
                             table_html)
@@ -113,14 +114,8 @@ def audit_table(predictions: pd.DataFrame, attributes: Iterable[str]) -> pd.Data
             labels = sub["true"].value_counts()
             rows.append({"attribute": attr, "group": name, "n_samples": len(sub),
                          "n_persons": sub[pcol].nunique() if pcol else None, "share": len(sub) / len(predictions),
-                         **{f"n_{e}": int(labels.get(e, 0)) for e in ref_labels()}})
+                         **{f"n_{e}": int(labels.get(e, 0)) for e in EMOTIONS}})
     return pd.DataFrame(rows)
-
-
-def ref_labels() -> tuple[str, ...]:
-    from ..labels import EMOTIONS
-
-    return EMOTIONS
 
 
 def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: bool = True,

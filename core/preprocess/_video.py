@@ -150,15 +150,6 @@ def read_frame_seek(path: str | Path, frame: int) -> np.ndarray | None:
         cap.release()
 
 
-def video_frame_count(path: str | Path) -> int:
-    """Frame count from the container (may be approximate for some files; 0 if unknown)."""
-    cap = _open(Path(path))
-    try:
-        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-    finally:
-        cap.release()
-
-
 def person_box_pixels(x: float, y: float, width: float, height: float, frame_w: int, frame_h: int,
                       min_side: int = 16) -> tuple[tuple[int, int, int, int] | None, str | None]:
     """Turn an EiLA box in percent of the frame into clipped pixel bounds ``(x0, y0, x1, y1)``.

@@ -170,8 +170,3 @@ def unfreeze_top(model: keras.Model, n: int, cfg: "TrainConfig | None" = None,
     if cfg is not None:
         compile_model(model, cfg, cfg.phase2_learning_rate)
     return [layer.name for layer in layers[-n:] if layer.trainable and layer.weights]
-
-
-def freeze_backbone(model: keras.Model) -> None:
-    """Freeze the whole backbone again (phase 1 state)."""
-    backbone_of(model).trainable = False
