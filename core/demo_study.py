@@ -225,7 +225,8 @@ def run_demo_study(out_dir: str | Path, artifacts: str | Path, config: DemoStudy
     """
     from .classifier import load_classifier, predict_manifest
     from .evaluation.runs import DEFAULT_ATTRIBUTES, versions, write_evaluation
-    from .training.runner import _freeze_files, record_identities, write_history
+    from .runs.layout import write_history
+    from .training.runner import _freeze_files, record_identities
 
     config = config or DemoStudyConfig()
     out_dir, artifacts = Path(out_dir).resolve(), Path(artifacts)

@@ -46,7 +46,7 @@ def runs_section(artifacts: Path) -> None:
     """Every training and evaluation with its provenance; rename, notes, trash and restore."""
     from core.evaluation import identity
     from core.evaluation.runs import list_runs, read_run
-    from core.training.runner import read_history
+    from core.runs.layout import read_history
     from pages._ui import provenance_card
 
     runs = list_runs(artifacts)

@@ -7,13 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from core import reference as ref
+from core.datasets import split_rule_label
 from core.evaluation.compare import compare_runs
 from core.evaluation.findings import set_findings
 from core.evaluation.leakage import runs_leakage_notes
 from core.evaluation.plots import group_accuracy_figure, group_order, tradeoff_figure
 from core.evaluation.recall import largest_recall_gap, recall_by_group, recall_matrix
-from core.evaluation.results import (ConfigResult, reference_results, results_table, run_results,
-                                     split_rule_label)
+from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
 from core.evaluation.runs import list_runs
 from core.evaluation.sets import group_by_set, set_families, set_tradeoff_table
 from pages._ui import artifacts_dir, result_provenance, run_through_app

@@ -264,7 +264,8 @@ def _train_section() -> None:
 
 # ----------------------------------------------------------------------------- progress
 def _job_panel(job) -> None:
-    from core.training.runner import partial_owner_alive, partial_runs, read_history
+    from core.runs.layout import read_history
+    from core.training.runner import partial_owner_alive, partial_runs
 
     p = job.progress or {}
     done, total = int(p.get("done", 0)), int(p.get("total", 0))

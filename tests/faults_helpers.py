@@ -65,9 +65,9 @@ def kill_after(module: str, function: str, n: int) -> str:
 
 
 #: Prelude making prepare-eila write its resume state after every row (so kill points fall between rows).
-FLUSH_EVERY_ROW = ("import core.preprocess._runner as _r\n_init = _r._Runner.__init__\n"
+FLUSH_EVERY_ROW = ("import core.preprocess._runner as _r\n_init = _r.FrameRunner.__init__\n"
                    "def _every_row(self, *a, **k):\n    _init(self, *a, **k)\n    self.flush_every_s = 0.0\n"
-                   "_r._Runner.__init__ = _every_row\n")
+                   "_r.FrameRunner.__init__ = _every_row\n")
 
 
 def fingerprint(root: Path) -> dict[str, str]:

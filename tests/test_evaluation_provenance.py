@@ -65,7 +65,7 @@ def test_provenance_marks_evaluations_on_rows_the_model_trained_on(tmp_path):
 def test_evaluating_a_run_on_its_own_training_rows_is_marked_by_sample_id(tmp_path):
     import pandas as pd
 
-    from core.training.runner import TRAINING_ROWS
+    from core.runs.layout import TRAINING_ROWS
 
     art = tmp_path / "artifacts"
     model_run = _training_run(art, "mix-eeeeee0005", "Mix")

@@ -17,7 +17,8 @@ from core.mixing import MixSpec
 from core.paths import runs_dir
 from core.registry import register_dataset
 from core.training import TrainConfig
-from core.training.runner import RECORD_FILES, RUN_FILES, TRAINING_ROWS, partial_runs, read_history
+from core.runs.layout import RECORD_FILES, RUN_FILES, TRAINING_ROWS, read_history
+from core.training.runner import partial_runs
 from core.training.sweep import run_sweep
 
 CFG = TrainConfig(weights="random", input_size=32, phase1_epochs=2, phase2_epochs=1, batch_size=8,

@@ -209,3 +209,8 @@ def apply_split_rule(manifest: pd.DataFrame, rule: str, seed: int = 0) -> pd.Dat
                          "column; their split is kept as loaded (for crops: their folders)")
     out.attrs["split_rule"] = {"rule": split_rule_name(rule), "seed": int(seed) if mapping is None else None}
     return out
+
+
+def split_rule_label(rule: str) -> str:
+    """Display name of a split rule (:data:`SPLIT_RULE_LABELS`); the seed's is labelled as leaking persons."""
+    return SPLIT_RULE_LABELS.get(rule, rule) if rule else "not recorded"

@@ -99,7 +99,7 @@ class Provenance:
 
     def rows(self) -> list[tuple[str, str]]:
         """``(field, value)`` pairs in reading order, for a card or a table."""
-        from .results import split_rule_label
+        from ..datasets import split_rule_label
 
         ev = f"{self.evaluation_dataset}, {self.evaluation_split} split" + (
             f", split rule {split_rule_label(self.evaluation_split_rule)}" if self.evaluation_split_rule else "") + (
@@ -230,7 +230,7 @@ def _evaluation_model(cfg: dict[str, Any], artifacts: Path) -> tuple[str, str, b
 
 def _row_overlap(model_run: Path, evaluation: Path) -> tuple[int, int] | None:
     """(evaluated rows that trained the model, evaluated rows) when both sides list their sample ids."""
-    from ..training.runner import TRAINING_ROWS
+    from ..runs.layout import TRAINING_ROWS
 
     rows, preds = model_run / TRAINING_ROWS, evaluation / "predictions.parquet"
     if not str(model_run) or not rows.is_file() or not preds.is_file():

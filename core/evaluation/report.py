@@ -30,7 +30,8 @@ from .findings import set_findings
 from .metrics import per_class_metrics
 from .plots import group_accuracy_figure, tradeoff_figure
 from .leakage import leakage_table, read_leakage, runs_leakage_notes
-from .results import ConfigResult, reference_results, results_table, run_results, split_rule_label, split_rule_of
+from ..datasets import split_rule_label
+from .results import ConfigResult, reference_results, results_table, run_results, split_rule_of
 from .runs import RunInfo, read_run
 from .sets import group_by_set
 from .validation import person_column

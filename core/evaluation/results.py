@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import reference as ref
 from .._errors import DataFormatError
+from ..datasets import split_rule_label
 from .fairness import GroupReport, group_report, group_report_from_counts
 from .metrics import loss_of, weighted_f1
 from .validation import check_predictions, person_column
@@ -377,13 +378,6 @@ def tradeoff_table(results: Sequence[ConfigResult]) -> pd.DataFrame:
     num = t[["accuracy", "accuracy_ci_low", "accuracy_ci_high", "std", "std_ci_low", "std_ci_high"]].astype(float)
     t["status"] = pareto_status(*(num[c].to_numpy() for c in num.columns))
     return t[cols].set_index("configuration")
-
-
-def split_rule_label(rule: str) -> str:
-    """Display name of a split rule; the seed's is labelled as leaking persons."""
-    from ..datasets import SPLIT_RULE_LABELS
-
-    return SPLIT_RULE_LABELS.get(rule, rule) if rule else "not recorded"
 
 
 def _fmt_ci(v: float, lo: float, hi: float, pct: bool = True) -> str:

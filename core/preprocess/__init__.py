@@ -6,7 +6,8 @@ loads its backend when it is built (:func:`load_detector`).
 from ._audit import (AUDIT_KEYS, SEED_TEST_SPLIT_REFERENCE, STAGES, audit_slice, compare_audits, compute_audit,
                      load_audit, reason_counts, retention_table, save_audit, seed_reference_audit)
 from ._detectors import DETECTORS, Detections, FaceDetector, load_detector
-from ._pipeline import REASONS, PrepareConfig, PrepareResult, crop_file_name, prepare_eila
+from ._config import REASONS, PrepareConfig
+from ._pipeline import PrepareResult, crop_file_name, prepare_eila
 from ._pose import (LANDMARK_COLUMNS, SIDE_PROFILE_YAW_DEG, estimate_pose_for_manifest, pose_from_landmarks,
                     pose_summary, side_profile)
 from ._video import FrameResult, find_video, iter_annotated_frames, person_box_pixels, read_frame_seek

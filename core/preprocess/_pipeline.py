@@ -21,7 +21,7 @@ redone; rows that failed because their input was unavailable (``missing_video``,
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,62 +30,16 @@ import pandas as pd
 
 from .._errors import DataFormatError
 from .._io import atomic_write_json, check_writable, file_sha1, read_json
-from ..datasets import SEED_CODE_SPLIT_RULE, load_eila_annotations
+from ..datasets import load_eila_annotations
 from ..manifest import atomic_write_parquet, save_manifest
 from ..progress import ProgressFn, null_progress
 from ._audit import STAGES, compute_audit, save_audit
-from ._detectors import DEFAULT_MIN_CONFIDENCE, DETECTORS, FaceDetector, check_weights, load_detector
-from ._pose import LANDMARK_COLUMNS, SIDE_PROFILE_YAW_DEG, side_profile
-from ._runner import FLUSH_EVERY_S, REASONS, ROW_COLUMNS, _Runner, crop_file_name
-from ._video import DEFAULT_SEEK_GAP
+from ._config import FLUSH_EVERY_S, REASONS, ROW_COLUMNS, PrepareConfig
+from ._detectors import DEFAULT_MIN_CONFIDENCE, FaceDetector, check_weights, load_detector
+from ._pose import LANDMARK_COLUMNS, side_profile
+from ._runner import FrameRunner, crop_file_name
 
 __all__ = ["PrepareConfig", "PrepareResult", "REASONS", "crop_file_name", "prepare_eila"]
-
-
-@dataclass(frozen=True)
-class PrepareConfig:
-    """Settings of one preparation; all but ``batch_size``/``seek_gap`` must match to resume a folder."""
-
-    detector: str = "mtcnn"
-    weights: str | None = None
-    size: int = 48
-    color: str = "gray"
-    threshold: float = 0.6
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
-    side_profile_deg: float = SIDE_PROFILE_YAW_DEG
-    split_rule: tuple[tuple[int, str], ...] = tuple(sorted(SEED_CODE_SPLIT_RULE.items()))
-    jpeg_quality: int = 95
-    seek_gap: int = DEFAULT_SEEK_GAP
-    batch_size: int | None = None
-    detect_max_side: int = 640
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.detector, str) or not self.detector:
-            raise ValueError(f"detector must be one of {list(DETECTORS)} (or a custom detector's name), "
-                             f"received {self.detector!r}")
-        if not isinstance(self.size, int) or not 8 <= self.size <= 1024:
-            raise ValueError(f"size must be an integer in [8, 1024] pixels, received {self.size!r}")
-        if self.color not in ("gray", "rgb"):
-            raise ValueError(f"color must be 'gray' or 'rgb', received {self.color!r}")
-        if not 0 < self.threshold <= 1:
-            raise ValueError(f"threshold must be in (0, 1], received {self.threshold}")
-        if not 0 <= self.min_confidence <= self.threshold:
-            raise ValueError(f"min_confidence must be in [0, threshold={self.threshold}], received "
-                             f"{self.min_confidence}")
-        if not 1 <= self.jpeg_quality <= 100:
-            raise ValueError(f"jpeg_quality must be in [1, 100], received {self.jpeg_quality}")
-        if self.detect_max_side < 64:
-            raise ValueError(f"detect_max_side must be >= 64 pixels, received {self.detect_max_side}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, received {self.batch_size}")
-
-    def identity(self) -> dict[str, Any]:
-        """The settings that define the output (compared when resuming)."""
-        d = asdict(self)
-        for k in ("seek_gap", "batch_size", "detect_max_side"):
-            d.pop(k)
-        d["split_rule"] = [list(p) for p in self.split_rule]
-        return d
 
 
 @dataclass
@@ -256,7 +210,7 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
             "demographics": str(demographics.resolve()), "videos": str(videos.resolve()),
             "started": time.time(), "load_report": ann.attrs.get("load_report", {})}
     atomic_write_json(info, out / "prepare.json")
-    runner = _Runner(ann, out, config, det_obj, state, progress, flush_every_s)
+    runner = FrameRunner(ann, out, config, det_obj, state, progress, flush_every_s)
     try:
         runner.run(set(ann["row"].astype(int)) - set(state), videos, retry)
     finally:

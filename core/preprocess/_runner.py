@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,26 +18,12 @@ from .._io import atomic_write_bytes
 from ..labels import EMOTIONS
 from ..manifest import atomic_write_parquet
 from ..progress import ProgressFn
+from ._config import REASONS, ROW_COLUMNS, PrepareConfig
 from ._detectors import FaceDetector
-from ._pose import LANDMARK_COLUMNS, landmark_columns, pose_from_landmarks
+from ._pose import landmark_columns, pose_from_landmarks
 from ._video import crop_box, find_video, iter_annotated_frames, person_box_pixels
 
-if TYPE_CHECKING:
-    from ._pipeline import PrepareConfig
 
-#: reason -> (stage reached, whether a rerun retries the row, description)
-REASONS: dict[str, tuple[int, bool, str]] = {
-    "missing_video": (0, True, "no <videos>/<tag>.mp4 or <videos>/<tag>/Complete.mp4"),
-    "unreadable_frame": (0, True, "the frame could not be decoded (past the end, corrupt video)"),
-    "invalid_box": (0, False, "the person box is not a positive finite percentage box"),
-    "box_outside_frame": (0, False, "the person box lies (almost) entirely outside the frame"),
-    "no_face": (1, False, "the detector found no face in the person box"),
-    "low_confidence": (2, False, "the most confident face is below the threshold"),
-    "write_failed": (2, True, "the crop could not be written"),
-}
-ROW_COLUMNS = ("row", "status", "reason", "detail", "stage_reached", "n_faces", "face_confidence",
-               "face_x0", "face_y0", "face_x1", "face_y1", *LANDMARK_COLUMNS, "yaw", "pitch", "crop_path")
-FLUSH_EVERY_S = 2.0
 
 
 
@@ -60,10 +45,10 @@ def _to_output(img: np.ndarray, size: int, color: str) -> np.ndarray:
     return cv2.resize(out, (size, size), interpolation=interp)
 
 
-class _Runner:
+class FrameRunner:
     """Holds the state of one preparation run (pending detections, records, flushing)."""
 
-    def __init__(self, ann: pd.DataFrame, out: Path, cfg: "PrepareConfig", detector: FaceDetector,
+    def __init__(self, ann: pd.DataFrame, out: Path, cfg: PrepareConfig, detector: FaceDetector,
                  state: dict[int, dict], progress: ProgressFn, flush_every_s: float):
         self.ann, self.out, self.cfg, self.detector = ann, out, cfg, detector
         self.records = state

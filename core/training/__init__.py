@@ -18,7 +18,7 @@ _LAZY: dict[str, str] = {
     "CachedHeadTrainer": "head_fit", "train_head_cached": "head_fit",
     "split_at_unfreezing_point": "phase2",
     "RunResult": "runner", "train_run": "runner", "run_id_for": "runner", "is_finished": "runner",
-    "partial_runs": "runner", "read_history": "runner", "RUN_FILES": "runner",
+    "partial_runs": "runner",
     "run_sweep": "sweep", "plan_sweep": "sweep", "sweep_status": "sweep",
 }
 

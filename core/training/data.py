@@ -9,7 +9,8 @@ epochs and prefetching cannot reorder anything.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import keras
 import numpy as np
@@ -17,6 +18,9 @@ import pandas as pd
 
 from .._errors import DataFormatError
 from ..labels import EMOTIONS
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 
 def one_hot(labels: Sequence[str], source: str = "<manifest>") -> np.ndarray:
@@ -131,3 +135,31 @@ def image_loader(paths: Sequence[str], size: int) -> Callable[[np.ndarray], np.n
 
     paths = list(paths)
     return lambda rows: load_rgb_batch([paths[r] for r in rows], size)
+
+
+@dataclass
+class Streams:
+    """Training data for both phases: targets, weights, row order seeds."""
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    y_train: np.ndarray
+    y_val: np.ndarray
+    w_train: np.ndarray | None
+    weights: dict[str, float]
+
+    @classmethod
+    def from_manifest(cls, train: pd.DataFrame, cfg: "TrainConfig") -> "Streams":
+        tr = train[train["split"] == "train"].reset_index(drop=True)
+        va = train[train["split"] == "validation"].reset_index(drop=True)
+        cw = class_weights(tr["label"], cfg.class_weight)
+        w = None if cfg.class_weight == "none" else sample_weights(tr["label"], cw)
+        return cls(tr, va, one_hot(tr["label"], "<train split>"), one_hot(va["label"], "<validation split>"), w, cw)
+
+    def pair(self, load_train, load_val, cfg: "TrainConfig", phase: int,
+             val_batch_size: int | None = None) -> tuple[BatchStream, BatchStream]:
+        """Training stream (seeded per phase) and validation stream (fixed order; batch size only affects speed)."""
+        seed = phase_seed(cfg.seed, phase)
+        return (BatchStream(len(self.train), load_train, self.y_train, cfg.batch_size, seed, self.w_train),
+                BatchStream(len(self.val), load_val, self.y_val, val_batch_size or max(cfg.batch_size, 64), seed,
+                            shuffle=False))

@@ -29,7 +29,7 @@ from .features import build_cached_head, transfer_head
 
 if TYPE_CHECKING:
     from .config import TrainConfig
-    from .loop import Streams
+    from .data import Streams
 
 #: Validation rows per step on cached moments (a few kB per image; only speed depends on it).
 VAL_BATCH = 1024

@@ -13,8 +13,9 @@ import pandas as pd
 
 from .._io import atomic_write_json
 from ..progress import ProgressFn
+from ..runs.layout import write_history
 from .config import TrainConfig
-from .data import BatchStream, array_loader, class_weights, image_loader, one_hot, phase_seed, sample_weights
+from .data import Streams, array_loader, image_loader
 from .features import compute_moments
 from .head_fit import CachedHeadTrainer, train_head_cached
 from .model import PREPROCESS, build_model, compile_model, load_backbone_for, unfreeze_top
@@ -68,8 +69,6 @@ class LiveHistory(keras.callbacks.Callback):
                **{k: float(v) for k, v in logs.items()}, "learning_rate": float(lr),
                "seconds": round(time.monotonic() - self._t0, 3)}
         self.rows.append(row)
-        from .runner import write_history
-
         write_history(self.rows, self.folder)
         if self.progress is not None:
             self.progress(epoch + 1, self.total_epochs,
@@ -88,34 +87,6 @@ def phase2_callbacks(cfg: TrainConfig) -> list[keras.callbacks.Callback]:
                                           restore_best_weights=True),
             keras.callbacks.ReduceLROnPlateau(monitor=cfg.monitor, factor=cfg.reduce_lr_factor,
                                               patience=cfg.reduce_lr_patience, min_lr=cfg.min_learning_rate)]
-
-
-@dataclass
-class Streams:
-    """Training data for both phases: targets, weights, row order seeds."""
-
-    train: pd.DataFrame
-    val: pd.DataFrame
-    y_train: np.ndarray
-    y_val: np.ndarray
-    w_train: np.ndarray | None
-    weights: dict[str, float]
-
-    @classmethod
-    def from_manifest(cls, train: pd.DataFrame, cfg: TrainConfig) -> "Streams":
-        tr = train[train["split"] == "train"].reset_index(drop=True)
-        va = train[train["split"] == "validation"].reset_index(drop=True)
-        cw = class_weights(tr["label"], cfg.class_weight)
-        w = None if cfg.class_weight == "none" else sample_weights(tr["label"], cw)
-        return cls(tr, va, one_hot(tr["label"], "<train split>"), one_hot(va["label"], "<validation split>"), w, cw)
-
-    def pair(self, load_train, load_val, cfg: TrainConfig, phase: int,
-             val_batch_size: int | None = None) -> tuple[BatchStream, BatchStream]:
-        """Training stream (seeded per phase) and validation stream (fixed order; batch size only affects speed)."""
-        seed = phase_seed(cfg.seed, phase)
-        return (BatchStream(len(self.train), load_train, self.y_train, cfg.batch_size, seed, self.w_train),
-                BatchStream(len(self.val), load_val, self.y_val, val_batch_size or max(cfg.batch_size, 64), seed,
-                            shuffle=False))
 
 
 def fit_streams(model: keras.Model, streams: tuple, initial_epoch: int, epochs: int,

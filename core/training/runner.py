@@ -18,7 +18,6 @@ import platform
 import shutil
 import stat
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,30 +25,20 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_json, atomic_write_text, parquet_problem, read_json
+from .._io import atomic_write_json, parquet_problem, read_json
 from ..jobs import _pid_alive
 from ..labels import EMOTIONS
 from ..manifest import atomic_write_parquet, validate_manifest
 from ..paths import cache_dir, runs_dir
 from ..progress import ProgressFn
 from ..registry import slugify
+from ..runs.layout import PARTIAL_PREFIX, RUN_FILES, TRAINING_ROW_COLUMNS, TRAINING_ROWS
 from .config import TrainConfig
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .head_fit import CachedHeadTrainer
-
-PARTIAL_PREFIX = ".partial-"
-RUN_FILES: tuple[str, ...] = ("config.json", "model.keras", "history.csv", "predictions.parquet", "metrics.json",
-                              "versions.json")
-#: Also written by every run (runs made before they existed are still finished): the identity leakage audit
-#: between the run's training and evaluation rows, and who and what clips it trained on (for later evaluations).
-RECORD_FILES: tuple[str, ...] = ("leakage.json", "training_identities.parquet")
-#: Written by new runs beside RUN_FILES (older runs lack it): the training mix's rows, for overlap checks.
-TRAINING_ROWS = "training_rows.parquet"
-TRAINING_ROW_COLUMNS: tuple[str, ...] = ("sample_id", "path", "dataset", "split", "person")
-
 
 @dataclass
 class RunResult:
@@ -334,18 +323,3 @@ def _data_summary(train: pd.DataFrame, evaluation: pd.DataFrame, info: dict[str,
 def _read_metrics(folder: Path) -> dict[str, Any]:
     f = folder / "metrics.json"
     return read_json(f) if f.is_file() else {}
-
-
-def read_history(folder: str | Path) -> pd.DataFrame:
-    """A run's (or partial run's) ``history.csv``; empty frame when absent."""
-    f = Path(folder) / "history.csv"
-    if not f.is_file():
-        return pd.DataFrame(columns=["epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pd.read_csv(f)
-
-
-def write_history(rows: list[dict[str, Any]], folder: Path) -> None:
-    """Write history rows atomically."""
-    atomic_write_text(pd.DataFrame(rows).to_csv(index=False), folder / "history.csv")
