@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.attributes import categorical_columns
 from core.images import thumbnail
 from core.manifest import load_manifest
 from core.paths import datasets_dir, default_artifacts_dir, runs_dir
@@ -20,9 +21,6 @@ from core.registry import DatasetInfo, list_datasets
 
 #: Marker written when the user removes the demo, so that it is not drawn again behind their back.
 DEMO_OPT_OUT = ".demo-removed"
-#: Columns that identify samples rather than group them.
-_ID_COLUMNS = frozenset({"sample_id", "path", "dataset", "split", "label", "person", "video", "clip", "frame",
-                         "row", "eila_person_id", "annotations", "skin_color"})
 
 
 def run_through_app() -> None:
@@ -160,15 +158,7 @@ def count_runs(artifacts: Path) -> int:
 def group_columns(df: pd.DataFrame, max_values: int = 12) -> list[str]:
     """Columns that make sensible groups: race and gender first, then small categorical columns."""
     first = [c for c in ("race", "gender") if c in df.columns and df[c].notna().any()]
-    rest = []
-    for c in df.columns:
-        if c in first or c in _ID_COLUMNS or c.startswith("prob_"):
-            continue
-        s = df[c]
-        if (s.dtype == object or s.dtype == bool or isinstance(s.dtype, pd.CategoricalDtype)
-                or pd.api.types.is_string_dtype(s)) and 2 <= s.nunique(dropna=True) <= max_values:
-            rest.append(c)
-    return first + rest
+    return first + [c for c in categorical_columns(df, max_values) if c not in first]
 
 
 @st.cache_data(show_spinner=False, max_entries=2048)

@@ -22,7 +22,7 @@ from .._io import atomic_write_json, atomic_write_text
 from ..attributes import AGE_LABELS, attribute_values, available_attributes
 from ..manifest import atomic_write_parquet
 from ..paths import cache_dir, default_artifacts_dir
-from ..progress import ProgressFn
+from ..progress import ProgressFn, null_progress
 from .clusters import (ClusterConfig, KMeansResult, check_k, fit_kmeans, kmeans_curves, prepare_for_clustering,
                        prepared_config)
 from .embeddings import EmbeddingConfig, Embeddings, Extractor, check_image_manifest, embed_manifest
@@ -107,10 +107,6 @@ class LatentSpace:
         return rows["person"] if "person" in rows.columns and rows["person"].notna().any() else None
 
 
-def _reporter(progress: ProgressFn | None) -> ProgressFn:
-    return progress or (lambda done, total, message="": None)
-
-
 def embed_and_project(manifest: pd.DataFrame, embedding: EmbeddingConfig | None = None,
                       projection: ProjectionConfig | None = None, clustering: ClusterConfig | None = None,
                       k_values: Sequence[int] = tuple(range(2, 11)), artifacts: str | Path | None = None,
@@ -152,7 +148,7 @@ def embed_and_project(manifest: pd.DataFrame, embedding: EmbeddingConfig | None 
     projection = projection or ProjectionConfig()
     clustering = clustering or ClusterConfig()
     artifacts = Path(artifacts) if artifacts is not None else default_artifacts_dir()
-    report = _reporter(progress)
+    report = progress or null_progress
     timings: dict[str, float] = {}
 
     check_image_manifest(manifest, source_name)  # before starting anything: missing files fail fast
@@ -201,7 +197,7 @@ def probe_attributes(space: LatentSpace, attributes: Sequence[str],
         ``{attribute: reason}`` for attributes whose probe was not possible (a group too small for
         cross-validation).
     """
-    report = _reporter(progress)
+    report = progress or null_progress
     attrs = available_attributes(space.rows, attributes)
     probes: dict[str, ProbeResult] = {}
     skipped: dict[str, str] = {}
@@ -240,7 +236,7 @@ def analyse_clusters(space: LatentSpace, k: int, attributes: Sequence[str] = DEF
     """
     rows, clustering = space.rows, space.clustering
     check_k(k, len(rows))
-    report = _reporter(progress)
+    report = progress or null_progress
     timings = dict(space.timings)
     t0 = time.perf_counter()
     km = fit_kmeans(space.space, k, prepared_config(clustering))
@@ -318,7 +314,7 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
     space = embed_and_project(manifest, embedding, projection, clustering, ks, artifacts, progress, extractor,
                               source_name, warm_up)
     result = analyse_clusters(space, k, attributes, n_permutations, probe, progress)
-    _reporter(progress)(1, 1, "done")
+    (progress or null_progress)(1, 1, "done")
     return result
 
 
