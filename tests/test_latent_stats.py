@@ -234,3 +234,30 @@ def test_linear_probe_numbers_are_pinned():
         got = (res.accuracy, res.accuracy_std, res.balanced_accuracy, res.balanced_accuracy_std,
                res.baseline_accuracy)
         assert res.folds == 4 and got == pytest.approx(expected, rel=1e-9), unit
+
+
+def test_permutation_p_has_the_definition_of_scipy_permutation_test():
+    """Same statistic and p-value definition as scipy.stats.permutation_test; only the random stream differs."""
+    from scipy.stats import permutation_test
+
+    from core.latent.stats import _chi2_of_tables
+
+    persons, race, clusters, _ = _pinned_design()
+    c_codes = pd.factorize(pd.Series(clusters), sort=True)[0]
+    g_codes = pd.factorize(pd.Series(race), sort=True)[0]
+    units = pd.factorize(pd.Series(persons))[0]
+    unit_group = g_codes[np.unique(units, return_index=True)[1]]
+    per_unit = np.zeros((units.max() + 1, c_codes.max() + 1))
+    np.add.at(per_unit, (units, c_codes), 1.0)
+    eye = np.eye(g_codes.max() + 1)
+
+    def chi2_of(groups, axis=-1):
+        return _chi2_of_tables(np.einsum("ur,...uk->...rk", per_unit, eye[np.asarray(groups)]))
+
+    res = independence_test(clusters, race, "race", n_permutations=499, seed=3, persons=persons)
+    sp = permutation_test((unit_group,), chi2_of, permutation_type="pairings", n_resamples=499, vectorized=True,
+                          alternative="greater", rng=np.random.default_rng(3))
+    assert sp.statistic == pytest.approx(res.chi2, rel=1e-12)
+    assert sp.pvalue == pytest.approx(0.28, abs=1e-12)  # scipy's own shuffles; the pinned value is 0.278
+    assert abs(sp.pvalue - res.permutation_p) < 3 * np.sqrt(0.28 * 0.72 / 499)  # within Monte Carlo error
+    assert sp.pvalue * 500 == pytest.approx(round(sp.pvalue * 500))  # (1 + k) / (1 + n_permutations)

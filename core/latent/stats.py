@@ -221,9 +221,16 @@ def independence_test(clusters: Sequence[Any], groups: Sequence[Any], attribute:
     Returns
     -------
     IndependenceResult
-        ``permutation_p = (1 + #{chi2_perm >= chi2}) / (1 + n_permutations)``;
-        ``cramers_v`` from :func:`scipy.stats.contingency.association`;
-        ``cramers_v_corrected`` is Bergsma's (2013) bias correction.
+        ``chi2``, ``chi2_p``, ``dof`` and the expected counts behind ``min_expected`` from
+        :func:`scipy.stats.chi2_contingency` (``correction=False``: Pearson's statistic without Yates'
+        correction); ``cramers_v`` from :func:`scipy.stats.contingency.association` (``method="cramer"``);
+        ``cramers_v_corrected`` is Bergsma's (2013) bias correction (scipy has none).
+        ``permutation_p = (1 + #{chi2_perm >= chi2}) / (1 + n_permutations)``, the definition of
+        :func:`scipy.stats.permutation_test` (``permutation_type="pairings"``, ``alternative="greater"``) for
+        a randomised test; scipy differs only in its random stream (another p-value for the same seed,
+        within Monte Carlo error of this one), its tie tolerance (relative, ``100 * eps * chi2``, here an
+        absolute 1e-9) and in enumerating every permutation without the ``+1`` when ``n_permutations``
+        reaches their number.
 
     Raises
     ------
@@ -251,12 +258,11 @@ def independence_test(clusters: Sequence[Any], groups: Sequence[Any], attribute:
     if r < 2 or k < 2:
         raise ValueError(f"independence test needs at least 2 clusters and 2 {attribute} groups among the "
                          f"{n} samples with a value, received {r} cluster(s) and {k} group(s)")
-    table = np.bincount(c_codes * k + g_codes, minlength=r * k).reshape(r, k).astype(float)
-    full = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
-    stat, chi2_p, dof, _ = chi2_contingency(full, correction=False)
-    stat, dof = float(stat), (r - 1) * (k - 1)
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
-    v = float(association(full.astype(int), method="cramer", correction=False))
+    # every row and column of the table has a sample (codes come from the values present), so no margin is 0
+    table = np.bincount(c_codes * k + g_codes, minlength=r * k).reshape(r, k)
+    stat, chi2_p, dof, expected = chi2_contingency(table, correction=False)  # Pearson, no Yates correction
+    stat = float(stat)
+    v = float(association(table, method="cramer", correction=False))
     phi2c = max(0.0, stat / n - (k - 1) * (r - 1) / (n - 1)) if n > 1 else 0.0
     rc, kc = r - (r - 1) ** 2 / (n - 1), k - (k - 1) ** 2 / (n - 1)
     denom = min(rc - 1, kc - 1)
@@ -270,6 +276,9 @@ def independence_test(clusters: Sequence[Any], groups: Sequence[Any], attribute:
             units, unit_name = u_codes, "person"
     perm_p = float("nan")
     if n_permutations:
+        # Not scipy.stats.permutation_test: it draws its shuffles with Generator.permuted, another random stream
+        # than these (argsort of uniforms), so the same seed gives other shuffles and other p-values (0.28 instead
+        # of the pinned 0.278 in tests/test_latent_stats.py); its p-value definition is the same, see the docstring.
         perm_stats = _permuted_chi2(c_codes, g_codes, r, k, n_permutations, seed, units)
         perm_p = float((1 + np.sum(perm_stats >= stat - 1e-9)) / (1 + n_permutations))
     return IndependenceResult(
