@@ -294,9 +294,12 @@ def independence_test(clusters: Sequence[Any], groups: Sequence[Any], attribute:
 class ProbeResult:
     """Cross-validated logistic-regression probe of an attribute from the embedding.
 
-    ``accuracy`` and ``balanced_accuracy`` are fold means (``*_std`` their
-    standard deviation across folds); ``baseline_accuracy`` is the majority class
-    of each training fold scored on its test fold; chance balanced accuracy is
+    ``accuracy`` and ``balanced_accuracy`` are fold means of
+    :func:`sklearn.model_selection.cross_validate` (``*_std`` their standard
+    deviation across folds, ddof=0); ``baseline_accuracy`` is the fold mean of
+    :class:`sklearn.dummy.DummyClassifier` (``strategy="most_frequent"``: the
+    majority class of each training fold, ties to the first in sorted order,
+    scored on its test fold) on the same folds; chance balanced accuracy is
     ``1 / n_classes``.
     """
 
@@ -357,9 +360,9 @@ def linear_probe(vectors: np.ndarray, groups: Sequence[Any], attribute: str = "r
     ValueError
         Mismatched lengths, fewer than 2 groups, or a group with a single sample.
     """
+    from sklearn.dummy import DummyClassifier
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score
-    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_score, cross_validate
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -384,14 +387,11 @@ def linear_probe(vectors: np.ndarray, groups: Sequence[Any], attribute: str = "r
     if p is None:
         p = np.arange(len(y)).astype(str)
     splits = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups=p))
-    acc, bacc, base = [], [], []
-    for train, test in splits:
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(x[train], y[train])
-        pred = model.predict(x[test])
-        acc.append(accuracy_score(y[test], pred))
-        bacc.append(balanced_accuracy_score(y[test], pred))
-        majority = pd.Series(y[train]).value_counts().idxmax()
-        base.append(float(np.mean(y[test] == majority)))
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+    scores = cross_validate(probe, x, y, cv=splits, scoring=("accuracy", "balanced_accuracy"), error_score="raise")
+    acc, bacc = scores["test_accuracy"], scores["test_balanced_accuracy"]
+    base = cross_val_score(DummyClassifier(strategy="most_frequent"), x, y, cv=splits, scoring="accuracy",
+                           error_score="raise")
     return ProbeResult(attribute=attribute, n=int(len(y)), n_classes=int(len(counts)),
                        classes=tuple(sorted(counts.index)), folds=k,
                        grouped_by="person" if n_missing_p < len(y) else "frame (no person ids)",
