@@ -42,14 +42,32 @@ def one_hot(labels: Sequence[str], source: str = "<manifest>") -> np.ndarray:
 
 
 def class_weights(labels: Sequence[str], mode: str) -> dict[str, float]:
-    """Per-class weights: all 1 (``none``) or ``n / (k * n_class)`` over the k present classes (``balanced``)."""
-    counts = pd.Series(list(labels)).value_counts()
+    """Per-class weights in :data:`EMOTIONS` order.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Label per training row (missing values are left out).
+    mode : {"none", "balanced"}
+        ``none``: every class 1. ``balanced``: ``n / (k * n_class)`` over the k
+        present classes, by :func:`sklearn.utils.class_weight.compute_class_weight`;
+        a class absent from ``labels`` gets 0.
+
+    Raises
+    ------
+    ValueError
+        Another ``mode``.
+    """
+    from sklearn.utils.class_weight import compute_class_weight
+
     if mode == "none":
         return {e: 1.0 for e in EMOTIONS}
     if mode != "balanced":
         raise ValueError(f"class weight mode must be 'none' or 'balanced', received {mode!r}")
-    n, k = int(counts.sum()), int(len(counts))
-    return {e: (n / (k * int(counts[e])) if e in counts.index else 0.0) for e in EMOTIONS}
+    y = pd.Series(list(labels), dtype=object).dropna().to_numpy()
+    present = np.unique(y)
+    weights = dict(zip(present, compute_class_weight("balanced", classes=present, y=y))) if len(y) else {}
+    return {e: float(weights.get(e, 0.0)) for e in EMOTIONS}
 
 
 def sample_weights(labels: Sequence[str], weights: dict[str, float]) -> np.ndarray:
