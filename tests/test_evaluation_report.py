@@ -109,6 +109,13 @@ def test_html_report_is_self_contained(two_runs, tmp_path) -> None:
     assert (tmp_path / "csv" / "groups.csv").is_file() and len(files) == 1 + len(bundle.tables)
 
 
+def test_html_report_escapes_text_and_inlines_its_style() -> None:
+    html = build_report([], include_reference=True, n_boot=50, title="FER <b>Bias</b> & co").html
+    assert "<title>FER &lt;b&gt;Bias&lt;/b&gt; &amp; co</title>" in html and "<b>Bias" not in html
+    assert "<style>body{font-family:system-ui" in html and "details{margin:.3em 0}</style>" in html
+    assert "No runs in this report: only the published results." in html
+
+
 def test_report_cli(two_runs, tmp_path) -> None:
     _, a, b = two_runs
     out = tmp_path / "report.html"

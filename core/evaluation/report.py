@@ -1,6 +1,7 @@
 """Self-contained HTML report and CSV exports of evaluated configurations, written as findings.
 
-The HTML (``templates/report.html.j2``, plotly.js inlined once, no external
+The HTML (Jinja2 template ``templates/report.html.j2`` with autoescaping, its
+style ``templates/report.css`` inlined, plotly.js inlined once, no external
 ``<script src>``) reads top-down: **Key findings** in words from the numbers
 (:mod:`core.evaluation.findings`: lowest group and by how much with its interval,
 whether configurations can be told apart, chance-level results, leakage,
@@ -13,6 +14,7 @@ percentages, and no raw JSON or file-system path is printed.
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,14 +38,16 @@ from .runs import RunInfo, read_run
 from .sets import group_by_set
 from .validation import person_column
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
-table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 6px;
-text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.note{color:#555;font-size:13px}
-h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:2em}code{background:#f3f3f3;padding:1px 3px}
-.warn{background:#fff4e5;border-left:4px solid #f0a030;padding:2px 12px;margin:.5em 0}
-table.card th{text-align:left;width:16em;vertical-align:top}table.card td{text-align:left}
-ul.findings li{margin:.35em 0}details{margin:.3em 0}"""
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> Any:
+    """The report's Jinja2 environment: ``templates/``, autoescaping on (values are text; HTML pieces the
+    report builds itself, tables and figures, are marked ``| safe`` in the template)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(loader=FileSystemLoader(str(_TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
 
 
 @dataclass
@@ -149,8 +153,6 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     -------
     ReportBundle
     """
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
     infos = [r if isinstance(r, RunInfo) else read_run(r) for r in runs]
     if not infos and not include_reference:
         raise ValueError("nothing to report: pass run folders or include the reference results")
@@ -220,12 +222,11 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     if not leakage.empty:
         tables["leakage"] = leakage
     general += [f"Identity leakage · {w}" for w in leak_warnings]
-    env = Environment(loader=FileSystemLoader(str(_TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     by_info = {i.display_name: i for i in infos}
-    body = env.get_template("report.html.j2").render(
+    body = _environment().get_template("report.html.j2").render(
         leakage={"warnings": leak_warnings, "notes": [clean_text(n) for n in leak_notes],
                  "table": table_html(human(leakage), index=False) if not leakage.empty else ""} if infos else None,
-        unit=unit, title=title, css=_CSS, generated=time.strftime("%Y-%m-%d %H:%M"), n_runs=len(infos),
+        unit=unit, title=title, generated=time.strftime("%Y-%m-%d %H:%M"), n_runs=len(infos),
         include_reference=include_reference, citation=ref.CITATION, citation_short=ref.SHORT_CITATION,
         confidence=f"{confidence:.0%}", general_warnings=general, sections=sections, min_cell=MIN_CELL,
         provenance=[{"name": p.display_name, "warnings": p.warnings, "rows": [(k, clean_text(v)) for k, v in p.rows()]}
