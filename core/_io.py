@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -28,19 +28,46 @@ def file_sha1(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+def atomic_write(path: str | Path, write_fn: Callable[[Path], Any], prefix: str | None = None,
+                 suffix: str = ".tmp") -> Path:
+    """Write ``path`` all at once: ``write_fn`` fills a temporary file in the same folder, then ``os.replace``.
+
+    The one write-to-temp-then-rename of the library (bytes, text, JSON, Parquet,
+    feature-cache shards): a reader sees the old file or the complete new one,
+    never a partial one, and a failed write leaves no temporary file behind.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write (its folder is created).
+    write_fn : callable
+        ``write_fn(tmp_path)`` writes the content to ``tmp_path`` (an existing, empty file). Whatever it also
+        writes beside (a checksum) is in place before ``path`` appears.
+    prefix, suffix : str
+        Of the temporary file's name; default ``.<name>.<random>.tmp`` (a hidden file that
+        :mod:`core.preprocess` clears as stale after a crash).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}." if prefix is None else prefix, suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        write_fn(Path(tmp))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_write`)."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def atomic_write_text(text: str, path: str | Path) -> Path:
@@ -213,19 +240,41 @@ def describe_os_error(exc: OSError) -> str:
     return f"{where}{why}{hint.get(exc.errno, '')}"
 
 
-def replace_folder(staging: str | Path, final: str | Path) -> Path:
-    """Move a complete ``staging`` folder to ``final``, replacing what was there only once ``staging`` is in place."""
+@contextlib.contextmanager
+def replacing_folder(staging: str | Path, final: str | Path) -> Iterator[Path]:
+    """Move a complete ``staging`` folder to ``final``; what was there is kept aside until the ``with`` block ends.
+
+    The previous ``final`` is renamed to ``.<name>.old-<id>`` beside it, ``staging`` takes its place and the
+    block runs (e.g. registering the new folder). When the move or the block raises, the new folder is moved
+    back to ``staging`` and the previous one put back; otherwise the previous one is deleted.
+
+    Yields
+    ------
+    Path
+        ``final``, now holding what ``staging`` held.
+    """
     staging, final = Path(staging), Path(final)
     old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
     if final.exists():
         os.replace(final, old)
+    moved = False
     try:
         os.replace(staging, final)
+        moved = True
+        yield final
     except BaseException:
+        if moved:
+            os.replace(final, staging)
         if old.exists():
             os.replace(old, final)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def replace_folder(staging: str | Path, final: str | Path) -> Path:
+    """Move a complete ``staging`` folder to ``final``, replacing what was there only once ``staging`` is in place."""
+    with replacing_folder(staging, final):
+        pass
     return final
 
 

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ._demo_faces import OCCLUSIONS, SHAPE_KEYS, FaceSpec, draw_face, expression_shape
-from ._io import locked
+from ._io import locked, replacing_folder
 from .datasets import LoadReport
 from .labels import EMOTIONS
 from .manifest import validate_manifest
@@ -319,23 +319,14 @@ def ensure_demo(artifacts: str | Path, seed: int = 0, config: DemoConfig | None 
         for stale in root.glob(f".{DEMO_SLUG}.*-*"):  # interrupted earlier runs
             shutil.rmtree(stale, ignore_errors=True)
         final = root / DEMO_SLUG
-        token = uuid.uuid4().hex[:8]
-        staging, old = root / f".{DEMO_SLUG}.partial-{token}", root / f".{DEMO_SLUG}.old-{token}"
+        staging = root / f".{DEMO_SLUG}.partial-{uuid.uuid4().hex[:8]}"
         try:
             manifest = generate_demo(staging, seed=seed, config=config, progress=progress)
             manifest["path"] = [str(final / Path(p).relative_to(staging)) for p in manifest["path"]]
-            if final.exists():
-                final.rename(old)
-            staging.rename(final)
-            info = register_dataset(manifest, DEMO_NAME, DEMO_FORMAT, wanted, artifacts, synthetic=True)
-        except BaseException:
-            if old.exists():  # put the previous complete dataset back
-                shutil.rmtree(final, ignore_errors=True)
-                old.rename(final)
-            raise
+            with replacing_folder(staging, final):  # the previous complete dataset comes back if registering fails
+                info = register_dataset(manifest, DEMO_NAME, DEMO_FORMAT, wanted, artifacts, synthetic=True)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-            shutil.rmtree(old, ignore_errors=True)
         return info
 
 

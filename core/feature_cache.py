@@ -15,9 +15,7 @@ items twice: the second one waits and then finds them cached.
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import uuid
 import warnings
 from pathlib import Path
@@ -26,7 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ._batching import prefetched_batches
-from ._io import atomic_write_text, file_sha1, locked, quarantine
+from ._io import atomic_write, atomic_write_text, file_sha1, locked, quarantine
 from .progress import ProgressFn
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9._+=-]+$")
@@ -162,15 +160,12 @@ class FeatureCache:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
         shard = self.dir / f"shard-{uuid.uuid4().hex}.npz"
-        fd, tmp = tempfile.mkstemp(prefix=".shard-", suffix=".npz", dir=self.dir)
-        os.close(fd)
-        try:
+
+        def write(tmp: Path) -> None:
             np.savez(tmp, keys=np.asarray(keys, dtype=str), values=arrays)
             atomic_write_text(file_sha1(tmp), shard.with_name(shard.name + ".sha1"))  # checksum first
-            os.replace(tmp, shard)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+
+        atomic_write(shard, write, prefix=".shard-", suffix=".npz")  # ".npz": np.savez would append it
         index = self._load_index()
         for i, k in enumerate(keys):
             index[k] = (shard, i)

@@ -29,15 +29,13 @@ yaw           head yaw in degrees (float; 0 is frontal)
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from ._errors import DataFormatError
-from ._io import read_parquet_file
+from ._io import atomic_write, read_parquet_file
 from .labels import EMOTIONS
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -182,17 +180,9 @@ def load_manifest(path: str | Path) -> pd.DataFrame:
 
 
 def atomic_write_parquet(df: pd.DataFrame, path: str | Path) -> None:
-    """Write ``df`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write ``df`` to ``path`` as Parquet (no index) through a temporary file and an atomic rename
+    (:func:`core._io.atomic_write`)."""
+    atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def resolve_paths(df: pd.DataFrame, root: str | Path | None) -> pd.Series:
