@@ -10,16 +10,15 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.jobs import JobStatus, cancel_job, list_jobs, start_job
 from core.paths import default_shared_data
-from core.preprocess import DETECTORS, STAGES, seed_reference_audit
+from core.preprocess import DETECTORS, STAGE_LABELS, STAGES, retention_by_stage
+from core.preprocess.plots import retention_figure
 from core.progress import eta_text
 from pages._ui import dataset_selectbox, registered_datasets
 
-_STAGE_NAMES = {"rows": "annotation rows", "frame_read": "frame read", "face_found": "face found", "kept": "kept"}
 _WEIGHTS_HELP = {"mtcnn": "not needed: MTCNN's weights ship with the mtcnn package",
                  "yunet": "the YuNet ONNX file (face_detection_yunet_2023mar.onnx from the OpenCV Zoo)",
                  "yolo": "a YOLO face model file such as yolov8n-face.pt (the seed's detector)"}
@@ -53,43 +52,6 @@ def _known_audits(artifacts: Path) -> dict[str, pd.DataFrame]:
             if audit is not None:
                 out[f"{Path(out_dir).name} ({audit['detector'].iloc[0]})"] = audit
     return out
-
-
-def retention_figure(audits: dict[str, pd.DataFrame], split: str, by: str = "race",
-                     include_seed: bool = True) -> go.Figure:
-    """Retention (share of annotation rows reaching each stage) by group and stage, with 95% CI whiskers.
-
-    One bar group per stage; one bar per (audit, group). Whiskers are the
-    cluster-bootstrap-over-persons interval; the seed's published test split
-    (kept only, Wilson) is added as a reference when ``split`` is ``test``.
-    """
-    fig = go.Figure()
-    for label, audit in audits.items():
-        sub = audit[(audit["split"] == split) & (audit[by] != "All")]
-        for k in ("race", "gender"):
-            if k != by and k in sub.columns:
-                sub = sub[sub[k] == "All"]
-        for group, g in sub.groupby(by):
-            g = g.set_index("stage").reindex(list(STAGES)).dropna(subset=["rate"])
-            name = f"{group} ({label})" if len(audits) > 1 else str(group)
-            fig.add_bar(x=[_STAGE_NAMES[s] for s in g.index], y=g["rate"], name=name,
-                        error_y={"type": "data", "symmetric": False, "array": (g["ci_high"] - g["rate"]).clip(0),
-                                 "arrayminus": (g["rate"] - g["ci_low"]).clip(0)},
-                        customdata=g[["n_reached", "n_rows", "n_persons"]].to_numpy(),
-                        hovertemplate="%{x}: %{y:.1%} (%{customdata[0]}/%{customdata[1]} rows, "
-                                      "%{customdata[2]} persons)<extra>" + name + "</extra>")
-    if include_seed and split == "test" and by == "race":
-        ref = seed_reference_audit()
-        fig.add_bar(x=[f"kept: seed {r}" for r in ref["race"]], y=ref["rate"], name="seed paper (test split)",
-                    marker_pattern_shape="/",
-                    error_y={"type": "data", "symmetric": False, "array": ref["wilson_high"] - ref["rate"],
-                             "arrayminus": ref["rate"] - ref["wilson_low"]},
-                    customdata=ref[["n_reached", "n_rows"]].to_numpy(),
-                    hovertemplate="%{x}: %{y:.1%} (%{customdata[0]}/%{customdata[1]} rows, Wilson CI)<extra></extra>")
-    fig.update_layout(barmode="group", yaxis_tickformat=".0%", yaxis_range=[0, 1.05], height=420,
-                      yaxis_title="share of annotation rows", legend_title=by,
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return fig
 
 
 def _start_form(artifacts: Path) -> None:
@@ -174,7 +136,7 @@ def _result(out: Path, key: str) -> None:
     counts = info.get("stage_counts", {})
     cols = st.columns(len(STAGES))
     for col, s in zip(cols, STAGES):
-        col.metric(_STAGE_NAMES[s], f"{counts.get(s, 0):,}")
+        col.metric(STAGE_LABELS[s], f"{counts.get(s, 0):,}")
     if info.get("reasons"):
         st.caption("Rows lost, by reason: " + ", ".join(f"{k.replace('_', ' ')} {v}"
                                                         for k, v in sorted(info["reasons"].items())))
@@ -215,11 +177,7 @@ def _audit_section(artifacts: Path) -> None:
                "cluster-robust intervals over persons (frames of one person are not independent; groups with fewer "
                "than 5 persons are flagged). The seed's published test split kept 74% of Black rows against 96% of "
                "White rows.")
-    table = pd.concat([a.assign(audit=k) for k, a in sel.items()], ignore_index=True)
-    table = table[(table["split"] == split) & (table[by] != "All")]
-    other = "gender" if by == "race" else "race"
-    if other in table.columns:
-        table = table[table[other] == "All"]
+    table = pd.concat([retention_by_stage(a, by, split).assign(audit=k) for k, a in sel.items()], ignore_index=True)
     st.dataframe(table[["audit", by, "stage", "n_rows", "n_reached", "rate", "ci_low", "ci_high", "wilson_low",
                         "wilson_high", "n_persons", "low_n"]], hide_index=True, key="prep_audit_table",
                  column_config={c: st.column_config.NumberColumn(format="percent")

@@ -6,8 +6,10 @@ it only reads files through :mod:`core` and renders.
 """
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Generic, Iterable, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,10 @@ from core.attributes import categorical_columns
 from core.images import thumbnail
 from core.manifest import load_manifest
 from core.paths import datasets_dir, default_artifacts_dir, runs_dir
+from core.progress import eta_text
 from core.registry import DatasetInfo, list_datasets
+
+T = TypeVar("T")
 
 #: Marker written when the user removes the demo, so that it is not drawn again behind their back.
 DEMO_OPT_OUT = ".demo-removed"
@@ -229,3 +234,63 @@ def result_provenance(results, container=st, key_prefix: str = "prov") -> None:
     for i, r in enumerate(results):
         if getattr(r, "provenance", None) is not None:
             provenance_card(r.provenance, container, key=f"{key_prefix}_{i}")
+
+
+class ComputedOnce(Generic[T]):
+    """A value computed by the first caller of :meth:`get`; later callers receive it.
+
+    Return one from an ``st.cache_resource`` function keyed by the computation's
+    arguments to cache a computation that draws its progress on the page. A
+    function decorated with ``st.cache_data`` or ``st.cache_resource`` cannot
+    draw it: Streamlit replays what a cached function drew on every cache hit,
+    and cannot replay updates of a bar created outside the function. A
+    computation that raises (or is stopped by a rerun) leaves the holder empty,
+    so the next call tries again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+        self._value: T | None = None
+
+    def get(self, compute: Callable[[], T]) -> tuple[T, bool]:
+        """The value, computing it with ``compute()`` the first time; and whether this call computed it."""
+        with self._lock:  # a second session asking meanwhile waits for the first one's result
+            if self._done:
+                return self._value, False  # type: ignore[return-value]
+            self._value = compute()
+            self._done = True
+            return self._value, True
+
+
+class StepProgress:
+    """A :mod:`core.progress` reporter drawing on one ``st.progress`` bar, with an ETA per step.
+
+    Messages of the form ``"step: detail"`` (as the :mod:`core.latent` stages
+    send) restart the clock when the step changes; a message without a colon is
+    a step of its own (``total <= 1``: no count is shown).
+
+    Parameters
+    ----------
+    bar
+        The element returned by ``st.progress``.
+    clock : callable
+        Seconds, monotonic (tests pass a fake clock).
+    """
+
+    def __init__(self, bar, clock: Callable[[], float] = time.monotonic) -> None:
+        self._bar = bar
+        self._clock = clock
+        self._step: str | None = None
+        self._t0 = clock()
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        step, _, detail = message.partition(": ")
+        if step != self._step:
+            self._step, self._t0 = step, self._clock()
+        text = step[:1].upper() + step[1:]
+        if total > 1:
+            text += f": {eta_text(done, total, self._clock() - self._t0)}" + (f" ({detail})" if detail else "")
+        elif detail:
+            text += f": {detail}"
+        self._bar.progress(min(max(done / max(total, 1), 0.0), 1.0), text=text or "Working...")

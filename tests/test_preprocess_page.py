@@ -7,8 +7,6 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from core.jobs import list_jobs
-from core.preprocess import compute_audit, prepare_eila
-from pages._data_prepare import retention_figure
 from tests.preprocess_video_fixture import eila_video  # noqa: F401 - module-scoped fixture
 
 SCRIPT = """
@@ -106,15 +104,3 @@ def test_start_job_progress_result_audit_chart_and_pose(artifacts, eila_video, y
     at = _app()  # the audit stays with the dataset after the in-place pose update
     assert "EiLA page test (yunet)" in at.multiselect(key="prep_audits").options
 
-
-def test_retention_figure_compares_detectors_with_whiskers(eila_video, yunet_model, tmp_path):  # noqa: F811
-    res = prepare_eila(eila_video.annotations, eila_video.demographics, eila_video.videos, tmp_path / "o",
-                       detector="yunet", weights=yunet_model, n_boot=50)
-    other = compute_audit(res.rows.assign(stage_reached=res.rows["stage_reached"].clip(upper=1)), detector="other",
-                          n_boot=50)
-    fig = retention_figure({"yunet": res.audit, "other": other}, split="test")
-    names = [t.name for t in fig.data]
-    assert "Black (yunet)" in names and "Black (other)" in names and "seed paper (test split)" in names
-    black = next(t for t in fig.data if t.name == "Black (yunet)")
-    assert list(black.x) == ["annotation rows", "frame read", "face found", "kept"]
-    assert black.error_y.array is not None and len(black.error_y.array) == 4

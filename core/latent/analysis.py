@@ -3,9 +3,13 @@
 :func:`run_cluster_analysis` goes from a manifest to tables: embeddings
 (cached), 2-D projection (cached), KMeans curves over a k range, one KMeans
 fit at the chosen k, and for each attribute present a composition table,
-independence tests and a linear probe. :func:`write_analysis` writes
-``projection.parquet``, ``assignments.csv``, ``curves.csv``,
-``composition_<attribute>.csv`` and ``clusters.json``.
+independence tests and a linear probe. It composes three stages that
+callers can also run one by one (the Latent page caches each, so a new k
+reuses the embeddings and the projection): :func:`embed_and_project`
+(everything that does not depend on k), :func:`analyse_clusters` (one k)
+and :func:`probe_attributes`. :func:`write_analysis` writes
+``projection.parquet``, ``assignments.csv`` (:func:`assignments_table`),
+``curves.csv``, ``composition_<attribute>.csv`` and ``clusters.json``.
 """
 from __future__ import annotations
 
@@ -318,6 +322,16 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
     return result
 
 
+#: Columns of ``assignments.csv`` (those the analysed rows have), after ``sample_id`` and ``cluster``.
+ASSIGNMENT_COLUMNS: tuple[str, ...] = ("path", "race", "gender", "age", "age_group", "label", "person")
+
+
+def assignments_table(result: ClusterAnalysis) -> pd.DataFrame:
+    """The content of ``assignments.csv``: ``sample_id``, ``cluster`` and the :data:`ASSIGNMENT_COLUMNS` present."""
+    cols = ["sample_id", "cluster"] + [c for c in ASSIGNMENT_COLUMNS if c in result.frame.columns]
+    return result.frame[cols]
+
+
 def write_analysis(result: ClusterAnalysis, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
     """Write the analysis files into ``out`` (created); returns the path of ``clusters.json``.
 
@@ -331,9 +345,7 @@ def write_analysis(result: ClusterAnalysis, out: str | Path, extra: dict[str, An
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(result.frame, out / "projection.parquet")
-    cols = ["sample_id", "cluster"] + [c for c in ("path", "race", "gender", "age", "age_group", "label", "person")
-                                       if c in result.frame.columns]
-    atomic_write_text(result.frame[cols].to_csv(index=False), out / "assignments.csv")
+    atomic_write_text(assignments_table(result).to_csv(index=False), out / "assignments.csv")
     atomic_write_text(result.curves.to_csv(index=False), out / "curves.csv")
     for a, comp in result.compositions.items():
         atomic_write_text(comp.table().to_csv(index_label="cluster"), out / f"composition_{a}.csv")

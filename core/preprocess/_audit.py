@@ -31,6 +31,9 @@ from ..evaluation.uncertainty import accuracy_interval, wilson_interval
 from ..manifest import atomic_write_parquet
 
 STAGES: tuple[str, ...] = ("rows", "frame_read", "face_found", "kept")
+#: Readable name of each stage (figure axes, page metrics).
+STAGE_LABELS: dict[str, str] = {"rows": "annotation rows", "frame_read": "frame read", "face_found": "face found",
+                                "kept": "kept"}
 AUDIT_KEYS: tuple[str, ...] = ("split", "race", "gender")
 ALL = "All"
 #: The seed's published EiLA test split before and after preprocessing (YOLOv8 face detector).
@@ -132,13 +135,41 @@ def audit_slice(audit: pd.DataFrame, **fixed: str) -> pd.DataFrame:
     return audit[mask].reset_index(drop=True)
 
 
-def retention_table(audit: pd.DataFrame, by: str = "race", split: str = ALL, stage: str = "kept") -> pd.DataFrame:
-    """One row per group of ``by`` (other keys at ``All``): rows, reached ``stage``, rate and intervals."""
+def retention_by_stage(audit: pd.DataFrame, by: str = "race", split: str = ALL) -> pd.DataFrame:
+    """The audit rows of every stage for each group of ``by`` in ``split``, the other keys at their ``All`` margin.
+
+    Parameters
+    ----------
+    audit : pandas.DataFrame
+        From :func:`compute_audit` (or several stacked by :func:`compare_audits`).
+    by : str
+        Grouping column, e.g. ``"race"`` or ``"gender"``; its ``All`` margin is left out.
+    split : str
+        Split to read (``"All"``: every split together); ignored when ``by`` is ``"split"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matching audit rows, in the audit's order (group, then :data:`STAGES`).
+
+    Raises
+    ------
+    ValueError
+        If ``audit`` has no column ``by``.
+    """
+    if by not in audit.columns:
+        raise ValueError(f"audit has no column {by!r} to group by; columns: {list(audit.columns)}")
     fixed = {k: ALL for k in AUDIT_KEYS if k in audit.columns and k != by}
     if "split" in audit.columns and by != "split":
         fixed["split"] = split
     sub = audit_slice(audit, **fixed)
-    sub = sub[(sub["stage"] == stage) & (sub[by] != ALL)]
+    return sub[sub[by] != ALL].reset_index(drop=True)
+
+
+def retention_table(audit: pd.DataFrame, by: str = "race", split: str = ALL, stage: str = "kept") -> pd.DataFrame:
+    """One row per group of ``by`` (other keys at ``All``): rows, reached ``stage``, rate and intervals."""
+    sub = retention_by_stage(audit, by, split)
+    sub = sub[sub["stage"] == stage]
     cols = [c for c in ("detector", by, "n_rows", "n_reached", "rate", "ci_low", "ci_high", "wilson_low",
                         "wilson_high", "n_persons", "low_n") if c in sub.columns]
     return sub[cols].reset_index(drop=True)
