@@ -3,19 +3,28 @@
 Every init field has a flag on ``python -m core train``/``sweep`` (its metadata) and
 is either set by a page widget or listed as not on the page; a config touching
 every field survives ``training_argv`` -> the real parser -> ``config_from_args``;
-and a field added to a subclass is on the command line with no other edit.
+a field added to a subclass is on the command line with no other edit (only its
+widget is then missing); and the running page builds its config from its widgets.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
+import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
+import pages._train_settings as settings
 from core.cli import build_parser
+from core.labels import EMOTIONS
+from core.registry import register_dataset
 from core.training._cli import add_training_options, config_from_args, training_argv
 from core.training.config import TrainConfig, not_an_option, option
 from pages._train_settings import NOT_ON_PAGE, TRAINING_WIDGETS
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _init_fields(config: type[TrainConfig] = TrainConfig) -> list[dataclasses.Field]:
@@ -127,3 +136,31 @@ def test_a_switch_flag_must_say_which_way_it_turns():
         option(1, "epochs")
     with pytest.raises(ValueError, match="needs the reason"):
         not_an_option("")
+
+
+def test_the_page_builds_its_config_from_the_widgets(artifacts, monkeypatch):
+    """Every widget of TRAINING_WIDGETS, changed on the running page, lands in the TrainConfig it builds."""
+    rows = [{"sample_id": f"F:{s}/{e}/{i}", "path": f"/nowhere/{s}/{e}/{i}.png", "dataset": "Faces", "split": s,
+             "label": e} for s in ("train", "validation", "test") for e in EMOTIONS for i in range(3)]
+    register_dataset(pd.DataFrame(rows), "Faces", "manifest", {}, artifacts)
+    built: list = []
+    real = settings.training_settings
+    monkeypatch.setattr(settings, "training_settings", lambda: built.append(real()) or built[-1])
+    monkeypatch.setenv("FERBIAS_ARTIFACTS", str(artifacts))
+    monkeypatch.chdir(REPO)
+    at = AppTest.from_file(str(REPO / "pages" / "train_or_load.py"), default_timeout=120).run()
+    assert not at.exception and built[-1] == TrainConfig()
+    changed = {"weights": "random", "input_size": 64, "batch_size": 16, "seed": 3, "phase1_epochs": 2,
+               "phase2_epochs": 1, "phase1_learning_rate": 1e-3, "phase2_learning_rate": 1e-4, "unfreeze_layers": 5,
+               "class_weight": "balanced", "phase2_mode": "full", "feature_cache": False, "precision": "bfloat16"}
+    assert set(changed) == set(TRAINING_WIDGETS)  # every widget is exercised
+    at.selectbox(key="tl_weights").set_value("random")
+    for key, value in (("tl_size", 64), ("tl_batch", 16), ("tl_seed", 3), ("tl_e1", 2), ("tl_e2", 1),
+                       ("tl_lr1", 1e-3), ("tl_lr2", 1e-4), ("tl_unfreeze", 5)):
+        at.number_input(key=key).set_value(value)
+    for key, value in (("tl_cw", "balanced"), ("tl_p2", "full"), ("tl_precision", "bfloat16")):
+        at.selectbox(key=key).set_value(value)
+    at.toggle(key="tl_cache").set_value(False)
+    at.run()
+    assert not at.exception
+    assert built[-1] == TrainConfig(**changed)
