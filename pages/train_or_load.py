@@ -14,15 +14,16 @@ from core.mixing import MixSpec, evaluation_overlap, table3_preset
 from core.paths import runs_dir
 from core.progress import eta_text
 from core._precision import PRECISIONS, recorded_precision
-from core.training.config import CLASS_WEIGHTS, PHASE2_MODES, TrainConfig
+from core.training._cli import training_argv
+from core.training.config import TrainConfig
 from pages._runs_tab import curves, runs_section
+from pages._train_settings import training_settings
 from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets, run_through_app
 
 run_through_app()
 
 ROLES = ("EiLA", "FER2013", "SFEW")
 KIND = "sweep"
-WEIGHT_CHOICES = {"imagenet": "ImageNet (pretrained)", "random": "random initialisation", "file": "a weights file"}
 
 st.title("Train or load")
 st.caption("Reproduce the seed's experiment design (its Table 3 and training recipe) or load a ready-made "
@@ -75,51 +76,6 @@ def _default_index(options: list[str], role: str) -> int:
     return 0
 
 
-def _settings() -> TrainConfig | None:
-    d = TrainConfig()
-    with st.expander("Training settings (defaults: the seed's recipe)", expanded=False):
-        c1, c2, c3, c4 = st.columns(4)
-        weights = c1.selectbox("backbone weights", list(WEIGHT_CHOICES), key="tl_weights",
-                               format_func=WEIGHT_CHOICES.get,
-                               help="Chosen up front. ImageNet weights are downloaded by Keras; when they cannot be, "
-                                    "this page says so and asks (it never falls back to random on its own).")
-        if weights == "file":
-            weights = c1.text_input("weights file (.h5 / .weights.h5)", key="tl_weights_file").strip() or "file"
-        size = c2.number_input("input size (px)", 32, 512, d.input_size, step=16, key="tl_size",
-                               help="The seed used 224. Smaller sizes train much faster on a CPU.")
-        batch = c3.number_input("batch size", 1, 1024, d.batch_size, key="tl_batch")
-        seed = c4.number_input("seed", 0, 10**6, d.seed, key="tl_seed")
-        c1, c2, c3, c4 = st.columns(4)
-        e1 = c1.number_input("phase 1 epochs (frozen)", 1, 500, d.phase1_epochs, key="tl_e1")
-        e2 = c2.number_input("phase 2 epochs (fine-tune)", 0, 500, d.phase2_epochs, key="tl_e2")
-        lr1 = c3.number_input("phase 1 learning rate", 1e-7, 1.0, d.phase1_learning_rate, format="%.0e",
-                              key="tl_lr1")
-        lr2 = c4.number_input("phase 2 learning rate", 1e-8, 1.0, d.phase2_learning_rate, format="%.0e",
-                              key="tl_lr2")
-        c1, c2, c3, c4 = st.columns(4)
-        unfreeze = c1.number_input("layers unfrozen in phase 2", 1, 190, d.unfreeze_layers, key="tl_unfreeze")
-        cw = c2.selectbox("class weights", list(CLASS_WEIGHTS), key="tl_cw",
-                          help="'balanced' counters the class imbalance the seed names as its main limitation.")
-        p2 = c3.selectbox("phase 2 from", list(PHASE2_MODES), key="tl_p2",
-                          help="auto: cached activations at the unfreezing point when they fit in memory or on "
-                               "disk, else the full model.")
-        cache = c4.toggle("cache frozen features", value=True, key="tl_cache",
-                          help="Off: the backbone runs on every image every epoch (the seed's way, ~50x slower). "
-                               "Both give the same model.")
-        precision = c1.selectbox("backbone precision", list(PRECISIONS), key="tl_precision",
-                                 help="Frozen backbone passes (cached features, evaluation): float32 reproduces "
-                                      "published numbers; bfloat16 is several times faster, with its agreement to float32 "
-                                      "measured in the README. Recorded in the run.")
-    try:
-        return TrainConfig(weights=weights, input_size=int(size), batch_size=int(batch), seed=int(seed),
-                           phase1_epochs=int(e1), phase2_epochs=int(e2), phase1_learning_rate=float(lr1),
-                           phase2_learning_rate=float(lr2), unfreeze_layers=int(unfreeze), class_weight=cw,
-                           phase2_mode=p2, feature_cache=bool(cache), precision=precision)
-    except ValueError as exc:
-        st.error(f"Invalid settings: {exc}")
-        return None
-
-
 def _imagenet_status(backbone: str) -> tuple[bool, str]:
     """Checked once per session and backbone (a cached file or a quick request to Keras' download server)."""
     from core.backbones import imagenet_weights_status
@@ -158,14 +114,6 @@ def _weights_ready(cfg: TrainConfig) -> bool:
         st.warning("Random initialisation: the backbone is not pretrained, so results say nothing about the "
                    "seed's ImageNet model; every page and the report mark such runs.", icon=":material/warning:")
     return True
-
-
-def _config_argv(cfg: TrainConfig) -> list[str]:
-    return ["--weights", cfg.weights, "--input-size", str(cfg.input_size), "--batch-size", str(cfg.batch_size),
-            "--seed", str(cfg.seed), "--epochs1", str(cfg.phase1_epochs), "--epochs2", str(cfg.phase2_epochs),
-            "--lr1", repr(cfg.phase1_learning_rate), "--lr2", repr(cfg.phase2_learning_rate),
-            "--unfreeze-layers", str(cfg.unfreeze_layers), "--class-weight", cfg.class_weight,
-            "--phase2-mode", cfg.phase2_mode, "--precision", cfg.precision] + ([] if cfg.feature_cache else ["--no-feature-cache"])
 
 
 # ----------------------------------------------------------------------------- train
@@ -222,7 +170,7 @@ def _train_section() -> None:
                               help="The seed evaluates every configuration on EiLA's test split, which is never "
                                    "mixed into training (its train and validation rows are).")
     split_rule, split_seed = _split_rule()
-    cfg = _settings()
+    cfg = training_settings()
     overlap = evaluation_overlap(specs, eval_name, eval_split)
     if overlap:
         st.error(f"Refused: {overlap}", icon=":material/block:")
@@ -251,7 +199,7 @@ def _train_section() -> None:
         st.warning("A sweep is already running; starting another shares the machine's cores.")
     argv += ["--eval-dataset", eval_name, "--eval-split", eval_split, "--artifacts", str(artifacts)]
     argv += ["--split-rule", split_rule, "--split-seed", str(split_seed)] if split_rule else []
-    argv += _config_argv(cfg)
+    argv += training_argv(cfg)
     ready = _weights_ready(cfg)
     if st.button("Start training in the background", key="tl_start", type="primary", disabled=todo == 0 or not ready,
                  icon=":material/play_arrow:"):

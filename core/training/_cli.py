@@ -1,82 +1,122 @@
 """``python -m core train``: train one configuration (a registered dataset, optionally mixed with another).
 
-Also holds the options shared with ``python -m core sweep`` (:mod:`core.training._sweep_cli`).
+Also holds the options shared with ``python -m core sweep`` (:mod:`core.training._sweep_cli`), built from
+:class:`~core.training.config.TrainConfig`'s field metadata, and their inverse :func:`training_argv`.
 Nothing here imports TensorFlow at module level.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from ..paths import default_artifacts_dir
-from .._precision import PRECISIONS
-from .config import CLASS_WEIGHTS, OPTIMIZERS, PHASE2_MODES, TrainConfig
-
-_DEFAULTS = TrainConfig()
-#: CLI option -> TrainConfig field
-_OPTIONS: dict[str, str] = {
-    "backbone": "backbone", "weights": "weights", "input_size": "input_size", "batch_size": "batch_size",
-    "epochs1": "phase1_epochs", "epochs2": "phase2_epochs", "lr1": "phase1_learning_rate",
-    "lr2": "phase2_learning_rate", "unfreeze_layers": "unfreeze_layers", "dropout": "dropout",
-    "class_weight": "class_weight", "seed": "seed", "optimizer": "optimizer", "phase2_mode": "phase2_mode",
-    "phase2_memory_gb": "phase2_memory_gb", "patience": "early_stopping_patience", "precision": "precision",
-}
+from .config import TrainConfig
 
 
-def add_training_options(p: argparse.ArgumentParser) -> None:
-    """Options of :class:`TrainConfig` (defaults: the seed's recipe)."""
+def _options(config: type[TrainConfig]) -> list[dataclasses.Field]:
+    """The fields of ``config`` offered on the command line (an ``option`` flag), in declaration order."""
+    return [f for f in dataclasses.fields(config) if f.init and f.metadata.get("flag")]
+
+
+def _dest(f: dataclasses.Field) -> str:
+    """The argparse attribute of a field's flag (``--epochs1`` -> ``epochs1``, ``--no-feature-cache`` -> ...)."""
+    return f.metadata["flag"][2:].replace("-", "_")
+
+
+def add_training_options(p: argparse.ArgumentParser, config: type[TrainConfig] = TrainConfig) -> None:
+    """Options of :class:`TrainConfig` (defaults: the seed's recipe), one per field declared with ``option``.
+
+    The flag, help text and choices come from the field's metadata, the type and
+    default from its default: a tuple takes one or more values, a bool field is a
+    switch (``--no-feature-cache`` turns ``feature_cache`` off). ``config`` is a
+    TrainConfig subclass with more such fields, if any.
+    """
     g = p.add_argument_group("training (defaults: the seed's recipe)")
-    g.add_argument("--backbone", default=_DEFAULTS.backbone, choices=["resnet50v2", "resnet50"])
-    g.add_argument("--weights", default=_DEFAULTS.weights,
-                   help="'imagenet' (downloaded by Keras; when it cannot be, the command stops and asks for one of "
-                        "the others), 'random', or a Keras weights file")
-    g.add_argument("--input-size", type=int, default=_DEFAULTS.input_size, help="backbone input side in pixels")
-    g.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
-    g.add_argument("--epochs1", type=int, default=_DEFAULTS.phase1_epochs, help="phase 1 epochs (backbone frozen)")
-    g.add_argument("--epochs2", type=int, default=_DEFAULTS.phase2_epochs,
-                   help="phase 2 epochs (last layers trainable; 0 skips phase 2)")
-    g.add_argument("--lr1", type=float, default=_DEFAULTS.phase1_learning_rate)
-    g.add_argument("--lr2", type=float, default=_DEFAULTS.phase2_learning_rate)
-    g.add_argument("--unfreeze-layers", type=int, default=_DEFAULTS.unfreeze_layers)
-    g.add_argument("--patience", type=int, default=_DEFAULTS.early_stopping_patience, help="early stopping patience")
-    g.add_argument("--dropout", type=float, default=_DEFAULTS.dropout)
-    g.add_argument("--class-weight", default=_DEFAULTS.class_weight, choices=list(CLASS_WEIGHTS))
-    g.add_argument("--optimizer", default=_DEFAULTS.optimizer, choices=list(OPTIMIZERS))
-    g.add_argument("--seed", type=int, default=_DEFAULTS.seed)
-    g.add_argument("--no-feature-cache", action="store_true",
-                   help="run the backbone on every image every epoch (the seed's way; slow)")
-    g.add_argument("--phase2-mode", default=_DEFAULTS.phase2_mode, choices=list(PHASE2_MODES))
-    g.add_argument("--phase2-memory-gb", type=float, default=_DEFAULTS.phase2_memory_gb)
+    for f in _options(config):
+        meta, default = f.metadata, f.default
+        kwargs: dict[str, Any] = {"help": meta.get("help")}
+        if isinstance(default, bool):
+            kwargs["action"] = "store_true"
+        else:
+            kwargs["default"] = default
+            if isinstance(default, tuple):
+                kwargs.update(nargs="+", type=type(default[0]), metavar=type(default[0]).__name__.upper())
+            elif isinstance(default, (int, float)):
+                kwargs["type"] = type(default)
+            if meta.get("choices"):
+                kwargs["choices"] = list(meta["choices"])
+        g.add_argument(meta["flag"], **kwargs)
     p.add_argument("--split-rule", default=None, choices=["seed", "seed-prose", "person-disjoint"],
                    help="split of the EiLA datasets used (default: as registered). 'seed' is the seed's "
                         "annotator-count rule (reproduces its tables; 4 of 7 Black test persons are also in "
                         "training); 'person-disjoint' puts every person in one split")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the person-disjoint split")
-    g.add_argument("--precision", default=_DEFAULTS.precision, choices=list(PRECISIONS),
-                   help="frozen backbone passes (cached moments, evaluation): float32 (default, the published "
-                        "numbers) or bfloat16 (several times faster; agreement in the README)")
     p.add_argument("--eval-dataset", default="EiLA", help="registered dataset evaluated on (default: EiLA)")
     p.add_argument("--eval-split", default="test", help="its split evaluated on (default: test)")
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
 
 
-def config_from_args(args: argparse.Namespace, check_weights: bool = True) -> TrainConfig:
+def config_from_args(args: argparse.Namespace, check_weights: bool = True,
+                     config: type[TrainConfig] = TrainConfig) -> TrainConfig:
     """The validated config; bad values raise ``ValueError`` naming the setting.
 
-    With ``check_weights`` the chosen backbone weights are checked up front
-    (:func:`core.backbones.require_weights`): ImageNet weights that cannot be
-    downloaded raise :class:`~core.WeightsUnavailableError` naming ``--weights random``
-    and ``--weights FILE``, before any data is loaded; nothing falls back silently.
+    Every field declared with ``option`` is read from its flag (a ``--no-`` switch
+    negated); the others keep their defaults. With ``check_weights`` the chosen
+    backbone weights are checked up front (:func:`core.backbones.require_weights`):
+    ImageNet weights that cannot be downloaded raise
+    :class:`~core.WeightsUnavailableError` naming ``--weights random`` and
+    ``--weights FILE``, before any data is loaded; nothing falls back silently.
     """
     from ..backbones import require_weights
 
-    kwargs: dict[str, Any] = {field: getattr(args, opt) for opt, field in _OPTIONS.items()}
-    kwargs["feature_cache"] = not args.no_feature_cache
-    cfg = TrainConfig(**kwargs)
+    kwargs: dict[str, Any] = {}
+    for f in _options(config):
+        value = getattr(args, _dest(f))
+        kwargs[f.name] = (not value) if f.metadata["flag"].startswith("--no-") else value
+    cfg = config(**kwargs)
     if check_weights:
         require_weights(cfg.backbone, cfg.weights)
     return cfg
+
+
+def training_argv(cfg: TrainConfig) -> list[str]:
+    """The training options that rebuild ``cfg``: the inverse of :func:`config_from_args`.
+
+    Only settings that differ from the defaults are written (an empty list is the
+    seed's recipe), in field order, so a command line reads as "the seed's recipe
+    except ...".
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The configuration (or an instance of a subclass with more ``option`` fields).
+
+    Returns
+    -------
+    list of str
+        E.g. ``["--input-size", "64", "--lr1", "0.001", "--no-feature-cache"]``.
+
+    Raises
+    ------
+    TypeError
+        When ``cfg`` is not a :class:`TrainConfig`.
+    """
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"cfg must be a TrainConfig, received {type(cfg).__name__}")
+    argv: list[str] = []
+    for f in _options(type(cfg)):
+        value, flag = getattr(cfg, f.name), f.metadata["flag"]
+        if value == f.default:
+            continue
+        if isinstance(value, bool):
+            argv.append(flag)  # a switch differs from its default only when given
+        elif isinstance(value, tuple):
+            argv += [flag, *(str(v) for v in value)]
+        else:
+            argv += [flag, repr(value) if isinstance(value, float) else str(value)]
+    return argv
 
 
 def artifacts_from_args(args: argparse.Namespace) -> Path:

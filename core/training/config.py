@@ -8,6 +8,10 @@ phase 1 with the backbone frozen, Adamax 1e-4, 15 epochs; phase 2 with the last
 EarlyStopping(val_loss, patience 15, restore best) and
 ReduceLROnPlateau(factor 0.2, patience 3, min_lr 1e-7); categorical
 cross-entropy; batch size 32.
+
+Each field also says how it is set on the command line (:func:`option`: its flag,
+help and choices) or why it is not (:func:`not_an_option`); ``python -m core
+train`` and ``sweep`` build their training options from that alone.
 """
 from __future__ import annotations
 
@@ -22,6 +26,46 @@ from ..backbones import BACKBONE_NAMES
 CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 PHASE2_MODES: tuple[str, ...] = ("auto", "cached", "full")
 OPTIMIZERS: tuple[str, ...] = ("adamax", "adam")
+MONITORS: tuple[str, ...] = ("val_loss", "val_accuracy", "loss", "accuracy")
+
+
+def option(default: Any, flag: str, help: str | None = None, *, choices: tuple[str, ...] | None = None) -> Any:
+    """A :class:`TrainConfig` field offered on the command line.
+
+    Everything the CLI (:func:`core.training._cli.add_training_options`) and its
+    inverse (:func:`core.training._cli.training_argv`) need is read from this
+    metadata, so a new setting is one field declaration.
+
+    Parameters
+    ----------
+    default : int, float, str, bool or tuple of int
+        The field's default; its type is the option's type (a tuple takes one or
+        more values; a bool is a switch).
+    flag : str
+        The option, e.g. ``"--epochs1"``. A bool field that defaults to True is
+        switched off by its flag, which must then start with ``--no-``.
+    help : str, optional
+        The option's help text.
+    choices : tuple of str, optional
+        The allowed values: the same tuple :meth:`TrainConfig.__post_init__` checks.
+
+    Returns
+    -------
+    dataclasses.Field
+    """
+    if not flag.startswith("--"):
+        raise ValueError(f"flag must start with '--', received {flag!r}")
+    if isinstance(default, bool) and default != flag.startswith("--no-"):
+        raise ValueError(f"a switch defaulting to {default} needs a flag {'starting' if default else 'not starting'} "
+                         f"with '--no-', received {flag!r}")
+    return field(default=default, metadata={"flag": flag, "help": help, "choices": choices})
+
+
+def not_an_option(why: str) -> dict[str, Any]:
+    """Metadata of a field deliberately not on the command line; ``why`` says why."""
+    if not why:
+        raise ValueError("not_an_option needs the reason the field is not on the command line")
+    return {"flag": None, "why": why}
 
 
 def _is_int(v: Any) -> bool:
@@ -92,33 +136,41 @@ class TrainConfig:
         backbone (phase 2, ``feature_cache=False``) always run in float32.
     """
 
-    backbone: str = "resnet50v2"
-    weights: str = "imagenet"
-    input_size: int = 224
-    head_units: tuple[int, ...] = (512, 256, 128, 64)
-    dropout: float = 0.1
-    head_bn_momentum: float = 0.99
-    head_bn_epsilon: float = 1e-3
-    optimizer: str = "adamax"
-    phase1_epochs: int = 15
-    phase1_learning_rate: float = 1e-4
-    phase2_epochs: int = 35
-    phase2_learning_rate: float = 1e-5
-    unfreeze_layers: int = 10
-    early_stopping_patience: int = 15
-    reduce_lr_factor: float = 0.2
-    reduce_lr_patience: int = 3
-    min_learning_rate: float = 1e-7
-    monitor: str = "val_loss"
-    batch_size: int = 32
-    class_weight: str = "none"
-    seed: int = 0
-    feature_cache: bool = True
-    phase2_mode: str = "auto"
-    phase2_memory_gb: float = 4.0
-    cache_batch_size: int = 32
-    precision: str = "float32"
-    loss: str = field(default="categorical_crossentropy", init=False)
+    backbone: str = option("resnet50v2", "--backbone", choices=BACKBONE_NAMES)
+    weights: str = option("imagenet", "--weights",
+                          "'imagenet' (downloaded by Keras; when it cannot be, the command stops and asks for one of "
+                          "the others), 'random', or a Keras weights file")
+    input_size: int = option(224, "--input-size", "backbone input side in pixels")
+    head_units: tuple[int, ...] = option((512, 256, 128, 64), "--head-units",
+                                         "widths of the head's Dense layers, e.g. --head-units 512 256 128 64")
+    dropout: float = option(0.1, "--dropout")
+    head_bn_momentum: float = option(0.99, "--head-bn-momentum", "momentum of the head's BatchNormalization")
+    head_bn_epsilon: float = option(1e-3, "--head-bn-epsilon", "epsilon of the head's BatchNormalization")
+    optimizer: str = option("adamax", "--optimizer", choices=OPTIMIZERS)
+    phase1_epochs: int = option(15, "--epochs1", "phase 1 epochs (backbone frozen)")
+    phase1_learning_rate: float = option(1e-4, "--lr1")
+    phase2_epochs: int = option(35, "--epochs2", "phase 2 epochs (last layers trainable; 0 skips phase 2)")
+    phase2_learning_rate: float = option(1e-5, "--lr2")
+    unfreeze_layers: int = option(10, "--unfreeze-layers")
+    early_stopping_patience: int = option(15, "--patience", "early stopping patience")
+    reduce_lr_factor: float = option(0.2, "--reduce-lr-factor", "phase 2 learning rate factor on a plateau")
+    reduce_lr_patience: int = option(3, "--reduce-lr-patience", "epochs on a plateau before the learning rate drops")
+    min_learning_rate: float = option(1e-7, "--min-lr", "lowest learning rate the plateau rule reaches")
+    monitor: str = option("val_loss", "--monitor", "quantity watched by the phase 2 callbacks", choices=MONITORS)
+    batch_size: int = option(32, "--batch-size")
+    class_weight: str = option("none", "--class-weight", choices=CLASS_WEIGHTS)
+    seed: int = option(0, "--seed")
+    feature_cache: bool = option(True, "--no-feature-cache",
+                                 "run the backbone on every image every epoch (the seed's way; slow)")
+    phase2_mode: str = option("auto", "--phase2-mode", choices=PHASE2_MODES)
+    phase2_memory_gb: float = option(4.0, "--phase2-memory-gb")
+    cache_batch_size: int = option(32, "--cache-batch-size", "images per backbone batch when filling feature caches")
+    precision: str = option("float32", "--precision",
+                            "frozen backbone passes (cached moments, evaluation): float32 (default, the published "
+                            "numbers) or bfloat16 (several times faster; agreement in the README)",
+                            choices=PRECISIONS)
+    loss: str = field(default="categorical_crossentropy", init=False,
+                      metadata=not_an_option("fixed: the seed's loss, the only one the head and the caches implement"))
 
     def __post_init__(self) -> None:
         if isinstance(self.head_units, list):
@@ -160,7 +212,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a number > 0, received {v!r}")
         if not _is_num(self.reduce_lr_factor) or not 0.0 < self.reduce_lr_factor < 1.0:
             raise ValueError(f"reduce_lr_factor must be in (0, 1), received {self.reduce_lr_factor!r}")
-        if self.monitor not in ("val_loss", "val_accuracy", "loss", "accuracy"):
+        if self.monitor not in MONITORS:
             raise ValueError(f"monitor must be val_loss, val_accuracy, loss or accuracy, received {self.monitor!r}")
         if self.class_weight not in CLASS_WEIGHTS:
             raise ValueError(f"class_weight must be one of {list(CLASS_WEIGHTS)}, received {self.class_weight!r}")
