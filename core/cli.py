@@ -31,6 +31,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def add_command_arguments(command: str, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``command``'s arguments (and ``--status-file`` when it has none) to ``parser``; imports its module only.
+
+    Raises
+    ------
+    ValueError
+        When ``command`` is not one of :data:`COMMANDS`.
+    """
+    if command not in COMMANDS:
+        raise ValueError(f"unknown command {command!r}; expected one of {list(COMMANDS)}")
+    importlib.import_module(COMMANDS[command][0]).add_arguments(parser)
+    if not any("--status-file" in a.option_strings for a in parser._actions):
+        parser.add_argument("--status-file", default=None,
+                            help="write progress JSON here (used by background jobs started from the app)")
+    return parser
+
+
+def command_parser(command: str) -> argparse.ArgumentParser:
+    """The parser of one command alone (``python -m core <command>``), as :func:`build_parser` gives it."""
+    help_text = COMMANDS[command][1] if command in COMMANDS else None
+    return add_command_arguments(command, argparse.ArgumentParser(prog=f"python -m core {command}",
+                                                                  description=help_text))
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported to add its arguments."""
     parser = argparse.ArgumentParser(prog="python -m core", description="FER Bias Lab command line")
@@ -39,10 +63,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
         if name == command:
-            importlib.import_module(module).add_arguments(p)
-            if not any("--status-file" in a.option_strings for a in p._actions):
-                p.add_argument("--status-file", default=None,
-                               help="write progress JSON here (used by background jobs started from the app)")
+            add_command_arguments(name, p)
     return parser
 
 

@@ -61,6 +61,42 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
 
 
+#: Destinations of the options :func:`add_training_options` adds for :class:`TrainConfig` settings.
+TRAINING_DESTS: frozenset[str] = frozenset(_OPTIONS) | {"no_feature_cache"}
+
+
+def training_argv(cfg: TrainConfig) -> list[str]:
+    """The options that make :func:`config_from_args` return ``cfg``: the inverse of it, for every setting.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+
+    Returns
+    -------
+    list of str
+        ``--option=value`` for every training option, and ``--no-feature-cache`` when it is off.
+
+    Raises
+    ------
+    ValueError
+        When ``cfg`` differs from the defaults in a setting that has no command-line option.
+    """
+    if not isinstance(cfg, TrainConfig):
+        raise ValueError(f"training settings must be a TrainConfig, received {type(cfg).__name__}")
+    exposed = set(_OPTIONS.values()) | {"feature_cache", "loss"}
+    fixed = sorted(f for f in cfg.to_dict() if f not in exposed and getattr(cfg, f) != getattr(_DEFAULTS, f))
+    if fixed:
+        raise ValueError(f"training setting(s) {fixed} have no command-line option; expected their defaults "
+                         f"{ {f: getattr(_DEFAULTS, f) for f in fixed} }, received { {f: getattr(cfg, f) for f in fixed} }")
+    argv = [f"--{opt.replace('_', '-')}={_option_text(getattr(cfg, field))}" for opt, field in _OPTIONS.items()]
+    return argv + ([] if cfg.feature_cache else ["--no-feature-cache"])
+
+
+def _option_text(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def config_from_args(args: argparse.Namespace, check_weights: bool = True) -> TrainConfig:
     """The validated config; bad values raise ``ValueError`` naming the setting.
 
