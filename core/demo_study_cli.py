@@ -24,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .demo_study import DemoStudyConfig, finding, run_demo_study
-    from .evaluation.runs import new_run_id
     from .paths import runs_dir
+    from .runs.ids import make_run_id
     from .progress import progress_for_cli
     from .training._cli import exit_cleanly_on_sigterm
 
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
-    out = Path(args.out) if args.out else runs_dir(artifacts) / new_run_id("demo-study")
+    out = Path(args.out) if args.out else runs_dir(artifacts) / make_run_id("demo-study")
     exit_cleanly_on_sigterm()
     t0 = time.monotonic()
     metrics = run_demo_study(out, artifacts, config, progress_for_cli(args.status_file, "demo study"))

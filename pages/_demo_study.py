@@ -98,8 +98,8 @@ def _job_panel(job: JobStatus) -> None:
 def render_demo_study(artifacts: Path) -> None:
     """The Home page's first step."""
     from core.demo import persons_per_split
-    from core.evaluation.runs import new_run_id
     from core.paths import runs_dir
+    from core.runs.ids import make_run_id
     from pages._ui import set_demo_opt_out
 
     test = {g: n["test"] for g, n in persons_per_split().items()}
@@ -115,7 +115,7 @@ def render_demo_study(artifacts: Path) -> None:
     running = bool(jobs) and jobs[0].state == "running"
     if st.button("Run the demo study", key="home_demo_study", type="primary", disabled=running,
                  icon=":material/play_arrow:"):
-        out = runs_dir(artifacts) / new_run_id(KIND)
+        out = runs_dir(artifacts) / make_run_id(KIND)
         set_demo_opt_out(artifacts, False)
         jobs_api.start_job(KIND, ["demo-study", "--out", str(out), "--artifacts", str(artifacts)], artifacts)
         st.rerun()

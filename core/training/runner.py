@@ -12,7 +12,6 @@ overwritten again.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import shutil
@@ -31,7 +30,7 @@ from ..labels import EMOTIONS
 from ..manifest import atomic_write_parquet, validate_manifest
 from ..paths import cache_dir, runs_dir
 from ..progress import ProgressFn
-from ..registry import slugify
+from ..runs.ids import make_run_id
 from ..runs.layout import PARTIAL_PREFIX, RUN_FILES, TRAINING_ROW_COLUMNS, TRAINING_ROWS
 from .config import TrainConfig
 
@@ -61,7 +60,7 @@ def data_fingerprint(train: pd.DataFrame, evaluation: pd.DataFrame) -> str:
 
 
 def run_id_for(name: str, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.DataFrame) -> str:
-    """``<slug of name>-<10 hex digits>`` from the settings and the data.
+    """``<slug of name>-<10 hex digits>`` from the settings and the data (:func:`core.runs.ids.make_run_id`).
 
     ``precision="float32"`` is left out of the digest, so runs made before the
     setting existed keep their ids.
@@ -69,9 +68,7 @@ def run_id_for(name: str, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.
     settings = cfg.to_dict()
     if settings.get("precision") == "float32":
         del settings["precision"]
-    h = hashlib.sha1(json.dumps(settings, sort_keys=True).encode())
-    h.update(data_fingerprint(train, evaluation).encode())
-    return f"{slugify(name)}-{h.hexdigest()[:10]}"
+    return make_run_id(name, settings, data_fingerprint(train, evaluation))
 
 
 def run_problem(run_dir: Path) -> str | None:
