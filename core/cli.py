@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "splits; writes leakage.csv and leakage.json"),
     "report": ("core.evaluation._report_cli", "build a self-contained HTML report (and CSVs) from runs"),
     "clusters": ("core.latent._cli", "embed a dataset, project and cluster it, test whether clusters follow race"),
+    "run": ("core.runs._cli", "run the command a run spec JSON file describes (what the app's background jobs run)"),
 }
 
 
