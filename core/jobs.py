@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._io import atomic_write_json, read_json
+from ._io import atomic_write_json, pid_alive, read_json
 from .paths import REPO_ROOT, jobs_dir
 from .runs.spec import RunSpec
 
@@ -90,20 +90,6 @@ def start_job(spec: RunSpec, artifacts: Path, env: dict[str, str] | None = None)
     return job
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of this process counts as ended
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return True
-
-
 def job_status(job: Path, tail_chars: int = 4000) -> JobStatus:
     """Read a job folder (one without ``spec.json``, from before specs, gives ``spec`` None)."""
     job = Path(job)
@@ -113,7 +99,7 @@ def job_status(job: Path, tail_chars: int = 4000) -> JobStatus:
     rc = read_json(job / "result.json")["returncode"] if (job / "result.json").is_file() else None
     if rc is None:
         pid = read_json(job / "pid.json")["pid"] if (job / "pid.json").is_file() else None
-        state = "running" if pid is not None and _pid_alive(pid) else "interrupted"
+        state = "running" if pid is not None and pid_alive(pid) else "interrupted"
     else:
         state = "finished" if rc == 0 else "failed"
     log = job / "log.txt"

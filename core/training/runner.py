@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_json, parquet_problem, read_json
-from ..jobs import _pid_alive
+from .._io import atomic_write_json, parquet_problem, pid_alive, read_json
 from ..labels import EMOTIONS
 from ..manifest import atomic_write_parquet, validate_manifest
 from ..paths import cache_dir, runs_dir
@@ -103,7 +102,7 @@ def partial_runs(artifacts: Path) -> list[Path]:
 def partial_owner_alive(partial: Path) -> bool:
     """Whether the process that writes a partial run folder is still running."""
     try:
-        return _pid_alive(int(partial.name.rsplit("-", 1)[-1]))
+        return pid_alive(int(partial.name.rsplit("-", 1)[-1]))
     except ValueError:
         return False
 
