@@ -17,6 +17,7 @@ from core.jobs import JobStatus, cancel_job, list_jobs, start_job
 from core.paths import default_shared_data
 from core.preprocess import DETECTORS, STAGES, seed_reference_audit
 from core.progress import eta_text
+from core.runs.spec import RunSpec
 from pages._ui import dataset_selectbox, registered_datasets
 
 _STAGE_NAMES = {"rows": "annotation rows", "frame_read": "frame read", "face_found": "face found", "kept": "kept"}
@@ -25,8 +26,9 @@ _WEIGHTS_HELP = {"mtcnn": "not needed: MTCNN's weights ship with the mtcnn packa
                  "yolo": "a YOLO face model file such as yolov8n-face.pt (the seed's detector)"}
 
 
-def _argv_value(argv: list[str], flag: str) -> str | None:
-    return argv[argv.index(flag) + 1] if flag in argv and argv.index(flag) + 1 < len(argv) else None
+def _spec_value(job: JobStatus, option: str):
+    """An option of the job's spec (None for jobs started before specs, which have none)."""
+    return job.spec.config.get(option) if job.spec is not None else None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -47,8 +49,8 @@ def _known_audits(artifacts: Path) -> dict[str, pd.DataFrame]:
         if audit is not None:
             out[f"{info.name} ({audit['detector'].iloc[0]})"] = audit
     for job in list_jobs(artifacts, kind="prepare-eila"):
-        out_dir = _argv_value(job.argv, "--out")
-        if job.state == "finished" and out_dir and _argv_value(job.argv, "--register") is None:
+        out_dir = _spec_value(job, "out")
+        if job.state == "finished" and out_dir and _spec_value(job, "register") is None:
             audit = _audit_at(Path(out_dir))
             if audit is not None:
                 out[f"{Path(out_dir).name} ({audit['detector'].iloc[0]})"] = audit
@@ -128,14 +130,11 @@ def _start_form(artifacts: Path) -> None:
                  f"{_WEIGHTS_HELP[detector]}." if detector != "mtcnn" and any("weights" in p for p in problems)
                                                          else ""))
         return
-    argv = ["prepare-eila", "--annotations", annotations, "--demographics", demographics, "--videos", videos,
-            "--out", out, "--detector", detector, "--size", str(int(size)), "--color", color,
-            "--threshold", f"{threshold:g}", "--artifacts", str(artifacts)]
-    if detector != "mtcnn":
-        argv += ["--weights", weights]
-    if name.strip():
-        argv += ["--register", name.strip()]
-    job = start_job("prepare-eila", argv, artifacts)
+    config = {"annotations": annotations, "demographics": demographics, "videos": videos, "out": out,
+              "detector": detector, "size": int(size), "color": color, "threshold": float(f"{threshold:g}"),
+              "artifacts": str(artifacts), "weights": weights if detector != "mtcnn" else None,
+              "register": name.strip() or None}
+    job = start_job(RunSpec("prepare-eila", config), artifacts)
     st.session_state["prep_last_job"] = str(job)
     st.success(f"Started in the background (job `{job.name}`); it keeps running if you leave this page.")
 
@@ -159,7 +158,7 @@ def _job_panel(job: JobStatus) -> None:
     if job.state != "running" or job.log_tail:
         with st.expander("log", expanded=job.state == "failed"):
             st.code(job.log_tail[-3000:] or "(empty)", language="text")
-    out_dir = _argv_value(job.argv, "--out")
+    out_dir = _spec_value(job, "out")
     if job.kind == "prepare-eila" and job.state == "finished" and out_dir:
         _result(Path(out_dir), job.job_id)
 
@@ -243,11 +242,9 @@ def _pose_section(artifacts: Path) -> None:
             st.error(f"The {detector} detector needs {_WEIGHTS_HELP[detector]}; weights file not found: "
                      f"`{weights or '(empty)'}`")
             return
-        argv = ["estimate-pose", "--data", info.name, "--detector", detector, "--threshold", f"{threshold:g}",
-                "--register", info.name, "--artifacts", str(artifacts)]
-        if detector != "mtcnn":
-            argv += ["--weights", weights]
-        job = start_job("estimate-pose", argv, artifacts)
+        config = {"data": info.name, "detector": detector, "threshold": float(f"{threshold:g}"), "register": info.name,
+                  "artifacts": str(artifacts), "weights": weights if detector != "mtcnn" else None}
+        job = start_job(RunSpec("estimate-pose", config), artifacts)
         st.success(f"Pose estimation started in the background (job `{job.name}`).")
 
 

@@ -15,13 +15,15 @@ import streamlit as st
 import core.jobs as jobs_api
 from core.jobs import JobStatus
 from core.progress import eta_text
+from core.runs.spec import RunSpec
 
 KIND = "demo-study"
 
 
 def _out_of(job: JobStatus) -> Path | None:
-    argv = job.argv
-    return Path(argv[argv.index("--out") + 1]) if "--out" in argv and argv.index("--out") + 1 < len(argv) else None
+    """The run folder the job writes (None for jobs started before specs, which record none)."""
+    out = job.spec.config.get("out") if job.spec is not None else None
+    return Path(out) if out else None
 
 
 def _latest_study_run(artifacts: Path) -> Path | None:
@@ -117,7 +119,7 @@ def render_demo_study(artifacts: Path) -> None:
                  icon=":material/play_arrow:"):
         out = runs_dir(artifacts) / make_run_id(KIND)
         set_demo_opt_out(artifacts, False)
-        jobs_api.start_job(KIND, ["demo-study", "--out", str(out), "--artifacts", str(artifacts)], artifacts)
+        jobs_api.start_job(RunSpec(KIND, {"out": str(out), "artifacts": str(artifacts)}), artifacts)
         st.rerun()
     if jobs:
         def body() -> None:

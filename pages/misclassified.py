@@ -16,6 +16,7 @@ from core.evaluation.plots import confusion_figure, error_rate_figure, outcome_f
 from core.evaluation.runs import RunInfo, list_runs, load_predictions
 from core.jobs import list_jobs, start_job
 from core.labels import EMOTIONS
+from core.runs.spec import RunSpec
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
                        image_grid, provenance_card, registered_datasets, synthetic_badge, run_through_app)
 
@@ -78,9 +79,8 @@ def _evaluate_section(artifacts: Path, expanded: bool) -> None:
         split = st.selectbox("Rows", ["auto", "test", "validation", "train", "all"], key="mc_eval_split",
                              help="auto = the test split if the dataset has one, else every row")
         if st.button("Evaluate fer in the background", key="mc_eval_go", type="primary", disabled=bool(running)):
-            argv = ["evaluate", "--model", "fer", "--data", str(ds.path / "manifest.parquet"), "--name", ds.name,
-                    "--split", split, "--artifacts", str(artifacts)]
-            start_job("evaluate", argv, artifacts)
+            start_job(RunSpec("evaluate", {"model": "fer", "data": str(ds.path / "manifest.parquet"), "name": ds.name,
+                                           "split": split, "artifacts": str(artifacts)}), artifacts)
             st.rerun()
         st.caption("Same from a terminal: `python -m core evaluate --model fer --data <dataset folder, manifest or "
                    "registered name> --out artifacts/runs/<name>`.")

@@ -13,6 +13,7 @@ from core.labels import EMOTIONS
 from core.mixing import MixSpec, evaluation_overlap, table3_preset
 from core.paths import runs_dir
 from core.progress import eta_text
+from core.runs.spec import RunSpec
 from core._precision import PRECISIONS, recorded_precision
 from core.training.config import CLASS_WEIGHTS, PHASE2_MODES, TrainConfig
 from pages._runs_tab import curves, runs_section
@@ -160,14 +161,6 @@ def _weights_ready(cfg: TrainConfig) -> bool:
     return True
 
 
-def _config_argv(cfg: TrainConfig) -> list[str]:
-    return ["--weights", cfg.weights, "--input-size", str(cfg.input_size), "--batch-size", str(cfg.batch_size),
-            "--seed", str(cfg.seed), "--epochs1", str(cfg.phase1_epochs), "--epochs2", str(cfg.phase2_epochs),
-            "--lr1", repr(cfg.phase1_learning_rate), "--lr2", repr(cfg.phase2_learning_rate),
-            "--unfreeze-layers", str(cfg.unfreeze_layers), "--class-weight", cfg.class_weight,
-            "--phase2-mode", cfg.phase2_mode, "--precision", cfg.precision] + ([] if cfg.feature_cache else ["--no-feature-cache"])
-
-
 # ----------------------------------------------------------------------------- train
 def _train_section() -> None:
     if not datasets:
@@ -177,7 +170,7 @@ def _train_section() -> None:
     mode = st.radio("configurations", ["Table 3 preset (11 configurations)", "Custom mixes"], horizontal=True,
                     key="tl_mode", index=0 if len(names) >= len(ROLES) else 1,
                     help="The preset needs three registered datasets (EiLA, FER2013, SFEW).")
-    argv: list[str]
+    config: dict
     if mode.startswith("Table 3"):
         cols = st.columns(3)
         roles = {r: cols[i].selectbox(f"dataset used as {r}", names, index=_default_index(names, r),
@@ -191,8 +184,8 @@ def _train_section() -> None:
         chosen = st.multiselect("configurations to train", [s.name for s in all_specs],
                                 default=[s.name for s in all_specs], key="tl_only")
         specs = [s for s in all_specs if s.name in chosen]
-        argv = ["sweep", "--preset", "table3", "--eila", roles["EiLA"], "--fer2013", roles["FER2013"],
-                "--sfew", roles["SFEW"]] + [a for s in specs for a in ("--only", s.name)]
+        config = {"preset": "table3", "eila": roles["EiLA"], "fer2013": roles["FER2013"], "sfew": roles["SFEW"],
+                  "only": [s.name for s in specs]}
         eval_default = roles["EiLA"]
     else:
         st.caption("One row per configuration: a base dataset, optionally plus a fraction of another dataset's "
@@ -212,7 +205,7 @@ def _train_section() -> None:
                 texts.append(text)
             except ValueError as exc:
                 st.error(f"Row {row.Index + 1}: {exc}")
-        argv = ["sweep"] + [a for t in texts for a in ("--mix", t)]
+        config = {"mix": texts}
         with_test = [n for n in names if (_manifest(n)["split"] == "test").any()]
         eval_default = names[_default_index(names, "EiLA")] if not with_test else \
             with_test[_default_index(with_test, "EiLA")]
@@ -249,13 +242,12 @@ def _train_section() -> None:
                "Frozen backbone features are computed once per image and reused by every configuration.")
     if any(j.state == "running" for j in list_jobs(artifacts, KIND)):
         st.warning("A sweep is already running; starting another shares the machine's cores.")
-    argv += ["--eval-dataset", eval_name, "--eval-split", eval_split, "--artifacts", str(artifacts)]
-    argv += ["--split-rule", split_rule, "--split-seed", str(split_seed)] if split_rule else []
-    argv += _config_argv(cfg)
+    config.update({"eval_dataset": eval_name, "eval_split": eval_split, "artifacts": str(artifacts)})
+    config.update({"split_rule": split_rule, "split_seed": split_seed} if split_rule else {})
     ready = _weights_ready(cfg)
     if st.button("Start training in the background", key="tl_start", type="primary", disabled=todo == 0 or not ready,
                  icon=":material/play_arrow:"):
-        job = start_job(KIND, argv, artifacts)
+        job = start_job(RunSpec(KIND, config, cfg), artifacts)
         st.session_state["tl_started"] = job.name
         st.rerun()
     if st.session_state.get("tl_started"):
@@ -365,10 +357,10 @@ def _load_section() -> None:
     if st.button("Evaluate in the background", key="tl_model_eval", icon=":material/play_arrow:",
                  disabled=info["overridden"]):
         model = "fer" if info["name"] == "fer" else info["source"]
-        argv = ["evaluate", "--model", model, "--data", data, "--split", split, "--artifacts", str(artifacts),
-                "--label", f"{info['name']} on {data}",
-                "--precision", "float32" if info["name"] == "fer" else precision]
-        job = start_job("evaluate", argv, artifacts)
+        job = start_job(RunSpec("evaluate", {"model": model, "data": data, "split": split, "artifacts": str(artifacts),
+                                             "label": f"{info['name']} on {data}",
+                                             "precision": "float32" if info["name"] == "fer" else precision}),
+                        artifacts)
         st.success(f"Started {job.name}: follow it in the Progress tab; results appear on the Trade-offs and "
                    "Misclassified faces pages.")
 
