@@ -87,8 +87,9 @@ def training_argv(cfg: TrainConfig) -> list[str]:
     exposed = set(_OPTIONS.values()) | {"feature_cache", "loss"}
     fixed = sorted(f for f in cfg.to_dict() if f not in exposed and getattr(cfg, f) != getattr(_DEFAULTS, f))
     if fixed:
+        defaults, received = ({f: getattr(c, f) for f in fixed} for c in (_DEFAULTS, cfg))
         raise ValueError(f"training setting(s) {fixed} have no command-line option; expected their defaults "
-                         f"{ {f: getattr(_DEFAULTS, f) for f in fixed} }, received { {f: getattr(cfg, f) for f in fixed} }")
+                         f"{defaults}, received {received}")
     argv = [f"--{opt.replace('_', '-')}={_option_text(getattr(cfg, field))}" for opt, field in _OPTIONS.items()]
     return argv + ([] if cfg.feature_cache else ["--no-feature-cache"])
 
