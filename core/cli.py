@@ -74,7 +74,13 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:  #
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; errors in inputs exit with code 2 and a one-line message."""
+    """Parse ``argv`` and run the command.
+
+    The one exit path for errors in inputs: a command raises
+    :class:`~core._errors.FerBiasError` or ``ValueError`` (bad options, settings,
+    files; a full or read-only disk), and this prints ``error: <message>`` on
+    one line on stderr and returns 2. Commands print no errors of their own.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)
@@ -85,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
-    except FerBiasError as exc:
+    except (FerBiasError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full or read-only disk, a permission error: one line, not a traceback
