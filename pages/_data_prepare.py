@@ -6,18 +6,17 @@ Rendered by ``pages/data.py`` in its "Prepare EiLA videos" tab through
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.jobs import JobStatus, cancel_job, list_jobs, start_job
+from core.jobs import JobStatus, list_jobs, start_job
 from core.paths import default_shared_data
 from core.preprocess import DETECTORS, STAGES, seed_reference_audit
-from core.progress import eta_text
 from core.runs.spec import RunSpec
+from pages._jobs import job_panel
 from pages._ui import dataset_selectbox, registered_datasets
 
 _STAGE_NAMES = {"rows": "annotation rows", "frame_read": "frame read", "face_found": "face found", "kept": "kept"}
@@ -139,27 +138,9 @@ def _start_form(artifacts: Path) -> None:
     st.success(f"Started in the background (job `{job.name}`); it keeps running if you leave this page.")
 
 
-def _job_panel(job: JobStatus) -> None:
-    p = job.progress or {}
-    done, total = int(p.get("done", 0)), int(p.get("total", 0))
-    title = f"`{job.job_id}` {job.kind}: **{job.state}**"
-    if job.state == "running":
-        elapsed = float(p.get("elapsed_s") or (time.time() - job.created))
-        st.progress(min(done / total, 1.0) if total else 0.0,
-                    text=f"{title} - rows {eta_text(done, total, elapsed)}" + (f" - {p['message']}"
-                                                                                if p.get("message") else ""))
-        if st.button("Cancel", key=f"prep_cancel_{job.job_id}"):
-            cancel_job(job.path)
-            st.rerun()
-    elif job.state == "finished":
-        st.success(f"{title}: {done}/{total} rows" if total else title)
-    else:
-        st.error(f"{title} (exit code {job.returncode})")
-    if job.state != "running" or job.log_tail:
-        with st.expander("log", expanded=job.state == "failed"):
-            st.code(job.log_tail[-3000:] or "(empty)", language="text")
+def _job_result(job: JobStatus) -> None:
     out_dir = _spec_value(job, "out")
-    if job.kind == "prepare-eila" and job.state == "finished" and out_dir:
+    if job.kind == "prepare-eila" and out_dir:
         _result(Path(out_dir), job.job_id)
 
 
@@ -178,21 +159,6 @@ def _result(out: Path, key: str) -> None:
         st.caption("Rows lost, by reason: " + ", ".join(f"{k.replace('_', ' ')} {v}"
                                                         for k, v in sorted(info["reasons"].items())))
     st.caption(f"Crops, `manifest.parquet`, `rows.parquet` (every row's outcome) and the audit are in `{out}`.")
-
-
-def _jobs_section(artifacts: Path) -> None:
-    jobs = [j for j in list_jobs(artifacts) if j.kind in ("prepare-eila", "estimate-pose")][:5]
-    running = any(j.state == "running" for j in jobs)
-
-    def body() -> None:
-        for job in [j for j in list_jobs(artifacts) if j.kind in ("prepare-eila", "estimate-pose")][:5]:
-            _job_panel(job)
-
-    if not jobs:
-        st.caption("No preparation job yet.")
-        return
-    st.button("Refresh", key="prep_refresh", icon=":material/refresh:")
-    st.fragment(body, run_every=2 if running else None)()
 
 
 def _audit_section(artifacts: Path) -> None:
@@ -263,7 +229,8 @@ def render_prepare_section(artifacts: Path) -> None:
                 "lost at each stage, by race and gender, with confidence intervals.")
     _start_form(artifacts)
     st.subheader("Jobs")
-    _jobs_section(artifacts)
+    job_panel(artifacts, ("prepare-eila", "estimate-pose"), "prep", limit=5, result=_job_result,
+              empty="No preparation job yet.", refresh=True)
     st.subheader("Preprocessing audit")
     _audit_section(artifacts)
     st.subheader("Head pose for a registered dataset")

@@ -8,14 +8,14 @@ import streamlit as st
 
 from core._errors import FerBiasError
 from core._io import atomic_write_bytes
-from core.jobs import cancel_job, list_jobs, start_job
+from core.jobs import list_jobs, start_job
 from core.labels import EMOTIONS
 from core.mixing import MixSpec, evaluation_overlap, table3_preset
 from core.paths import runs_dir
-from core.progress import eta_text
 from core.runs.spec import RunSpec
 from core._precision import PRECISIONS, recorded_precision
 from core.training.config import CLASS_WEIGHTS, PHASE2_MODES, TrainConfig
+from pages._jobs import job_panel
 from pages._runs_tab import curves, runs_section
 from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets, run_through_app
 
@@ -255,50 +255,15 @@ def _train_section() -> None:
 
 
 # ----------------------------------------------------------------------------- progress
-def _job_panel(job) -> None:
+def _live_curves(job) -> None:
+    """Under a running sweep: the curves of the configuration being trained."""
     from core.runs.layout import read_history
     from core.training.runner import partial_owner_alive, partial_runs
 
-    p = job.progress or {}
-    done, total = int(p.get("done", 0)), int(p.get("total", 0))
-    title = f"{job.job_id} ({job.state})"
-    if job.state == "running":
-        frac = min(done / total, 1.0) if total else 0.0
-        unit = "epochs" if job.kind == KIND else "images"
-        st.progress(frac, text=f"{title}: {unit} {eta_text(done, total, float(p.get('elapsed_s') or 0))}"
-                    + (f" - {p['message']}" if p.get("message") else ""))
-        if st.button("Cancel", key=f"tl_cancel_{job.job_id}"):
-            cancel_job(job.path)
-            st.rerun()
-        live = [d for d in partial_runs(artifacts) if partial_owner_alive(d)] if job.kind == KIND else []
-        if live:
-            st.caption(f"Live curves of the configuration being trained ({live[0].name.split('-', 1)[1]}):")
-            curves(read_history(live[0]), f"tl_live_{job.job_id}")
-    elif job.state == "finished":
-        st.success(f"{title}: done.")
-    else:
-        hint = " Start it again to resume: finished configurations are kept." if job.kind == KIND else ""
-        st.error(f"{title}: exit code {job.returncode}.{hint}")
-    with st.expander("log", expanded=job.state == "failed"):
-        st.code(job.log_tail[-3000:] or "(empty)", language="text")
-
-
-def _jobs() -> list:
-    return [j for j in list_jobs(artifacts) if j.kind in (KIND, "evaluate")][:4]
-
-
-def _progress_section() -> None:
-    jobs = _jobs()
-    if not jobs:
-        st.caption("No training or evaluation job yet.")
-        return
-    running = any(j.state == "running" for j in jobs)
-
-    def body() -> None:
-        for job in _jobs():
-            _job_panel(job)
-
-    st.fragment(body, run_every=2 if running else None)()
+    live = [d for d in partial_runs(artifacts) if partial_owner_alive(d)] if job.kind == KIND else []
+    if live:
+        st.caption(f"Live curves of the configuration being trained ({live[0].name.split('-', 1)[1]}):")
+        curves(read_history(live[0]), f"tl_live_{job.job_id}")
 
 
 # ----------------------------------------------------------------------------- runs
@@ -369,7 +334,7 @@ tab_train, tab_progress, tab_runs, tab_load = st.tabs(["Train", "Progress", "Run
 with tab_train:
     _train_section()
 with tab_progress:
-    _progress_section()
+    job_panel(artifacts, (KIND, "evaluate"), "tl", live=_live_curves, empty="No training or evaluation job yet.")
 with tab_runs:
     runs_section(artifacts)
 with tab_load:
