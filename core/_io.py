@@ -307,3 +307,18 @@ def read_parquet_file(path: str | Path, missing: str) -> pd.DataFrame:
         return pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for non-parquet input
         raise DataFormatError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", path) from None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie counts as ended); owners of jobs and partial run folders."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of this process counts as ended
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True

@@ -28,7 +28,32 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "splits; writes leakage.csv and leakage.json"),
     "report": ("core.evaluation._report_cli", "build a self-contained HTML report (and CSVs) from runs"),
     "clusters": ("core.latent._cli", "embed a dataset, project and cluster it, test whether clusters follow race"),
+    "run": ("core.runs._cli", "run the command a run spec JSON file describes (what the app's background jobs run)"),
 }
+
+
+def add_command_arguments(command: str, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``command``'s arguments (and ``--status-file`` when it has none) to ``parser``; imports its module only.
+
+    Raises
+    ------
+    ValueError
+        When ``command`` is not one of :data:`COMMANDS`.
+    """
+    if command not in COMMANDS:
+        raise ValueError(f"unknown command {command!r}; expected one of {list(COMMANDS)}")
+    importlib.import_module(COMMANDS[command][0]).add_arguments(parser)
+    if not any("--status-file" in a.option_strings for a in parser._actions):
+        parser.add_argument("--status-file", default=None,
+                            help="write progress JSON here (used by background jobs started from the app)")
+    return parser
+
+
+def command_parser(command: str) -> argparse.ArgumentParser:
+    """The parser of one command alone (``python -m core <command>``), as :func:`build_parser` gives it."""
+    help_text = COMMANDS[command][1] if command in COMMANDS else None
+    return add_command_arguments(command, argparse.ArgumentParser(prog=f"python -m core {command}",
+                                                                  description=help_text))
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -39,10 +64,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
         if name == command:
-            importlib.import_module(module).add_arguments(p)
-            if not any("--status-file" in a.option_strings for a in p._actions):
-                p.add_argument("--status-file", default=None,
-                               help="write progress JSON here (used by background jobs started from the app)")
+            add_command_arguments(name, p)
     return parser
 
 
@@ -52,7 +74,13 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:  #
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; errors in inputs exit with code 2 and a one-line message."""
+    """Parse ``argv`` and run the command.
+
+    The one exit path for errors in inputs: a command raises
+    :class:`~core._errors.FerBiasError` or ``ValueError`` (bad options, settings,
+    files; a full or read-only disk), and this prints ``error: <message>`` on
+    one line on stderr and returns 2. Commands print no errors of their own.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)
@@ -63,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
-    except FerBiasError as exc:
+    except (FerBiasError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full or read-only disk, a permission error: one line, not a traceback

@@ -19,24 +19,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
     import time
     from pathlib import Path
 
     from .demo_study import DemoStudyConfig, finding, run_demo_study
-    from .evaluation.runs import new_run_id
     from .paths import runs_dir
+    from .runs.ids import make_run_id
     from .progress import progress_for_cli
     from .training._cli import exit_cleanly_on_sigterm
 
-    try:
-        config = DemoStudyConfig(seed=args.seed, demo_seed=args.demo_seed, epochs=args.epochs,
-                                 learning_rate=args.learning_rate, batch_size=args.batch_size, n_boot=args.n_boot)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    config = DemoStudyConfig(seed=args.seed, demo_seed=args.demo_seed, epochs=args.epochs,
+                             learning_rate=args.learning_rate, batch_size=args.batch_size, n_boot=args.n_boot)
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
-    out = Path(args.out) if args.out else runs_dir(artifacts) / new_run_id("demo-study")
+    out = Path(args.out) if args.out else runs_dir(artifacts) / make_run_id("demo-study")
     exit_cleanly_on_sigterm()
     t0 = time.monotonic()
     metrics = run_demo_study(out, artifacts, config, progress_for_cli(args.status_file, "demo study"))

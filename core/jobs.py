@@ -1,11 +1,14 @@
 """Background jobs: long CLI commands run in their own process, watched from the app.
 
-A job is a folder ``<artifacts>/jobs/<job_id>/`` holding ``job.json`` (the
-command), ``progress.json`` (written by the command through
+A job is a folder ``<artifacts>/jobs/<job_id>/`` holding ``spec.json`` (what
+it runs: a :class:`~core.runs.spec.RunSpec`), ``job.json`` (its id, kind and the
+``python -m core run`` command line), ``progress.json`` (written by the command through
 :class:`core.progress.StatusFileProgress`), ``log.txt`` (stdout and stderr) and,
 once the process ends, ``result.json`` with its exit code. The process is
 detached from the Streamlit session, so the job survives a page reload and
-the page only reads files.
+the page only reads files. Folders of jobs started before specs existed have
+no ``spec.json`` (their ``job.json`` holds the command's own arguments); they
+are still read, with ``spec`` None.
 
 Run as ``python -m core.jobs <job_dir>`` to execute the job described there.
 """
@@ -18,15 +21,19 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
-from ._io import atomic_write_json, read_json
+from ._io import atomic_write_json, pid_alive, read_json
 from .paths import REPO_ROOT, jobs_dir
+from .runs.spec import RunSpec
 
 
 @dataclass(frozen=True)
 class JobStatus:
-    """Snapshot of a job read from its folder."""
+    """Snapshot of a job read from its folder.
+
+    ``argv`` is the ``python -m core`` command line the job ran; ``spec`` what
+    it runs (None for job folders made before specs existed).
+    """
 
     job_id: str
     kind: str
@@ -37,31 +44,41 @@ class JobStatus:
     created: float
     log_tail: str
     path: Path
+    spec: RunSpec | None = None
 
 
-def start_job(kind: str, argv: Sequence[str], artifacts: Path, env: dict[str, str] | None = None) -> Path:
-    """Start ``python -m core <argv> --status-file <job>/progress.json`` in a detached process.
+def start_job(spec: RunSpec, artifacts: Path, env: dict[str, str] | None = None) -> Path:
+    """Save ``spec`` in a new job folder and run ``python -m core run <job>/spec.json`` in a detached process.
 
     Parameters
     ----------
-    kind : str
-        Short name shown in the app (``"prepare-eila"``, ``"sweep"``...).
-    argv : sequence of str
-        Arguments for ``python -m core``; the command must accept ``--status-file``.
+    spec : RunSpec
+        What to run; its kind is the job's kind (shown in the app, used to list jobs).
     artifacts : Path
-        Artifacts folder; the job folder is created under ``jobs/``.
+        Artifacts folder; the job folder is created under ``jobs/`` and the
+        process gets it as ``$FERBIAS_ARTIFACTS``.
+    env : dict, optional
+        More environment variables for the process.
 
     Returns
     -------
     Path
         The job folder.
+
+    Raises
+    ------
+    ValueError
+        When ``spec`` is not a :class:`RunSpec`.
     """
+    if not isinstance(spec, RunSpec):
+        raise ValueError(f"start_job needs a RunSpec (core.runs.spec), received {type(spec).__name__}")
     artifacts = Path(artifacts).resolve()  # the child runs in the repo root, so relative paths would move
-    job_id = time.strftime("%Y%m%d-%H%M%S") + "-" + kind + "-" + uuid.uuid4().hex[:6]
+    job_id = time.strftime("%Y%m%d-%H%M%S") + "-" + spec.kind + "-" + uuid.uuid4().hex[:6]
     job = jobs_dir(artifacts) / job_id
     job.mkdir(parents=True, exist_ok=False)
-    full = list(argv) + ["--status-file", str(job / "progress.json")]
-    atomic_write_json({"job_id": job_id, "kind": kind, "argv": full, "created": time.time()}, job / "job.json")
+    spec.save(job / "spec.json")
+    argv = ["run", str(job / "spec.json"), "--status-file", str(job / "progress.json")]
+    atomic_write_json({"job_id": job_id, "kind": spec.kind, "argv": argv, "created": time.time()}, job / "job.json")
     child_env = dict(os.environ)
     child_env["FERBIAS_ARTIFACTS"] = str(artifacts)  # the job's own folder, even if the caller's env names another
     child_env.update(env or {})
@@ -73,35 +90,22 @@ def start_job(kind: str, argv: Sequence[str], artifacts: Path, env: dict[str, st
     return job
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of this process counts as ended
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return True
-
-
 def job_status(job: Path, tail_chars: int = 4000) -> JobStatus:
-    """Read a job folder."""
+    """Read a job folder (one without ``spec.json``, from before specs, gives ``spec`` None)."""
     job = Path(job)
     meta = read_json(job / "job.json")
+    spec = RunSpec.load(job / "spec.json") if (job / "spec.json").is_file() else None
     progress = read_json(job / "progress.json") if (job / "progress.json").is_file() else None
     rc = read_json(job / "result.json")["returncode"] if (job / "result.json").is_file() else None
     if rc is None:
         pid = read_json(job / "pid.json")["pid"] if (job / "pid.json").is_file() else None
-        state = "running" if pid is not None and _pid_alive(pid) else "interrupted"
+        state = "running" if pid is not None and pid_alive(pid) else "interrupted"
     else:
         state = "finished" if rc == 0 else "failed"
     log = job / "log.txt"
     tail = log.read_text(errors="replace")[-tail_chars:] if log.is_file() else ""
     return JobStatus(job_id=meta["job_id"], kind=meta["kind"], state=state, argv=meta["argv"], progress=progress,
-                     returncode=rc, created=meta["created"], log_tail=tail, path=job)
+                     returncode=rc, created=meta["created"], log_tail=tail, path=job, spec=spec)
 
 
 def list_jobs(artifacts: Path, kind: str | None = None) -> list[JobStatus]:

@@ -6,17 +6,17 @@ Rendered by ``pages/data.py`` in its "Prepare EiLA videos" tab through
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from core.jobs import JobStatus, cancel_job, list_jobs, start_job
+from core.jobs import JobStatus, list_jobs, start_job
 from core.paths import default_shared_data
 from core.preprocess import DETECTORS, STAGE_LABELS, STAGES, retention_by_stage
 from core.preprocess.plots import retention_figure
-from core.progress import eta_text
+from core.runs.spec import RunSpec
+from pages._jobs import job_panel
 from pages._ui import dataset_selectbox, registered_datasets
 
 _WEIGHTS_HELP = {"mtcnn": "not needed: MTCNN's weights ship with the mtcnn package",
@@ -24,8 +24,9 @@ _WEIGHTS_HELP = {"mtcnn": "not needed: MTCNN's weights ship with the mtcnn packa
                  "yolo": "a YOLO face model file such as yolov8n-face.pt (the seed's detector)"}
 
 
-def _argv_value(argv: list[str], flag: str) -> str | None:
-    return argv[argv.index(flag) + 1] if flag in argv and argv.index(flag) + 1 < len(argv) else None
+def _spec_value(job: JobStatus, option: str):
+    """An option of the job's spec (None for jobs started before specs, which have none)."""
+    return job.spec.config.get(option) if job.spec is not None else None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -46,8 +47,8 @@ def _known_audits(artifacts: Path) -> dict[str, pd.DataFrame]:
         if audit is not None:
             out[f"{info.name} ({audit['detector'].iloc[0]})"] = audit
     for job in list_jobs(artifacts, kind="prepare-eila"):
-        out_dir = _argv_value(job.argv, "--out")
-        if job.state == "finished" and out_dir and _argv_value(job.argv, "--register") is None:
+        out_dir = _spec_value(job, "out")
+        if job.state == "finished" and out_dir and _spec_value(job, "register") is None:
             audit = _audit_at(Path(out_dir))
             if audit is not None:
                 out[f"{Path(out_dir).name} ({audit['detector'].iloc[0]})"] = audit
@@ -90,39 +91,18 @@ def _start_form(artifacts: Path) -> None:
                  f"{_WEIGHTS_HELP[detector]}." if detector != "mtcnn" and any("weights" in p for p in problems)
                                                          else ""))
         return
-    argv = ["prepare-eila", "--annotations", annotations, "--demographics", demographics, "--videos", videos,
-            "--out", out, "--detector", detector, "--size", str(int(size)), "--color", color,
-            "--threshold", f"{threshold:g}", "--artifacts", str(artifacts)]
-    if detector != "mtcnn":
-        argv += ["--weights", weights]
-    if name.strip():
-        argv += ["--register", name.strip()]
-    job = start_job("prepare-eila", argv, artifacts)
+    config = {"annotations": annotations, "demographics": demographics, "videos": videos, "out": out,
+              "detector": detector, "size": int(size), "color": color, "threshold": float(f"{threshold:g}"),
+              "artifacts": str(artifacts), "weights": weights if detector != "mtcnn" else None,
+              "register": name.strip() or None}
+    job = start_job(RunSpec("prepare-eila", config), artifacts)
     st.session_state["prep_last_job"] = str(job)
     st.success(f"Started in the background (job `{job.name}`); it keeps running if you leave this page.")
 
 
-def _job_panel(job: JobStatus) -> None:
-    p = job.progress or {}
-    done, total = int(p.get("done", 0)), int(p.get("total", 0))
-    title = f"`{job.job_id}` {job.kind}: **{job.state}**"
-    if job.state == "running":
-        elapsed = float(p.get("elapsed_s") or (time.time() - job.created))
-        st.progress(min(done / total, 1.0) if total else 0.0,
-                    text=f"{title} - rows {eta_text(done, total, elapsed)}" + (f" - {p['message']}"
-                                                                                if p.get("message") else ""))
-        if st.button("Cancel", key=f"prep_cancel_{job.job_id}"):
-            cancel_job(job.path)
-            st.rerun()
-    elif job.state == "finished":
-        st.success(f"{title}: {done}/{total} rows" if total else title)
-    else:
-        st.error(f"{title} (exit code {job.returncode})")
-    if job.state != "running" or job.log_tail:
-        with st.expander("log", expanded=job.state == "failed"):
-            st.code(job.log_tail[-3000:] or "(empty)", language="text")
-    out_dir = _argv_value(job.argv, "--out")
-    if job.kind == "prepare-eila" and job.state == "finished" and out_dir:
+def _job_result(job: JobStatus) -> None:
+    out_dir = _spec_value(job, "out")
+    if job.kind == "prepare-eila" and out_dir:
         _result(Path(out_dir), job.job_id)
 
 
@@ -141,21 +121,6 @@ def _result(out: Path, key: str) -> None:
         st.caption("Rows lost, by reason: " + ", ".join(f"{k.replace('_', ' ')} {v}"
                                                         for k, v in sorted(info["reasons"].items())))
     st.caption(f"Crops, `manifest.parquet`, `rows.parquet` (every row's outcome) and the audit are in `{out}`.")
-
-
-def _jobs_section(artifacts: Path) -> None:
-    jobs = [j for j in list_jobs(artifacts) if j.kind in ("prepare-eila", "estimate-pose")][:5]
-    running = any(j.state == "running" for j in jobs)
-
-    def body() -> None:
-        for job in [j for j in list_jobs(artifacts) if j.kind in ("prepare-eila", "estimate-pose")][:5]:
-            _job_panel(job)
-
-    if not jobs:
-        st.caption("No preparation job yet.")
-        return
-    st.button("Refresh", key="prep_refresh", icon=":material/refresh:")
-    st.fragment(body, run_every=2 if running else None)()
 
 
 def _audit_section(artifacts: Path) -> None:
@@ -201,11 +166,9 @@ def _pose_section(artifacts: Path) -> None:
             st.error(f"The {detector} detector needs {_WEIGHTS_HELP[detector]}; weights file not found: "
                      f"`{weights or '(empty)'}`")
             return
-        argv = ["estimate-pose", "--data", info.name, "--detector", detector, "--threshold", f"{threshold:g}",
-                "--register", info.name, "--artifacts", str(artifacts)]
-        if detector != "mtcnn":
-            argv += ["--weights", weights]
-        job = start_job("estimate-pose", argv, artifacts)
+        config = {"data": info.name, "detector": detector, "threshold": float(f"{threshold:g}"), "register": info.name,
+                  "artifacts": str(artifacts), "weights": weights if detector != "mtcnn" else None}
+        job = start_job(RunSpec("estimate-pose", config), artifacts)
         st.success(f"Pose estimation started in the background (job `{job.name}`).")
 
 
@@ -224,7 +187,8 @@ def render_prepare_section(artifacts: Path) -> None:
                 "lost at each stage, by race and gender, with confidence intervals.")
     _start_form(artifacts)
     st.subheader("Jobs")
-    _jobs_section(artifacts)
+    job_panel(artifacts, ("prepare-eila", "estimate-pose"), "prep", limit=5, result=_job_result,
+              empty="No preparation job yet.", refresh=True)
     st.subheader("Preprocessing audit")
     _audit_section(artifacts)
     st.subheader("Head pose for a registered dataset")

@@ -14,14 +14,16 @@ import streamlit as st
 
 import core.jobs as jobs_api
 from core.jobs import JobStatus
-from core.progress import eta_text
+from core.runs.spec import RunSpec
+from pages._jobs import job_panel
 
 KIND = "demo-study"
 
 
 def _out_of(job: JobStatus) -> Path | None:
-    argv = job.argv
-    return Path(argv[argv.index("--out") + 1]) if "--out" in argv and argv.index("--out") + 1 < len(argv) else None
+    """The run folder the job writes (None for jobs started before specs, which record none)."""
+    out = job.spec.config.get("out") if job.spec is not None else None
+    return Path(out) if out else None
 
 
 def _latest_study_run(artifacts: Path) -> Path | None:
@@ -76,30 +78,11 @@ def show_result(run: Path, key: str) -> None:
                "Open **Trade-offs**, **Misclassified faces** or **Report** and pick this run to look closer.")
 
 
-def _job_panel(job: JobStatus) -> None:
-    p = job.progress or {}
-    done, total = int(p.get("done", 0)), int(p.get("total", 0))
-    if job.state == "running":
-        status = eta_text(done, total, float(p.get("elapsed_s") or 0)) if total else "starting (loading TensorFlow)"
-        st.progress(min(done / total, 1.0) if total else 0.0, text=f"Demo study running: {status}"
-                    + (f" - {p['message']}" if p.get("message") else ""))
-        if st.button("Cancel", key=f"home_study_cancel_{job.job_id}"):
-            jobs_api.cancel_job(job.path)
-            st.rerun()
-        return
-    out = _out_of(job)
-    if job.state == "finished" and out is not None and out.is_dir():
-        show_result(out, job.job_id)
-        return
-    st.error(f"The demo study stopped ({job.state}, exit code {job.returncode}); its log:")
-    st.code(job.log_tail[-2000:] or "(empty)", language="text")
-
-
 def render_demo_study(artifacts: Path) -> None:
     """The Home page's first step."""
     from core.demo import persons_per_split
-    from core.evaluation.runs import new_run_id
     from core.paths import runs_dir
+    from core.runs.ids import make_run_id
     from pages._ui import set_demo_opt_out
 
     test = {g: n["test"] for g, n in persons_per_split().items()}
@@ -115,18 +98,19 @@ def render_demo_study(artifacts: Path) -> None:
     running = bool(jobs) and jobs[0].state == "running"
     if st.button("Run the demo study", key="home_demo_study", type="primary", disabled=running,
                  icon=":material/play_arrow:"):
-        out = runs_dir(artifacts) / new_run_id(KIND)
+        out = runs_dir(artifacts) / make_run_id(KIND)
         set_demo_opt_out(artifacts, False)
-        jobs_api.start_job(KIND, ["demo-study", "--out", str(out), "--artifacts", str(artifacts)], artifacts)
+        jobs_api.start_job(RunSpec(KIND, {"out": str(out), "artifacts": str(artifacts)}), artifacts)
         st.rerun()
-    if jobs:
-        def body() -> None:
-            job = jobs_api.list_jobs(artifacts, KIND)[0]
-            if running and job.state != "running":
-                st.rerun()  # the whole page: the button comes back and the result shows
-            _job_panel(job)
 
-        st.fragment(body, run_every=2 if running else None)()
+    def result(job: JobStatus) -> None:
+        out = _out_of(job) or _latest_study_run(artifacts)  # jobs from before specs record no run folder
+        if out is not None and out.is_dir():
+            show_result(out, job.job_id)
+        else:
+            st.warning("This demo study's run folder is gone; run the demo study again.")
+
+    if job_panel(artifacts, (KIND,), "home_study", limit=1, result=result):
         return
     previous = _latest_study_run(artifacts)
     if previous is not None:

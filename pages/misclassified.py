@@ -16,6 +16,8 @@ from core.evaluation.plots import confusion_figure, error_rate_figure, outcome_f
 from core.evaluation.runs import RunInfo, list_runs, load_predictions
 from core.jobs import list_jobs, start_job
 from core.labels import EMOTIONS
+from core.runs.spec import RunSpec
+from pages._jobs import job_panel
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
                        image_grid, provenance_card, registered_datasets, synthetic_badge, run_through_app)
 
@@ -78,29 +80,13 @@ def _evaluate_section(artifacts: Path, expanded: bool) -> None:
         split = st.selectbox("Rows", ["auto", "test", "validation", "train", "all"], key="mc_eval_split",
                              help="auto = the test split if the dataset has one, else every row")
         if st.button("Evaluate fer in the background", key="mc_eval_go", type="primary", disabled=bool(running)):
-            argv = ["evaluate", "--model", "fer", "--data", str(ds.path / "manifest.parquet"), "--name", ds.name,
-                    "--split", split, "--artifacts", str(artifacts)]
-            start_job("evaluate", argv, artifacts)
+            start_job(RunSpec("evaluate", {"model": "fer", "data": str(ds.path / "manifest.parquet"), "name": ds.name,
+                                           "split": split, "artifacts": str(artifacts)}), artifacts)
             st.rerun()
         st.caption("Same from a terminal: `python -m core evaluate --model fer --data <dataset folder, manifest or "
                    "registered name> --out artifacts/runs/<name>`.")
-    if running:
-        _job_progress(artifacts)
-    elif jobs and jobs[0].state in ("failed", "interrupted"):
-        st.error(f"Last evaluation {jobs[0].state}:\n\n```\n{jobs[0].log_tail[-1500:]}\n```")
-
-
-@st.fragment(run_every=2)
-def _job_progress(artifacts: Path) -> None:
-    for j in list_jobs(artifacts, kind="evaluate"):
-        if j.state != "running":
-            continue
-        p = j.progress or {}
-        done, total = p.get("done", 0), p.get("total", 0)
-        eta = f", about {p['eta_s']:.0f}s left" if p.get("eta_s") is not None else ""
-        st.progress(done / total if total else 0.0, text=f"Evaluating: {done}/{total}{eta}")
-    if not any(j.state == "running" for j in list_jobs(artifacts, kind="evaluate")):
-        st.rerun()
+    if running or (jobs and jobs[0].state in ("failed", "interrupted")):  # the latest evaluation, while it matters
+        job_panel(artifacts, ("evaluate",), "mc", limit=max(1, len(running)))
 
 
 def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> None:

@@ -8,14 +8,14 @@ import streamlit as st
 
 from core._errors import FerBiasError
 from core._io import atomic_write_bytes
-from core.jobs import cancel_job, list_jobs, start_job
+from core.jobs import list_jobs, start_job
 from core.labels import EMOTIONS
 from core.mixing import MixSpec, evaluation_overlap, table3_preset
 from core.paths import runs_dir
-from core.progress import eta_text
-from core._precision import PRECISIONS, recorded_precision
-from core.training._cli import training_argv
+from core.runs.spec import RunSpec
+from core._precision import PRECISIONS
 from core.training.config import TrainConfig
+from pages._jobs import job_panel
 from pages._runs_tab import curves, runs_section
 from pages._train_settings import training_settings
 from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets, run_through_app
@@ -125,7 +125,7 @@ def _train_section() -> None:
     mode = st.radio("configurations", ["Table 3 preset (11 configurations)", "Custom mixes"], horizontal=True,
                     key="tl_mode", index=0 if len(names) >= len(ROLES) else 1,
                     help="The preset needs three registered datasets (EiLA, FER2013, SFEW).")
-    argv: list[str]
+    config: dict
     if mode.startswith("Table 3"):
         cols = st.columns(3)
         roles = {r: cols[i].selectbox(f"dataset used as {r}", names, index=_default_index(names, r),
@@ -139,8 +139,8 @@ def _train_section() -> None:
         chosen = st.multiselect("configurations to train", [s.name for s in all_specs],
                                 default=[s.name for s in all_specs], key="tl_only")
         specs = [s for s in all_specs if s.name in chosen]
-        argv = ["sweep", "--preset", "table3", "--eila", roles["EiLA"], "--fer2013", roles["FER2013"],
-                "--sfew", roles["SFEW"]] + [a for s in specs for a in ("--only", s.name)]
+        config = {"preset": "table3", "eila": roles["EiLA"], "fer2013": roles["FER2013"], "sfew": roles["SFEW"],
+                  "only": [s.name for s in specs]}
         eval_default = roles["EiLA"]
     else:
         st.caption("One row per configuration: a base dataset, optionally plus a fraction of another dataset's "
@@ -160,7 +160,7 @@ def _train_section() -> None:
                 texts.append(text)
             except ValueError as exc:
                 st.error(f"Row {row.Index + 1}: {exc}")
-        argv = ["sweep"] + [a for t in texts for a in ("--mix", t)]
+        config = {"mix": texts}
         with_test = [n for n in names if (_manifest(n)["split"] == "test").any()]
         eval_default = names[_default_index(names, "EiLA")] if not with_test else \
             with_test[_default_index(with_test, "EiLA")]
@@ -197,13 +197,12 @@ def _train_section() -> None:
                "Frozen backbone features are computed once per image and reused by every configuration.")
     if any(j.state == "running" for j in list_jobs(artifacts, KIND)):
         st.warning("A sweep is already running; starting another shares the machine's cores.")
-    argv += ["--eval-dataset", eval_name, "--eval-split", eval_split, "--artifacts", str(artifacts)]
-    argv += ["--split-rule", split_rule, "--split-seed", str(split_seed)] if split_rule else []
-    argv += training_argv(cfg)
+    config.update({"eval_dataset": eval_name, "eval_split": eval_split, "artifacts": str(artifacts)})
+    config.update({"split_rule": split_rule, "split_seed": split_seed} if split_rule else {})
     ready = _weights_ready(cfg)
     if st.button("Start training in the background", key="tl_start", type="primary", disabled=todo == 0 or not ready,
                  icon=":material/play_arrow:"):
-        job = start_job(KIND, argv, artifacts)
+        job = start_job(RunSpec(KIND, config, cfg), artifacts)
         st.session_state["tl_started"] = job.name
         st.rerun()
     if st.session_state.get("tl_started"):
@@ -211,50 +210,15 @@ def _train_section() -> None:
 
 
 # ----------------------------------------------------------------------------- progress
-def _job_panel(job) -> None:
+def _live_curves(job) -> None:
+    """Under a running sweep: the curves of the configuration being trained."""
     from core.runs.layout import read_history
     from core.training.runner import partial_owner_alive, partial_runs
 
-    p = job.progress or {}
-    done, total = int(p.get("done", 0)), int(p.get("total", 0))
-    title = f"{job.job_id} ({job.state})"
-    if job.state == "running":
-        frac = min(done / total, 1.0) if total else 0.0
-        unit = "epochs" if job.kind == KIND else "images"
-        st.progress(frac, text=f"{title}: {unit} {eta_text(done, total, float(p.get('elapsed_s') or 0))}"
-                    + (f" - {p['message']}" if p.get("message") else ""))
-        if st.button("Cancel", key=f"tl_cancel_{job.job_id}"):
-            cancel_job(job.path)
-            st.rerun()
-        live = [d for d in partial_runs(artifacts) if partial_owner_alive(d)] if job.kind == KIND else []
-        if live:
-            st.caption(f"Live curves of the configuration being trained ({live[0].name.split('-', 1)[1]}):")
-            curves(read_history(live[0]), f"tl_live_{job.job_id}")
-    elif job.state == "finished":
-        st.success(f"{title}: done.")
-    else:
-        hint = " Start it again to resume: finished configurations are kept." if job.kind == KIND else ""
-        st.error(f"{title}: exit code {job.returncode}.{hint}")
-    with st.expander("log", expanded=job.state == "failed"):
-        st.code(job.log_tail[-3000:] or "(empty)", language="text")
-
-
-def _jobs() -> list:
-    return [j for j in list_jobs(artifacts) if j.kind in (KIND, "evaluate")][:4]
-
-
-def _progress_section() -> None:
-    jobs = _jobs()
-    if not jobs:
-        st.caption("No training or evaluation job yet.")
-        return
-    running = any(j.state == "running" for j in jobs)
-
-    def body() -> None:
-        for job in _jobs():
-            _job_panel(job)
-
-    st.fragment(body, run_every=2 if running else None)()
+    live = [d for d in partial_runs(artifacts) if partial_owner_alive(d)] if job.kind == KIND else []
+    if live:
+        st.caption(f"Live curves of the configuration being trained ({live[0].name.split('-', 1)[1]}):")
+        curves(read_history(live[0]), f"tl_live_{job.job_id}")
 
 
 # ----------------------------------------------------------------------------- runs
@@ -313,10 +277,10 @@ def _load_section() -> None:
     if st.button("Evaluate in the background", key="tl_model_eval", icon=":material/play_arrow:",
                  disabled=info["overridden"]):
         model = "fer" if info["name"] == "fer" else info["source"]
-        argv = ["evaluate", "--model", model, "--data", data, "--split", split, "--artifacts", str(artifacts),
-                "--label", f"{info['name']} on {data}",
-                "--precision", "float32" if info["name"] == "fer" else precision]
-        job = start_job("evaluate", argv, artifacts)
+        job = start_job(RunSpec("evaluate", {"model": model, "data": data, "split": split, "artifacts": str(artifacts),
+                                             "label": f"{info['name']} on {data}",
+                                             "precision": "float32" if info["name"] == "fer" else precision}),
+                        artifacts)
         st.success(f"Started {job.name}: follow it in the Progress tab; results appear on the Trade-offs and "
                    "Misclassified faces pages.")
 
@@ -325,7 +289,7 @@ tab_train, tab_progress, tab_runs, tab_load = st.tabs(["Train", "Progress", "Run
 with tab_train:
     _train_section()
 with tab_progress:
-    _progress_section()
+    job_panel(artifacts, (KIND, "evaluate"), "tl", live=_live_curves, empty="No training or evaluation job yet.")
 with tab_runs:
     runs_section(artifacts)
 with tab_load:

@@ -1,7 +1,6 @@
 """core._batching: batches in order, covering every item once, with the next one loading ahead."""
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import pytest

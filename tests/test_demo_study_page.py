@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.demo import DemoConfig, ensure_demo
-from core.paths import jobs_dir, runs_dir
+from core.paths import runs_dir
+from core.runs.spec import RunSpec
+from tests._jobs import job_folder
 
 from tests._app_pages import REPO
 
@@ -24,35 +25,25 @@ def _home(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 
 def _job(artifacts: Path, out: Path, pid: int, progress: dict | None = None, rc: int | None = None) -> Path:
-    job = jobs_dir(artifacts) / "20260101-000000-demo-study-abc123"
-    job.mkdir(parents=True)
-    (job / "job.json").write_text(json.dumps({"job_id": job.name, "kind": "demo-study", "created": time.time(),
-                                              "argv": ["demo-study", "--out", str(out)]}))
-    (job / "pid.json").write_text(json.dumps({"pid": pid}))
-    if progress is not None:
-        (job / "progress.json").write_text(json.dumps(progress))
-    if rc is not None:
-        (job / "result.json").write_text(json.dumps({"returncode": rc}))
-    return job
+    return job_folder(artifacts, RunSpec("demo-study", {"out": str(out)}), pid=pid, progress=progress, rc=rc)
 
 
 def test_button_is_the_first_step_and_starts_the_job(artifacts, monkeypatch):
     import core.jobs
 
     started = []
-    monkeypatch.setattr(core.jobs, "start_job",
-                        lambda kind, argv, arts, env=None: started.append((kind, list(argv), arts)) or arts / "j")
+    monkeypatch.setattr(core.jobs, "start_job", lambda spec, arts, env=None: started.append((spec, arts)) or arts / "j")
     at = _home(artifacts, monkeypatch).run()
     assert not at.exception
     assert at.subheader[0].value == "First step: run the demo study"
     assert any("persons it never saw (22 Light, 22 Medium, 14 Dark)" in m.value for m in at.markdown)
     at.button(key="home_demo_study").click().run()
     assert not at.exception
-    (kind, argv, arts), = started
-    assert kind == "demo-study" and argv[0] == "demo-study" and arts == artifacts
-    out = Path(argv[argv.index("--out") + 1])
+    (spec, arts), = started
+    assert spec.kind == "demo-study" and arts == artifacts
+    out = Path(spec.config["out"])
     assert out.parent == runs_dir(artifacts) and out.name.startswith("demo-study-")
-    assert argv[argv.index("--artifacts") + 1] == str(artifacts)
+    assert spec.config["artifacts"] == str(artifacts) and spec.parse().out == str(out)
 
 
 def test_running_job_shows_progress_and_disables_the_button(artifacts, monkeypatch):

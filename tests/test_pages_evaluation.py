@@ -92,13 +92,13 @@ def test_misclassified_without_runs_offers_to_evaluate(artifacts: Path, monkeypa
     started = []
     import core.jobs
 
-    monkeypatch.setattr(core.jobs, "start_job", lambda kind, argv, art: started.append((kind, argv)) or art)
+    monkeypatch.setattr(core.jobs, "start_job", lambda spec, art: started.append(spec) or art)
     at = _ok(_page("misclassified.py").run())
     at.button(key="mc_eval_go").click().run()
     _ok(at)
-    kind, argv = started[0]
-    assert kind == "evaluate" and argv[:4] == ["evaluate", "--model", "fer", "--data"]
-    assert argv[4].endswith("manifest.parquet")
+    spec = started[0]
+    assert spec.kind == "evaluate" and spec.config["model"] == "fer"
+    assert spec.config["data"].endswith("manifest.parquet") and spec.parse().data == spec.config["data"]
 
 
 def test_misclassified_on_tiny_runs(tiny_runs: Path) -> None:

@@ -42,17 +42,14 @@ def test_section_renders_without_jobs(artifacts):
 def test_running_job_shows_progress_rows_and_eta(artifacts):
     import os
 
-    from core._io import atomic_write_json
-    from core.paths import jobs_dir
+    from core.runs.spec import RunSpec
+    from tests._jobs import job_folder
 
-    job = jobs_dir(artifacts) / "20260101-000000-prepare-eila-abcdef"
-    job.mkdir(parents=True)
-    argv = ["prepare-eila", "--out", str(artifacts / "x"), "--status-file", str(job / "progress.json")]
-    atomic_write_json({"job_id": job.name, "kind": "prepare-eila", "argv": argv, "created": time.time() - 60},
-                      job / "job.json")
-    atomic_write_json({"pid": os.getpid()}, job / "pid.json")  # a live process: the job counts as running
-    atomic_write_json({"done": 300, "total": 900, "message": "video abc, frame 1200", "elapsed_s": 60.0,
-                       "eta_s": 120.0, "updated": time.time()}, job / "progress.json")
+    spec = RunSpec("prepare-eila", {"annotations": "a.csv", "demographics": "d.csv", "videos": "v",
+                                    "out": str(artifacts / "x")})
+    job = job_folder(artifacts, spec, pid=os.getpid(), created=time.time() - 60,  # a live process: running
+                     progress={"done": 300, "total": 900, "message": "video abc, frame 1200", "elapsed_s": 60.0,
+                               "eta_s": 120.0, "updated": time.time()})
     at = _app()
     texts = [p.proto.text for p in at.get("progress")]
     assert any("rows 300/900, ETA 2m 00s" in t and "video abc" in t for t in texts), texts

@@ -11,8 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.labels import EMOTIONS
-from core.paths import jobs_dir, runs_dir
+from core.paths import runs_dir
 from core.registry import register_dataset
+from core.runs.spec import RunSpec
+from core.training.config import TrainConfig
+from tests._jobs import job_folder
 
 PAGE = "pages/train_or_load.py"
 REPO = Path(__file__).resolve().parent.parent
@@ -43,8 +46,7 @@ def _table3_datasets(artifacts: Path, monkeypatch: pytest.MonkeyPatch, eila: pd.
     register_dataset(_manifest("FER2013", 20), "FER2013", "manifest", {}, artifacts)
     register_dataset(_manifest("SFEW", 5), "SFEW", "manifest", {}, artifacts)
     started: list = []
-    monkeypatch.setattr(core.jobs, "start_job",
-                        lambda kind, argv, arts, env=None: started.append((kind, list(argv))) or arts / "jobs" / "j1")
+    monkeypatch.setattr(core.jobs, "start_job", lambda spec, arts, env=None: started.append(spec) or arts / "jobs" / "j1")
     return started
 
 
@@ -76,12 +78,13 @@ def test_plan_and_start_table3_sweep(artifacts, monkeypatch):
     at.selectbox(key="tl_eval_split").set_value("test").run()
     at.button(key="tl_start").click().run()
     assert not at.exception
-    kind, argv = started[0]
-    assert kind == "sweep" and argv[:3] == ["sweep", "--preset", "table3"]
-    assert argv[argv.index("--input-size") + 1] == "64" and argv.count("--only") == 11
-    assert argv[argv.index("--eval-dataset") + 1] == "EiLA" and argv[argv.index("--eval-split") + 1] == "test"
-    assert argv[argv.index("--precision") + 1] == "bfloat16"
-    assert argv[argv.index("--weights") + 1] == "random"
+    spec = started[0]
+    assert spec.kind == "sweep" and spec.config["preset"] == "table3" and len(spec.config["only"]) == 11
+    assert (spec.config["eval_dataset"], spec.config["eval_split"]) == ("EiLA", "test")
+    assert (spec.training.input_size, spec.training.precision, spec.training.weights) == (64, "bfloat16", "random")
+    args = spec.parse()  # what the job runs: the sweep command's own parser reads it
+    assert (args.input_size, args.precision, args.weights, args.eila, len(args.only)) == (64, "bfloat16", "random",
+                                                                                         "EiLA", 11)
 
     at.radio(key="tl_mode").set_value("Custom mixes").run()
     assert not at.exception and len(_table(at, "run_id")) == 1
@@ -100,13 +103,8 @@ def test_missing_evaluation_split_says_how_to_get_it(artifacts, monkeypatch):
 
 def test_live_progress_runs_and_model_loading(artifacts, monkeypatch, tmp_path):
     # a running sweep job (this process stands in for it) with a partial run writing history.csv
-    job = jobs_dir(artifacts) / "20260101-000000-sweep-abc123"
-    job.mkdir(parents=True)
-    (job / "job.json").write_text(json.dumps({"job_id": job.name, "kind": "sweep", "argv": ["sweep"],
-                                              "created": time.time()}))
-    (job / "pid.json").write_text(json.dumps({"pid": os.getpid()}))
-    (job / "progress.json").write_text(json.dumps({"done": 3, "total": 50, "message": "phase 1 epoch 3/50",
-                                                   "elapsed_s": 30.0}))
+    job = job_folder(artifacts, RunSpec("sweep", {"preset": "table3"}, TrainConfig()), pid=os.getpid(),
+                     progress={"done": 3, "total": 50, "message": "phase 1 epoch 3/50", "elapsed_s": 30.0})
     live = runs_dir(artifacts) / f".partial-sfew-only-0123456789-{os.getpid()}"
     live.mkdir(parents=True)
     hist = pd.DataFrame({"epoch": [1, 2, 3], "phase": [1, 1, 1], "loss": [1.9, 1.7, 1.6],
@@ -200,5 +198,4 @@ def test_table3_sweep_with_the_person_disjoint_split(artifacts, monkeypatch):
     assert len(plan) == 11 and set(plan["run_id"]).isdisjoint(seed_plan["run_id"])  # other data, other runs
     at.selectbox(key="tl_weights").set_value("random").run()  # weights are chosen up front (no ImageNet offline)
     at.button(key="tl_start").click().run()
-    kind, argv = started[0]
-    assert argv[argv.index("--split-rule") + 1] == "person-disjoint" and argv[argv.index("--split-seed") + 1] == "0"
+    assert (started[0].config["split_rule"], started[0].config["split_seed"]) == ("person-disjoint", 0)

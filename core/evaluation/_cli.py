@@ -93,10 +93,11 @@ def resolve_data(data: str, fmt: str | None, demographics: str | None, name: str
 def run(args: argparse.Namespace) -> int:
     from .._io import check_writable, refuse_existing_output
     from ..progress import StatusFileProgress, TqdmProgress
-    from .runs import evaluate_model, new_run_id
+    from ..runs.ids import make_run_id
+    from .runs import evaluate_model
 
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
-    out = Path(args.out) if args.out else runs_dir(artifacts) / new_run_id("eval")
+    out = Path(args.out) if args.out else runs_dir(artifacts) / make_run_id("eval")
     refuse_existing_output(out, args.replace)  # before reading data or predicting anything
     check_writable(out.parent, flag="--out" if args.out else "--artifacts")
     manifest, dataset = resolve_data(args.data, args.format, args.demographics, args.name, artifacts)

@@ -14,7 +14,6 @@ import os
 import platform
 import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -56,12 +55,6 @@ class RunInfo:
         from .identity import display_name
 
         return display_name(self.label, self.run_id, self.created)
-
-
-def new_run_id(prefix: str = "eval") -> str:
-    """A sortable unique folder name such as ``eval-20250101-120000-ab12cd``."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in prefix).strip("-") or "run"
-    return f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
 def code_version() -> str:

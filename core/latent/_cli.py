@@ -64,21 +64,7 @@ def _model_source(backbone: str, artifacts: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the command; bad settings (unknown backbone, k out of range) exit with code 2 and a one-line message."""
-    import sys
-
-    from .._errors import FerBiasError
-
-    try:
-        return _run(args)
-    except FerBiasError:
-        raise
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace) -> int:
+    """Run the command; bad settings (unknown backbone, k out of range) raise ``ValueError`` (exit 2 in core.cli)."""
     import time
 
     from ..evaluation._cli import resolve_data

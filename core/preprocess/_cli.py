@@ -27,23 +27,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    from .._errors import FerBiasError
     from ..progress import progress_for_cli
     from ._audit import retention_table
     from ._pipeline import prepare_eila
 
-    try:
-        res = prepare_eila(args.annotations, args.demographics, args.videos, args.out, detector=args.detector,
-                           weights=args.weights, size=args.size, color=args.color, threshold=args.threshold,
-                           progress=progress_for_cli(args.status_file, "prepare-eila"), register_as=args.register,
-                           artifacts=args.artifacts, replace_registered=args.replace)
-    except ValueError as exc:  # out-of-range settings (--size, --threshold): one line, not a traceback
-        if isinstance(exc, FerBiasError):
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    res = prepare_eila(args.annotations, args.demographics, args.videos, args.out, detector=args.detector,
+                       weights=args.weights, size=args.size, color=args.color, threshold=args.threshold,
+                       progress=progress_for_cli(args.status_file, "prepare-eila"), register_as=args.register,
+                       artifacts=args.artifacts, replace_registered=args.replace)
     counts = res.info["stage_counts"]
     print(f"kept {counts['kept']} of {counts['rows']} annotation rows "
           f"(frame read {counts['frame_read']}, face found {counts['face_found']}) -> {res.out}")

@@ -58,6 +58,10 @@ def add_training_options(p: argparse.ArgumentParser, config: type[TrainConfig] =
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
 
 
+#: Destinations of the options :func:`add_training_options` adds for :class:`TrainConfig` settings.
+TRAINING_DESTS: frozenset[str] = frozenset(_dest(f) for f in _options(TrainConfig))
+
+
 def config_from_args(args: argparse.Namespace, check_weights: bool = True,
                      config: type[TrainConfig] = TrainConfig) -> TrainConfig:
     """The validated config; bad values raise ``ValueError`` naming the setting.
@@ -198,25 +202,14 @@ def exit_cleanly_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
-def fail(message: str) -> int:
-    """Print a one-line error on stderr and return the CLI's input-error code."""
-    import sys
-
-    print(f"error: {message}", file=sys.stderr)
-    return 2
-
-
 def run(args: argparse.Namespace) -> int:
     from ..mixing import MixSpec, build_mix, evaluation_overlap
     from .runner import train_run
 
     artifacts = artifacts_from_args(args)
-    try:
-        cfg = config_from_args(args)
-        spec = MixSpec.parse(args.base if not args.extra else f"{args.base}+{args.extra}:{args.fraction}",
-                             seed=args.mix_seed)
-    except ValueError as exc:
-        return fail(str(exc))
+    cfg = config_from_args(args)
+    spec = MixSpec.parse(args.base if not args.extra else f"{args.base}+{args.extra}:{args.fraction}",
+                         seed=args.mix_seed)
     if args.name:
         spec = MixSpec(args.name, spec.base, spec.extra, spec.fraction, spec.seed)
     registered(args.base, "--base", artifacts)  # the training data first: its name is what the user typed
@@ -224,13 +217,10 @@ def run(args: argparse.Namespace) -> int:
         registered(args.extra, "--extra", artifacts)
     overlap = evaluation_overlap([spec], args.eval_dataset, args.eval_split)
     if overlap:
-        return fail(overlap)
+        raise ValueError(overlap)
     load = loader_from_args(args, artifacts)
-    try:
-        evaluation, eval_info = evaluation_from_args(args, artifacts, load)
-        train = build_mix(spec, load)
-    except ValueError as exc:
-        return fail(str(exc))
+    evaluation, eval_info = evaluation_from_args(args, artifacts, load)
+    train = build_mix(spec, load)
     check_training_output(artifacts)
     exit_cleanly_on_sigterm()
     result = train_run(train, evaluation, cfg, artifacts, spec.name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ._cli import (add_training_options, artifacts_from_args, check_training_output, config_from_args,
-                   evaluation_from_args, exit_cleanly_on_sigterm, fail, loader_from_args, reporter)
+                   evaluation_from_args, exit_cleanly_on_sigterm, loader_from_args, reporter)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,30 +26,24 @@ def run(args: argparse.Namespace) -> int:
     from .sweep import plan_sweep, run_sweep, sweep_status
 
     artifacts = artifacts_from_args(args)
-    try:
-        cfg = config_from_args(args, check_weights=not args.plan)
-        if args.preset:
-            specs = table3_preset(args.eila, args.fer2013, args.sfew, seed=args.mix_seed)
-            if args.eval_dataset == "EiLA":
-                args.eval_dataset = args.eila
-        else:
-            specs = [MixSpec.parse(m, seed=args.mix_seed) for m in args.mix]
-    except ValueError as exc:
-        return fail(str(exc))
+    cfg = config_from_args(args, check_weights=not args.plan)
+    if args.preset:
+        specs = table3_preset(args.eila, args.fer2013, args.sfew, seed=args.mix_seed)
+        if args.eval_dataset == "EiLA":
+            args.eval_dataset = args.eila
+    else:
+        specs = [MixSpec.parse(m, seed=args.mix_seed) for m in args.mix]
     if args.only:
         unknown = sorted(set(args.only) - {s.name for s in specs})
         if unknown:
-            return fail(f"--only {unknown} not among the configurations {[s.name for s in specs]}")
+            raise ValueError(f"--only {unknown} not among the configurations {[s.name for s in specs]}")
         specs = [s for s in specs if s.name in args.only]
     overlap = evaluation_overlap(specs, args.eval_dataset, args.eval_split)
     if overlap:
-        return fail(overlap)
+        raise ValueError(overlap)
     datasets = loader_from_args(args, artifacts)
-    try:
-        evaluation, eval_info = evaluation_from_args(args, artifacts, datasets)
-        items = plan_sweep(specs, datasets, evaluation, cfg)
-    except ValueError as exc:
-        return fail(str(exc))
+    evaluation, eval_info = evaluation_from_args(args, artifacts, datasets)
+    items = plan_sweep(specs, datasets, evaluation, cfg)
     sweep = args.preset or "custom"
     rule = datasets.record()
     if rule:

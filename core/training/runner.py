@@ -12,7 +12,6 @@ overwritten again.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import shutil
@@ -25,13 +24,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .._errors import DataFormatError
-from .._io import atomic_write_json, parquet_problem, read_json
-from ..jobs import _pid_alive
+from .._io import atomic_write_json, parquet_problem, pid_alive, read_json
 from ..labels import EMOTIONS
 from ..manifest import atomic_write_parquet, validate_manifest
 from ..paths import cache_dir, runs_dir
 from ..progress import ProgressFn
-from ..registry import slugify
+from ..runs.ids import make_run_id
 from ..runs.layout import PARTIAL_PREFIX, RUN_FILES, TRAINING_ROW_COLUMNS, TRAINING_ROWS
 from .config import TrainConfig
 
@@ -61,7 +59,7 @@ def data_fingerprint(train: pd.DataFrame, evaluation: pd.DataFrame) -> str:
 
 
 def run_id_for(name: str, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.DataFrame) -> str:
-    """``<slug of name>-<10 hex digits>`` from the settings and the data.
+    """``<slug of name>-<10 hex digits>`` from the settings and the data (:func:`core.runs.ids.make_run_id`).
 
     ``precision="float32"`` is left out of the digest, so runs made before the
     setting existed keep their ids.
@@ -69,9 +67,7 @@ def run_id_for(name: str, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.
     settings = cfg.to_dict()
     if settings.get("precision") == "float32":
         del settings["precision"]
-    h = hashlib.sha1(json.dumps(settings, sort_keys=True).encode())
-    h.update(data_fingerprint(train, evaluation).encode())
-    return f"{slugify(name)}-{h.hexdigest()[:10]}"
+    return make_run_id(name, settings, data_fingerprint(train, evaluation))
 
 
 def run_problem(run_dir: Path) -> str | None:
@@ -106,7 +102,7 @@ def partial_runs(artifacts: Path) -> list[Path]:
 def partial_owner_alive(partial: Path) -> bool:
     """Whether the process that writes a partial run folder is still running."""
     try:
-        return _pid_alive(int(partial.name.rsplit("-", 1)[-1]))
+        return pid_alive(int(partial.name.rsplit("-", 1)[-1]))
     except ValueError:
         return False
 
