@@ -112,9 +112,14 @@ def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest
         d.seed_generator.state.assign(state)
     fit_streams(full, data.pair(image_loader(ptr, 48), image_loader(pva, 48), cfg, 2), 2, 3, [])
     np.testing.assert_allclose(p_cached2, full.predict(images, verbose=0), rtol=1e-4, atol=1e-6)
-    changed = 0
+    # Adamax moves a weight by about one learning rate per step whatever its gradient's size, so a weight whose
+    # gradient is at the rounding level of the two graphs (which fuse ops differently, depending on the CPU's
+    # kernels) may move by a different fraction of a step: each weight agrees within one step (lr) and each
+    # array's phase-2 update within 10 % in L2; the predictions above agree within 1e-4.
+    lr, changed = cfg.phase2_learning_rate, 0
     for a, b, w0 in zip(w_cached2, full.get_weights(), start):
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=lr)
+        assert np.linalg.norm((a - w0) - (b - w0)) <= 0.1 * np.linalg.norm(b - w0) + 1e-7
         changed += not np.array_equal(a, w0)
     assert changed >= 5  # suffix kernels and head weights moved in phase 2
 
