@@ -13,6 +13,7 @@ import warnings
 from typing import Sequence
 
 from ._errors import FerBiasError
+from .progress import close_open_bars
 
 #: command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -92,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
     except (FerBiasError, ValueError) as exc:
+        close_open_bars()
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full or read-only disk, a permission error: one line, not a traceback
@@ -99,5 +101,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if exc.errno not in DISK_ERRNOS:
             raise
+        close_open_bars()
         print(f"error: {describe_os_error(exc)}; nothing finished was changed", file=sys.stderr)
         return 2

@@ -44,6 +44,22 @@ class TqdmProgress:
             self._bar = None
 
 
+def close_open_bars() -> None:
+    """Close every tqdm bar still open, so that a message printed next starts its own line.
+
+    A command that fails mid-bar leaves its bar open (the traceback keeps it
+    alive); the one error exit of :func:`core.cli.main` calls this before it
+    prints ``error: ...``. Does nothing when tqdm was never imported.
+    """
+    import sys
+
+    tqdm_module = sys.modules.get("tqdm")
+    if tqdm_module is None:
+        return
+    for bar in list(getattr(tqdm_module.tqdm, "_instances", ())):
+        bar.close()
+
+
 class StatusFileProgress:
     """Reporter that writes ``{"done", "total", "message", "eta_s", ...}`` to a JSON file (background jobs)."""
 

@@ -88,3 +88,31 @@ def test_progress_for_cli_picks_status_file_only_when_given(tmp_path):
     assert isinstance(progress_for_cli(tmp_path / "s.json"), StatusFileProgress)
     assert isinstance(progress_for_cli(None, "x"), TqdmProgress)
     assert isinstance(progress_for_cli(""), TqdmProgress)
+
+
+def test_an_error_after_an_open_bar_starts_its_own_line(capsys):
+    from core.cli import main
+
+    bar = TqdmProgress("work")
+    bar(3, 10, "half way")  # a command failing here leaves the bar open
+
+    def failing(args):
+        raise ValueError("the input is wrong")
+
+    import types
+    import sys
+
+    module = types.ModuleType("core._failing_for_test")
+    module.add_arguments = lambda p: None
+    module.run = failing
+    sys.modules[module.__name__] = module
+    from core import cli
+
+    cli.COMMANDS["failing-for-test"] = (module.__name__, "test")
+    try:
+        assert main(["failing-for-test"]) == 2
+    finally:
+        del cli.COMMANDS["failing-for-test"]
+        del sys.modules[module.__name__]
+    err = capsys.readouterr().err
+    assert [ln for ln in err.splitlines() if ln.startswith("error:")] == ["error: the input is wrong"]
