@@ -5,14 +5,12 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from _evaluation_data import make_run, synthetic_predictions
 from core._errors import DataFormatError
 from core.cli import main
-from core.attributes import pose_bin, pose_groups, resolve_attribute
+from core.attributes import pose_groups, resolve_attribute
 from core.evaluation.explore import error_rate_table, filter_predictions
 from core.evaluation.report import build_report
 from core.evaluation.results import pareto_front, result_from_predictions, results_table, run_results
@@ -69,8 +67,6 @@ def test_results_table_and_pareto(two_runs) -> None:
 
 def test_explore_helpers() -> None:
     df = synthetic_predictions(seed=3)
-    assert pose_bin(pd.Series([0, -20, 40, 45, 80, np.nan])).tolist() == [
-        "frontal (<15°)", "15-30°", "30-45°", "45-60° (side profile)", "≥60° (side profile)", None]
     wrong_black = filter_predictions(df, "race", ["Black"], correctness="wrong")
     assert len(wrong_black) == int(((df["race"] == "Black") & ~df["correct"]).sum())
     cell = filter_predictions(df, true=["happy"], pred=["happy"])
@@ -124,13 +120,3 @@ def test_report_cli(two_runs, tmp_path) -> None:
     assert rc == 0 and out.is_file() and (tmp_path / "t" / "fairness.csv").is_file()
     assert "<script src" not in out.read_text()
     assert main(["report", "--runs", str(tmp_path), "--out", str(out)]) == 2
-
-
-def test_side_profile_is_a_union_of_pose_bins() -> None:
-    from core.attributes import POSE_BINS, SIDE_PROFILE_DEG
-    from core.preprocess import SIDE_PROFILE_YAW_DEG
-
-    assert SIDE_PROFILE_DEG == SIDE_PROFILE_YAW_DEG
-    yaw = pd.Series(np.linspace(-90, 90, 721))
-    side = {name for lo, _, name in POSE_BINS if lo >= SIDE_PROFILE_DEG}
-    assert (pose_bin(yaw).isin(side) == (yaw.abs() >= SIDE_PROFILE_YAW_DEG)).all()
