@@ -1,4 +1,4 @@
-"""Run folders, results tables, explorer helpers and the self-contained HTML report."""
+"""Run folders, explorer helpers and the self-contained HTML report."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,6 @@ from core.cli import main
 from core.attributes import pose_groups, resolve_attribute
 from core.evaluation.explore import error_rate_table, filter_predictions
 from core.evaluation.report import build_report
-from core.evaluation.results import pareto_front, result_from_predictions, results_table, run_results
 from core.evaluation.runs import list_runs, load_predictions, read_run
 
 
@@ -47,22 +46,6 @@ def test_run_folders(two_runs, tmp_path) -> None:
     (trained / "model.keras").unlink()
     (trained / "config.json").unlink()
     trained.rmdir()
-
-
-def test_results_table_and_pareto(two_runs) -> None:
-    _, a, b = two_runs
-    res = run_results([a, b], "race", n_boot=200)
-    t = results_table(res)
-    assert [n.split(" · ")[:2] for n in t.index] == [["baseline", "run-a"], ["mixed", "run-b"]]
-    t.index = ["baseline", "mixed"]
-    assert {"acc[Mixed]", "n[Mixed]", "persons[Mixed]", "flag[Mixed]", "std", "std_ci_low"} <= set(t.columns)
-    assert t["flag[Mixed]"].all() and not t["flag[White]"].any()
-    disp = results_table(res, formatted=True).set_axis(["baseline", "mixed"])
-    cell = disp.loc["baseline", "% acc Mixed [CI]"]
-    assert "⚠" in cell and "2 persons" in cell and "frames" in cell
-    assert pareto_front([0.4, 0.3, 0.35, 0.2], [0.1, 0.05, 0.12, 0.2]).tolist() == [True, True, False, False]
-    no_race = result_from_predictions("x", synthetic_predictions().drop(columns=["race"]), "race", n_boot=50)
-    assert no_race.report is None and "race" in no_race.note
 
 
 def test_explore_helpers() -> None:
