@@ -54,6 +54,7 @@ def test_cut_at_the_unfreezing_point_predicts_like_the_full_model():
     acts = split.prefix(model.get_layer(PREPROCESS)(images), training=False)
     np.testing.assert_allclose(split.model(acts, training=False), model(images, training=False),
                                rtol=1e-4, atol=1e-6)
-    n = len(backbone_of(model).layers) - 1  # every layer after the input
-    with pytest.raises(ValueError, match=rf"cannot cut resnet50v2: {n} layers reach back to its input"):
-        split_at_unfreezing_point(model, n)
+    n_layers = len(backbone_of(model).layers)
+    for n in (n_layers - 1, n_layers):  # the whole backbone (its input layer too) cannot be cut either
+        with pytest.raises(ValueError, match=rf"cannot cut resnet50v2: {n} layers reach back to its input"):
+            split_at_unfreezing_point(model, n)
