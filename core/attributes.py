@@ -30,7 +30,7 @@ Group labels are text; a row without a value stays missing (None).
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -121,7 +121,7 @@ def pose_groups(df: pd.DataFrame) -> tuple[pd.Series, str] | None:
     if "yaw" in df.columns and df["yaw"].notna().any():
         return pose_bin(df["yaw"]).rename("pose"), "|yaw| bin"
     if "side_profile" in df.columns and df["side_profile"].notna().any():
-        flag = df["side_profile"].map(lambda v: None if pd.isna(v) else ("side profile" if bool(v) else "frontal"))
+        flag = _labels(df["side_profile"], lambda v: "side profile" if bool(v) else "frontal")
         return flag.rename("pose"), "side-profile flag"
     return None
 
@@ -132,16 +132,22 @@ def _skin_colors(df: pd.DataFrame, source: str) -> pd.Series:
     return df["skin_color"].astype(object)
 
 
+def _labels(s: pd.Series, label: Callable[[object], str]) -> pd.Series:
+    """``label(v)`` of each value, None where missing, as an object Series (``Series.map`` would infer pandas'
+    string dtype, in which missing values become NaN)."""
+    values = [None if pd.api.types.is_scalar(v) and pd.isna(v) else label(v) for v in s]
+    return pd.Series(values, index=s.index, dtype=object, name=s.name)
+
+
 def _as_text(s: pd.Series) -> pd.Series:
-    s = s.astype(object)
-    return s.where(s.notna(), None).map(lambda v: v if v is None else str(v))
+    return _labels(s, str)
 
 
 def _derived(df: pd.DataFrame, attribute: str, source: str) -> pd.Series | None:
     """A derived attribute's values (None when ``attribute`` is not derived)."""
     if attribute == "skin_tone":
         colors = _skin_colors(df, source)
-        return colors.map(lambda c: None if pd.isna(c) else skin_tone_category(c))
+        return _labels(colors, skin_tone_category)
     if attribute == "skin_tone_tertile":
         colors = _skin_colors(df, source)
         uniq = sorted({c for c in colors.dropna()})
@@ -150,7 +156,7 @@ def _derived(df: pd.DataFrame, attribute: str, source: str) -> pd.Series | None:
             raise DataFormatError(f"skin tone tertiles need at least 3 distinct colours, found {light.nunique()}",
                                   source, "skin_color")
         bins = pd.qcut(light, 3, labels=list(reversed(TERTILE_ORDER)))
-        return colors.map(lambda c: None if pd.isna(c) else str(bins[c]))
+        return _labels(colors, lambda c: str(bins[c]))
     if attribute == "age_group" and "age" in df.columns:
         return age_group(df["age"])
     if attribute == "pose":

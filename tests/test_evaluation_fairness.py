@@ -8,7 +8,6 @@ import pytest
 from _evaluation_data import synthetic_predictions
 from core._errors import DataFormatError
 from core.evaluation.uncertainty import METHOD_CLUSTER, METHOD_WILSON
-from core.attributes import available_attributes, hex_to_lab, ita_degrees, resolve_attribute, skin_tone_category
 from core.evaluation.fairness import group_report, group_report_from_counts
 
 
@@ -58,18 +57,6 @@ def test_gender_intersection_and_skin_tone(preds: pd.DataFrame) -> None:
     tone = group_report(preds, "skin_tone", n_boot=100).table
     assert set(tone.index) <= {"very light", "light", "intermediate", "tan", "brown", "dark"}
     assert tone["n_samples"].sum() == len(preds)
-    tert = resolve_attribute(preds, "skin_tone_tertile")
-    assert set(tert) == {"lightest third", "middle third", "darkest third"}
-    assert available_attributes(preds)[:2] == ["race", "gender"] and "race x gender" in available_attributes(preds)
-
-
-def test_ita_binning() -> None:
-    assert hex_to_lab("#ffffff")[0] == pytest.approx(100, abs=1e-3)
-    assert skin_tone_category("#ffffff") == "very light"          # ITA 90
-    assert skin_tone_category("#3b2219") == "dark"
-    assert ita_degrees("#5a3b2c") < -30 < ita_degrees("#c8a07d")
-    with pytest.raises(ValueError):
-        hex_to_lab("red")
 
 
 def test_missing_attribute_values_are_counted_not_grouped(preds: pd.DataFrame) -> None:

@@ -12,7 +12,6 @@ from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, log_los
 from _evaluation_data import synthetic_predictions
 from core._errors import DataFormatError
 from core.evaluation import metrics as m
-from core.evaluation.validation import check_predictions
 from core.labels import EMOTIONS
 
 
@@ -94,5 +93,3 @@ def test_bad_predictions_name_the_source() -> None:
         m.compute_metrics(df.drop(columns=["pred"]), source="preds.parquet")
     with pytest.raises(DataFormatError, match=r"preds\.parquet: column 'true'.*contempt"):
         m.compute_metrics(df.assign(true="contempt"), source="preds.parquet")
-    with pytest.raises(DataFormatError, match="no labelled rows"):
-        check_predictions(df.assign(true=None))

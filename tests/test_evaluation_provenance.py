@@ -1,4 +1,4 @@
-"""Provenance cards, run identity (display names, rename, notes, trash) and like-with-like grouping."""
+"""Provenance cards and like-with-like grouping."""
 from __future__ import annotations
 
 import json
@@ -7,13 +7,10 @@ import numpy as np
 import pytest
 
 from _evaluation_data import make_run, make_training_run as _training_run, synthetic_predictions
-from core import DataFormatError
-from core.evaluation import identity
 from core.evaluation.findings import set_findings
 from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
 from core.evaluation.provenance import provenance
 from core.evaluation.results import CHANCE, reference_results, results_table, run_results
-from core.evaluation.runs import list_runs, read_run
 from core.evaluation.sets import group_by_set, set_front
 from core.registry import register_dataset
 
@@ -78,37 +75,6 @@ def test_evaluating_a_run_on_its_own_training_rows_is_marked_by_sample_id(tmp_pa
     assert p.row_overlap.startswith("YES: 10 of 72 evaluated rows") and p.weights.startswith("random")
     assert "trained on these rows" in run_results([ev], "race", n_boot=50)[0].marks
     assert any("rows the model trained on: 10 of 72" in w for w in p.warnings)
-
-
-def test_display_names_rename_notes_and_restorable_trash(tmp_path):
-    art = tmp_path / "artifacts"
-    a = _training_run(art, "sfew-only-aaaaaa1111", "SFEW only")
-    b = _training_run(art, "sfew-only-bbbbbb2222", "SFEW only")
-    names = {r.display_name for r in list_runs(art)}
-    assert len(names) == 2 and all(n.startswith("SFEW only · ") for n in names)
-    before = {f.name: f.read_bytes() for f in a.iterdir()}
-    identity.rename_run(a, "  my   baseline ")
-    identity.set_notes(a, "seed 0, first try")
-    info = read_run(a)
-    assert info.label == "my baseline" and info.notes == "seed 0, first try" and info.configuration == "SFEW only"
-    assert all((a / n).read_bytes() == v for n, v in before.items())  # the run's own files never change
-    identity.rename_run(a, "")
-    assert read_run(a).label == "SFEW only" and read_run(a).notes == "seed 0, first try"
-    with pytest.raises(ValueError, match="120"):
-        identity.rename_run(a, "x" * 121)
-    trashed = identity.delete_run(b, art)
-    assert not b.exists() and trashed.parent == identity.trash_dir(art) and len(list_runs(art)) == 1
-    assert identity.trashed_runs(art) == [trashed] and identity.original_run_id(trashed) == b.name
-    assert identity.restore_run(trashed, art) == b and b.is_dir() and not identity.trashed_runs(art)
-    again = identity.delete_run(b, art)
-    _training_run(art, b.name, "SFEW only")
-    with pytest.raises(DataFormatError, match="exists again"):
-        identity.restore_run(again, art)
-    with pytest.raises(DataFormatError, match="not a run folder"):
-        identity.rename_run(tmp_path, "x")
-    assert identity.short_id("eval-20250101-120000-ab12cd") == "ab12cd" and identity.short_id("run-a") == "run-a"
-    same = identity.unique_names([("1", "x", "r-abcdef1", 0.0), ("2", "x", "r-abcdef2", 0.0)])
-    assert len(set(same.values())) == 2
 
 
 def test_results_are_grouped_by_evaluation_set_and_chance_is_off_the_front(tmp_path):

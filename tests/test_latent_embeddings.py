@@ -20,8 +20,7 @@ from core.cli import main as cli_main
 from core.datasets import load_utkface
 from core.labels import EMOTIONS
 from core.latent import (EmbeddingConfig, ProjectionConfig, build_extractor, embed_manifest, penultimate_output,
-                         project, run_cluster_analysis, select_rows, write_analysis)
-from core.latent import projection as projection_module
+                         run_cluster_analysis, select_rows, write_analysis)
 
 
 @pytest.fixture(scope="module")
@@ -111,24 +110,6 @@ def test_second_call_does_not_recompute(faces, rn50, tmp_path):
     more = embed_manifest(faces.head(50), cfg, tmp_path, extractor=counted)
     assert more.n_computed == 10 and sum(calls) == 50  # only the 10 new images
     np.testing.assert_array_equal(more.vectors[:40], first.vectors)
-
-
-def test_projection_is_cached_by_content_and_parameters(tmp_path, monkeypatch):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(50, 20)).astype(np.float32)
-    cfg = ProjectionConfig(method="pca")
-    first = project(x, cfg, tmp_path)
-    assert first.shape == (50, 2)
-
-    def boom(*args, **kwargs):
-        raise AssertionError("projection recomputed although cached")
-
-    monkeypatch.setattr(projection_module, "_compute", boom)
-    np.testing.assert_array_equal(project(x, cfg, tmp_path), first)
-    with pytest.raises(AssertionError, match="recomputed"):
-        project(x, ProjectionConfig(method="pca", normalize="none"), tmp_path)  # other parameters
-    with pytest.raises(AssertionError, match="recomputed"):
-        project(x + 1, cfg, tmp_path)  # other content
 
 
 def test_fer_penultimate_layer(faces, fer, tmp_path):

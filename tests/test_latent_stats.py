@@ -12,8 +12,6 @@ import pytest
 from core.datasets import load_utkface
 from core.latent import (ClusterConfig, check_k, composition, fit_kmeans, independence_test, kmeans_curves,
                          linear_probe)
-from core.attributes import attribute_values, available_attributes
-from core.latent.analysis import DEFAULT_ATTRIBUTES
 
 
 @pytest.fixture(scope="module")
@@ -143,13 +141,6 @@ def test_kmeans_curves_and_k_range():
         check_k(2, 2)
     with pytest.raises(ValueError, match="k must be between 2 and 119"):
         kmeans_curves(x, [2, 500], cfg)
-
-
-def test_attributes_derived_from_manifest(utk):
-    assert available_attributes(utk, DEFAULT_ATTRIBUTES) == ["race", "gender", "age_group"]  # no emotion label
-    ages = attribute_values(utk, "age_group")
-    assert set(ages.dropna()) <= {"0-19", "20-39", "40-59", "60+"} and ages.notna().all()
-    assert attribute_values(utk, "skin_color") is None
 
 
 def _person_design(seed: int, effect: float, persons: int = 40, frames: int = 20):

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from core import reference as ref
-from core.evaluation.results import reference_results
-from core.evaluation.uncertainty import spread, wilson_interval
+from core.evaluation.uncertainty import spread
 
 
 def test_citation_and_sizes() -> None:
@@ -54,18 +53,6 @@ def test_group_accuracies_weighted_by_table4_reproduce_table5() -> None:
         off[name] = abs(g["n_correct"].sum() / 815 - ref.TABLE5[name]["accuracy"])
     assert {n for n, d in off.items() if d > 0.001} == {"SFEW + 100% EiLA"}
     assert "SFEW + 100% EiLA" in ref.KNOWN_INCONSISTENCIES[0]
-
-
-def test_reference_results_use_wilson_from_table4_sizes() -> None:
-    res = {r.name: r for r in reference_results(n_boot=300)}
-    mixed = res["EiLA only"].report.table.loc["Mixed"]
-    lo, hi = wilson_interval(0.266 * 64, 64)
-    assert mixed["ci_low"] == pytest.approx(lo) and mixed["ci_high"] == pytest.approx(hi)
-    assert mixed["n_samples"] == 64 and "Wilson" in mixed["ci_method"]
-    s = res["FER2013 only"].report.summary
-    assert s["std"] == pytest.approx(0.1223, abs=5e-4) and s["std_published"] == 0.122
-    assert s["std_ci_low"] < s["std"] < s["std_ci_high"]
-    assert reference_results("gender")[0].report is None
 
 
 def test_person_counts_stated_in_the_notes_hold_on_the_real_annotations(eila_dir) -> None:

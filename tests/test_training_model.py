@@ -7,7 +7,6 @@ import pytest
 
 from core.training import TrainConfig
 from core.training.model import backbone_of, build_model, preprocessing_layer, unfreeze_top
-from core.training.phase2 import plan_phase2
 
 
 def test_config_defaults_are_the_seed_recipe_and_round_trip():
@@ -72,15 +71,3 @@ def test_model_structure_and_unfreezing():
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-5)
     with_bn = unfreeze_top(model, 10, unfreeze_batchnorm=True)
     assert "post_bn" in with_bn
-
-
-def test_phase2_plan_memory_disk_or_full(tmp_path):
-    cfg = TrainConfig(phase2_memory_gb=1.0)
-    per_image = 7 * 7 * (512 + 2048) * 4  # ResNet50V2 at 224 px, cut before its last 10 layers
-    assert plan_phase2(cfg, 1000, per_image, tmp_path) == ("cached", "memory")
-    assert plan_phase2(cfg, 10_000, per_image, tmp_path) == ("cached", "disk")
-    mode, why = plan_phase2(cfg, 10**12, per_image, tmp_path)
-    assert mode == "full" and "GiB" in why
-    assert plan_phase2(cfg.replace(phase2_mode="full"), 10, per_image, tmp_path)[0] == "full"
-    with pytest.raises(MemoryError, match="GiB"):
-        plan_phase2(cfg.replace(phase2_mode="cached"), 10**12, per_image, tmp_path)

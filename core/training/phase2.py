@@ -78,7 +78,7 @@ def split_at_unfreezing_point(model: keras.Model, n: int) -> Phase2Split:
         for producer in _producers(layer.input):
             if id(producer) not in suffix_ids and all(producer is not b for b in boundary):
                 boundary.append(producer)
-    if any(isinstance(b, keras.layers.InputLayer) for b in boundary):
+    if not boundary or any(isinstance(b, keras.layers.InputLayer) for b in boundary):  # none: the input is cut too
         raise ValueError(f"cannot cut {base.name}: {n} layers reach back to its input")
     prefix = keras.Model(base.inputs, [b.output for b in boundary], name="phase2_prefix")
     new_inputs = [keras.Input(tuple(b.output.shape[1:]), name=f"cut_{b.name}") for b in boundary]
