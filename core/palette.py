@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from .attributes import known_order
+from .attributes import group_order, known_order
 
 #: Fixed colours of known group names (keys lower-case). Colour-blind-safe hues (Okabe-Ito, Paul Tol).
 GROUP_COLOURS: Mapping[str, str] = {
@@ -107,3 +107,14 @@ def group_colour(attribute: str | None, value: object, values: Iterable[object] 
 def split_style(split: str) -> tuple[str, str]:
     """``(grey, pattern)`` of a split; unknown splits are mid grey with a cross-hatch."""
     return SPLIT_STYLE.get(str(split).lower(), ("#A0A0A0", "x"))
+
+
+def display_order(values: Iterable[object]) -> list[str]:
+    """Group names in display order: known names in :data:`GROUP_COLOURS`' order (the demo's Light, Medium,
+    Dark), else :func:`core.attributes.group_order` (binned attributes in their order, others sorted)."""
+    names = list(dict.fromkeys(str(v) for v in values))
+    known = list(GROUP_COLOURS)
+    if names and all(_key(n) in GROUP_COLOURS or _key(n) in MISSING_NAMES for n in names):
+        return sorted(names, key=lambda n: (_key(n) in MISSING_NAMES, known.index(_key(n))
+                                            if _key(n) in GROUP_COLOURS else 0))
+    return group_order(names)

@@ -151,7 +151,8 @@ def _charts(k: int, eset, members: list[ConfigResult], groups: list[str], title:
                                                    "interval)", groups, attribute, colours)
     event = show_figure(bars, f"to_bars_{k}", f"accuracy_per_{attribute}_group_{k + 1}", on_select="rerun",
                         selection_mode="points")
-    st.caption("Click a run's bar to open that group's faces on the Misclassified faces page.")
+    if any(r.predictions is not None for r in members):
+        st.caption("Click a run's bar to open that group's faces on the Misclassified faces page.")
     _open_group_faces(event, members)
     one_clip = [(r.name, g) for r in members if r.report is not None
                 for g in r.report.summary.get("one_clip_groups", [])]

@@ -18,8 +18,7 @@ from plotly.subplots import make_subplots
 from ..figure_style import paper_layout
 from ..labels import EMOTIONS
 from ..manifest import SPLITS
-from ..attributes import group_order
-from ..palette import MEASURE_COLOUR, group_colours, split_style
+from ..palette import MEASURE_COLOUR, display_order, group_colours, split_style
 
 #: Why a dataset has no persons panel.
 NO_PERSONS_NOTE = ("No person ids in this dataset: group sizes are counted in samples only, and intervals treat "
@@ -61,7 +60,7 @@ def label_counts_figure(df: pd.DataFrame, group: str | None) -> go.Figure:
     splits = _splits(df)
     has_labels = df["label"].notna().any()
     colours = group_colours(group, g.unique()) if group else {"all samples": MEASURE_COLOUR}
-    order = group_order(colours)
+    order = display_order(colours)
     fig = make_subplots(rows=1, cols=len(splits), shared_yaxes=False, horizontal_spacing=0.06,
                         subplot_titles=[f"{s.capitalize()} split ({int((df['split'] == s).sum()):,} samples)"
                                         for s in splits])
@@ -104,7 +103,7 @@ def group_sizes_figure(df: pd.DataFrame, group: str | None) -> go.Figure:
     measures = [("samples", "Samples")] + ([("persons", "Distinct persons")] if has_persons else [])
     agg = {"samples": ("sample_id", "size")} | ({"persons": ("person", "nunique")} if has_persons else {})
     sizes = d.groupby(["split", "_g"]).agg(**agg).reset_index()
-    order = group_order(d["_g"].unique())
+    order = display_order(d["_g"].unique())
     fig = make_subplots(rows=1, cols=len(measures), subplot_titles=[t for _, t in measures],
                         horizontal_spacing=0.08)
     for col, (measure, _) in enumerate(measures, start=1):
@@ -138,7 +137,7 @@ def yaw_figure(df: pd.DataFrame, group: str | None, nbins: int = 36) -> go.Figur
     g = _grouped(df, group)
     colours = group_colours(group, g.unique()) if group else {"all samples": MEASURE_COLOUR}
     fig = go.Figure()
-    for name in group_order(colours):
+    for name in display_order(colours):
         fig.add_histogram(x=df.loc[g == name, "yaw"], name=name, marker_color=colours[name], nbinsx=nbins,
                           opacity=0.75 if group else 1.0, showlegend=bool(group))
     fig.update_layout(barmode="overlay", xaxis_title="yaw (degrees)", yaxis_title="samples",

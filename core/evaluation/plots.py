@@ -76,7 +76,7 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
     with_groups = [r for r in results if r.report is not None and len(r.report.table)]
     groups = list(groups) if groups is not None else group_order(with_groups)
     colours = dict(colours) if colours is not None else group_colours(attribute, groups)
-    width = 22 if len(with_groups) <= 4 else 16 if len(with_groups) <= 7 else 12
+    width = 22 if len(with_groups) <= 4 else 14 if len(with_groups) <= 7 else 9
     xlabel = dict(zip((id(r) for r in with_groups), _distinct([axis_label(r.name, width) for r in with_groups])))
     for g in groups:
         if not any(g in r.report.table.index for r in with_groups):
@@ -114,6 +114,21 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
     return fig
 
 
+def _front_labels(t: pd.DataFrame, std: np.ndarray, max_names: int = 3) -> tuple[dict, dict, list[str]]:
+    """Labels of the front's points only: their names when there are few, else numbers and a key.
+
+    Labels go to the upper left of each point (the empty side of a front that
+    rises to the right), the leftmost point's above it.
+    """
+    front = np.flatnonzero((t["status"] == "front").to_numpy())
+    names = [t.index[i] for i in front[np.argsort(std[front])]]
+    numbered = len(names) > max_names
+    labels = {n: str(k + 1) if numbered else axis_label(n, 18) for k, n in enumerate(names)}
+    positions = {n: "top center" if k == 0 else "top left" for k, n in enumerate(names)}
+    key = [f"{k + 1} = {n}" for k, n in enumerate(names)] if numbered else []
+    return labels, positions, key
+
+
 def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accuracy vs group disparity") -> go.Figure:
     """Overall accuracy (%) against the corrected std of group accuracies (%), with CIs, and the Pareto status.
 
@@ -134,6 +149,7 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
     if t.empty:
         return paper_layout(fig, title + " (needs at least two groups per configuration)")
     acc, std = 100 * t["accuracy"].to_numpy(float), 100 * t["std"].to_numpy(float)
+    labels, positions, key = _front_labels(t, std)
     style = {"front": ("", 1.0, None), "indistinguishable": ("-open", 0.9, None), "dominated": ("", 0.35, None),
              CHANCE_STATUS: ("", 0.8, "grey")}
     for kind, symbol in (("reference", "diamond"), ("run", "circle")):
@@ -151,8 +167,9 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
             fig.add_scatter(
                 x=std[idx], y=acc[idx], mode="markers+text", name=name, opacity=opacity,
                 marker_symbol="x-thin-open" if status == CHANCE_STATUS else "x" if crosses else symbol + suffix,
-                text=[axis_label(n, 18) if status == "front" else "" for n in sub.index],
-                textposition="top center", textfont={"size": 10}, marker=marker,
+                text=[labels.get(n, "") for n in sub.index], textposition=[positions.get(n, "top center")
+                                                                           for n in sub.index],
+                textfont={"size": 10}, marker=marker, cliponaxis=False,
                 error_x={"type": "data", "symmetric": False,
                          "array": np.maximum(0.0, 100 * sub["std_ci_high"].to_numpy(float) - std[idx]),
                          "arrayminus": np.maximum(0.0, std[idx] - 100 * sub["std_ci_low"].to_numpy(float)),
@@ -178,7 +195,13 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
                       "(percentage points, lower is fairer)" if kinds == {"corrected"} else
                       "std of group accuracies (percentage points; raw where no corrected value)",
                       yaxis_title="overall accuracy (%)", annotations=[_note(TRADEOFF_NOTE)])
+    if key:
+        fig.add_annotation(text=wrap_text("Pareto front: " + "; ".join(key), 150, 4), xref="paper", yref="paper",
+                           x=0, y=-0.2, xanchor="left", yanchor="top", align="left", showarrow=False,
+                           font={"size": 11})
     paper_layout(fig, title, top=120)
+    if key:
+        fig.update_layout(margin={"b": 140})
     fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
                   annotation_position="bottom right")
     return fig
@@ -215,7 +238,7 @@ def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", selected
                              "tickvals": list(EMOTIONS)},
                       clickmode="event+select", dragmode=False)
     paper_layout(fig, title, top=80)
-    fig.update_xaxes(tickfont={"size": 11})
+    fig.update_xaxes(tickangle=-45, tickfont={"size": 11})  # seven names under narrow cells: slanted, never clipped
     return fig
 
 
@@ -281,8 +304,8 @@ def finding_figure(groups: Mapping[str, Mapping[str, float]], attribute: str | N
     colours = group_colours(attribute, names)
     acc = [100 * float(groups[g]["accuracy"]) for g in names]
     fig = go.Figure(go.Bar(
-        x=names, y=acc, text=[f"{a:.1f}%" for a in acc], textposition="inside", insidetextanchor="middle",
-        textfont={"color": "white"}, marker_color=[colours[g] for g in names], customdata=[[g] for g in names],
+        x=names, y=acc, text=[f"{a:.1f}%" for a in acc], textposition="inside", insidetextanchor="start",
+        marker_color=[colours[g] for g in names], customdata=[[g] for g in names],
         error_y={"type": "data", "symmetric": False, "color": "#444",
                  "array": [100 * float(groups[g]["ci_high"]) - a for g, a in zip(names, acc)],
                  "arrayminus": [a - 100 * float(groups[g]["ci_low"]) for g, a in zip(names, acc)]}))
