@@ -71,7 +71,7 @@ def test_scatter_labels_only_the_pareto_front():
     assert 0 < len(labelled) == n_front
     if n_front > 3:  # many front points: numbers on the chart, names in a key under it
         assert sorted(labelled, key=int) == [str(k + 1) for k in range(n_front)]
-        assert any(a.text.startswith("Pareto front: 1 = ") for a in fig.layout.annotations)
+        assert any(a.text.startswith("<b>Pareto front</b><br>1 = ") for a in fig.layout.annotations)
     assert all(t.hovertext is not None for t in fig.data if t.mode == "markers+text")
 
 

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from ..figure_style import paper_layout, wrap_text
 from ..labels import EMOTIONS
-from ..palette import OUTCOME_STYLE, group_colours
+from ..palette import MEASURE_COLOUR, OUTCOME_STYLE, group_colours
 from .results import CHANCE, ConfigResult
 from .sets import CHANCE_STATUS, one_set, set_tradeoff_table
 
@@ -118,13 +118,13 @@ def _front_labels(t: pd.DataFrame, std: np.ndarray, max_names: int = 3) -> tuple
     """Labels of the front's points only: their names when there are few, else numbers and a key.
 
     Labels go to the upper left of each point (the empty side of a front that
-    rises to the right), the leftmost point's above it.
+    rises to the right), the leftmost point's to its upper right.
     """
     front = np.flatnonzero((t["status"] == "front").to_numpy())
     names = [t.index[i] for i in front[np.argsort(std[front])]]
     numbered = len(names) > max_names
     labels = {n: str(k + 1) if numbered else axis_label(n, 18) for k, n in enumerate(names)}
-    positions = {n: "top center" if k == 0 else "top left" for k, n in enumerate(names)}
+    positions = {n: "top right" if k == 0 else "top left" for k, n in enumerate(names)}
     key = [f"{k + 1} = {n}" for k, n in enumerate(names)] if numbered else []
     return labels, positions, key
 
@@ -160,9 +160,7 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
             sub = t.iloc[idx]
             who = "published (Chen 2024)" if kind == "reference" else "runs"
             name = f"{who}: {status}" + (" (off the front)" if status == CHANCE_STATUS else "")
-            marker: dict = {"size": 11}
-            if color:
-                marker["color"] = color
+            marker: dict = {"size": 11, "color": color or (MEASURE_COLOUR if kind == "run" else "#7A7A7A")}
             crosses = status in ("dominated", CHANCE_STATUS)
             fig.add_scatter(
                 x=std[idx], y=acc[idx], mode="markers+text", name=name, opacity=opacity,
@@ -195,13 +193,12 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
                       "(percentage points, lower is fairer)" if kinds == {"corrected"} else
                       "std of group accuracies (percentage points; raw where no corrected value)",
                       yaxis_title="overall accuracy (%)", annotations=[_note(TRADEOFF_NOTE)])
-    if key:
-        fig.add_annotation(text=wrap_text("Pareto front: " + "; ".join(key), 150, 4), xref="paper", yref="paper",
-                           x=0, y=-0.2, xanchor="left", yanchor="top", align="left", showarrow=False,
-                           font={"size": 11})
+    if key:  # under the legend, right of the plot
+        fig.add_annotation(text="<b>Pareto front</b><br>" + "<br>".join(wrap_text(k, 30, 2) for k in key),
+                           xref="paper", yref="paper", x=1.02, y=0.62, xanchor="left", yanchor="top", align="left",
+                           showarrow=False, font={"size": 11})
     paper_layout(fig, title, top=120)
-    if key:
-        fig.update_layout(margin={"b": 140})
+    fig.update_layout(height=520)
     fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
                   annotation_position="bottom right")
     return fig
