@@ -83,7 +83,7 @@ var box = document.createElement('div');
 box.style.cssText = 'position:fixed;display:none;pointer-events:none;z-index:10;background:#fff;' +
     'border:1px solid #999;padding:3px;font:11px sans-serif;box-shadow:0 2px 6px rgba(0,0,0,.3)';
 var img = document.createElement('img'); img.style.cssText = 'display:block;width:%dpx;';
-var cap = document.createElement('div');
+var cap = document.createElement('div'); cap.style.cssText = 'max-width:%dpx;white-space:normal;';
 box.appendChild(img); box.appendChild(cap); document.body.appendChild(box);
 gd.on('plotly_hover', function(ev) {
   var p = ev.points[0]; var row = p.customdata[0]; var src = thumbs[row];
@@ -131,7 +131,7 @@ def hover_faces_html(figure: go.Figure, thumbnails: Sequence[str | None], size: 
     fig = go.Figure(figure)
     fig.update_layout(dragmode="zoom")
     caps = list(captions) if captions is not None else [""] * len(thumbnails)
-    script = _HOVER_JS % (json.dumps(list(thumbnails)), json.dumps([str(c) for c in caps]), int(size))
+    script = _HOVER_JS % (json.dumps(list(thumbnails)), json.dumps([str(c) for c in caps]), int(size), int(size))
     return pio.to_html(fig, include_plotlyjs=True, full_html=True, post_script=script,
                        config={"responsive": True, **export_config(name)}, default_height="560px")
 
