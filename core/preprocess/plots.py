@@ -3,7 +3,9 @@
 :func:`retention_figure`: the share of annotation rows of each group that
 reaches each stage (:data:`core.preprocess.STAGES`), with the person-cluster
 95 % interval as whiskers; several audits (detectors) side by side, and the
-seed's published test split as a reference.
+seed's published test split as a reference. Groups have their colours from
+:func:`core.palette.group_colours` (the seed's bars too, cross-hatched); audits
+are told apart by pattern.
 """
 from __future__ import annotations
 
@@ -70,8 +72,9 @@ def retention_figure(audits: Mapping[str, pd.DataFrame], split: str, by: str = "
                                       "%{customdata[2]} persons)<extra>" + name + "</extra>")
     if include_seed and split == "test" and by == "race":
         ref = seed_reference_audit()
-        fig.add_bar(x=[f"kept: seed {r}" for r in ref["race"]], y=ref["rate"], name=SEED_TRACE,
-                    marker_color=MISSING_COLOUR, marker_pattern_shape="/",
+        fig.add_bar(x=[f"kept (seed)<br>{r}" for r in ref["race"]], y=ref["rate"], name=SEED_TRACE,
+                    marker_color=[group_colours(by, [*values, *map(str, ref["race"])])[str(r)] for r in ref["race"]],
+                    marker_pattern_shape="x",
                     error_y={"type": "data", "symmetric": False, "array": ref["wilson_high"] - ref["rate"],
                              "arrayminus": ref["rate"] - ref["wilson_low"]},
                     customdata=ref[["n_reached", "n_rows"]].to_numpy(),
