@@ -11,6 +11,7 @@ without the playwright package) :func:`browser_export_available` is False and
 from __future__ import annotations
 
 import base64
+import importlib.util
 import os
 import urllib.parse
 from pathlib import Path
@@ -41,11 +42,7 @@ def chromium_path() -> Path | None:
 
 def browser_export_available() -> bool:
     """Whether SVG, PDF and PNG can be drawn here (Chromium and the playwright package)."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return False
-    return chromium_path() is not None
+    return importlib.util.find_spec("playwright") is not None and chromium_path() is not None
 
 
 def figure_html(fig: go.Figure, name: str, width: int | None = None, height: int | None = None) -> str:

@@ -14,14 +14,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.figure_export import FORMATS, browser_export_available, figure_bytes
-from core.figure_style import PAPER_SIZE, export_config, file_stem
+from core.figure_style import PAPER_SIZE, PNG_SCALE, export_config, file_stem
 
 
 def _export_menu(fig: go.Figure, key: str, name: str, container: Any) -> None:
     stem = file_stem(name)
     formats = ["svg", "pdf", "png", "html"] if browser_export_available() else ["html"]
     with container.popover("Export", icon=":material/download:", key=f"{key}_export"):
-        st.caption(f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at 3x). The chart's camera "
+        st.caption(f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at {PNG_SCALE}x). The chart's camera "
                    "button also saves an SVG.")
         for fmt in formats:
             st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(fig, f, stem)),
