@@ -261,6 +261,13 @@ def test_figures_export_as_svg_keep_group_colours_across_pages_and_a_bar_opens_i
     shots = _shots(tmp_path)
     with _tradeoffs_page(url) as (browser, page):
         bars = next(c for c in _bar_colours(page) if "Black" in c)
+        page.get_by_text("Published results (Chen 2024)").click()  # the toggle leaves every group's colour alone
+        _settle(page)
+        without = next(c for c in _bar_colours(page) if "Black" in c)
+        assert {g: without[g] for g in bars if g in without} == {g: bars[g] for g in without if g in bars}, without
+        page.get_by_text("Published results (Chen 2024)").click()
+        _settle(page)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=60_000)
         # the chart's own camera button saves an SVG at publication size
         chart = page.locator('.js-plotly-plot').first
         chart.hover()
