@@ -15,6 +15,7 @@ from core.jobs import JobStatus, list_jobs, start_job
 from core.paths import default_shared_data
 from core.preprocess import DETECTORS, STAGE_LABELS, STAGES, retention_by_stage
 from core.preprocess.plots import retention_figure
+from pages._figures import show_figure
 from core.runs.spec import RunSpec
 from pages._jobs import job_panel
 from pages._ui import dataset_selectbox, registered_datasets
@@ -137,7 +138,7 @@ def _audit_section(artifacts: Path) -> None:
     if not chosen:
         return
     sel = {k: audits[k] for k in chosen}
-    st.plotly_chart(retention_figure(sel, split, by), key="prep_audit_chart", width="stretch")
+    show_figure(retention_figure(sel, split, by), "prep_audit_chart", f"retention_by_{by}_{split}")
     st.caption("Bars: share of the annotation rows of each group that reach each stage. Whiskers: 95% "
                "cluster-robust intervals over persons (frames of one person are not independent; groups with fewer "
                "than 5 persons are flagged). The seed's published test split kept 74% of Black rows against 96% of "

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 import core.jobs as jobs_api
@@ -33,25 +32,12 @@ def _latest_study_run(artifacts: Path) -> Path | None:
     return runs[0].path if runs else None
 
 
-def _figure(groups: dict) -> go.Figure:
-    names = list(groups)
-    acc = [100 * groups[g]["accuracy"] for g in names]
-    fig = go.Figure(go.Bar(
-        x=names, y=acc, text=[f"{a:.1f}%" for a in acc], textposition="inside", insidetextanchor="middle",
-        error_y={"type": "data", "symmetric": False,
-                 "array": [100 * groups[g]["ci_high"] - a for g, a in zip(names, acc)],
-                 "arrayminus": [a - 100 * groups[g]["ci_low"] for g, a in zip(names, acc)]},
-        marker_color=["#c0392b" if g == "Dark" else "#5b7db1" for g in names]))
-    fig.add_hline(y=100 / 7, line_dash="dot")
-    fig.update_layout(height=300, margin={"t": 30, "b": 30}, yaxis={"title": "test accuracy (%)", "range": [0, 100]},
-                      title="Accuracy per skin-tone group (whiskers: 95% interval over persons; dotted: chance)")
-    return fig
-
-
 def show_result(run: Path, key: str) -> None:
     """The finding of a finished demo study: overall accuracy, per-group accuracy with intervals, the verdict."""
     from core._io import read_json
     from core.demo_study import finding
+    from core.evaluation.plots import finding_figure
+    from pages._figures import show_figure
 
     metrics_file = run / "metrics.json"
     if not metrics_file.is_file():
@@ -64,7 +50,9 @@ def show_result(run: Path, key: str) -> None:
     c1.metric("Test accuracy", f"{metrics['accuracy']:.1%}", help="Chance is 14.3% (7 classes)")
     c2.metric("Weighted F1", f"{metrics['weighted_f1']:.3f}")
     c3.metric("Test images / persons", f"{metrics['n_samples']} / {metrics.get('n_persons')}")
-    st.plotly_chart(_figure(f["groups"]), key=f"home_study_fig_{key}")
+    show_figure(finding_figure(f["groups"], "race", "Accuracy per skin-tone group (whiskers: 95% interval "
+                                                          "over persons; dotted: chance)"),
+                f"home_study_fig_{key}", "demo_study_accuracy_per_group")
     st.dataframe(pd.DataFrame([{"group": g, "accuracy": f"{v['accuracy']:.1%}",
                                 "95% interval": f"{v['ci_low']:.1%} - {v['ci_high']:.1%}", "persons": v["n_persons"]}
                                for g, v in f["groups"].items()]), hide_index=True, key=f"home_study_table_{key}")

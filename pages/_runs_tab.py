@@ -9,6 +9,9 @@ import streamlit as st
 
 from core._errors import FerBiasError
 from core._precision import recorded_precision
+from core.figure_style import paper_layout
+from core.palette import MEASURE_COLOUR, MEASURE_DASH
+from pages._figures import show_figure
 
 
 def curves(history: pd.DataFrame, key: str) -> None:
@@ -19,15 +22,15 @@ def curves(history: pd.DataFrame, key: str) -> None:
     c1, c2 = st.columns(2)
     for col, metric, title in ((c1, "loss", "Loss"), (c2, "accuracy", "Accuracy")):
         fig = go.Figure()
-        for name, dash in ((metric, "solid"), (f"val_{metric}", "dash")):
+        for name, split in ((metric, "train"), (f"val_{metric}", "validation")):
             if name in history.columns:
-                fig.add_trace(go.Scatter(x=history["epoch"], y=history[name], name=name, mode="lines+markers",
-                                         line={"dash": dash}))
+                fig.add_trace(go.Scatter(x=history["epoch"], y=history[name], name=f"{split}", mode="lines+markers",
+                                         line={"dash": MEASURE_DASH[split], "color": MEASURE_COLOUR}))
         if "phase" in history.columns and (history["phase"] == 2).any():
             fig.add_vline(x=float(history.loc[history["phase"] == 2, "epoch"].min()) - 0.5, line_dash="dot",
                           annotation_text="phase 2")
-        fig.update_layout(title=title, xaxis_title="epoch", height=300, margin={"t": 40, "b": 30})
-        col.plotly_chart(fig, key=f"{key}_{metric}", width="stretch")
+        fig.update_layout(xaxis_title="epoch", yaxis_title=metric, legend_title_text="split", height=320)
+        show_figure(paper_layout(fig, title, top=70), f"{key}_{metric}", f"training_{metric}", container=col)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -21,6 +21,7 @@ from core.manifest import load_manifest
 from core.paths import datasets_dir, default_artifacts_dir, runs_dir
 from core.progress import eta_text
 from core.registry import DatasetInfo, list_datasets
+from pages._figures import show_figure  # noqa: F401  (every page shows its figures through it)
 
 T = TypeVar("T")
 
@@ -294,3 +295,4 @@ class StepProgress:
         elif detail:
             text += f": {detail}"
         self._bar.progress(min(max(done / max(total, 1), 0.0), 1.0), text=text or "Working...")
+

@@ -4,17 +4,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from core._errors import FerBiasError
+from core.datasets.plots import NO_PERSONS_NOTE, group_sizes_figure, label_counts_figure, yaw_figure
 from core.labels import EMOTIONS
 from core.manifest import SPLITS
 from core.registry import BAD_IMAGE_FORMATS, FORMATS, load_and_register, remove_dataset
 from pages._data_prepare import render_prepare_section
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
                        group_columns, image_grid, load_dataset_manifest, registered_datasets, set_demo_opt_out,
-                       show_load_report, synthetic_badge, run_through_app)
+                       show_figure, show_load_report, synthetic_badge, run_through_app)
 
 run_through_app()
 
@@ -38,43 +38,22 @@ def _split_order(values) -> list[str]:
 
 def composition(df: pd.DataFrame, group: str | None) -> None:
     """Label x group counts per split, and group sizes in samples and in distinct persons."""
-    has_labels = df["label"].notna().any()
-    splits = _split_order(df["split"])
-    d = df.assign(group=df[group].astype(str).where(df[group].notna(), "(missing)") if group else "all")
-    group_order = sorted(d["group"].unique())
-    if has_labels:
-        counts = d.groupby(["split", "label", "group"]).size().reset_index(name="samples")
-        fig = px.bar(counts, x="label", y="samples", color="group", facet_col="split", barmode="group",
-                     category_orders={"label": list(EMOTIONS), "split": splits, "group": group_order},
-                     title=f"Samples per emotion and {group or 'dataset'}, by split")
-    else:
-        counts = d.groupby(["split", "group"]).size().reset_index(name="samples")
-        fig = px.bar(counts, x="group", y="samples", color="group", facet_col="split",
-                     category_orders={"split": splits, "group": group_order},
-                     title="Samples per group, by split (no emotion labels)")
-    fig.update_yaxes(matches=None, showticklabels=True)
-    st.plotly_chart(fig, key="data_chart_labels")
-    has_persons = "person" in d.columns and d["person"].notna().any()
+    stem = f"{group or 'dataset'}"
+    show_figure(label_counts_figure(df, group), "data_chart_labels", f"samples_per_emotion_and_{stem}")
+    show_figure(group_sizes_figure(df, group), "data_chart_sizes", f"size_of_each_{stem}_group")
+    has_persons = "person" in df.columns and df["person"].notna().any()
+    if not has_persons:
+        st.caption(NO_PERSONS_NOTE)
+    d = df.assign(group=df[group].astype(str).where(df[group].notna(), "(missing)") if group else "all samples")
     agg = {"samples": ("sample_id", "size")}
     if has_persons:
         agg["persons"] = ("person", "nunique")
     sizes = d.groupby(["split", "group"]).agg(**agg).reset_index()
-    long = sizes.melt(id_vars=["split", "group"], var_name="measure", value_name="count")
-    fig2 = px.bar(long, x="group", y="count", color="split", facet_col="measure", barmode="group",
-                  category_orders={"split": splits, "measure": ["samples", "persons"], "group": group_order},
-                  title=f"Size of each {group or 'dataset'} group: samples and distinct persons")
-    fig2.update_yaxes(matches=None, showticklabels=True)
-    st.plotly_chart(fig2, key="data_chart_sizes")
-    if not has_persons:
-        st.caption("This dataset has no person ids, so group sizes can only be counted in samples; confidence "
-                   "intervals will treat samples as independent.")
     table = sizes.pivot(index="group", columns="split").fillna(0).astype(int)
     table.columns = [f"{m} ({s})" for m, s in table.columns]
     st.dataframe(table, width="stretch")
     if "yaw" in d.columns and d["yaw"].notna().any():
-        fig3 = px.histogram(d, x="yaw", color="group", nbins=36, category_orders={"group": group_order},
-                            title="Head yaw (degrees; 0 is frontal, +-90 full profile)")
-        st.plotly_chart(fig3, key="data_chart_yaw")
+        show_figure(yaw_figure(df, group), "data_chart_yaw", f"head_yaw_by_{stem}")
 
 
 def sample_grid(df: pd.DataFrame, group: str | None) -> None:

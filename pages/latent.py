@@ -15,7 +15,7 @@ from core.latent.analysis import DEFAULT_ATTRIBUTES
 from core.latent.plots import curves_figure, hover_faces_html, lift_figure, scatter_figure, thumbnail_uri
 from pages._latent_stages import SpaceRequest, attribute_probe, cluster_analysis, latent_space
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, image_grid, load_dataset_manifest,
-                       provenance_card, registered_datasets, synthetic_badge, run_through_app)
+                       provenance_card, registered_datasets, show_figure, synthetic_badge, run_through_app)
 
 run_through_app()
 
@@ -151,7 +151,7 @@ left, right = st.columns([3, 2])
 with right:
     k = int(st.number_input("k (number of clusters)", 2, len(rows) - 1, min(4, len(rows) - 1), key="lat_k",
                             help="The second seed used 4. Read the curves: an elbow, a silhouette peak."))
-    st.plotly_chart(curves_figure(space.curves, k), key="lat_curves")
+    show_figure(curves_figure(space.curves, k), "lat_curves", "cluster_curves")
 analysis = cluster_analysis(request, k, DEFAULT_ATTRIBUTES, n_perm, _space=space)
 frame = analysis.frame
 
@@ -180,10 +180,12 @@ with left:
     fig = scatter_figure(frame, colour, title=f"{method.upper()} of {info.name}, coloured by {colour}")
     if hover_faces:
         thumbs = _thumbs(tuple(frame["path"].astype(str)), 64)
-        st.iframe(hover_faces_html(fig, thumbs), height=600)
+        caps = [" · ".join(str(r[c]) for c in ("sample_id", "race", "gender", "label") if c in frame.columns
+                           and pd.notna(r[c])) for _, r in frame.iterrows()]
+        st.iframe(hover_faces_html(fig, thumbs, captions=caps, name=f"{method}_{info.slug}"), height=620)
         event = None
     else:
-        event = st.plotly_chart(fig, key="lat_scatter", on_select="rerun", selection_mode=("points", "box", "lasso"))
+        event = show_figure(fig, "lat_scatter", f"{method}_{info.slug}_by_{colour}", on_select="rerun")
         st.caption("Click a point, or draw a box or lasso, to see those faces below.")
 
 with right:
@@ -216,7 +218,7 @@ with right:
                    "size (0 = none, 1 = clusters are the groups); with many faces tiny effects are significant. "
                    + (f"{test.share_expected_below_5:.0%} of cells expect < 5 faces: trust the permutation p."
                       if test.share_expected_below_5 > 0.2 else ""))
-        st.plotly_chart(lift_figure(comp), key="lat_lift")
+        show_figure(lift_figure(comp), "lat_lift", f"cluster_lift_{attribute}")
         if st.toggle("Linear probe: can the embedding predict this attribute?", key="lat_probe_on", value=True):
             pr, why_not = attribute_probe(request, attribute, _space=space)
             if pr is None:

@@ -12,14 +12,16 @@ from core.evaluation.explore import caption, error_rate_table, filter_prediction
 from core.evaluation.leakage import leakage_warnings, read_leakage
 from core.evaluation.results import PERSON_FILTERS, filter_seen
 from core.evaluation.metrics import confusion
-from core.evaluation.plots import confusion_figure, error_rate_figure, outcome_figure
+from core.evaluation.fairness import group_report
+from core.evaluation.plots import confusion_figure, error_rate_figure, finding_figure, outcome_figure
 from core.evaluation.runs import RunInfo, list_runs, load_predictions
 from core.jobs import list_jobs, start_job
 from core.labels import EMOTIONS
 from core.runs.spec import RunSpec
 from pages._jobs import job_panel
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
-                       image_grid, provenance_card, registered_datasets, synthetic_badge, run_through_app)
+                       image_grid, provenance_card, registered_datasets, show_figure, synthetic_badge,
+                       run_through_app)
 
 run_through_app()
 
@@ -47,6 +49,11 @@ def _error_table(df: pd.DataFrame, attribute: str, n_boot: int) -> tuple[pd.Data
     if pose is None:
         return None
     return error_rate_table(df, resolve_attribute(df, attribute), pose[0], n_boot=n_boot), pose[1]
+
+
+@st.cache_data(show_spinner=False)
+def _group_accuracy(df: pd.DataFrame, attribute: str) -> dict:
+    return group_report(df, attribute, n_boot=300, min_persons=MIN_PERSONS).groups_dict()
 
 
 def _meta_stamp(info: RunInfo) -> float:
@@ -113,6 +120,10 @@ if not runs:
     st.stop()
 
 labels = {str(r.path): r.display_name for r in runs}
+_open = st.session_state.pop("mc_open_group", None)  # a group's bar clicked on Trade-offs
+if _open and _open.get("run") in labels:
+    st.session_state["mc_run"] = _open["run"]
+    st.session_state.pop("mc_cell", None)
 run_a = st.selectbox("Run", list(labels), format_func=lambda p: labels[p], key="mc_run")
 info_a = next(r for r in runs if str(r.path) == run_a)
 prov_a = _provenance(run_a, _meta_stamp(info_a))
@@ -130,6 +141,12 @@ if "seen_person" in df.columns and df["seen_person"].notna().any():
         st.info(f"No evaluation rows of persons {seen_choice} in training in this run.")
         st.stop()
 attrs = available_attributes(df)
+if _open and _open.get("run") == run_a and _open["attribute"] in attrs \
+        and _open["group"] in set(resolve_attribute(df, _open["attribute"]).dropna().astype(str)):
+    st.session_state.update({"mc_attr": _open["attribute"], "mc_groups": [_open["group"]],
+                             "mc_cm_group": _open["group"]})
+    st.info(f"Faces of **{_open['group']}** ({_open['attribute']}), opened from Trade-offs.",
+            icon=":material/filter_alt:")
 
 tab_explore, tab_pose, tab_pair = st.tabs(["Gallery and confusion", "Pose × group", "Two runs side by side"])
 
@@ -158,6 +175,10 @@ with tab_explore:
         f4.caption("No head-pose columns (yaw, side_profile) in these predictions: run face preprocessing with pose "
                    "estimation to filter by pose.")
 
+    if attrs:  # the same colour per group as on Trade-offs, Data and the report
+        show_figure(finding_figure(_group_accuracy(df, attribute), attribute,
+                                   f"Accuracy per {attribute} group in this run (whiskers: 95% interval)"),
+                    "mc_group_acc", f"accuracy_per_{attribute}_group")
     cm_col, gal_col = st.columns([2, 3])
     with cm_col:
         cm_group = st.selectbox("Confusion matrix of group", ["all samples", *group_vals], key="mc_cm_group")
@@ -166,9 +187,9 @@ with tab_explore:
             st.warning(f"⚠ {cm_group}: only {base['person'].nunique()} person(s); this matrix says little about "
                        "the group as a whole.")
         cell = st.session_state.get("mc_cell")
-        event = st.plotly_chart(confusion_figure(confusion(base["true"], base["pred"]),
-                                                 f"{cm_group} (n={len(base)})", selected=cell),
-                                on_select="rerun", selection_mode="points", key="mc_cm")
+        event = show_figure(confusion_figure(confusion(base["true"], base["pred"]),
+                                             f"{cm_group} (n={len(base)})", selected=cell),
+                            "mc_cm", f"confusion_{cm_group}", on_select="rerun", selection_mode="points")
         points = (event.selection.get("points") if event and getattr(event, "selection", None) else None) or []
         if points:
             pt = points[0]
@@ -206,8 +227,8 @@ with tab_pose:
                     "with pose estimation, then evaluate again.")
         else:
             table, what = res
-            st.plotly_chart(error_rate_figure(table, pose_attr, what, f"Error rate by {what} and {pose_attr}"),
-                            key="mc_pose_fig")
+            show_figure(error_rate_figure(table, pose_attr, what, f"Error rate by {what} and {pose_attr}"),
+                        "mc_pose_fig", f"error_rate_by_{what}_and_{pose_attr}")
             st.caption("Cells: error rate with its interval, n samples and persons; ⚠ = fewer persons than the "
                        "minimum (interval unreliable).")
             st.dataframe(table, key="mc_pose_table")
@@ -238,7 +259,8 @@ with tab_pair:
                        f" McNemar p = {o['mcnemar_p_value']:.3g} ({o['mcnemar_method']}; treats samples as "
                        f"independent). n = {o['n_samples']} shared samples.")
             groups_b = resolve_attribute(aligned, pair_attr) if attrs else None
-            st.plotly_chart(outcome_figure(aligned, groups_b, "A", "B", min_persons=MIN_PERSONS), key="mc_pair_fig")
+            show_figure(outcome_figure(aligned, groups_b, "A", "B", min_persons=MIN_PERSONS), "mc_pair_fig",
+                        "paired_outcomes_per_group")
             if len(c["groups"]):
                 st.dataframe(c["groups"], key="mc_pair_groups")
             sel = st.multiselect("Show outcomes", OUTCOMES, default=["only A right", "only B right"],

@@ -16,7 +16,8 @@ from core.evaluation.recall import largest_recall_gap, recall_by_group, recall_m
 from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
 from core.evaluation.runs import list_runs
 from core.evaluation.sets import group_by_set, set_families, set_tradeoff_table
-from pages._ui import artifacts_dir, result_provenance, run_through_app
+from core.palette import group_colours
+from pages._ui import artifacts_dir, result_provenance, run_through_app, show_figure
 
 run_through_app()
 
@@ -119,6 +120,25 @@ if use_ref:
                "(`python -m core leakage` shows who; the person-disjoint rule avoids it).")
 
 
+#: Handed to the Misclassified faces page when a group's bar is clicked: ``{"run", "attribute", "group"}``.
+OPEN_GROUP = "mc_open_group"
+
+
+def _open_group_faces(event, members: list[ConfigResult]) -> None:
+    """A click on a run's group bar opens the Misclassified faces page on that run, filtered to that group."""
+    points = (event.selection.get("points") if event and getattr(event, "selection", None) else None) or []
+    if not points or not points[0].get("customdata"):
+        return
+    group, name = points[0]["customdata"][:2]
+    result = next((r for r in members if r.name == name), None)
+    path = next((str(r.path) for r in runs if result is not None and r.run_id == result.source), None)
+    if result is None or result.kind != "run" or path is None or result.predictions is None:
+        st.toast(f"{name}: no per-sample predictions, so no faces to show for {group}.", icon=":material/info:")
+        return
+    st.session_state[OPEN_GROUP] = {"run": path, "attribute": attribute, "group": str(group)}
+    st.switch_page("pages/misclassified.py")
+
+
 def _charts(k: int, eset, members: list[ConfigResult], groups: list[str], title: str | None) -> None:
     """One evaluation set's provenance, findings, bars, warnings and trade-off figure with its own front."""
     (st.header if title is None else st.subheader)(eset.label, divider="gray")
@@ -127,8 +147,13 @@ def _charts(k: int, eset, members: list[ConfigResult], groups: list[str], title:
     if findings:
         with st.expander("Key findings", expanded=not eset.published, icon=":material/summarize:"):
             st.markdown("\n".join(f"- {f}" for f in findings))
-    st.plotly_chart(group_accuracy_figure(members, title or f"Accuracy per {attribute} group (whiskers: "
-                                                            f"{confidence:.0%} interval)", groups), key=f"to_bars_{k}")
+    bars = group_accuracy_figure(members, title or f"Accuracy per {attribute} group (whiskers: {confidence:.0%} "
+                                                   "interval)", groups, attribute, colours)
+    event = show_figure(bars, f"to_bars_{k}", f"accuracy_per_{attribute}_group_{k + 1}", on_select="rerun",
+                        selection_mode="points")
+    if any(r.predictions is not None for r in members):
+        st.caption("Click a run's bar to open that group's faces on the Misclassified faces page.")
+    _open_group_faces(event, members)
     one_clip = [(r.name, g) for r in members if r.report is not None
                 for g in r.report.summary.get("one_clip_groups", [])]
     if one_clip:
@@ -151,8 +176,8 @@ def _charts(k: int, eset, members: list[ConfigResult], groups: list[str], title:
              if r.report is not None and r.report.summary.get("n_missing_persons")]
     if no_id:
         st.caption("Frames without a person id, each counted as its own person: " + " · ".join(no_id))
-    st.plotly_chart(tradeoff_figure(members, title or f"Overall accuracy vs std of {attribute} accuracies"),
-                    key=f"to_scatter_{k}")
+    show_figure(tradeoff_figure(members, title or f"Overall accuracy vs std of {attribute} accuracies"),
+                f"to_scatter_{k}", f"accuracy_vs_{attribute}_std_{k + 1}")
     _status = set_tradeoff_table([r for r in members if r.report is not None])["status"].value_counts()
     st.caption("Pareto status: " + ", ".join(f"{k_} {int(v)}" for k_, v in _status.items()))
 
@@ -207,7 +232,10 @@ st.caption("The std is corrected for sampling noise (the seed's raw %Std is in t
            "are beaten only on point estimates with overlapping intervals (indistinguishable from the front); an x "
            "is beaten on both axes with non-overlapping intervals; grey crosses are not better than chance and "
            "never on the front. Error bars are the intervals.")
-groups = group_order([r for members in sets.values() for r in members])  # one colour per group on every figure
+groups = group_order([r for members in sets.values() for r in members])
+# one colour per group on every figure and page: from every value of the attribute (all runs, selected or not)
+colours = group_colours(attribute, [*groups, *(g for r in runs for g in ((r.metrics or {}).get("groups") or {})
+                                               .get(attribute, {}))])
 for family in set_families(list(sets)):
     if len(family) == 1:
         eset = family[0]

@@ -8,6 +8,7 @@ Skips with a reason when /usr/bin/chromium or the playwright package is missing
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -167,15 +168,17 @@ def _figures(page) -> list[list[dict]]:
                                   hover: Array.from(t.hovertext || []).map(String)})))""")
 
 
-def test_runs_are_told_apart_compared_like_with_like_and_reported_with_weights(runs_app, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    from core.evaluation.runs import read_run
-
-    url, artifacts, runs = runs_app
-    names = {k: read_run(p).display_name for k, p in runs.items()}
+def _shots(tmp_path: Path) -> Path:
     shots = Path(os.environ.get("FERBIAS_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+@contextlib.contextmanager
+def _tradeoffs_page(url: str):
+    """Chromium on the Trade-offs page of ``url`` once its six figures are drawn; yields (browser, page)."""
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -184,46 +187,117 @@ def test_runs_are_told_apart_compared_like_with_like_and_reported_with_weights(r
             _settle(page)
             assert not _problems(page), _problems(page)
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=60_000)
-            page.set_viewport_size({"width": 1400, "height": 9000})  # the app scrolls inside its main block
-            _settle(page, quiet_s=1.5)
-            page.screenshot(path=str(shots / "tradeoffs.png"), full_page=True)
-            page.set_viewport_size({"width": 1400, "height": 1800})
-            figs = _figures(page)
-            bars = [f for f in figs if any(t["type"] == "bar" for t in f)]
-            twin_bars = next(f for f in bars if any("Same name" in x for t in f for x in t["x"]))
-            labels = sorted({x for t in twin_bars for x in t["x"] if "Same name" in x})
-            assert len(labels) == 2, labels  # two runs, same configuration name: two distinct labelled bars
-            assert all(names["twin_a"].split(" · ")[1] in x or names["twin_b"].split(" · ")[1] in x for x in labels)
-            fronts = [f for f in figs if any(t["name"] == "Pareto front" for t in f)]
-            assert len(fronts) == 3  # the Demo set, the Other set, the published numbers: one front each
-            for f in fronts:
-                hover = " ".join(h for t in f for h in t["hover"])
-                in_fig = {k for k, n in names.items() if n in hover}
-                assert not (in_fig & {"twin_a", "twin_b", "chance"} and "other" in in_fig), in_fig
-                assert not (in_fig and "FER2013 only" in hover), in_fig
-            demo = next(f for f in fronts if names["twin_a"] in " ".join(h for t in f for h in t["hover"]))
-            off = next(t for t in demo if "not better than chance" in t["name"])
-            assert any(names["chance"] in h for h in off["hover"])
-            page.goto(f"{url}/report")
-            _settle(page)
-            page.get_by_role("button", name="Build report").click()
-            _settle(page)
-            assert not _problems(page), _problems(page)
-            with page.expect_download() as dl:
-                page.get_by_role("button", name="Download HTML report").click()
-            report = tmp_path / "report.html"
-            dl.value.save_as(str(report))
-            html = report.read_text()
-            section = html[html.index('id="provenance"'):html.index('id="results"')]
-            for key, weights in (("twin_a", "random initialisation"), ("twin_b", "ImageNet"),
-                                 ("chance", "random initialisation"), ("other", "ImageNet")):
-                card = section[section.index(names[key]):]
-                card = card[:card.index("</table>")]
-                assert f"<th>weights</th><td>{weights}</td>" in card, (key, card[:600])
-            view = browser.new_page(viewport={"width": 1300, "height": 1800})
-            view.goto(report.as_uri())
-            view.wait_for_timeout(1500)
-            view.screenshot(path=str(shots / "report.png"), full_page=True)
+            yield browser, page
         finally:
             browser.close()
+
+
+def test_runs_are_told_apart_compared_like_with_like_and_reported_with_weights(runs_app, tmp_path):
+    from core.evaluation.runs import read_run
+
+    url, artifacts, runs = runs_app
+    names = {k: read_run(p).display_name for k, p in runs.items()}
+    shots = _shots(tmp_path)
+    with _tradeoffs_page(url) as (browser, page):
+        page.set_viewport_size({"width": 1400, "height": 9000})  # the app scrolls inside its main block
+        _settle(page, quiet_s=1.5)
+        page.screenshot(path=str(shots / "tradeoffs.png"), full_page=True)
+        page.set_viewport_size({"width": 1400, "height": 1800})
+        figs = _figures(page)
+        bars = [f for f in figs if any(t["type"] == "bar" for t in f)]
+        twin_bars = next(f for f in bars if any("Same name" in x for t in f for x in t["x"]))
+        labels = sorted({x for t in twin_bars for x in t["x"] if "Same name" in x})
+        assert len(labels) == 2, labels  # two runs, same configuration name: two distinct labelled bars
+        assert all(names["twin_a"].split(" · ")[1] in x or names["twin_b"].split(" · ")[1] in x for x in labels)
+        fronts = [f for f in figs if any(t["name"] == "Pareto front" for t in f)]
+        assert len(fronts) == 3  # the Demo set, the Other set, the published numbers: one front each
+        for f in fronts:
+            hover = " ".join(h for t in f for h in t["hover"])
+            in_fig = {k for k, n in names.items() if n in hover}
+            assert not (in_fig & {"twin_a", "twin_b", "chance"} and "other" in in_fig), in_fig
+            assert not (in_fig and "FER2013 only" in hover), in_fig
+        demo = next(f for f in fronts if names["twin_a"] in " ".join(h for t in f for h in t["hover"]))
+        off = next(t for t in demo if "not better than chance" in t["name"])
+        assert any(names["chance"] in h for h in off["hover"])
+        page.goto(f"{url}/report")
+        _settle(page)
+        page.get_by_role("button", name="Build report").click()
+        _settle(page)
+        assert not _problems(page), _problems(page)
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Download HTML report").click()
+        report = tmp_path / "report.html"
+        dl.value.save_as(str(report))
+        html = report.read_text()
+        assert '"toImageButtonOptions": {"format": "svg"' in html  # the report's figures export as SVG too
+        section = html[html.index('id="provenance"'):html.index('id="results"')]
+        for key, weights in (("twin_a", "random initialisation"), ("twin_b", "ImageNet"),
+                             ("chance", "random initialisation"), ("other", "ImageNet")):
+            card = section[section.index(names[key]):]
+            card = card[:card.index("</table>")]
+            assert f"<th>weights</th><td>{weights}</td>" in card, (key, card[:600])
+        view = browser.new_page(viewport={"width": 1300, "height": 1800})
+        view.goto(report.as_uri())
+        view.wait_for_timeout(1500)
+        view.screenshot(path=str(shots / "report.png"), full_page=True)
     assert (shots / "tradeoffs.png").stat().st_size > 10_000 and (shots / "report.png").stat().st_size > 10_000
+
+
+def _bar_colours(page) -> list[dict[str, str]]:
+    """Per plotly figure on the page: the colour of each group its bars name (trace name or customdata[0])."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(d => {
+        const out = {};
+        for (const t of (d.data || [])) {
+            if (t.type !== 'bar' || !t.marker) continue;
+            const c = t.marker.color;
+            if (Array.isArray(c)) (t.customdata || []).forEach((cd, i) => { out[String(cd[0])] = String(c[i]); });
+            else if (t.name) out[t.name] = String(c);
+        }
+        return out; })""")
+
+
+def test_figures_export_as_svg_keep_group_colours_across_pages_and_a_bar_opens_its_faces(runs_app, tmp_path):
+    url, artifacts, runs = runs_app
+    shots = _shots(tmp_path)
+    with _tradeoffs_page(url) as (browser, page):
+        bars = next(c for c in _bar_colours(page) if "Black" in c)
+        page.get_by_text("Published results (Chen 2024)").click()  # the toggle leaves every group's colour alone
+        _settle(page)
+        without = next(c for c in _bar_colours(page) if "Black" in c)
+        assert {g: without[g] for g in bars if g in without} == {g: bars[g] for g in without if g in bars}, without
+        page.get_by_text("Published results (Chen 2024)").click()
+        _settle(page)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=60_000)
+        # the chart's own camera button saves an SVG at publication size
+        chart = page.locator('.js-plotly-plot').first
+        chart.hover()
+        with page.expect_download() as dl:
+            chart.locator('.modebar-btn[data-title^="Download plot"]').click()
+        svg = tmp_path / "camera.svg"
+        dl.value.save_as(str(svg))
+        assert dl.value.suggested_filename.endswith(".svg"), dl.value.suggested_filename
+        text = svg.read_text()
+        assert "<svg" in text[:500] and 'width="900"' in text[:2000]
+        # the server-side export (headless Chromium in the app): SVG and PDF files
+        page.locator('[data-testid="stPopover"] button').first.click()
+        for fmt, head in (("SVG", "<svg"), ("PDF", "%PDF")):
+            with page.expect_download(timeout=120_000) as dl:
+                page.get_by_role("button", name=fmt, exact=True).first.click()
+            out = tmp_path / f"server.{fmt.lower()}"
+            dl.value.save_as(str(out))
+            assert head.encode() in out.read_bytes()[:400], (fmt, out.read_bytes()[:200])
+        page.keyboard.press("Escape")
+        # a click on a run's bar opens that group's faces on the Misclassified faces page
+        black = next(i for i, t in enumerate(page.evaluate(
+            "() => document.querySelectorAll('.js-plotly-plot')[0].data.map(t => t.name)")) if t == "Black")
+        box = page.locator('.js-plotly-plot').first.locator('.barlayer .trace').nth(black).locator(
+            '.point path').first.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly hit-tests clicks
+        page.wait_for_url("**/misclassified", timeout=60_000)
+        _settle(page)
+        assert not _problems(page), _problems(page)
+        assert "opened from Trade-offs" in page.locator("body").inner_text()
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=60_000)
+        page.screenshot(path=str(shots / "misclassified_from_bar.png"), full_page=True)
+        faces = next(c for c in _bar_colours(page) if "Black" in c)
+        assert faces["Black"] == bars["Black"] and faces.get("White") == bars.get("White"), (faces, bars)

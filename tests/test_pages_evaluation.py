@@ -118,8 +118,8 @@ def test_misclassified_on_tiny_runs(tiny_runs: Path) -> None:
     assert "mc_cell" not in at.session_state
     at.multiselect(key="mc_groups").set_value(["Mixed"]).run()
     _ok(at)
-    # pose x group and the paired tab rendered in the same run
-    assert len(at.get("plotly_chart")) == 3
+    # accuracy per group, confusion matrix, pose x group and the paired tab rendered in the same run
+    assert [c.key for c in at.get("plotly_chart")] == ["mc_group_acc", "mc_cm", "mc_pose_fig", "mc_pair_fig"]
     assert {m.label for m in at.metric} == {"both right", "only A right", "only B right", "both wrong"}
 
 
@@ -138,3 +138,18 @@ def test_report_page_on_reference_only(artifacts: Path) -> None:
     at.button(key="rp_build").click().run()
     _ok(at)
     assert len(at.get("download_button")) >= 4
+
+
+def test_a_group_bar_clicked_on_tradeoffs_opens_that_groups_faces(tiny_runs: Path) -> None:
+    """What a click on a run's bar hands over (pages/tradeoffs.py's OPEN_GROUP) filters the gallery to the group."""
+    at = _ok(_page("tradeoffs.py").run())
+    bars = next(c for c in at.get("plotly_chart") if c.key == "to_bars_0")
+    assert bars.proto.spec and '"customdata"' in bars.proto.spec  # each bar names its group and configuration
+    run_b = str(tiny_runs / "runs" / "run-b")
+    at = _page("misclassified.py")
+    at.session_state["mc_open_group"] = {"run": run_b, "attribute": "race", "group": "White"}
+    _ok(at.run())
+    assert at.session_state["mc_run"] == run_b and at.session_state["mc_groups"] == ["White"]
+    assert at.selectbox(key="mc_cm_group").value == "White"
+    assert any("opened from Trade-offs" in i.value for i in at.info)
+    assert "mc_open_group" not in at.session_state

@@ -43,7 +43,8 @@ def test_figure_has_a_bar_per_group_with_whiskers_and_the_seed_reference(audit):
     np.testing.assert_allclose(black.y, expected["rate"])
     np.testing.assert_allclose(black.error_y.array, (expected["ci_high"] - expected["rate"]).clip(0))
     np.testing.assert_allclose(black.error_y.arrayminus, (expected["rate"] - expected["ci_low"]).clip(0))
-    assert list(fig.data[2].x) == ["kept: seed Black", "kept: seed White", "kept: seed Mixed"]
+    assert list(fig.data[2].x) == ["kept (seed)<br>Black", "kept (seed)<br>White", "kept (seed)<br>Mixed"]
+    assert fig.data[2].marker.color[0] == fig.data[0].marker.color  # the seed's Black bar in Black's colour
     assert fig.layout.yaxis.title.text == "share of annotation rows" and fig.layout.legend.title.text == "race"
     assert fig.layout.barmode == "group"
 

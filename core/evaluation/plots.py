@@ -1,33 +1,34 @@
 """Plotly figures shared by the pages and the HTML report (no Streamlit here)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..figure_style import paper_layout, wrap_text
 from ..labels import EMOTIONS
+from ..palette import MEASURE_COLOUR, OUTCOME_STYLE, group_colours
 from .results import CHANCE, ConfigResult
 from .sets import CHANCE_STATUS, one_set, set_tradeoff_table
 
 FLAG_NOTE = ("hatched / = fewer persons (or samples) than the minimum: interval unreliable; "
              "crossed x = all from one clip or video")
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-            "#17becf")
+TRADEOFF_NOTE = ("open marker: beaten only on point estimates, intervals overlap (indistinguishable); x: beaten on "
+                 "both axes with non-overlapping intervals; grey x: not better than chance, off the front. Only "
+                 "points on the front are labelled: hover for the others.")
 
 
 def wrap_name(name: str, width: int = 22) -> str:
     """Break a long configuration name into ``<br>``-separated lines for axis labels."""
-    words, lines, cur = str(name).split(), [], ""
-    for w in words:
-        if cur and len(cur) + 1 + len(w) > width:
-            lines.append(cur)
-            cur = w
-        else:
-            cur = f"{cur} {w}".strip()
-    lines.append(cur)
-    return "<br>".join(lines[:3]) + ("…" if len(lines) > 3 else "")
+    return wrap_text(name, width)
+
+
+def _note(text: str, y: float = 1.02) -> dict:
+    """A small wrapped note just above the plot area (below the title)."""
+    return {"text": wrap_text(text, 130, 3), "xref": "paper", "yref": "paper", "x": 0, "y": y, "xanchor": "left",
+            "yanchor": "bottom", "align": "left", "showarrow": False, "font": {"size": 11, "color": "#555"}}
 
 
 def axis_label(name: str, width: int = 22) -> str:
@@ -59,27 +60,35 @@ def group_order(results: Sequence[ConfigResult]) -> list[str]:
 
 
 def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accuracy per group",
-                          groups: Sequence[str] | None = None) -> go.Figure:
+                          groups: Sequence[str] | None = None, attribute: str | None = None,
+                          colours: Mapping[str, str] | None = None) -> go.Figure:
     """Grouped bars of group accuracy (%) per configuration with CI whiskers (the seed's Figures 8 and 9).
 
     Flagged groups (few persons) are hatched, groups from one clip or video
     crossed; hover shows the interval, n samples, persons and clips. ``groups``
-    fixes the order and colours (e.g. :func:`group_order` of every facet).
+    fixes the order (e.g. :func:`group_order` of every facet); colours come
+    from :func:`core.palette.group_colours` of ``attribute`` over ``groups``
+    unless ``colours`` gives them. Each bar's ``customdata`` is ``[group,
+    configuration name]``, so a click on it names the group. Tick labels are
+    horizontal, wrapped narrower when there are many configurations.
     """
     fig = go.Figure()
     with_groups = [r for r in results if r.report is not None and len(r.report.table)]
     groups = list(groups) if groups is not None else group_order(with_groups)
-    xlabel = dict(zip((id(r) for r in with_groups), _distinct([axis_label(r.name) for r in with_groups])))
-    for k, g in enumerate(groups):
+    colours = dict(colours) if colours is not None else group_colours(attribute, groups)
+    width = 22 if len(with_groups) <= 4 else 14 if len(with_groups) <= 7 else 9
+    xlabel = dict(zip((id(r) for r in with_groups), _distinct([axis_label(r.name, width) for r in with_groups])))
+    for g in groups:
         if not any(g in r.report.table.index for r in with_groups):
             continue
-        xs, ys, lo, hi, pattern, hover = [], [], [], [], [], []
+        xs, ys, lo, hi, pattern, hover, custom = [], [], [], [], [], [], []
         for r in with_groups:
             if g not in r.report.table.index:
                 continue
             row = r.report.table.loc[g]
             acc = 100 * float(row["accuracy"])
             xs.append(xlabel[id(r)])
+            custom.append([g, r.name])
             ys.append(acc)
             lo.append(max(0.0, acc - 100 * float(row["ci_low"])) if pd.notna(row["ci_low"]) else 0.0)
             hi.append(max(0.0, 100 * float(row["ci_high"]) - acc) if pd.notna(row["ci_high"]) else 0.0)
@@ -91,18 +100,33 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
                          + (f", {int(clips)} clips" if clips is not None and pd.notna(clips) else "")
                          + ("<br>⚠ few persons/samples" if row["low_n"] else "")
                          + ("<br>⚠ one clip or video" if one_clip else "") + f"<br>{row['ci_method']}")
-        fig.add_bar(name=g, x=xs, y=ys, marker_color=_PALETTE[k % len(_PALETTE)], marker_pattern_shape=pattern,
-                    error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "thickness": 1.2},
+        fig.add_bar(name=g, x=xs, y=ys, marker_color=colours.get(g, group_colours(attribute, [g])[g]),
+                    marker_pattern_shape=pattern, customdata=custom,
+                    error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "thickness": 1.2,
+                             "color": "#444"},
                     hovertext=hover, hoverinfo="text")
-    fig.update_layout(barmode="group", title=title, yaxis_title="accuracy (%)", yaxis_range=[0, 100],
-                      xaxis_tickangle=0 if len(with_groups) <= 5 else -35, xaxis_automargin=True,
-                      legend_title_text="group", margin={"t": 80, "b": 100},
-                      annotations=[{"text": FLAG_NOTE, "xref": "paper", "yref": "paper", "x": 0, "y": 1.06,
-                                    "xanchor": "left", "showarrow": False, "font": {"size": 11}}])
+    fig.update_layout(barmode="group", yaxis_title="accuracy (%)", yaxis_range=[0, 100],
+                      legend_title_text=attribute or "group", annotations=[_note(FLAG_NOTE)])
+    paper_layout(fig, title, top=110)
     if with_groups:
         fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
                       annotation_position="top right")
     return fig
+
+
+def _front_labels(t: pd.DataFrame, std: np.ndarray, max_names: int = 3) -> tuple[dict, dict, list[str]]:
+    """Labels of the front's points only: their names when there are few, else numbers and a key.
+
+    Labels go to the upper left of each point (the empty side of a front that
+    rises to the right), the leftmost point's to its upper right.
+    """
+    front = np.flatnonzero((t["status"] == "front").to_numpy())
+    names = [t.index[i] for i in front[np.argsort(std[front])]]
+    numbered = len(names) > max_names
+    labels = {n: str(k + 1) if numbered else axis_label(n, 18) for k, n in enumerate(names)}
+    positions = {n: "top right" if k == 0 else "top left" for k, n in enumerate(names)}
+    key = [f"{k + 1} = {n}" for k, n in enumerate(names)] if numbered else []
+    return labels, positions, key
 
 
 def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accuracy vs group disparity") -> go.Figure:
@@ -123,9 +147,9 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
     t = t[np.isfinite(t["std"].astype(float)) & np.isfinite(t["accuracy"].astype(float))]
     fig = go.Figure()
     if t.empty:
-        fig.update_layout(title=title + " (needs at least two groups per configuration)")
-        return fig
+        return paper_layout(fig, title + " (needs at least two groups per configuration)")
     acc, std = 100 * t["accuracy"].to_numpy(float), 100 * t["std"].to_numpy(float)
+    labels, positions, key = _front_labels(t, std)
     style = {"front": ("", 1.0, None), "indistinguishable": ("-open", 0.9, None), "dominated": ("", 0.35, None),
              CHANCE_STATUS: ("", 0.8, "grey")}
     for kind, symbol in (("reference", "diamond"), ("run", "circle")):
@@ -136,15 +160,14 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
             sub = t.iloc[idx]
             who = "published (Chen 2024)" if kind == "reference" else "runs"
             name = f"{who}: {status}" + (" (off the front)" if status == CHANCE_STATUS else "")
-            marker: dict = {"size": 11}
-            if color:
-                marker["color"] = color
+            marker: dict = {"size": 11, "color": color or (MEASURE_COLOUR if kind == "run" else "#7A7A7A")}
             crosses = status in ("dominated", CHANCE_STATUS)
             fig.add_scatter(
                 x=std[idx], y=acc[idx], mode="markers+text", name=name, opacity=opacity,
                 marker_symbol="x-thin-open" if status == CHANCE_STATUS else "x" if crosses else symbol + suffix,
-                text=[axis_label(n) if status == "front" or kind == "run" else "" for n in sub.index],
-                textposition="top center", textfont={"size": 10}, marker=marker,
+                text=[labels.get(n, "") for n in sub.index], textposition=[positions.get(n, "top center")
+                                                                           for n in sub.index],
+                textfont={"size": 10}, marker=marker, cliponaxis=False,
                 error_x={"type": "data", "symmetric": False,
                          "array": np.maximum(0.0, 100 * sub["std_ci_high"].to_numpy(float) - std[idx]),
                          "arrayminus": np.maximum(0.0, std[idx] - 100 * sub["std_ci_low"].to_numpy(float)),
@@ -166,15 +189,16 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
     fig.add_scatter(x=std[front][order], y=acc[front][order], mode="lines", name="Pareto front",
                     line={"dash": "dash", "color": "black"}, hoverinfo="skip")
     kinds = set(t["std_kind"])
-    fig.update_layout(title=title, xaxis_title="std of group accuracies, corrected for sampling noise "
+    fig.update_layout(xaxis_title="std of group accuracies, corrected for sampling noise "
                       "(percentage points, lower is fairer)" if kinds == {"corrected"} else
                       "std of group accuracies (percentage points; raw where no corrected value)",
-                      yaxis_title="overall accuracy (%)", margin={"t": 80},
-                      annotations=[{"text": "open marker: beaten only on point estimates, intervals overlap "
-                                            "(indistinguishable); x: beaten on both axes with non-overlapping "
-                                            "intervals; grey x: not better than chance, off the front",
-                                    "xref": "paper", "yref": "paper", "x": 0, "y": 1.06, "xanchor": "left",
-                                    "showarrow": False, "font": {"size": 11}}])
+                      yaxis_title="overall accuracy (%)", annotations=[_note(TRADEOFF_NOTE)])
+    if key:  # under the legend, right of the plot
+        fig.add_annotation(text="<b>Pareto front</b><br>" + "<br>".join(wrap_text(k, 30, 2) for k in key),
+                           xref="paper", yref="paper", x=1.02, y=0.62, xanchor="left", yanchor="top", align="left",
+                           showarrow=False, font={"size": 11})
+    paper_layout(fig, title, top=120)
+    fig.update_layout(height=520)
     fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
                   annotation_position="bottom right")
     return fig
@@ -205,11 +229,13 @@ def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", selected
         i, j = list(EMOTIONS).index(selected[0]), list(EMOTIONS).index(selected[1])
         fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
                       line={"color": "crimson", "width": 3})
-    fig.update_layout(title=title, height=height, xaxis_title="predicted", yaxis_title="true",
-                      xaxis={"type": "category", "tickmode": "array", "tickvals": list(EMOTIONS), "tickangle": -45},
+    fig.update_layout(height=height, xaxis_title="predicted", yaxis_title="true",
+                      xaxis={"type": "category", "tickmode": "array", "tickvals": list(EMOTIONS)},
                       yaxis={"autorange": "reversed", "type": "category", "tickmode": "array",
                              "tickvals": list(EMOTIONS)},
-                      clickmode="event+select", dragmode=False, margin={"t": 50, "l": 70})
+                      clickmode="event+select", dragmode=False)
+    paper_layout(fig, title, top=80)
+    fig.update_xaxes(tickangle=-45, tickfont={"size": 11})  # seven names under narrow cells: slanted, never clipped
     return fig
 
 
@@ -217,7 +243,7 @@ def error_rate_figure(table: pd.DataFrame, row_title: str, col_title: str,
                       title: str = "Error rate") -> go.Figure:
     """Heatmap of ``error_rate`` (%) from :func:`core.evaluation.explore.error_rate_table` with n in each cell."""
     if table.empty:
-        return go.Figure().update_layout(title=title + " (no data)")
+        return paper_layout(go.Figure(), title + " (no data)")
     rate = table.pivot(index="row", columns="col", values="error_rate") * 100
     rate = rate.reindex(index=list(pd.unique(table["row"])), columns=list(pd.unique(table["col"])))
     text = table.assign(t=[f"{100 * e:.0f}% [{100 * lo:.0f}-{100 * hi:.0f}]<br>n={n}"
@@ -228,8 +254,8 @@ def error_rate_figure(table: pd.DataFrame, row_title: str, col_title: str,
     fig = go.Figure(go.Heatmap(z=rate.to_numpy(), x=[str(c) for c in rate.columns], y=[str(r) for r in rate.index],
                                text=text.fillna("").to_numpy(), texttemplate="%{text}", colorscale="Reds", zmin=0,
                                zmax=100, colorbar={"title": "error %"}))
-    fig.update_layout(title=title, xaxis_title=col_title, yaxis_title=row_title)
-    return fig
+    fig.update_layout(xaxis_title=col_title, yaxis_title=row_title)
+    return paper_layout(fig, title)
 
 
 def outcome_figure(aligned: pd.DataFrame, groups: pd.Series | None, name_a: str, name_b: str,
@@ -240,17 +266,46 @@ def outcome_figure(aligned: pd.DataFrame, groups: pd.Series | None, name_a: str,
     """
     from .compare import OUTCOMES
 
-    g = groups.fillna("(missing)") if groups is not None else pd.Series("all", index=aligned.index)
+    g = groups.fillna("(missing)") if groups is not None else pd.Series("all samples", index=aligned.index)
     if "person" in aligned.columns and aligned["person"].notna().any():
         persons = aligned.groupby(g.to_numpy())["person"].nunique()
         g = g.map(lambda v: f"{v} ⚠ {persons[v]}p" if persons.get(v, 0) < min_persons else v)
     counts = pd.crosstab(g.to_numpy(), aligned["outcome"].to_numpy()).reindex(columns=list(OUTCOMES), fill_value=0)
     share = counts.div(counts.sum(axis=1), axis=0) * 100
-    colors = {"both right": "#2ca02c", "only A right": "#1f77b4", "only B right": "#ff7f0e", "both wrong": "#d62728"}
     fig = go.Figure()
     for o in OUTCOMES:
         label = o.replace("A", name_a).replace("B", name_b) if o.startswith("only") else o
-        fig.add_bar(name=label, x=[str(i) for i in share.index], y=share[o], marker_color=colors[o],
-                    customdata=counts[o], hovertemplate="%{x}: %{y:.1f}% (%{customdata} samples)<extra></extra>")
-    fig.update_layout(barmode="stack", yaxis_title="% of samples", title="Paired outcomes per group")
-    return fig
+        colour, pattern = OUTCOME_STYLE[o]
+        fig.add_bar(name=label, x=[str(i) for i in share.index], y=share[o], marker_color=colour,
+                    marker_pattern_shape=pattern, marker_line={"color": "#222", "width": 0.6}, customdata=counts[o],
+                    hovertemplate="%{x}: %{y:.1f}% (%{customdata} samples)<extra></extra>")
+    fig.update_layout(barmode="stack", yaxis_title="% of samples", legend_title_text="outcome")
+    return paper_layout(fig, "Paired outcomes per group")
+
+
+def finding_figure(groups: Mapping[str, Mapping[str, float]], attribute: str | None = None,
+                   title: str = "Accuracy per group") -> go.Figure:
+    """Bars of one run's accuracy (%) per group with interval whiskers and the chance line.
+
+    Parameters
+    ----------
+    groups : mapping
+        Group name -> ``{"accuracy", "ci_low", "ci_high"}`` as fractions (e.g.
+        :func:`core.demo_study.finding`'s ``groups``).
+    attribute : str, optional
+        The groups' attribute (their colours, :func:`core.palette.group_colours`).
+    title : str
+        Figure title.
+    """
+    names = list(groups)
+    colours = group_colours(attribute, names)
+    acc = [100 * float(groups[g]["accuracy"]) for g in names]
+    fig = go.Figure(go.Bar(
+        x=names, y=acc, text=[f"{a:.1f}%" for a in acc], textposition="inside", insidetextanchor="start",
+        marker_color=[colours[g] for g in names], customdata=[[g] for g in names],
+        error_y={"type": "data", "symmetric": False, "color": "#444",
+                 "array": [100 * float(groups[g]["ci_high"]) - a for g, a in zip(names, acc)],
+                 "arrayminus": [a - 100 * float(groups[g]["ci_low"]) for g, a in zip(names, acc)]}))
+    fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey")
+    fig.update_layout(height=340, yaxis={"title": "test accuracy (%)", "range": [0, 100]}, showlegend=False)
+    return paper_layout(fig, title, top=70)

@@ -30,7 +30,8 @@ from ._report_parts import (MIN_CELL, clean_text, comparisons, dataset_audit, hu
 from ..attributes import available_attributes, resolve_attribute
 from .findings import set_findings
 from .metrics import per_class_metrics
-from .plots import group_accuracy_figure, tradeoff_figure
+from ..figure_style import export_config
+from .plots import group_accuracy_figure, group_order, tradeoff_figure
 from .leakage import leakage_table, read_leakage, runs_leakage_notes
 from ..datasets import split_rule_label
 from .results import ConfigResult, reference_results, results_table, run_results, split_rule_of
@@ -171,14 +172,15 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
                                                      **kw) + refs
     figs_done = [False]
 
-    def fig_html(fig: Any) -> str:
-        out = fig.to_html(full_html=False, include_plotlyjs=not figs_done[0], config={"displaylogo": False})
+    def fig_html(fig: Any, name: str) -> str:
+        out = fig.to_html(full_html=False, include_plotlyjs=not figs_done[0], config=export_config(name))
         figs_done[0] = True
         return out
 
     sections, comp_rows, recall_frames = [], [], []
     for attr, results in results_by_attr.items():
-        for eset, members in group_by_set(results).items():
+        groups = group_order(results)  # one colour per group in every section of this attribute
+        for k, (eset, members) in enumerate(group_by_set(results).items()):
             if not any(r.report is not None for r in members) and eset.published:
                 continue  # the paper publishes race only
             comps, rows, paired = comparisons(members, baseline, min_persons, kw)
@@ -190,9 +192,10 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
                 "label": eset.label, "published": eset.published, "findings": set_findings(members, paired, MIN_CELL),
                 "table": table_html(results_table(members, formatted=True)),
                 "chance": [r.name for r in members if not r.better_than_chance],
-                "bars": fig_html(group_accuracy_figure(members, f"Accuracy per {attr} group")) if with_groups else "",
-                "tradeoff": fig_html(tradeoff_figure(members, f"Overall accuracy vs {attr} disparity"))
-                if with_groups else "",
+                "bars": fig_html(group_accuracy_figure(members, f"Accuracy per {attr} group", groups, attr),
+                                 f"accuracy_per_{attr}_group_{k + 1}") if with_groups else "",
+                "tradeoff": fig_html(tradeoff_figure(members, f"Overall accuracy vs {attr} disparity"),
+                                     f"accuracy_vs_{attr}_disparity_{k + 1}") if with_groups else "",
                 "recall": recall_tables, "recall_gaps": recall_gaps, "comparisons": comps,
                 "notes": [f"{r.name}: {clean_text(r.note)}" for r in members if r.note and r.kind == "run"]})
     with_pred = [r for r in first if r.predictions is not None]

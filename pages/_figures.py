@@ -1,0 +1,58 @@
+"""How every page shows a figure: :func:`show_figure` (re-exported by ``pages._ui``).
+
+The chart's camera button saves an SVG at publication size
+(:func:`core.figure_style.export_config`); an "Export" popover under the chart
+offers SVG, PDF and PNG drawn on the server by headless Chromium
+(:func:`core.figure_export.figure_bytes`, only computed when a button is
+clicked, and without rerunning the page) and a standalone HTML file.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.figure_export import FORMATS, browser_export_available, figure_bytes
+from core.figure_style import PAPER_SIZE, PNG_SCALE, export_config, file_stem
+
+
+def _export_menu(fig: go.Figure, key: str, name: str, container: Any) -> None:
+    stem = file_stem(name)
+    formats = ["svg", "pdf", "png", "html"] if browser_export_available() else ["html"]
+    with container.popover("Export", icon=":material/download:", key=f"{key}_export"):
+        st.caption(f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at {PNG_SCALE}x). The chart's camera "
+                   "button also saves an SVG.")
+        for fmt in formats:
+            st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(fig, f, stem)),
+                               file_name=f"{stem}.{fmt}", mime=FORMATS[fmt], key=f"{key}_export_{fmt}",
+                               on_click="ignore", icon=":material/image:" if fmt != "html" else ":material/code:")
+        if "svg" not in formats:
+            st.caption("SVG, PDF and PNG files need Chromium on the server; the camera button saves SVG.")
+
+
+def show_figure(fig: go.Figure, key: str, name: str, *, container: Any = None, on_select: str = "ignore",
+                selection_mode: str | Iterable[str] = ("points", "box", "lasso"), export: bool = True) -> Any:
+    """Show ``fig`` with the publication export config and an Export popover; returns the chart's event.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        Built by a ``core`` plots module.
+    key : str
+        The chart's widget key (the popover and its buttons derive theirs from it).
+    name : str
+        Figure name: the exported files' stem.
+    container : Streamlit container, optional
+        Where to draw (a column); ``st`` by default.
+    on_select, selection_mode
+        As :func:`streamlit.plotly_chart` (``"rerun"`` for clickable figures).
+    export : bool
+        Draw the Export popover (False for small charts repeated many times).
+    """
+    where = container if container is not None else st
+    event = where.plotly_chart(fig, key=key, config=export_config(name), on_select=on_select,
+                               selection_mode=selection_mode)
+    if export:
+        _export_menu(fig, key, name, where)
+    return event
