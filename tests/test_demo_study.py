@@ -11,6 +11,8 @@ from core.cli import main
 from core.demo import DemoConfig, ensure_demo
 from core.demo_study import DemoStudyConfig, finding
 
+pytestmark = pytest.mark.slow  # trains models
+
 SMALL = DemoConfig(n_persons={"Light": 3, "Medium": 3, "Dark": 3}, images_per_person=7, image_size=48)
 
 

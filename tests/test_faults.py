@@ -265,6 +265,7 @@ def mtcnn_fresh(eila_video, tmp_path_factory):
     return out, cfg
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kills", [(1,), (5,), (1, 5)], ids=["mid-first-batch", "mid-later-batch", "killed-twice"])
 def test_resume_after_kills_mid_batch_is_byte_identical(eila_video, mtcnn_fresh, tmp_path, monkeypatch, kills):
     from core.preprocess import prepare_eila
@@ -309,6 +310,7 @@ def yunet_fresh(eila_video, yunet_model, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("points", [(2,), (1, 4)], ids=["kill9-once", "kill9-twice"])
 def test_kill9_prepare_eila_then_resume_is_byte_identical(eila_video, yunet_model, yunet_fresh, tmp_path, points):
     out = tmp_path / "out"
@@ -673,6 +675,7 @@ def test_kill9_while_registering_fer2013_leaves_no_dataset(arts, tmp_path):
     assert res.returncode == 0 and get_dataset("Killed", arts).n_samples == 40, res.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_kill9_while_writing_an_evaluation_leaves_no_finished_looking_run(arts):
     before = fingerprint(arts)
     res = cli_subprocess("evaluate", *_tiny_eval_args(arts), "--out", arts / "runs" / "killed",

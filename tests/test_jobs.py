@@ -41,6 +41,7 @@ def _wait(job: Path, timeout: float = 240):
     return job_status(job)
 
 
+@pytest.mark.slow
 def test_job_from_a_spec_runs_to_completion_in_its_own_artifacts_folder(tmp_path, artifacts, monkeypatch):
     """``python -m core run <job>/spec.json`` in a child process; it gets the job's artifacts folder even when
     the caller's environment names another."""

@@ -64,6 +64,7 @@ def _counting(extractor):
     return dataclasses.replace(extractor, batch_fn=batch_fn), calls
 
 
+@pytest.mark.slow
 def test_bfloat16_embeddings_are_the_default_cached_apart_and_close_to_float32(faces, rn50, tmp_path):
     from core.precision_agreement import cosine_agreement
 
@@ -170,6 +171,7 @@ def test_planted_image_dependence_is_found_and_shuffled_is_not(blurred, fer, tmp
     assert res2.embedding["n_computed"] == 0  # same images: everything came from the cache
 
 
+@pytest.mark.slow
 def test_analysis_with_umap_writes_every_file(faces, fer, tmp_path):
     res = run_cluster_analysis(faces, 3, EmbeddingConfig("fer"), ProjectionConfig(method="umap", n_neighbors=10),
                                k_values=range(2, 6), n_permutations=99, artifacts=tmp_path, extractor=fer)

@@ -35,6 +35,7 @@ def _texts(at: AppTest) -> str:
     return " ".join(str(e.value) for e in list(at.caption) + list(at.info) + list(at.markdown) + list(at.warning))
 
 
+@pytest.mark.slow
 def test_latent_page_embeds_clusters_and_tests(tiny, artifacts):
     at = AppTest.from_file(str(PAGE), default_timeout=180)
     at.run()
@@ -101,6 +102,7 @@ def _metric(at: AppTest, label_start: str) -> str:
     return next(m.value for m in at.metric if m.label.startswith(label_start))
 
 
+@pytest.mark.slow
 def test_latent_page_shows_the_numbers_of_run_cluster_analysis(tiny, artifacts):
     """The page runs the stages of ``python -m core clusters``: same tables for the same settings."""
     at = AppTest.from_file(str(PAGE), default_timeout=180)

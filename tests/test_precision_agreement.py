@@ -45,6 +45,7 @@ def faces(utkface_dir, eila_dir) -> pd.DataFrame:
     return pd.concat([utk, eila], ignore_index=True)
 
 
+@pytest.mark.slow
 def test_bfloat16_backbone_agrees_with_float32_on_32_real_faces(faces, tmp_path):
     from core.backbones import load_backbone, load_rgb_batch, make_feature_fn
     from core.training import TrainConfig

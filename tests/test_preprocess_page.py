@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs import list_jobs
@@ -67,6 +68,7 @@ def test_missing_inputs_are_named_before_starting(artifacts, tmp_path):
     assert not list_jobs(artifacts)
 
 
+@pytest.mark.slow
 def test_start_job_progress_result_audit_chart_and_pose(artifacts, eila_video, yunet_model, tmp_path):  # noqa: F811
     at = _app()
     at.text_input(key="prep_annotations").input(str(eila_video.annotations))

@@ -15,6 +15,8 @@ from core.training.loop import Streams, fit_streams
 from core.training.model import PREPROCESS, build_model, compile_model, head_names, load_backbone_for, unfreeze_top
 from core.training.phase2 import compute_boundary, split_at_unfreezing_point
 
+pytestmark = pytest.mark.slow  # trains models
+
 
 def _np(v) -> np.ndarray:
     return keras.ops.convert_to_numpy(v.value if hasattr(v, "value") else v)

@@ -56,6 +56,7 @@ def test_empty_artifacts(artifacts, monkeypatch):
     assert any("No dataset is registered" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_plan_and_start_table3_sweep(artifacts, monkeypatch):
     started = _table3_datasets(artifacts, monkeypatch, _manifest("EiLA", 10, ("train", "validation", "test")))
     at = _app(artifacts, monkeypatch).run()

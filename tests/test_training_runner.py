@@ -21,6 +21,8 @@ from core.runs.layout import RECORD_FILES, RUN_FILES, TRAINING_ROWS, read_histor
 from core.training.runner import partial_runs
 from core.training.sweep import run_sweep
 
+pytestmark = pytest.mark.slow  # trains models
+
 CFG = TrainConfig(weights="random", input_size=32, phase1_epochs=2, phase2_epochs=1, batch_size=8,
                   class_weight="balanced")
 

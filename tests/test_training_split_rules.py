@@ -15,6 +15,8 @@ from core.evaluation.runs import list_runs
 from core.registry import register_dataset
 from core.training.split_rules import SplitRuleLoader, resplit
 
+pytestmark = pytest.mark.slow  # trains models
+
 REPO = Path(__file__).resolve().parent.parent
 COMMON = ["--weights", "random", "--input-size", "32", "--epochs1", "2", "--epochs2", "0", "--batch-size", "8",
           "--class-weight", "balanced"]
