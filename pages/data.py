@@ -150,7 +150,7 @@ def datasets_tab(artifacts: Path) -> None:
         st.caption("No demographic columns in this dataset: counts by emotion and split only.")
     composition(df, group)
     st.markdown("#### Sample faces")
-    sample_grid(df, group)
+    st.fragment(sample_grid)(df, group)  # its filters and "other faces" rerun only the grid
     with st.expander("Remove this dataset"):
         st.write("Removes the registration (and, for the synthetic demo, its generated images). "
                  "Your source files are never touched.")
@@ -261,7 +261,8 @@ artifacts = artifacts_dir()
 st.title("Data")
 ensure_default_dataset(artifacts)
 _show_flash()
-tab_data, tab_add, tab_prep = st.tabs(["Datasets", "Add a dataset", "Prepare EiLA videos"], key="data_tabs")
+tab_data, tab_add, tab_prep = st.tabs(["Datasets", "Add a dataset", "Prepare EiLA videos"], key="data_tab",
+                                      bind="query-params")  # a reload reopens the tab
 with tab_data:
     datasets_tab(artifacts)
 with tab_add:

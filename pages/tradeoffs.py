@@ -16,6 +16,7 @@ from core.evaluation.recall import largest_recall_gap, recall_by_group, recall_m
 from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
 from core.evaluation.runs import list_runs
 from core.evaluation.sets import group_by_set, set_families, set_tradeoff_table
+from pages._tables import p_text, paired_groups_view, pct_interval
 from pages._ui import artifacts_dir, result_provenance, run_through_app
 
 run_through_app()
@@ -144,9 +145,12 @@ def _charts(k: int, eset, members: list[ConfigResult], groups: list[str], title:
     if chance:
         st.warning("Not better than chance (the accuracy interval includes 1/7 = 14.3%), left off the Pareto "
                    "front: " + "; ".join(chance), icon=":material/block:")
-    missing = [f"{r.name}: {r.note}" for r in members if r.report is None]
+    missing = [r for r in members if r.report is None]
     if missing:
-        st.caption("No groups for: " + " · ".join(missing))
+        notes = sorted({r.note for r in missing})
+        st.info(f"{len(missing)} of {len(members)} results have no {attribute} groups, so they have no bars here "
+                f"({'; '.join(notes[:3])}). Choose another group attribute above, or evaluate on a dataset with "
+                f"{attribute} labels.", icon=":material/group_off:")
     no_id = [f"{r.name}: {r.report.summary['n_missing_persons']}" for r in members
              if r.report is not None and r.report.summary.get("n_missing_persons")]
     if no_id:
@@ -164,7 +168,7 @@ def _tables(k: int, eset, members: list[ConfigResult], side_by_side: bool) -> No
     st.dataframe(results_table(members, formatted=True), key=f"to_table_{k}")
     st.download_button("Download table (CSV)", results_table(members).to_csv().encode("utf-8"),
                        file_name=f"tradeoffs_{attribute.replace(' ', '_')}_{k + 1}.csv", mime="text/csv",
-                       key=f"to_csv_{k}")
+                       key=f"to_csv_{k}", on_click="ignore")
     with_preds = [r for r in members if r.predictions is not None]
     if with_preds:
         st.markdown("**Recall of each emotion by group**")
@@ -230,36 +234,41 @@ if use_ref:
                     + "\n- The published numbers come from the seed's own EiLA test set (815 frames after its face "
                       "detector), so they form an evaluation set of their own.")
 
-st.subheader("Compare two configurations (paired)")
-paired = [r for r in results if r.predictions is not None]
-if len(paired) < 2:
-    st.info("A paired comparison needs per-sample predictions of two runs on the same test set (the published "
-            "results have none). Evaluate two models on the same dataset to compare them here.")
-else:
+def _paired_section(paired: list[ConfigResult], attribute: str, n_boot: int, confidence: float,
+                    min_persons: int) -> None:
+    """Two runs on the same evaluation set, face by face; its selectors rerun only this section."""
     names = [r.name for r in paired]
     p1, p2 = st.columns(2)
     a_name = p1.selectbox("Configuration A", names, index=0, key="to_cmp_a")
     same = [r.name for r in paired if r.eval_set == paired[names.index(a_name)].eval_set and r.name != a_name]
-    b_name = p2.selectbox("Configuration B (same evaluation set)", same or ["(none on the same set)"],
-                          key="to_cmp_b")
     if not same:
-        st.info("No other run was evaluated on the same set as A: a paired comparison needs the same frames.")
-    else:
-        ra, rb = paired[names.index(a_name)], paired[names.index(b_name)]
-        try:
-            c = _compare(ra.predictions, rb.predictions, attribute, n_boot, confidence, int(min_persons))
-        except ValueError as exc:
-            st.error(str(exc))
-        else:
-            o = c["overall"]
-            m1, m2, m3 = st.columns(3)
-            m1.metric("Δ accuracy (B − A)", f"{100 * o['diff']:+.1f} pts",
-                      help=f"{confidence:.0%} interval {100 * o['ci_low']:+.1f} to {100 * o['ci_high']:+.1f}")
-            m1.caption(f"[{100 * o['ci_low']:+.1f}, {100 * o['ci_high']:+.1f}] · {o['method']}")
-            m2.metric("Bootstrap p", f"{o['p_value']:.3g}")
-            m3.metric("McNemar p", f"{o['mcnemar_p_value']:.3g}")
-            m3.caption(f"{o['mcnemar_method']}: {o['mcnemar_only_a']} only A right, {o['mcnemar_only_b']} only B "
-                       f"right; treats samples as independent")
-            st.caption(f"n = {o['n_samples']} shared samples" + (f" of {o['n_persons']} persons"
-                                                                 if o["n_persons"] else ""))
-            st.dataframe(c["groups"], key="to_cmp_groups")
+        st.info("No other run was evaluated on the same faces as A: a paired comparison needs the same frames. "
+                "Choose another A, or evaluate a second model on A's dataset and split.")
+        return
+    b_name = p2.selectbox("Configuration B (evaluated on the same faces)", same, key="to_cmp_b")
+    ra, rb = paired[names.index(a_name)], paired[names.index(b_name)]
+    try:
+        c = _compare(ra.predictions, rb.predictions, attribute, n_boot, confidence, min_persons)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    o = c["overall"]
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Accuracy of B minus A", f"{100 * o['diff']:+.1f} points",
+              help=f"{confidence:.0%} interval {100 * o['ci_low']:+.1f} to {100 * o['ci_high']:+.1f} points")
+    m1.caption(f"{pct_interval(o['ci_low'], o['ci_high'], signed=True)} points · {o['method']}")
+    m2.metric("Bootstrap p", p_text(o["p_value"]))
+    m3.metric("McNemar p", p_text(o["mcnemar_p_value"]))
+    m3.caption(f"{o['mcnemar_method']}: {o['mcnemar_only_a']} faces only A got right, {o['mcnemar_only_b']} only B; "
+               "treats faces as independent")
+    st.caption(f"{o['n_samples']} faces in both runs" + (f", of {o['n_persons']} persons" if o["n_persons"] else ""))
+    st.dataframe(paired_groups_view(c["groups"]), key="to_cmp_groups", hide_index=True)
+
+
+st.subheader("Compare two configurations (paired)")
+paired = [r for r in results if r.predictions is not None]
+if len(paired) < 2:
+    st.info("A paired comparison needs per-face predictions of two runs on the same test set (the published "
+            "results have none). Evaluate two models on the same dataset to compare them here.")
+else:
+    st.fragment(_paired_section)(paired, attribute, n_boot, confidence, int(min_persons))

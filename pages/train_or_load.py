@@ -285,7 +285,8 @@ def _load_section() -> None:
                    "Misclassified faces pages.")
 
 
-tab_train, tab_progress, tab_runs, tab_load = st.tabs(["Train", "Progress", "Runs", "Load a model"])
+tab_train, tab_progress, tab_runs, tab_load = st.tabs(["Train", "Progress", "Runs", "Load a model"],
+                                                     key="tl_tab", bind="query-params")  # a reload reopens it
 with tab_train:
     _train_section()
 with tab_progress:

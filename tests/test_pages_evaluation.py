@@ -138,3 +138,20 @@ def test_report_page_on_reference_only(artifacts: Path) -> None:
     at.button(key="rp_build").click().run()
     _ok(at)
     assert len(at.get("download_button")) >= 4
+
+
+def test_misclassified_groups_filter_the_confusion_matrix_and_only_paired_runs_are_offered(tiny_runs: Path) -> None:
+    other = synthetic_predictions(seed=3, skill=0.5)
+    other["sample_id"] = "other-" + other["sample_id"]  # evaluated on other faces: nothing to pair with
+    make_run(tiny_runs, "run-c", other, "other set")
+    at = _page("misclassified.py")
+    at.session_state["mc_run"] = str(tiny_runs / "runs" / "run-a")
+    _ok(at.run())
+    n_all = int(at.get("plotly_chart")[0].proto.spec.split('"text":"all groups (n=')[1].split(")")[0])
+    at.multiselect(key="mc_groups").set_value(["Mixed"]).run()
+    _ok(at)
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert '"text":"Mixed (n=12)' in spec and n_all == 72, n_all  # 2 Mixed persons x 6 frames, of 12 x 6
+    names = at.selectbox(key="mc_run_b").options
+    assert any("mixed" in n for n in names) and not any("other set" in n for n in names), names
+    assert "sample_id in common" not in " ".join(e.value for e in at.error)
