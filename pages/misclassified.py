@@ -151,30 +151,31 @@ def _clicked_cell() -> tuple[str, str] | None:
 
 
 def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
-    """Filters, the confusion matrix and the gallery: reruns on its own when one of its widgets changes."""
+    """Who is shown (group, pose), the confusion matrix of those faces, and the gallery.
+
+    Reruns on its own when one of its widgets changes; the gallery's own filters
+    (classes, right or wrong) rerun only the gallery.
+    """
     df = _rows(run, mtime, seen)
-    f1, f2, f3, f4 = st.columns(4)
+    f1, f2, f3 = st.columns(3)
     attribute = f1.selectbox("Group attribute", attrs or ["(none)"], key="mc_attr")
     group_vals = sorted(resolve_attribute(df, attribute).dropna().unique()) if attrs else []
     groups = f1.multiselect("Groups", group_vals, key="mc_groups", placeholder="all groups")
-    true_sel = f2.multiselect("True class", EMOTIONS, key="mc_true", placeholder="any")
-    pred_sel = f2.multiselect("Predicted class", EMOTIONS, key="mc_pred", placeholder="any")
-    correctness = f3.radio("Show", ["wrong", "correct", "all"], key="mc_correct", horizontal=True)
     side = None
     if "side_profile" in df.columns and df["side_profile"].notna().any():
-        choice = f3.selectbox("Side profile", ["any", "side profile only", "frontal only"], key="mc_side")
+        choice = f2.selectbox("Side profile", ["any", "side profile only", "frontal only"], key="mc_side")
         side = {"any": None, "side profile only": True, "frontal only": False}[choice]
     occl: list[str] = []
     if "occlusion" in df.columns and df["occlusion"].notna().any():
-        occl = f3.multiselect("Occlusion", sorted(df["occlusion"].dropna().astype(str).unique()), key="mc_occl",
+        occl = f2.multiselect("Occlusion", sorted(df["occlusion"].dropna().astype(str).unique()), key="mc_occl",
                               placeholder="any")
     yaw_range = None
     if "yaw" in df.columns and df["yaw"].notna().any():
         top = float(min(90.0, max(1.0, df["yaw"].abs().max())))
-        lo, hi = f4.slider("Head turn |yaw| (degrees)", 0.0, top, (0.0, top), key="mc_yaw")
+        lo, hi = f3.slider("Head turn |yaw| (degrees)", 0.0, top, (0.0, top), key="mc_yaw")
         yaw_range = None if (lo, hi) == (0.0, top) else (lo, hi)
     else:
-        f4.caption("These predictions have no head pose, so there is no pose filter. Prepare the faces with pose "
+        f3.caption("These predictions have no head pose, so there is no pose filter. Prepare the faces with pose "
                    "estimation (Data page) and evaluate again to filter by pose.")
 
     cm_col, gal_col = st.columns([2, 3])
@@ -195,14 +196,25 @@ def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
         else:
             st.caption("Click a cell to show its faces in the gallery.")
     with gal_col:
-        shown = filter_predictions(
-            df, attribute if attrs else None, chosen, [cell[0]] if cell else true_sel, [cell[1]] if cell else pred_sel,
-            "all" if cell else correctness, side, yaw_range, occlusion=occl)
-        if "confidence" in shown.columns:
-            shown = shown.sort_values("confidence", ascending=False)
-        wrong = (~shown["correct"].astype(bool)).mean() if len(shown) else 0.0
-        st.markdown(f"**{len(shown)}** faces · {wrong:.0%} wrong · most confident first")
-        _gallery(shown, "mc_gal")
+        base = filter_predictions(df, attribute if attrs else None, chosen, side_profile=side, yaw_range=yaw_range,
+                                  occlusion=occl)
+        st.fragment(_gallery_section)(base, cell)
+
+
+def _gallery_section(base: pd.DataFrame, cell: tuple[str, str] | None) -> None:
+    """The gallery with its own filters (classes, right or wrong), or the clicked confusion cell's faces."""
+    g1, g2, g3 = st.columns(3)
+    true_sel = g1.multiselect("True class", EMOTIONS, key="mc_true", placeholder="any", disabled=bool(cell))
+    pred_sel = g2.multiselect("Predicted class", EMOTIONS, key="mc_pred", placeholder="any", disabled=bool(cell))
+    correctness = g3.radio("Show", ["wrong", "correct", "all"], key="mc_correct", horizontal=True,
+                           disabled=bool(cell))
+    shown = filter_predictions(base, None, None, [cell[0]] if cell else true_sel, [cell[1]] if cell else pred_sel,
+                               "all" if cell else correctness)
+    if "confidence" in shown.columns:
+        shown = shown.sort_values("confidence", ascending=False)
+    wrong = (~shown["correct"].astype(bool)).mean() if len(shown) else 0.0
+    st.markdown(f"**{len(shown)}** faces · {wrong:.0%} wrong · most confident first")
+    _gallery(shown, "mc_gal")
 
 
 def _pose(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
@@ -292,13 +304,17 @@ if "seen_person" in all_rows.columns and all_rows["seen_person"].notna().any():
         st.stop()
 attrs = available_attributes(_rows(run_a, mtime_a, seen_choice))
 
+# the open tab is in the URL (a reload reopens it); only the open tab's content is computed
 tab_explore, tab_pose, tab_pair = st.tabs(["Gallery and confusion", "Pose × group", "Two runs side by side"],
-                                          key="mc_tab", bind="query-params")
-with tab_explore:
-    st.fragment(_explore)(run_a, mtime_a, seen_choice, attrs)
-with tab_pose:
-    st.fragment(_pose)(run_a, mtime_a, seen_choice, attrs)
-with tab_pair:
-    st.fragment(_pair)(runs, info_a, seen_choice, attrs)
+                                          key="mc_tab", bind="query-params", on_change="rerun")
+if tab_explore.open:
+    with tab_explore:
+        st.fragment(_explore)(run_a, mtime_a, seen_choice, attrs)
+if tab_pose.open:
+    with tab_pose:
+        st.fragment(_pose)(run_a, mtime_a, seen_choice, attrs)
+if tab_pair.open:
+    with tab_pair:
+        st.fragment(_pair)(runs, info_a, seen_choice, attrs)
 
 _evaluate_section(artifacts, expanded=False)

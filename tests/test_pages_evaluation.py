@@ -118,8 +118,12 @@ def test_misclassified_on_tiny_runs(tiny_runs: Path) -> None:
     assert "mc_cell" not in at.session_state
     at.multiselect(key="mc_groups").set_value(["Mixed"]).run()
     _ok(at)
-    # pose x group and the paired tab rendered in the same run
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 1 and not at.metric  # closed tabs are not computed
+    at.session_state["mc_tab"] = "Pose × group"  # what a click on the tab stores
+    _ok(at.run())
+    assert [c.key for c in at.get("plotly_chart")] == ["mc_pose_fig"]
+    at.session_state["mc_tab"] = "Two runs side by side"
+    _ok(at.run())
     assert {m.label for m in at.metric} == {"both right", "only A right", "only B right", "both wrong"}
 
 
@@ -152,6 +156,8 @@ def test_misclassified_groups_filter_the_confusion_matrix_and_only_paired_runs_a
     _ok(at)
     spec = at.get("plotly_chart")[0].proto.spec
     assert '"text":"Mixed (n=12)' in spec and n_all == 72, n_all  # 2 Mixed persons x 6 frames, of 12 x 6
+    at.session_state["mc_tab"] = "Two runs side by side"
+    _ok(at.run())
     names = at.selectbox(key="mc_run_b").options
     assert any("mixed" in n for n in names) and not any("other set" in n for n in names), names
     assert "sample_id in common" not in " ".join(e.value for e in at.error)
