@@ -122,8 +122,7 @@ def _evaluate_section(artifacts: Path, expanded: bool) -> None:
             st.rerun()
         st.caption("Same from a terminal: `python -m core evaluate --model fer --data <dataset folder, manifest or "
                    "registered name> --out artifacts/runs/<name>`.")
-    if running or (jobs and jobs[0].state in ("failed", "interrupted")):  # the latest evaluation, while it matters
-        job_panel(artifacts, ("evaluate",), "mc", limit=max(1, len(running)))
+    job_panel(artifacts, ("evaluate",), "mc", limit=max(3, len(running)))  # each with its accuracy or error
 
 
 def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> None:

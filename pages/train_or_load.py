@@ -195,8 +195,12 @@ def _train_section() -> None:
     todo = int((~plan["finished"]).sum())
     st.caption(f"{todo} configuration(s) to train, {len(plan) - todo} already finished (kept, never retrained). "
                "Frozen backbone features are computed once per image and reused by every configuration.")
-    if any(j.state == "running" for j in list_jobs(artifacts, KIND)):
-        st.warning("A sweep is already running; starting another shares the machine's cores.")
+    active = [j for j in list_jobs(artifacts, KIND) if j.state == "running"]
+    if active:
+        mine = st.session_state.get("tl_started") in {j.path.name for j in active}
+        st.info(("Your training job" if mine else "A training job") + f" `{active[0].job_id}` is still running: "
+                "follow it on the Progress tab. Configurations it has finished are marked above; starting another "
+                "job now would share the machine's cores with it and make both slower.", icon=":material/schedule:")
     config.update({"eval_dataset": eval_name, "eval_split": eval_split, "artifacts": str(artifacts)})
     config.update({"split_rule": split_rule, "split_seed": split_seed} if split_rule else {})
     ready = _weights_ready(cfg)
@@ -205,8 +209,8 @@ def _train_section() -> None:
         job = start_job(RunSpec(KIND, config, cfg), artifacts)
         st.session_state["tl_started"] = job.name
         st.rerun()
-    if st.session_state.get("tl_started"):
-        st.success(f"Started job {st.session_state['tl_started']}: progress below.")
+    if st.session_state.get("tl_started") and not active:
+        st.success(f"Started job {st.session_state['tl_started']}: its progress is on the Progress tab.")
 
 
 # ----------------------------------------------------------------------------- progress
@@ -281,8 +285,11 @@ def _load_section() -> None:
                                              "label": f"{info['name']} on {data}",
                                              "precision": "float32" if info["name"] == "fer" else precision}),
                         artifacts)
-        st.success(f"Started {job.name}: follow it in the Progress tab; results appear on the Trade-offs and "
-                   "Misclassified faces pages.")
+        st.session_state["tl_eval_started"] = job.name
+        st.rerun()  # the Progress tab (drawn above this one) lists the new job at once
+    if st.session_state.get("tl_eval_started"):
+        st.success(f"Started {st.session_state['tl_eval_started']}: follow it on the Progress tab; its accuracy "
+                   "shows there when it ends, and its results on the Trade-offs and Misclassified faces pages.")
 
 
 tab_train, tab_progress, tab_runs, tab_load = st.tabs(["Train", "Progress", "Runs", "Load a model"],
