@@ -76,6 +76,65 @@ def _default_index(options: list[str], role: str) -> int:
     return 0
 
 
+def _role_defaults(names: list[str]) -> dict[str, str] | None:
+    """A distinct registered dataset for each Table 3 role, found by name (``EiLA crops`` for EiLA), or None."""
+    found: dict[str, str] = {}
+    for role in ROLES:
+        match = [n for n in names if n.lower().startswith(role.lower()) and n not in found.values()]
+        if not match:
+            return None
+        found[role] = match[0]
+    return found
+
+
+#: fractions of the extra dataset offered by the mix editor (the seed's 10 / 30 / 50 / 100 % and a few more)
+MIX_PERCENTS = (0, 5, 10, 20, 30, 50, 75, 100)
+
+
+def _mix_editor(names: list[str]) -> list[MixSpec]:
+    """Custom mixes from ordinary widgets: base datasets x (base only, base + p % of an extra dataset)."""
+    c1, c2, c3 = st.columns([2, 2, 3])
+    bases = c1.multiselect("base dataset(s)", names, default=names[:1], key="tl_mix_bases",
+                           help="Each base dataset is trained on in full (its train and validation rows).")
+    extra = c2.selectbox("extra dataset (optional)", ["(none)", *names], key="tl_mix_extra",
+                         help="Mixed into each base at the fractions on the right.")
+    percents = c3.multiselect("fractions of the extra dataset", MIX_PERCENTS, default=[0], key="tl_mix_percents",
+                              format_func=lambda p: "base only (0 %)" if p == 0 else f"{p} %",
+                              disabled=extra == "(none)",
+                              help="Per split and class of the extra dataset, floor(fraction x rows) rows are added "
+                                   "(the seed's Table 3 uses 10, 30, 50 and 100 %).")
+    specs: list[MixSpec] = []
+    for base in bases:
+        for p in ([0] if extra == "(none)" else sorted(percents)):
+            if p and extra == base:
+                st.warning(f"{base} is both the base and the extra dataset: mixing a dataset into itself is "
+                           "skipped.")
+                continue
+            specs.append(MixSpec.parse(base if p == 0 else f"{base}+{extra}:{p / 100:g}"))
+    if not specs:
+        st.info("Choose at least one base dataset (and, with an extra dataset, at least one fraction).")
+    return specs
+
+
+def _mix_text(spec: MixSpec) -> str:
+    return spec.base if spec.extra is None else f"{spec.base}+{spec.extra}:{spec.fraction:g}"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _mix_preview(specs: tuple[MixSpec, ...], stamp: tuple) -> pd.DataFrame:
+    """Train + validation rows per class of each configuration, as :func:`core.mixing.build_mix` draws them."""
+    from core.mixing import build_mix, mix_counts
+
+    rows = {}
+    for spec in specs:
+        counts = mix_counts(build_mix(spec, _manifest)).groupby(level="split").sum()
+        per_class = counts.reindex(["train", "validation"], fill_value=0).sum()
+        rows[spec.name] = {**{e: int(per_class.get(e, 0)) for e in EMOTIONS},
+                           "train": int(counts.loc["train"].sum()) if "train" in counts.index else 0,
+                           "validation": int(counts.loc["validation"].sum()) if "validation" in counts.index else 0}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def _imagenet_status(backbone: str) -> tuple[bool, str]:
     """Checked once per session and backbone (a cached file or a quick request to Keras' download server)."""
     from core.backbones import imagenet_weights_status
@@ -122,19 +181,23 @@ def _train_section() -> None:
         st.info("No dataset is registered yet: add EiLA, FER2013 and SFEW (or any dataset) on the Data page.")
         return
     names = [d.name for d in datasets]
+    roles_found = _role_defaults(names)
     mode = st.radio("configurations", ["Table 3 preset (11 configurations)", "Custom mixes"], horizontal=True,
-                    key="tl_mode", index=0 if len(names) >= len(ROLES) else 1,
-                    help="The preset needs three registered datasets (EiLA, FER2013, SFEW).")
+                    key="tl_mode", index=0 if roles_found else 1,
+                    help="The preset needs three different registered datasets for EiLA, FER2013 and SFEW; it "
+                         "opens first when datasets with those names are registered.")
     config: dict
     if mode.startswith("Table 3"):
         cols = st.columns(3)
-        roles = {r: cols[i].selectbox(f"dataset used as {r}", names, index=_default_index(names, r),
+        roles = {r: cols[i].selectbox(f"dataset used as {r}", names,
+                                      index=names.index(roles_found[r]) if roles_found else min(i, len(names) - 1),
                                       key=f"tl_role_{r}") for i, r in enumerate(ROLES)}
         try:
             all_specs = table3_preset(roles["EiLA"], roles["FER2013"], roles["SFEW"])
         except ValueError:
             st.info("The preset mixes EiLA into SFEW and FER2013: choose three different datasets "
-                    f"(registered: {', '.join(names)}). Register missing ones on the Data page.")
+                    f"(registered: {', '.join(names)}). Register missing ones on the Data page, or build your own "
+                    "mixes under Custom mixes.")
             return
         chosen = st.multiselect("configurations to train", [s.name for s in all_specs],
                                 default=[s.name for s in all_specs], key="tl_only")
@@ -143,27 +206,19 @@ def _train_section() -> None:
                   "only": [s.name for s in specs]}
         eval_default = roles["EiLA"]
     else:
-        st.caption("One row per configuration: a base dataset, optionally plus a fraction of another dataset's "
-                   "train and validation rows per class.")
-        table = st.data_editor(
-            pd.DataFrame({"base": [names[0]], "extra": [None], "percent": [0.0]}), num_rows="dynamic",
-            key="tl_custom", width="stretch",
-            column_config={"base": st.column_config.SelectboxColumn("base", options=names, required=True),
-                           "extra": st.column_config.SelectboxColumn("extra (optional)", options=names),
-                           "percent": st.column_config.NumberColumn("% of extra", min_value=0.0, max_value=100.0)})
-        specs, texts = [], []
-        for row in table.dropna(subset=["base"]).itertuples():
-            extra = row.extra if isinstance(row.extra, str) and row.extra else None
-            text = row.base if extra is None else f"{row.base}+{extra}:{float(row.percent or 0) / 100:g}"
-            try:
-                specs.append(MixSpec.parse(text))
-                texts.append(text)
-            except ValueError as exc:
-                st.error(f"Row {row.Index + 1}: {exc}")
-        config = {"mix": texts}
+        specs = _mix_editor(names)
+        config = {"mix": [_mix_text(s) for s in specs]}
         with_test = [n for n in names if (_manifest(n)["split"] == "test").any()]
         eval_default = names[_default_index(names, "EiLA")] if not with_test else \
             with_test[_default_index(with_test, "EiLA")]
+    if specs:
+        with st.expander(f"Training data of the {len(specs)} configuration(s), per class", expanded=False,
+                         icon=":material/table_chart:"):
+            st.caption("Rows each configuration trains and validates on: its base dataset's train and validation "
+                       "rows, plus, for each split and class of the extra dataset, floor(fraction x rows) drawn "
+                       "from it.")
+            st.dataframe(_mix_preview(tuple(specs), tuple((d.name, d.created) for d in datasets)),
+                         key="tl_mix_preview", width="stretch")
     c1, c2 = st.columns(2)
     eval_name = c1.selectbox("evaluate on dataset", names, index=names.index(eval_default), key="tl_eval")
     eval_split = c2.selectbox("split", ["test", "validation", "train"], key="tl_eval_split",
