@@ -17,6 +17,7 @@ import streamlit as st
 from core._io import read_json
 from core.jobs import JobStatus, cancel_job, job_error, job_runs, list_jobs, readable_log
 from core.progress import eta_text, progress_unit
+from pages._words import gui_message
 
 #: said under a failed job of these kinds
 RESUME_HINTS: dict[str, str] = {
@@ -85,13 +86,15 @@ def _finished(job: JobStatus, artifacts: Path, result: JobView | None) -> None:
         result(job)
 
 
-def _one(job: JobStatus, artifacts: Path, key: str, result: JobView | None, live: JobView | None) -> None:
+def _one(job: JobStatus, artifacts: Path, key: str, result: JobView | None, live: JobView | None,
+         widgets: dict[str, str] | None = None) -> None:
     if job.state == "running":
         _progress(job, key, live)
     elif job.state == "finished":
         _finished(job, artifacts, result)
     else:
         why = job_error(job)
+        why = gui_message(why, widgets) if why else None
         what = "was interrupted (its process ended without a result)" if job.state == "interrupted" else \
             "failed" + (f" (exit code {job.returncode})" if job.returncode is not None else "")
         st.error(f"{_title(job)} {what}" + (f": {why}" if why else ".") + " "
@@ -105,7 +108,8 @@ def _one(job: JobStatus, artifacts: Path, key: str, result: JobView | None, live
 
 
 def job_panel(artifacts: Path, kinds: Sequence[str], key: str, limit: int = 4, result: JobView | None = None,
-              live: JobView | None = None, empty: str | None = None, refresh: bool = False) -> list[JobStatus]:
+              live: JobView | None = None, empty: str | None = None, refresh: bool = False,
+              widgets: dict[str, str] | None = None) -> list[JobStatus]:
     """The newest jobs of some kinds (queued, running, finished, failed), refreshed every 2 seconds while one runs.
 
     When a running job ends, the whole page reruns, so what the job changed
@@ -129,6 +133,9 @@ def job_panel(artifacts: Path, kinds: Sequence[str], key: str, limit: int = 4, r
         Caption shown when there is no job.
     refresh : bool
         Show a Refresh button above the jobs.
+    widgets : dict, optional
+        The page's widgets by the command-line flag they set: a failed job's
+        message names them instead of the flags (:func:`pages._words.gui_message`).
 
     Returns
     -------
@@ -152,7 +159,7 @@ def job_panel(artifacts: Path, kinds: Sequence[str], key: str, limit: int = 4, r
         if running and not any(j.state == "running" for j in now):
             st.rerun()  # the whole page: what the finished job changed (plans, buttons, results) shows
         for job in now:
-            _one(job, Path(artifacts), key, result, live)
+            _one(job, Path(artifacts), key, result, live, widgets)
 
     st.fragment(body, run_every=2 if running else None)()
     return jobs

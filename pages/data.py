@@ -12,6 +12,7 @@ from core.labels import EMOTIONS
 from core.manifest import SPLITS
 from core.registry import BAD_IMAGE_FORMATS, FORMATS, load_and_register, remove_dataset
 from pages._data_prepare import render_prepare_section
+from pages._words import DATA_WIDGETS, gui_message
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
                        group_columns, image_grid, load_dataset_manifest, registered_datasets, set_demo_opt_out,
                        show_load_report, synthetic_badge, run_through_app)
@@ -219,7 +220,7 @@ def register_tab(artifacts: Path) -> None:
                 df, info = load_and_register(fmt, path.strip(), name.strip(), artifacts, demographics=demographics,
                                              overwrite=overwrite, **kwargs)
         except (FerBiasError, FileExistsError, ValueError, OSError) as exc:
-            st.error(str(exc))
+            st.error(gui_message(exc, DATA_WIDGETS))
             return
         rep = info.load_report
         left = f" Left out: {rep.get('n_excluded', 0)} excluded label(s), {rep.get('n_skipped', 0)} skipped " \

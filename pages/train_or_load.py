@@ -246,7 +246,8 @@ def _train_section() -> None:
                     "splits.", icon=":material/lightbulb:")
         return
     st.dataframe(plan, hide_index=True, key="tl_plan", width="stretch",
-                 column_config={"finished": st.column_config.CheckboxColumn("already trained")})
+                 column_config={"finished": st.column_config.CheckboxColumn("already trained"),
+                                "run_id": "run folder", "train": "training images", "validation": "validation images"})
     todo = int((~plan["finished"]).sum())
     st.caption(f"{todo} configuration(s) to train, {len(plan) - todo} already finished (kept, never retrained). "
                "Frozen backbone features are computed once per image and reused by every configuration.")
