@@ -127,10 +127,10 @@ def _evaluate_section(artifacts: Path, expanded: bool) -> None:
 
 def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> None:
     if df.empty:
-        st.info("No samples match these filters.")
+        st.info("No faces match these filters: widen them above.")
         return
     pages = (len(df) - 1) // PAGE_SIZE + 1
-    page = st.number_input(f"Page (of {pages}; {len(df)} samples)", 1, pages, 1, key=f"{key}_page") if pages > 1 else 1
+    page = st.number_input(f"Page (of {pages}; {len(df)} faces)", 1, pages, 1, key=f"{key}_page") if pages > 1 else 1
     part = df.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     caps = captions[(page - 1) * PAGE_SIZE: page * PAGE_SIZE] if captions else [caption(r) for _, r in part.iterrows()]
     paths = part["path"].astype(str).tolist() if "path" in part.columns else [""] * len(part)

@@ -154,3 +154,52 @@ def test_runs_are_told_apart_compared_like_with_like_and_reported_with_weights(r
         finally:
             browser.close()
     assert (shots / "tradeoffs.png").stat().st_size > 10_000 and (shots / "report.png").stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def small_demo_app(tmp_path_factory):
+    """An app on a small synthetic demo (63 test faces) and no runs: the cheapest job to start is evaluating fer."""
+    from core.demo import DemoConfig, ensure_demo
+
+    artifacts = tmp_path_factory.mktemp("browser_jobs") / "artifacts"
+    ensure_demo(artifacts, config=DemoConfig(n_persons={"Light": 6, "Medium": 6, "Dark": 6}, images_per_person=7,
+                                             image_size=48))
+    for url in _serve(tmp_path_factory, artifacts):
+        yield url, artifacts
+
+
+def test_jobs_panel_shows_a_finished_jobs_accuracy_without_a_reload(small_demo_app, tmp_path):
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    url, artifacts = small_demo_app
+    shots = Path(os.environ.get("FERBIAS_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(f"{url}/misclassified")
+            _settle(page)
+            assert not _problems(page), _problems(page)
+            page.locator(".st-key-mc_eval_go button").click()
+            # the panel refreshes itself while the job runs and reruns the page when it ends: no page.reload()
+            page.get_by_text(re.compile(r"accuracy \d+\.\d % \[\d+\.\d, \d+\.\d\] on \d+ images")).first.wait_for(
+                timeout=600_000)
+            _settle(page, quiet_s=1.5)
+            assert not _problems(page), _problems(page)
+            assert page.get_by_text("Gallery and confusion").count() > 0  # the finished run is on the page too
+            page.screenshot(path=str(shots / "jobs_misclassified.png"), full_page=True)
+            page.goto(f"{url}/train_or_load?tl_tab=Progress")  # a deep link opens the tab it names
+            _settle(page)
+            assert page.get_by_role("tab", name="Progress", selected=True).count() == 1
+            assert page.get_by_text(re.compile(r"accuracy \d+\.\d % \[")).count() > 0
+            page.screenshot(path=str(shots / "jobs_progress_tab.png"), full_page=True)
+            for tab in ("Train", "Runs"):
+                page.get_by_role("tab", name=tab).click()
+                _settle(page, quiet_s=1.0)
+                assert not _problems(page), (tab, _problems(page))
+                page.screenshot(path=str(shots / f"train_or_load_{tab.lower()}.png"), full_page=True)
+        finally:
+            browser.close()
