@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 from core.labels import EMOTIONS  # noqa: E402
 from tests._browser import CHROMIUM, CHROMIUM_ARGS, RUNNING_JS, serve, settle  # noqa: E402
@@ -132,8 +131,8 @@ def interactions(runs: list[str], rep: int) -> list[tuple[str, str, str | None, 
         ("Misclassified: run B switch", "misclassified", "Two runs side by side", _pick("mc_run_b", run_b),
          f"B = {run_b}", None),
         ("Misclassified: run switch", "misclassified", None, _pick("mc_run", run_a), None, None),
-        ("Trade-offs: published results off", "tradeoffs", None, lambda p: p.locator(".st-key-to_use_ref label").click(),
-         None, "Published: Chen"),
+        ("Trade-offs: published results off", "tradeoffs", None,
+         lambda p: p.locator(".st-key-to_use_ref label").click(), None, "Published: Chen"),
         ("Page switch: Trade-offs -> Misclassified faces", "tradeoffs", None,
          lambda p: p.locator('[data-testid="stSidebarNav"]').get_by_text("Misclassified faces").click(),
          "Gallery and confusion", None),

@@ -16,6 +16,7 @@ from core.runs.spec import RunSpec
 from core._precision import PRECISIONS
 from core.training.config import TrainConfig
 from pages._jobs import job_panel
+from pages._mixes import mix_editor, mix_preview, mix_text, role_defaults
 from pages._runs_tab import curves, runs_section
 from pages._train_settings import training_settings
 from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets, run_through_app
@@ -76,65 +77,6 @@ def _default_index(options: list[str], role: str) -> int:
     return 0
 
 
-def _role_defaults(names: list[str]) -> dict[str, str] | None:
-    """A distinct registered dataset for each Table 3 role, found by name (``EiLA crops`` for EiLA), or None."""
-    found: dict[str, str] = {}
-    for role in ROLES:
-        match = [n for n in names if n.lower().startswith(role.lower()) and n not in found.values()]
-        if not match:
-            return None
-        found[role] = match[0]
-    return found
-
-
-#: fractions of the extra dataset offered by the mix editor (the seed's 10 / 30 / 50 / 100 % and a few more)
-MIX_PERCENTS = (0, 5, 10, 20, 30, 50, 75, 100)
-
-
-def _mix_editor(names: list[str]) -> list[MixSpec]:
-    """Custom mixes from ordinary widgets: base datasets x (base only, base + p % of an extra dataset)."""
-    c1, c2, c3 = st.columns([2, 2, 3])
-    bases = c1.multiselect("base dataset(s)", names, default=names[:1], key="tl_mix_bases",
-                           help="Each base dataset is trained on in full (its train and validation rows).")
-    extra = c2.selectbox("extra dataset (optional)", ["(none)", *names], key="tl_mix_extra",
-                         help="Mixed into each base at the fractions on the right.")
-    percents = c3.multiselect("fractions of the extra dataset", MIX_PERCENTS, default=[0], key="tl_mix_percents",
-                              format_func=lambda p: "base only (0 %)" if p == 0 else f"{p} %",
-                              disabled=extra == "(none)",
-                              help="Per split and class of the extra dataset, floor(fraction x rows) rows are added "
-                                   "(the seed's Table 3 uses 10, 30, 50 and 100 %).")
-    specs: list[MixSpec] = []
-    for base in bases:
-        for p in ([0] if extra == "(none)" else sorted(percents)):
-            if p and extra == base:
-                st.warning(f"{base} is both the base and the extra dataset: mixing a dataset into itself is "
-                           "skipped.")
-                continue
-            specs.append(MixSpec.parse(base if p == 0 else f"{base}+{extra}:{p / 100:g}"))
-    if not specs:
-        st.info("Choose at least one base dataset (and, with an extra dataset, at least one fraction).")
-    return specs
-
-
-def _mix_text(spec: MixSpec) -> str:
-    return spec.base if spec.extra is None else f"{spec.base}+{spec.extra}:{spec.fraction:g}"
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _mix_preview(specs: tuple[MixSpec, ...], stamp: tuple) -> pd.DataFrame:
-    """Train + validation rows per class of each configuration, as :func:`core.mixing.build_mix` draws them."""
-    from core.mixing import build_mix, mix_counts
-
-    rows = {}
-    for spec in specs:
-        counts = mix_counts(build_mix(spec, _manifest)).groupby(level="split").sum()
-        per_class = counts.reindex(["train", "validation"], fill_value=0).sum()
-        rows[spec.name] = {**{e: int(per_class.get(e, 0)) for e in EMOTIONS},
-                           "train": int(counts.loc["train"].sum()) if "train" in counts.index else 0,
-                           "validation": int(counts.loc["validation"].sum()) if "validation" in counts.index else 0}
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
 def _imagenet_status(backbone: str) -> tuple[bool, str]:
     """Checked once per session and backbone (a cached file or a quick request to Keras' download server)."""
     from core.backbones import imagenet_weights_status
@@ -181,7 +123,7 @@ def _train_section() -> None:
         st.info("No dataset is registered yet: add EiLA, FER2013 and SFEW (or any dataset) on the Data page.")
         return
     names = [d.name for d in datasets]
-    roles_found = _role_defaults(names)
+    roles_found = role_defaults(names, ROLES)
     mode = st.radio("configurations", ["Table 3 preset (11 configurations)", "Custom mixes"], horizontal=True,
                     key="tl_mode", index=0 if roles_found else 1,
                     help="The preset needs three different registered datasets for EiLA, FER2013 and SFEW; it "
@@ -206,8 +148,8 @@ def _train_section() -> None:
                   "only": [s.name for s in specs]}
         eval_default = roles["EiLA"]
     else:
-        specs = _mix_editor(names)
-        config = {"mix": [_mix_text(s) for s in specs]}
+        specs = mix_editor(names)
+        config = {"mix": [mix_text(s) for s in specs]}
         with_test = [n for n in names if (_manifest(n)["split"] == "test").any()]
         eval_default = names[_default_index(names, "EiLA")] if not with_test else \
             with_test[_default_index(with_test, "EiLA")]
@@ -217,7 +159,7 @@ def _train_section() -> None:
             st.caption("Rows each configuration trains and validates on: its base dataset's train and validation "
                        "rows, plus, for each split and class of the extra dataset, floor(fraction x rows) drawn "
                        "from it.")
-            st.dataframe(_mix_preview(tuple(specs), tuple((d.name, d.created) for d in datasets)),
+            st.dataframe(mix_preview(tuple(specs), _manifest, tuple((d.name, d.created) for d in datasets)),
                          key="tl_mix_preview", width="stretch")
     c1, c2 = st.columns(2)
     eval_name = c1.selectbox("evaluate on dataset", names, index=names.index(eval_default), key="tl_eval")
