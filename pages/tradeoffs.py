@@ -52,6 +52,19 @@ def _stamp(path: Path) -> float:
     return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
 
 
+def _one_note_per_situation(notes: list[str], names: list[str], most: int = 6) -> list[str]:
+    """``"<run>: <note>"`` lines merged by note: ``"4 runs (a, b, ...): <note>"`` instead of the note 4 times."""
+    by_note: dict[str, list[str]] = {}
+    for line in notes:
+        name = next((n for n in sorted(names, key=len, reverse=True) if line.startswith(f"{n}: ")), None)
+        note = line[len(name) + 2:] if name else line
+        by_note.setdefault(note, []).append(name or "")
+    out = [note if len(who) == 1 and not who[0] else f"{who[0]}: {note}" if len(who) == 1 else
+           f"{len(who)} runs ({', '.join(w.split(' · ')[0] for w in who[:4])}{', ...' if len(who) > 4 else ''}): {note}"
+           for note, who in by_note.items()]
+    return out[:most] + (["..."] if len(out) > most else [])
+
+
 st.title("Trade-offs: accuracy and fairness across configurations")
 st.caption("Per-group accuracy with confidence intervals, the std of group accuracies (the seed's %Std as 'raw', "
            "and corrected for sampling noise), and the trade-off between overall accuracy and disparity. Intervals: "
@@ -109,7 +122,7 @@ if chosen:
     for line in leak_warnings[:8]:
         st.warning(f"Identity leakage · {line}", icon=":material/visibility:")
     if leak_notes:
-        st.caption("Identity leakage: " + " · ".join(leak_notes[:6]) + (" ..." if len(leak_notes) > 6 else ""))
+        st.caption("Identity leakage: " + " · ".join(_one_note_per_situation(leak_notes, [labels[p] for p in chosen])))
 if not results:
     st.warning("Nothing selected: switch on the published results or choose runs.")
     st.stop()

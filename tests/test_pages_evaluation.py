@@ -58,6 +58,9 @@ def test_tradeoffs_on_reference_results(artifacts: Path) -> None:
 
 def test_tradeoffs_on_tiny_runs(tiny_runs: Path) -> None:
     at = _ok(_page("tradeoffs.py").run())
+    leakage = [c.value for c in at.caption if c.value.startswith("Identity leakage")]
+    assert len(leakage) == 1 and leakage[0].count("leakage not checked") == 1, leakage  # one line for both runs
+    assert "2 runs (" in leakage[0], leakage
     # two evaluation sets (the tiny runs' and the published one): one table and one front each
     assert [h.value.split(" · ")[0] for h in at.header] == ["Synthetic", "EiLA test split as published by Chen (2024), TScIT 41"]
     tables = [d.value for d in at.dataframe if "n frames (persons)" in d.value.columns]
