@@ -250,14 +250,15 @@ if use_ref:
 def _paired_section(paired: list[ConfigResult], attribute: str, n_boot: int, confidence: float,
                     min_persons: int) -> None:
     """Two runs on the same evaluation set, face by face; its selectors rerun only this section."""
-    names = [r.name for r in paired]
+    paired = [r for r in paired if any(o.name != r.name and o.eval_set == r.eval_set for o in paired)]
+    if not paired:
+        st.info("No two runs were evaluated on the same faces: a paired comparison needs the same frames. Evaluate "
+                "a second model on the dataset and split of one of the runs.")
+        return
+    names = [r.name for r in paired]  # only runs with a partner on their evaluation set
     p1, p2 = st.columns(2)
     a_name = p1.selectbox("Configuration A", names, index=0, key="to_cmp_a")
     same = [r.name for r in paired if r.eval_set == paired[names.index(a_name)].eval_set and r.name != a_name]
-    if not same:
-        st.info("No other run was evaluated on the same faces as A: a paired comparison needs the same frames. "
-                "Choose another A, or evaluate a second model on A's dataset and split.")
-        return
     b_name = p2.selectbox("Configuration B (evaluated on the same faces)", same, key="to_cmp_b")
     ra, rb = paired[names.index(a_name)], paired[names.index(b_name)]
     try:
