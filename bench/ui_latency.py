@@ -17,11 +17,12 @@ The last line is ``ratio=<median interaction time / median floor time>``
 
 Usage::
 
-    .venv/bin/python bench/ui_latency.py [--repeat 3] [--shots DIR]
+    .venv/bin/python bench/ui_latency.py [--repeat 3] [--shots DIR] [--keep]
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="timings per interaction (median used)")
     parser.add_argument("--shots", type=Path, default=None, help="save a screenshot after each interaction here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary artifacts folder (printed)")
     args = parser.parse_args(argv)
     if not CHROMIUM.is_file():
         print(f"skipped: no Debian chromium at {CHROMIUM} (apt-get install chromium)")
@@ -185,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                     timed(floor, lambda f: f.locator(".st-key-floor button").click(), "clicked"))
                 settle(floor, quiet_s=0.3)
         browser.close()
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
     floor_s = statistics.median(times.pop("floor"))
     print(f"{'interaction':52s} {'median s':>9s} {'x floor':>8s}  all (s)")
     medians = []
