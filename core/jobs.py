@@ -15,6 +15,7 @@ Run as ``python -m core.jobs <job_dir>`` to execute the job described there.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -116,6 +117,46 @@ def list_jobs(artifacts: Path, kind: str | None = None) -> list[JobStatus]:
     out = [job_status(d) for d in root.iterdir() if (d / "job.json").is_file()]
     out = [j for j in out if kind is None or j.kind == kind]
     return sorted(out, key=lambda j: j.created, reverse=True)
+
+
+#: log lines of the frameworks' start-up (CUDA probing, TensorFlow/oneDNN/XLA notices, absl), not of the job
+FRAMEWORK_NOISE = re.compile(
+    r"cuda|cudnn|cublas|cufft|tensorrt|TF-TRT|oneDNN|tensorflow/|TensorFlow binary is optimized|rebuild TensorFlow"
+    r"|compiler flags|absl::|^[EWI]0000 |computation_placer|Unable to register|GPU will not be used"
+    r"|onednn|XLA service|StreamExecutor|^\s*$", re.IGNORECASE)
+_PATH = re.compile(r"(/[^\s'\"(),;]+)")
+
+
+def readable_log(text: str) -> str:
+    """``text`` without the frameworks' start-up noise (:data:`FRAMEWORK_NOISE`); the log file keeps every line."""
+    return "\n".join(line for line in text.splitlines() if not FRAMEWORK_NOISE.search(line))
+
+
+def job_error(job: JobStatus) -> str | None:
+    """The job's own one-line message (``error: ...`` as every command prints it), or None."""
+    lines = [ln for ln in job.log_tail.splitlines() if ln.startswith("error: ")]
+    return lines[-1][len("error: "):] if lines else None
+
+
+def job_runs(job: JobStatus, artifacts: Path) -> list[Path]:
+    """Run folders a finished job wrote or kept: those its log names that exist under ``<artifacts>/runs``.
+
+    Every command that makes runs prints their folders (``wrote <run>``, one line per configuration of a
+    sweep), so this reads them back from ``log.txt``, in the order printed, each once.
+    """
+    from .paths import runs_dir
+
+    root = runs_dir(artifacts).resolve()
+    log = job.path / "log.txt"
+    text = readable_log(log.read_text(errors="replace")) if log.is_file() else ""
+    out: list[Path] = []
+    for token in _PATH.findall(text):
+        path = Path(token.rstrip(".:"))
+        if path.name in ("predictions.parquet", "metrics.json"):
+            path = path.parent
+        if path.parent.resolve() == root and (path / "metrics.json").is_file() and path not in out:
+            out.append(path)
+    return out
 
 
 def cancel_job(job: Path) -> bool:

@@ -82,6 +82,22 @@ class StatusFileProgress:
                            "updated": time.time()}, self.path)
 
 
+#: what a job's progress counts, by the job's kind
+KIND_UNITS: dict[str, str] = {"sweep": "epochs", "train": "epochs", "evaluate": "images", "clusters": "images",
+                              "prepare-eila": "rows", "estimate-pose": "images", "demo-study": "steps"}
+#: message starts of stages that count images whatever the job's kind (a sweep's frozen-backbone feature pass,
+#: phase 2's activations, a feature cache filling up)
+IMAGE_STAGES: tuple[str, ...] = ("frozen-backbone features", "computing features", "phase 2: activations")
+
+
+def progress_unit(kind: str, message: str = "") -> str:
+    """The unit a job's progress counts now: images during a feature pass, else the kind's own (``"steps"``)."""
+    text = message or ""
+    if text.startswith(IMAGE_STAGES) or (" cached, " in text and text.endswith(" to compute")):
+        return "images"
+    return KIND_UNITS.get(kind, "steps")
+
+
 def eta_text(done: int, total: int, elapsed_s: float) -> str:
     """Human text like ``'120/900, ETA 3m 05s'``."""
     if done <= 0 or total <= 0:

@@ -19,6 +19,7 @@ from pages._figures import show_figure
 from core.runs.spec import RunSpec
 from pages._jobs import job_panel
 from pages._ui import dataset_selectbox, registered_datasets
+from pages._words import PREPARE_WIDGETS
 
 _WEIGHTS_HELP = {"mtcnn": "not needed: MTCNN's weights ship with the mtcnn package",
                  "yunet": "the YuNet ONNX file (face_detection_yunet_2023mar.onnx from the OpenCV Zoo)",
@@ -146,8 +147,12 @@ def _audit_section(artifacts: Path) -> None:
     table = pd.concat([retention_by_stage(a, by, split).assign(audit=k) for k, a in sel.items()], ignore_index=True)
     st.dataframe(table[["audit", by, "stage", "n_rows", "n_reached", "rate", "ci_low", "ci_high", "wilson_low",
                         "wilson_high", "n_persons", "low_n"]], hide_index=True, key="prep_audit_table",
-                 column_config={c: st.column_config.NumberColumn(format="percent")
-                                for c in ("rate", "ci_low", "ci_high", "wilson_low", "wilson_high")})
+                 column_config={**{c: st.column_config.NumberColumn(label, format="percent") for c, label in (
+                     ("rate", "share reaching the stage"), ("ci_low", "interval low (persons)"),
+                     ("ci_high", "interval high (persons)"), ("wilson_low", "interval low (frames)"),
+                     ("wilson_high", "interval high (frames)"))},
+                                "n_rows": "annotation rows", "n_reached": "rows reaching it", "n_persons": "persons",
+                                "low_n": st.column_config.CheckboxColumn("fewer than 5 persons")})
 
 
 def _pose_section(artifacts: Path) -> None:
@@ -189,7 +194,7 @@ def render_prepare_section(artifacts: Path) -> None:
     _start_form(artifacts)
     st.subheader("Jobs")
     job_panel(artifacts, ("prepare-eila", "estimate-pose"), "prep", limit=5, result=_job_result,
-              empty="No preparation job yet.", refresh=True)
+              empty="No preparation job yet.", refresh=True, widgets=PREPARE_WIDGETS)
     st.subheader("Preprocessing audit")
     _audit_section(artifacts)
     st.subheader("Head pose for a registered dataset")

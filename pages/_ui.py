@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Callable, Generic, Iterable, Sequence, TypeVar
 
-import numpy as np
+import cv2
 import pandas as pd
 import streamlit as st
 
@@ -168,8 +168,13 @@ def group_columns(df: pd.DataFrame, max_values: int = 12) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=2048)
-def _thumbnail(path: str, size: int) -> np.ndarray | None:
-    return thumbnail(path, size)
+def _thumbnail(path: str, size: int) -> bytes | None:
+    """The thumbnail PNG-encoded once: a rerun sends the cached bytes instead of encoding the pixels again."""
+    img = thumbnail(path, size)
+    if img is None:
+        return None
+    ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    return png.tobytes() if ok else None
 
 
 def image_grid(paths: Iterable[str], captions: Iterable[str] | None = None, n_cols: int = 8, size: int = 96,

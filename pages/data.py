@@ -12,6 +12,7 @@ from core.labels import EMOTIONS
 from core.manifest import SPLITS
 from core.registry import BAD_IMAGE_FORMATS, FORMATS, load_and_register, remove_dataset
 from pages._data_prepare import render_prepare_section
+from pages._words import DATA_WIDGETS, gui_message
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
                        group_columns, image_grid, load_dataset_manifest, registered_datasets, set_demo_opt_out,
                        show_figure, show_load_report, synthetic_badge, run_through_app)
@@ -129,7 +130,7 @@ def datasets_tab(artifacts: Path) -> None:
         st.caption("No demographic columns in this dataset: counts by emotion and split only.")
     composition(df, group)
     st.markdown("#### Sample faces")
-    sample_grid(df, group)
+    st.fragment(sample_grid)(df, group)  # its filters and "other faces" rerun only the grid
     with st.expander("Remove this dataset"):
         st.write("Removes the registration (and, for the synthetic demo, its generated images). "
                  "Your source files are never touched.")
@@ -198,7 +199,7 @@ def register_tab(artifacts: Path) -> None:
                 df, info = load_and_register(fmt, path.strip(), name.strip(), artifacts, demographics=demographics,
                                              overwrite=overwrite, **kwargs)
         except (FerBiasError, FileExistsError, ValueError, OSError) as exc:
-            st.error(str(exc))
+            st.error(gui_message(exc, DATA_WIDGETS))
             return
         rep = info.load_report
         left = f" Left out: {rep.get('n_excluded', 0)} excluded label(s), {rep.get('n_skipped', 0)} skipped " \
@@ -240,7 +241,8 @@ artifacts = artifacts_dir()
 st.title("Data")
 ensure_default_dataset(artifacts)
 _show_flash()
-tab_data, tab_add, tab_prep = st.tabs(["Datasets", "Add a dataset", "Prepare EiLA videos"], key="data_tabs")
+tab_data, tab_add, tab_prep = st.tabs(["Datasets", "Add a dataset", "Prepare EiLA videos"], key="data_tab",
+                                      bind="query-params")  # a reload reopens the tab
 with tab_data:
     datasets_tab(artifacts)
 with tab_add:

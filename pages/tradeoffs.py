@@ -17,6 +17,7 @@ from core.evaluation.results import ConfigResult, reference_results, results_tab
 from core.evaluation.runs import list_runs
 from core.evaluation.sets import group_by_set, set_families, set_tradeoff_table
 from core.palette import group_colours
+from pages._tables import p_text, paired_groups_view, pct_interval
 from pages._ui import artifacts_dir, result_provenance, run_through_app, show_figure
 
 run_through_app()
@@ -50,6 +51,19 @@ def _recall(predictions: pd.DataFrame, attribute: str) -> pd.DataFrame:
 def _stamp(path: Path) -> float:
     files = [path / n for n in ("predictions.parquet", "metrics.json", "config.json", "label.json", "leakage.json")]
     return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
+
+
+def _one_note_per_situation(notes: list[str], names: list[str], most: int = 6) -> list[str]:
+    """``"<run>: <note>"`` lines merged by note: ``"4 runs (a, b, ...): <note>"`` instead of the note 4 times."""
+    by_note: dict[str, list[str]] = {}
+    for line in notes:
+        name = next((n for n in sorted(names, key=len, reverse=True) if line.startswith(f"{n}: ")), None)
+        note = line[len(name) + 2:] if name else line
+        by_note.setdefault(note, []).append(name or "")
+    out = [note if len(who) == 1 and not who[0] else f"{who[0]}: {note}" if len(who) == 1 else
+           f"{len(who)} runs ({', '.join(w.split(' · ')[0] for w in who[:4])}{', ...' if len(who) > 4 else ''}): {note}"
+           for note, who in by_note.items()]
+    return out[:most] + (["..."] if len(out) > most else [])
 
 
 st.title("Trade-offs: accuracy and fairness across configurations")
@@ -109,7 +123,7 @@ if chosen:
     for line in leak_warnings[:8]:
         st.warning(f"Identity leakage · {line}", icon=":material/visibility:")
     if leak_notes:
-        st.caption("Identity leakage: " + " · ".join(leak_notes[:6]) + (" ..." if len(leak_notes) > 6 else ""))
+        st.caption("Identity leakage: " + " · ".join(_one_note_per_situation(leak_notes, [labels[p] for p in chosen])))
 if not results:
     st.warning("Nothing selected: switch on the published results or choose runs.")
     st.stop()
@@ -169,9 +183,12 @@ def _charts(k: int, eset, members: list[ConfigResult], groups: list[str], title:
     if chance:
         st.warning("Not better than chance (the accuracy interval includes 1/7 = 14.3%), left off the Pareto "
                    "front: " + "; ".join(chance), icon=":material/block:")
-    missing = [f"{r.name}: {r.note}" for r in members if r.report is None]
+    missing = [r for r in members if r.report is None]
     if missing:
-        st.caption("No groups for: " + " · ".join(missing))
+        notes = sorted({r.note for r in missing})
+        st.info(f"{len(missing)} of {len(members)} results have no {attribute} groups, so they have no bars here "
+                f"({'; '.join(notes[:3])}). Choose another group attribute above, or evaluate on a dataset with "
+                f"{attribute} labels.", icon=":material/group_off:")
     no_id = [f"{r.name}: {r.report.summary['n_missing_persons']}" for r in members
              if r.report is not None and r.report.summary.get("n_missing_persons")]
     if no_id:
@@ -189,7 +206,7 @@ def _tables(k: int, eset, members: list[ConfigResult], side_by_side: bool) -> No
     st.dataframe(results_table(members, formatted=True), key=f"to_table_{k}")
     st.download_button("Download table (CSV)", results_table(members).to_csv().encode("utf-8"),
                        file_name=f"tradeoffs_{attribute.replace(' ', '_')}_{k + 1}.csv", mime="text/csv",
-                       key=f"to_csv_{k}")
+                       key=f"to_csv_{k}", on_click="ignore")
     with_preds = [r for r in members if r.predictions is not None]
     if with_preds:
         st.markdown("**Recall of each emotion by group**")
@@ -258,36 +275,42 @@ if use_ref:
                     + "\n- The published numbers come from the seed's own EiLA test set (815 frames after its face "
                       "detector), so they form an evaluation set of their own.")
 
-st.subheader("Compare two configurations (paired)")
-paired = [r for r in results if r.predictions is not None]
-if len(paired) < 2:
-    st.info("A paired comparison needs per-sample predictions of two runs on the same test set (the published "
-            "results have none). Evaluate two models on the same dataset to compare them here.")
-else:
-    names = [r.name for r in paired]
+def _paired_section(paired: list[ConfigResult], attribute: str, n_boot: int, confidence: float,
+                    min_persons: int) -> None:
+    """Two runs on the same evaluation set, face by face; its selectors rerun only this section."""
+    paired = [r for r in paired if any(o.name != r.name and o.eval_set == r.eval_set for o in paired)]
+    if not paired:
+        st.info("No two runs were evaluated on the same faces: a paired comparison needs the same frames. Evaluate "
+                "a second model on the dataset and split of one of the runs.")
+        return
+    names = [r.name for r in paired]  # only runs with a partner on their evaluation set
     p1, p2 = st.columns(2)
     a_name = p1.selectbox("Configuration A", names, index=0, key="to_cmp_a")
     same = [r.name for r in paired if r.eval_set == paired[names.index(a_name)].eval_set and r.name != a_name]
-    b_name = p2.selectbox("Configuration B (same evaluation set)", same or ["(none on the same set)"],
-                          key="to_cmp_b")
-    if not same:
-        st.info("No other run was evaluated on the same set as A: a paired comparison needs the same frames.")
-    else:
-        ra, rb = paired[names.index(a_name)], paired[names.index(b_name)]
-        try:
-            c = _compare(ra.predictions, rb.predictions, attribute, n_boot, confidence, int(min_persons))
-        except ValueError as exc:
-            st.error(str(exc))
-        else:
-            o = c["overall"]
-            m1, m2, m3 = st.columns(3)
-            m1.metric("Δ accuracy (B − A)", f"{100 * o['diff']:+.1f} pts",
-                      help=f"{confidence:.0%} interval {100 * o['ci_low']:+.1f} to {100 * o['ci_high']:+.1f}")
-            m1.caption(f"[{100 * o['ci_low']:+.1f}, {100 * o['ci_high']:+.1f}] · {o['method']}")
-            m2.metric("Bootstrap p", f"{o['p_value']:.3g}")
-            m3.metric("McNemar p", f"{o['mcnemar_p_value']:.3g}")
-            m3.caption(f"{o['mcnemar_method']}: {o['mcnemar_only_a']} only A right, {o['mcnemar_only_b']} only B "
-                       f"right; treats samples as independent")
-            st.caption(f"n = {o['n_samples']} shared samples" + (f" of {o['n_persons']} persons"
-                                                                 if o["n_persons"] else ""))
-            st.dataframe(c["groups"], key="to_cmp_groups")
+    b_name = p2.selectbox("Configuration B (evaluated on the same faces)", same, key="to_cmp_b")
+    ra, rb = paired[names.index(a_name)], paired[names.index(b_name)]
+    try:
+        c = _compare(ra.predictions, rb.predictions, attribute, n_boot, confidence, min_persons)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    o = c["overall"]
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Accuracy of B minus A", f"{100 * o['diff']:+.1f} points",
+              help=f"{confidence:.0%} interval {100 * o['ci_low']:+.1f} to {100 * o['ci_high']:+.1f} points")
+    m1.caption(f"{pct_interval(o['ci_low'], o['ci_high'], signed=True)} points · {o['method']}")
+    m2.metric("Bootstrap p", p_text(o["p_value"]))
+    m3.metric("McNemar p", p_text(o["mcnemar_p_value"]))
+    m3.caption(f"{o['mcnemar_method']}: {o['mcnemar_only_a']} faces only A got right, {o['mcnemar_only_b']} only B; "
+               "treats faces as independent")
+    st.caption(f"{o['n_samples']} faces in both runs" + (f", of {o['n_persons']} persons" if o["n_persons"] else ""))
+    st.dataframe(paired_groups_view(c["groups"]), key="to_cmp_groups", hide_index=True)
+
+
+st.subheader("Compare two configurations (paired)")
+paired = [r for r in results if r.predictions is not None]
+if len(paired) < 2:
+    st.info("A paired comparison needs per-face predictions of two runs on the same test set (the published "
+            "results have none). Evaluate two models on the same dataset to compare them here.")
+else:
+    st.fragment(_paired_section)(paired, attribute, n_boot, confidence, int(min_persons))

@@ -16,6 +16,7 @@ from core.runs.spec import RunSpec
 from core._precision import PRECISIONS
 from core.training.config import TrainConfig
 from pages._jobs import job_panel
+from pages._mixes import mix_editor, mix_preview, mix_text, role_defaults
 from pages._runs_tab import curves, runs_section
 from pages._train_settings import training_settings
 from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets, run_through_app
@@ -122,19 +123,23 @@ def _train_section() -> None:
         st.info("No dataset is registered yet: add EiLA, FER2013 and SFEW (or any dataset) on the Data page.")
         return
     names = [d.name for d in datasets]
+    roles_found = role_defaults(names, ROLES)
     mode = st.radio("configurations", ["Table 3 preset (11 configurations)", "Custom mixes"], horizontal=True,
-                    key="tl_mode", index=0 if len(names) >= len(ROLES) else 1,
-                    help="The preset needs three registered datasets (EiLA, FER2013, SFEW).")
+                    key="tl_mode", index=0 if roles_found else 1,
+                    help="The preset needs three different registered datasets for EiLA, FER2013 and SFEW; it "
+                         "opens first when datasets with those names are registered.")
     config: dict
     if mode.startswith("Table 3"):
         cols = st.columns(3)
-        roles = {r: cols[i].selectbox(f"dataset used as {r}", names, index=_default_index(names, r),
+        roles = {r: cols[i].selectbox(f"dataset used as {r}", names,
+                                      index=names.index(roles_found[r]) if roles_found else min(i, len(names) - 1),
                                       key=f"tl_role_{r}") for i, r in enumerate(ROLES)}
         try:
             all_specs = table3_preset(roles["EiLA"], roles["FER2013"], roles["SFEW"])
         except ValueError:
             st.info("The preset mixes EiLA into SFEW and FER2013: choose three different datasets "
-                    f"(registered: {', '.join(names)}). Register missing ones on the Data page.")
+                    f"(registered: {', '.join(names)}). Register missing ones on the Data page, or build your own "
+                    "mixes under Custom mixes.")
             return
         chosen = st.multiselect("configurations to train", [s.name for s in all_specs],
                                 default=[s.name for s in all_specs], key="tl_only")
@@ -143,27 +148,19 @@ def _train_section() -> None:
                   "only": [s.name for s in specs]}
         eval_default = roles["EiLA"]
     else:
-        st.caption("One row per configuration: a base dataset, optionally plus a fraction of another dataset's "
-                   "train and validation rows per class.")
-        table = st.data_editor(
-            pd.DataFrame({"base": [names[0]], "extra": [None], "percent": [0.0]}), num_rows="dynamic",
-            key="tl_custom", width="stretch",
-            column_config={"base": st.column_config.SelectboxColumn("base", options=names, required=True),
-                           "extra": st.column_config.SelectboxColumn("extra (optional)", options=names),
-                           "percent": st.column_config.NumberColumn("% of extra", min_value=0.0, max_value=100.0)})
-        specs, texts = [], []
-        for row in table.dropna(subset=["base"]).itertuples():
-            extra = row.extra if isinstance(row.extra, str) and row.extra else None
-            text = row.base if extra is None else f"{row.base}+{extra}:{float(row.percent or 0) / 100:g}"
-            try:
-                specs.append(MixSpec.parse(text))
-                texts.append(text)
-            except ValueError as exc:
-                st.error(f"Row {row.Index + 1}: {exc}")
-        config = {"mix": texts}
+        specs = mix_editor(names)
+        config = {"mix": [mix_text(s) for s in specs]}
         with_test = [n for n in names if (_manifest(n)["split"] == "test").any()]
         eval_default = names[_default_index(names, "EiLA")] if not with_test else \
             with_test[_default_index(with_test, "EiLA")]
+    if specs:
+        with st.expander(f"Training data of the {len(specs)} configuration(s), per class", expanded=False,
+                         icon=":material/table_chart:"):
+            st.caption("Rows each configuration trains and validates on: its base dataset's train and validation "
+                       "rows, plus, for each split and class of the extra dataset, floor(fraction x rows) drawn "
+                       "from it.")
+            st.dataframe(mix_preview(tuple(specs), _manifest, tuple((d.name, d.created) for d in datasets)),
+                         key="tl_mix_preview", width="stretch")
     c1, c2 = st.columns(2)
     eval_name = c1.selectbox("evaluate on dataset", names, index=names.index(eval_default), key="tl_eval")
     eval_split = c2.selectbox("split", ["test", "validation", "train"], key="tl_eval_split",
@@ -191,12 +188,17 @@ def _train_section() -> None:
                     "splits.", icon=":material/lightbulb:")
         return
     st.dataframe(plan, hide_index=True, key="tl_plan", width="stretch",
-                 column_config={"finished": st.column_config.CheckboxColumn("already trained")})
+                 column_config={"finished": st.column_config.CheckboxColumn("already trained"),
+                                "run_id": "run folder", "train": "training images", "validation": "validation images"})
     todo = int((~plan["finished"]).sum())
     st.caption(f"{todo} configuration(s) to train, {len(plan) - todo} already finished (kept, never retrained). "
                "Frozen backbone features are computed once per image and reused by every configuration.")
-    if any(j.state == "running" for j in list_jobs(artifacts, KIND)):
-        st.warning("A sweep is already running; starting another shares the machine's cores.")
+    active = [j for j in list_jobs(artifacts, KIND) if j.state == "running"]
+    if active:
+        mine = st.session_state.get("tl_started") in {j.path.name for j in active}
+        st.info(("Your training job" if mine else "A training job") + f" `{active[0].job_id}` is still running: "
+                "follow it on the Progress tab. Configurations it has finished are marked above; starting another "
+                "job now would share the machine's cores with it and make both slower.", icon=":material/schedule:")
     config.update({"eval_dataset": eval_name, "eval_split": eval_split, "artifacts": str(artifacts)})
     config.update({"split_rule": split_rule, "split_seed": split_seed} if split_rule else {})
     ready = _weights_ready(cfg)
@@ -205,8 +207,8 @@ def _train_section() -> None:
         job = start_job(RunSpec(KIND, config, cfg), artifacts)
         st.session_state["tl_started"] = job.name
         st.rerun()
-    if st.session_state.get("tl_started"):
-        st.success(f"Started job {st.session_state['tl_started']}: progress below.")
+    if st.session_state.get("tl_started") and not active:
+        st.success(f"Started job {st.session_state['tl_started']}: its progress is on the Progress tab.")
 
 
 # ----------------------------------------------------------------------------- progress
@@ -281,11 +283,15 @@ def _load_section() -> None:
                                              "label": f"{info['name']} on {data}",
                                              "precision": "float32" if info["name"] == "fer" else precision}),
                         artifacts)
-        st.success(f"Started {job.name}: follow it in the Progress tab; results appear on the Trade-offs and "
-                   "Misclassified faces pages.")
+        st.session_state["tl_eval_started"] = job.name
+        st.rerun()  # the Progress tab (drawn above this one) lists the new job at once
+    if st.session_state.get("tl_eval_started"):
+        st.success(f"Started {st.session_state['tl_eval_started']}: follow it on the Progress tab; its accuracy "
+                   "shows there when it ends, and its results on the Trade-offs and Misclassified faces pages.")
 
 
-tab_train, tab_progress, tab_runs, tab_load = st.tabs(["Train", "Progress", "Runs", "Load a model"])
+tab_train, tab_progress, tab_runs, tab_load = st.tabs(["Train", "Progress", "Runs", "Load a model"],
+                                                     key="tl_tab", bind="query-params")  # a reload reopens it
 with tab_train:
     _train_section()
 with tab_progress:

@@ -10,44 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests._app_pages import EXISTING, REPO, app_page_titles
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from tests._browser import CHROMIUM, CHROMIUM_ARGS, problems as _problems, serve, settle as _settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TITLES = app_page_titles()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"streamlit did not become healthy at {url} within {timeout:.0f} s")
 
 
 def _serve(tmp_path_factory, artifacts: Path):
@@ -55,26 +27,8 @@ def _serve(tmp_path_factory, artifacts: Path):
     if not CHROMIUM.is_file():
         pytest.skip(f"no Debian chromium at {CHROMIUM} (install it with `apt-get install chromium`)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    port = _free_port()
-    env = dict(os.environ, FERBIAS_ARTIFACTS=str(artifacts))
-    log = open(tmp_path_factory.mktemp("browser_log") / "streamlit.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with serve(REPO / "app.py", artifacts, tmp_path_factory.mktemp("browser_log") / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.seek(0)
-        print(log.read()[-3000:])
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -98,33 +52,6 @@ def runs_app(tmp_path_factory):
                                        weights="imagenet")}
     for url in _serve(tmp_path_factory, artifacts):
         yield url, artifacts, runs
-
-
-def _settle(page, timeout: float = 240.0, quiet_s: float = 2.5) -> None:
-    """Wait until the page shows content and no script run is in progress for ``quiet_s`` seconds."""
-    deadline, quiet_since = time.time() + timeout, None
-    while time.time() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
-        ready = page.locator('[data-testid="stMain"] [data-testid="stElementContainer"]').count() > 0
-        if ready and not running:
-            quiet_since = quiet_since or time.time()
-            if time.time() - quiet_since >= quiet_s:
-                return
-        else:
-            quiet_since = None
-        time.sleep(0.25)
-    raise TimeoutError(f"{page.url} still running after {timeout:.0f} s")
-
-
-def _problems(page) -> list[str]:
-    out = [f"exception: {t}" for t in page.locator('[data-testid="stException"]').all_inner_texts()]
-    out += [f"error: {t}" for t in page.locator('[data-testid="stAlertContentError"]').all_inner_texts()]
-    body = page.locator("body").inner_text()
-    if "Traceback (most recent call last)" in body:
-        out.append("traceback in page text")
-    if "Page not found" in body:
-        out.append("page not found")
-    return out
 
 
 def test_every_page_opens_without_errors(app_url, tmp_path):
@@ -301,3 +228,52 @@ def test_figures_export_as_svg_keep_group_colours_across_pages_and_a_bar_opens_i
         page.screenshot(path=str(shots / "misclassified_from_bar.png"), full_page=True)
         faces = next(c for c in _bar_colours(page) if "Black" in c)
         assert faces["Black"] == bars["Black"] and faces.get("White") == bars.get("White"), (faces, bars)
+
+
+@pytest.fixture(scope="module")
+def small_demo_app(tmp_path_factory):
+    """An app on a small synthetic demo (63 test faces) and no runs: the cheapest job to start is evaluating fer."""
+    from core.demo import DemoConfig, ensure_demo
+
+    artifacts = tmp_path_factory.mktemp("browser_jobs") / "artifacts"
+    ensure_demo(artifacts, config=DemoConfig(n_persons={"Light": 6, "Medium": 6, "Dark": 6}, images_per_person=7,
+                                             image_size=48))
+    for url in _serve(tmp_path_factory, artifacts):
+        yield url, artifacts
+
+
+def test_jobs_panel_shows_a_finished_jobs_accuracy_without_a_reload(small_demo_app, tmp_path):
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    url, artifacts = small_demo_app
+    shots = Path(os.environ.get("FERBIAS_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(f"{url}/misclassified")
+            _settle(page)
+            assert not _problems(page), _problems(page)
+            page.locator(".st-key-mc_eval_go button").click()
+            # the panel refreshes itself while the job runs and reruns the page when it ends: no page.reload()
+            page.get_by_text(re.compile(r"accuracy \d+\.\d % \[\d+\.\d, \d+\.\d\] on \d+ images")).first.wait_for(
+                timeout=600_000)
+            _settle(page, quiet_s=1.5)
+            assert not _problems(page), _problems(page)
+            assert page.get_by_text("Gallery and confusion").count() > 0  # the finished run is on the page too
+            page.screenshot(path=str(shots / "jobs_misclassified.png"), full_page=True)
+            page.goto(f"{url}/train_or_load?tl_tab=Progress")  # a deep link opens the tab it names
+            _settle(page)
+            assert page.get_by_role("tab", name="Progress", selected=True).count() == 1
+            assert page.get_by_text(re.compile(r"accuracy \d+\.\d % \[")).count() > 0
+            page.screenshot(path=str(shots / "jobs_progress_tab.png"), full_page=True)
+            for tab in ("Train", "Runs"):
+                page.get_by_role("tab", name=tab).click()
+                _settle(page, quiet_s=1.0)
+                assert not _problems(page), (tab, _problems(page))
+                page.screenshot(path=str(shots / f"train_or_load_{tab.lower()}.png"), full_page=True)
+        finally:
+            browser.close()

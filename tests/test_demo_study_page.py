@@ -80,5 +80,6 @@ def test_failed_job_shows_its_log(artifacts, monkeypatch):
     (job / "log.txt").write_text("error: the registered 'Synthetic demo' was drawn with other settings\n")
     at = _home(artifacts, monkeypatch).run()
     assert not at.exception
-    assert any("stopped" in e.value for e in at.error)
+    assert any("failed (exit code 2): the registered 'Synthetic demo' was drawn with other settings" in e.value
+               for e in at.error)
     assert any("drawn with other settings" in c.value for c in at.code)

@@ -43,6 +43,10 @@ def tiny_runs(tiny_runs_src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return private_artifacts(tiny_runs_src, tmp_path, monkeypatch)
 
 
+def _chart(at, key: str):
+    return next(c for c in at.get("plotly_chart") if c.key == key)
+
+
 def test_tradeoffs_on_reference_results(artifacts: Path) -> None:
     at = _ok(_page("tradeoffs.py").run())
     assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 1
@@ -58,6 +62,9 @@ def test_tradeoffs_on_reference_results(artifacts: Path) -> None:
 
 def test_tradeoffs_on_tiny_runs(tiny_runs: Path) -> None:
     at = _ok(_page("tradeoffs.py").run())
+    leakage = [c.value for c in at.caption if c.value.startswith("Identity leakage")]
+    assert len(leakage) == 1 and leakage[0].count("leakage not checked") == 1, leakage  # one line for both runs
+    assert "2 runs (" in leakage[0], leakage
     # two evaluation sets (the tiny runs' and the published one): one table and one front each
     assert [h.value.split(" · ")[0] for h in at.header] == ["Synthetic", "EiLA test split as published by Chen (2024), TScIT 41"]
     tables = [d.value for d in at.dataframe if "n frames (persons)" in d.value.columns]
@@ -118,8 +125,13 @@ def test_misclassified_on_tiny_runs(tiny_runs: Path) -> None:
     assert "mc_cell" not in at.session_state
     at.multiselect(key="mc_groups").set_value(["Mixed"]).run()
     _ok(at)
-    # accuracy per group, confusion matrix, pose x group and the paired tab rendered in the same run
-    assert [c.key for c in at.get("plotly_chart")] == ["mc_group_acc", "mc_cm", "mc_pose_fig", "mc_pair_fig"]
+    # accuracy per group and the confusion matrix; closed tabs are not computed
+    assert [c.key for c in at.get("plotly_chart")] == ["mc_group_acc", "mc_cm"] and not at.metric
+    at.session_state["mc_tab"] = "Pose × group"  # what a click on the tab stores
+    _ok(at.run())
+    assert [c.key for c in at.get("plotly_chart")] == ["mc_pose_fig"]
+    at.session_state["mc_tab"] = "Two runs side by side"
+    _ok(at.run())
     assert {m.label for m in at.metric} == {"both right", "only A right", "only B right", "both wrong"}
 
 
@@ -153,3 +165,22 @@ def test_a_group_bar_clicked_on_tradeoffs_opens_that_groups_faces(tiny_runs: Pat
     assert at.selectbox(key="mc_cm_group").value == "White"
     assert any("opened from Trade-offs" in i.value for i in at.info)
     assert "mc_open_group" not in at.session_state
+
+
+def test_misclassified_groups_filter_the_confusion_matrix_and_only_paired_runs_are_offered(tiny_runs: Path) -> None:
+    other = synthetic_predictions(seed=3, skill=0.5)
+    other["sample_id"] = "other-" + other["sample_id"]  # evaluated on other faces: nothing to pair with
+    make_run(tiny_runs, "run-c", other, "other set")
+    at = _page("misclassified.py")
+    at.session_state["mc_run"] = str(tiny_runs / "runs" / "run-a")
+    _ok(at.run())
+    n_all = int(_chart(at, "mc_cm").proto.spec.split('"text":"all groups (n=')[1].split(")")[0])
+    at.multiselect(key="mc_groups").set_value(["Mixed"]).run()
+    _ok(at)
+    spec = _chart(at, "mc_cm").proto.spec
+    assert '"text":"Mixed (n=12)' in spec and n_all == 72, n_all  # 2 Mixed persons x 6 frames, of 12 x 6
+    at.session_state["mc_tab"] = "Two runs side by side"
+    _ok(at.run())
+    names = at.selectbox(key="mc_run_b").options
+    assert any("mixed" in n for n in names) and not any("other set" in n for n in names), names
+    assert "sample_id in common" not in " ".join(e.value for e in at.error)

@@ -200,3 +200,21 @@ def test_table3_sweep_with_the_person_disjoint_split(artifacts, monkeypatch):
     at.selectbox(key="tl_weights").set_value("random").run()  # weights are chosen up front (no ImageNet offline)
     at.button(key="tl_start").click().run()
     assert (started[0].config["split_rule"], started[0].config["split_seed"]) == ("person-disjoint", 0)
+
+
+def test_preset_needs_fitting_datasets_and_the_mix_editor_previews_sizes_per_class(artifacts, monkeypatch):
+    register_dataset(_manifest("EiLA crops", 10), "EiLA crops", "manifest", {}, artifacts)  # no FER2013 or SFEW
+    register_dataset(_manifest("Faces", 4, ("train", "validation", "test")), "Faces", "manifest", {}, artifacts)
+    at = _app(artifacts, monkeypatch).run()
+    assert not at.exception
+    assert at.radio(key="tl_mode").value == "Custom mixes"  # not EiLA crops in two preset slots
+    at.multiselect(key="tl_mix_bases").set_value(["Faces"])
+    at.selectbox(key="tl_mix_extra").set_value("EiLA crops").run()
+    at.multiselect(key="tl_mix_percents").set_value([0, 10, 50]).run()
+    assert not at.exception
+    plan = _table(at, "run_id")
+    assert plan["configuration"].tolist() == ["Faces only", "Faces + 10% EiLA crops", "Faces + 50% EiLA crops"]
+    preview = next(d.value for d in at.dataframe if "happy" in d.value.columns)
+    # 4 rows per class and split of Faces (train + validation) plus floor(f x 10) per class and split of the extra
+    assert preview.loc["Faces only", "happy"] == 8 and preview.loc["Faces + 10% EiLA crops", "happy"] == 8 + 2
+    assert preview.loc["Faces + 50% EiLA crops", "train"] == 28 + 35

@@ -1,0 +1,211 @@
+"""Interaction latency of the app in a real browser, against Streamlit's own floor.
+
+Draws the synthetic demo into a temporary artifacts folder with four evaluation
+runs on its test split (predictions drawn per skin-tone group, with the demo's
+bias, so no model is trained or loaded), serves the app headless
+(``streamlit run app.py --server.headless true``) and drives it in headless
+Debian chromium (Playwright): ten typical interactions on Misclassified faces
+and Trade-offs (filters, toggles, a confusion-cell click, a run switch, a tab,
+a page switch), each timed from the click until the page shows the updated
+content and no script run or stale element is left. The same round trip is
+timed on a one-widget Streamlit page (a button and a counter), Streamlit's
+floor on this machine, served the same way. Every interaction is repeated
+``--repeat`` times (alternating with the floor) and its median is used.
+
+The last line is ``ratio=<median interaction time / median floor time>``
+(goal <= 3).
+
+Usage::
+
+    .venv/bin/python bench/ui_latency.py [--repeat 3] [--shots DIR] [--keep]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from core.labels import EMOTIONS  # noqa: E402
+from tests._browser import CHROMIUM, CHROMIUM_ARGS, RUNNING_JS, serve, settle  # noqa: E402
+
+FLOOR_APP = '''import streamlit as st
+n = st.session_state.setdefault("n", 0)
+if st.button("Click", key="floor"):
+    st.session_state["n"] = n = n + 1
+st.write(f"clicked {n}")
+'''
+#: per-run skill by skin-tone group: a run's chance of copying the true label
+SKILLS = {"baseline": {"Light": 0.80, "Medium": 0.85, "Dark": 0.50},
+          "more Dark faces": {"Light": 0.79, "Medium": 0.83, "Dark": 0.62},
+          "stronger head": {"Light": 0.86, "Medium": 0.88, "Dark": 0.55},
+          "frozen backbone": {"Light": 0.70, "Medium": 0.74, "Dark": 0.45}}
+
+
+def demo_runs(artifacts: Path, n_boot: int = 200) -> list[Path]:
+    """The demo dataset plus one evaluation run per entry of :data:`SKILLS` on its test split."""
+    from core.demo import ensure_demo
+    from core.evaluation.runs import write_evaluation
+    from core.manifest import load_manifest
+
+    info = ensure_demo(artifacts)
+    rows = load_manifest(info.path / "manifest.parquet")
+    rows = rows[rows["split"] == "test"].reset_index(drop=True)
+    out = []
+    for k, (name, skill) in enumerate(SKILLS.items()):
+        rng = np.random.default_rng(k)
+        copy = rng.random(len(rows)) < rows["race"].map(skill).to_numpy(float)
+        pred = np.where(copy, rows["label"], rng.choice(EMOTIONS, len(rows)))
+        probs = rng.dirichlet(np.ones(len(EMOTIONS)), len(rows)) * 0.5
+        probs[np.arange(len(rows)), [EMOTIONS.index(p) for p in pred]] += 0.5
+        preds = rows.assign(true=rows["label"], pred=pred, correct=rows["label"] == pred,
+                            confidence=probs.max(axis=1), **{f"prob_{e}": probs[:, j] for j, e in enumerate(EMOTIONS)})
+        preds["nll"] = -np.log(np.clip(probs[np.arange(len(rows)), [EMOTIONS.index(t) for t in preds["true"]]], 1e-7,
+                                       1))
+        run = artifacts / "runs" / f"bench-{k}"
+        write_evaluation(preds, run, {"label": name, "model": f"bench-{k}", "model_name": name,
+                                      "dataset": {"name": info.name, "path": str(info.path / "manifest.parquet")},
+                                      "synthetic": True, "split": "test", "n_samples": int(len(preds))},
+                         n_boot=n_boot)
+        out.append(run)
+    return out
+
+
+def _main_text(page) -> str:
+    return page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').innerText")
+
+
+def timed(page, action, expect: str | None = None, gone: str | None = None, timeout_s: float = 120.0) -> float:
+    """Seconds from ``action(page)`` until the main block's text changed (shows ``expect``, lost ``gone``) and no
+    script run or stale element is left."""
+    before = _main_text(page)
+    t0 = time.perf_counter()
+    action(page)
+    page.wait_for_function(
+        """([before, expect, gone, running]) => {
+            const text = document.querySelector('[data-testid="stMain"]').innerText;
+            if (text === before || eval(running)()) return false;
+            return (!expect || text.includes(expect)) && (!gone || !text.includes(gone));
+        }""", arg=[before, expect, gone, RUNNING_JS], timeout=timeout_s * 1000, polling="raf")
+    return time.perf_counter() - t0
+
+
+def _pick(key: str, option: str):
+    """Open the select box or multiselect with widget key ``key`` and click ``option``."""
+    def act(page) -> None:
+        page.locator(f".st-key-{key} input[role='combobox']").click()
+        page.get_by_role("option", name=option, exact=True).click()
+    return act
+
+
+def _click_text(key: str, text: str):
+    return lambda page: page.locator(f".st-key-{key}").get_by_text(text, exact=True).click()
+
+
+def _cell(page) -> None:
+    """Click the confusion matrix cell true happy -> predicted happy (the heatmap's 4th row and column)."""
+    box = page.locator(".st-key-mc_cm .nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 3.5 / 7, box["y"] + box["height"] * 3.5 / 7)
+
+
+def interactions(runs: list[str], rep: int) -> list[tuple[str, str, str | None, object, str | None, str | None]]:
+    """(name, page, tab, action, text to appear, text to go) of the ten timed interactions of repetition ``rep``."""
+    run_b, run_a = runs[rep % 2], runs[rep % 2]  # another run each repetition: nothing cached by the browser
+    return [
+        ("Misclassified: Groups filter (Dark)", "misclassified", None, _pick("mc_groups", "Dark"), "Dark (n=", None),
+        ("Misclassified: Show correct", "misclassified", None, _click_text("mc_correct", "correct"), "% wrong", None),
+        ("Misclassified: True class filter (fear)", "misclassified", None, _pick("mc_true", "fear"), None, None),
+        ("Misclassified: confusion-cell click", "misclassified", None, _cell, "Gallery filtered to the clicked cell",
+         None),
+        ("Misclassified: clear the cell filter", "misclassified", None,
+         lambda p: p.locator(".st-key-mc_clear_cell button").click(), "Click a cell", None),
+        ("Misclassified: pose table by gender", "misclassified", "Pose × group", _pick("mc_pose_attr", "gender"),
+         "and gender", None),
+        ("Misclassified: run B switch", "misclassified", "Two runs side by side", _pick("mc_run_b", run_b),
+         f"B = {run_b}", None),
+        ("Misclassified: run switch", "misclassified", None, _pick("mc_run", run_a), None, None),
+        ("Trade-offs: published results off", "tradeoffs", None,
+         lambda p: p.locator(".st-key-to_use_ref label").click(), None, "Published: Chen"),
+        ("Page switch: Trade-offs -> Misclassified faces", "tradeoffs", None,
+         lambda p: p.locator('[data-testid="stSidebarNav"]').get_by_text("Misclassified faces").click(),
+         "Gallery and confusion", None),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="timings per interaction (median used)")
+    parser.add_argument("--shots", type=Path, default=None, help="save a screenshot after each interaction here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary artifacts folder (printed)")
+    args = parser.parse_args(argv)
+    if not CHROMIUM.is_file():
+        print(f"skipped: no Debian chromium at {CHROMIUM} (apt-get install chromium)")
+        return 0
+    from playwright.sync_api import sync_playwright
+
+    from core.evaluation.runs import read_run
+
+    tmp = Path(tempfile.mkdtemp(prefix="ui_latency_"))
+    artifacts = tmp / "artifacts"
+    t0 = time.perf_counter()
+    runs = [read_run(r).display_name for r in demo_runs(artifacts)]
+    print(f"demo dataset and {len(runs)} runs in {time.perf_counter() - t0:.1f} s under {artifacts}")
+    (tmp / "floor.py").write_text(FLOOR_APP)
+    times: dict[str, list[float]] = {}
+    with serve(ROOT / "app.py", artifacts, tmp / "app.log") as url, \
+            serve(tmp / "floor.py", artifacts, tmp / "floor.log", cwd=tmp) as floor_url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        app, floor = (browser.new_page(viewport={"width": 1400, "height": 1800}) for _ in range(2))
+        floor.goto(floor_url)
+        settle(floor, quiet_s=1.0)
+        for rep in range(args.repeat):
+            at = None
+            for i, (name, path, tab, action, expect, gone) in enumerate(interactions(runs, rep)):
+                if path != at or name.startswith(("Misclassified: run switch", "Trade-offs")):
+                    app.goto(f"{url}/{path}")  # a page as opened (the filters before it are kept otherwise)
+                    settle(app, quiet_s=1.0)
+                    at = path
+                if tab:
+                    app.get_by_role("tab", name=tab).click()
+                    settle(app, quiet_s=0.5)
+                try:
+                    times.setdefault(name, []).append(timed(app, action, expect, gone))
+                except Exception as exc:  # noqa: BLE001 - say which interaction and go on
+                    print(f"  {name}: failed ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})")
+                if args.shots and rep == 0:
+                    args.shots.mkdir(parents=True, exist_ok=True)
+                    app.screenshot(path=str(args.shots / f"latency_{i:02d}.png"), full_page=True)
+                times.setdefault("floor", []).append(
+                    timed(floor, lambda f: f.locator(".st-key-floor button").click(), "clicked"))
+                settle(floor, quiet_s=0.3)
+        browser.close()
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    floor_s = statistics.median(times.pop("floor"))
+    print(f"{'interaction':52s} {'median s':>9s} {'x floor':>8s}  all (s)")
+    medians = []
+    for name, ts in times.items():
+        if not ts:
+            continue
+        m = statistics.median(ts)
+        medians.append(m)
+        print(f"{name:52s} {m:9.3f} {m / floor_s:8.2f}  {' '.join(f'{t:.2f}' for t in ts)}")
+    print(f"{'floor: one-widget Streamlit page':52s} {floor_s:9.3f} {1.0:8.2f}")
+    if len(medians) < 10:
+        print(f"only {len(medians)} of 10 interactions could be timed")
+    median = statistics.median(medians)
+    print(f"median interaction {median:.3f} s, floor {floor_s:.3f} s")
+    print(f"ratio={median / floor_s:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

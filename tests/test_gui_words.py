@@ -1,0 +1,46 @@
+"""pages/_words.gui_message and pages/_tables: core's messages and tables as a researcher reads them."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from core._errors import DatasetExistsError, DataFormatError
+from core.registry import register_dataset
+from pages._tables import paired_groups_view
+from pages._words import DATA_WIDGETS, PREPARE_WIDGETS, gui_message
+
+
+def _manifest() -> pd.DataFrame:
+    return pd.DataFrame([{"sample_id": f"s{i}", "path": f"/nowhere/{i}.png", "dataset": "X", "split": "train",
+                          "label": "happy"} for i in range(3)])
+
+
+def test_duplicate_name_hints_to_tick_replace(artifacts):
+    register_dataset(_manifest(), "X", "manifest", {}, artifacts)
+    with pytest.raises(DatasetExistsError) as exc:
+        register_dataset(_manifest(), "X", "manifest", {}, artifacts)
+    text = gui_message(exc.value, DATA_WIDGETS)
+    assert "--" not in text and 'tick "Replace a registered dataset with the same name" to replace it' in text
+
+
+def test_flags_become_fields_or_disappear():
+    from core.registry import load_and_register
+
+    with pytest.raises(DataFormatError) as exc:
+        load_and_register("eila-crops", "/nowhere", "E", "/tmp/unused")
+    assert gui_message(exc.value, DATA_WIDGETS).endswith("needs the EiLA demographics CSV (the demographics CSV "
+                                                         "field)")
+    assert gui_message("pass another --out or the same settings", PREPARE_WIDGETS) == \
+        "choose another output folder or the same settings"
+    assert gui_message("choose another name (--name / --register)") == "choose another name"
+
+
+def test_paired_table_has_words_and_percentages():
+    groups = pd.DataFrame([{"group": "Dark", "n_samples": 196, "n_persons": 14, "low_n": False, "accuracy_a": 0.5561,
+                            "accuracy_b": 0.668, "diff": 0.112, "ci_low": -0.002, "ci_high": 0.227, "p_value": 0.0545,
+                            "mcnemar_p": 0.0357, "mcnemar_method": "exact binomial"}])
+    view = paired_groups_view(groups)
+    assert not {"low_n", "mcnemar_method", "n_samples"} & set(view.columns)
+    row = view.iloc[0]
+    assert (row["accuracy A"], row["B − A (points) [interval]"], row["images (persons)"]) == \
+        ("55.6 %", "+11.2 [-0.2, +22.7]", "196 (14)")
