@@ -20,11 +20,14 @@ $(STAMP): requirements.txt Makefile
 run: venv
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true --server.fileWatcherType none
 
+# two workers (pytest-xdist), each file on one worker so module fixtures are built once
+TEST_ARGS ?= -n 2 --dist loadfile
+
 test: venv
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(TEST_ARGS) tests
 
 test-fast: venv
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q $(TEST_ARGS) -m "not slow" tests
 
 bench: venv
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
