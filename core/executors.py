@@ -25,6 +25,8 @@ import socket
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from ._errors import ClusterUnavailableError
+
 #: Environment variable holding the default address of ``--executor ray``.
 ADDRESS_ENV = "FERBIAS_RAY_ADDRESS"
 #: Names of the executors (``--executor``).
@@ -46,6 +48,9 @@ class LocalExecutor:
         """Yield ``(index, fn(*item))`` for each item, in order; ``num_cpus`` is ignored here."""
         for i, item in enumerate(items):
             yield i, fn(*item)
+
+    def start(self) -> None:
+        """Nothing to start."""
 
     def close(self) -> None:
         """Nothing to release."""
@@ -91,6 +96,20 @@ def _reachable(host: str, port: int, timeout: float = 5.0) -> bool:
         return False
 
 
+def _use_token_if_available() -> None:
+    """Send Ray's authentication token when one is available and ``RAY_AUTH_MODE`` is not set.
+
+    A cluster started with ``ray start --head`` while a token exists
+    (``~/.ray/auth_token``, ``RAY_AUTH_TOKEN`` or ``RAY_AUTH_TOKEN_PATH``) requires
+    it, and Ray 2.60's driver does not send it unless ``RAY_AUTH_MODE=token``.
+    """
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    from ray._private.authentication.authentication_token_setup import maybe_enable_token_auth_if_token_available
+
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
 class RayExecutor:
     """Runs every item as one Ray task and yields results as tasks finish.
 
@@ -125,15 +144,16 @@ class RayExecutor:
 
         Raises
         ------
-        ConnectionError
-            No Ray cluster at the address; the message says how to start one.
+        core._errors.ClusterUnavailableError
+            No Ray cluster at the address (a ``ConnectionError``); the message says how to start one.
         """
         if self._ray is not None:
             return self._ray
         if self.address not in ("auto", "local"):
             host, _, port = self.address.rpartition(":")
             if not _reachable(host, int(port)):
-                raise ConnectionError(f"no Ray cluster at {self.address} (nothing listens there); {_START_HINT}")
+                raise ClusterUnavailableError(f"no Ray cluster at {self.address} (nothing listens there); "
+                                              f"{_START_HINT}")
         import ray
 
         env = {"PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p),
@@ -144,10 +164,11 @@ class RayExecutor:
             kwargs["include_dashboard"] = False
         else:
             kwargs["address"] = self.address
+            _use_token_if_available()
         try:
             ray.init(**kwargs)
         except ConnectionError as exc:
-            raise ConnectionError(f"no Ray cluster at address {self.address!r} ({exc}); {_START_HINT}") from None
+            raise ClusterUnavailableError(f"no Ray cluster at address {self.address!r} ({exc}); {_START_HINT}") from None
         self._ray = ray
         return ray
 

@@ -228,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
     check_training_output(artifacts)
     exit_cleanly_on_sigterm()
     with executor:
+        executor.start()  # connect before any long work: a missing cluster is reported now
         result = train_one(spec, train, evaluation, cfg, artifacts,
                            {"configuration": spec.to_dict(), "evaluation": eval_info, **load.record()},
                            reporter(args, spec.name), executor)

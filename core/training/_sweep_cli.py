@@ -63,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
         print(table.to_string(index=False))
         return 0
     check_training_output(artifacts)
-    progress = reporter(args, f"sweep {sweep}")
-    exit_cleanly_on_sigterm()
     with executor:
+        executor.start()  # connect before any long work: a missing cluster is reported now
+        progress = reporter(args, f"sweep {sweep}")
+        exit_cleanly_on_sigterm()
         results = run_sweep(specs, datasets, evaluation, cfg, artifacts, sweep, eval_info, progress=progress,
                             split_rule=rule, seeds=args.seeds, executor=executor)
     for it, res in zip(items, results):

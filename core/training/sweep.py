@@ -242,8 +242,9 @@ def train_one(spec: MixSpec, train: pd.DataFrame, evaluation: pd.DataFrame, cfg:
               executor: "LocalExecutor | RayExecutor | None" = None) -> RunResult:
     """One configuration's run (``python -m core train``): :func:`train_run` here, or one task on Ray.
 
-    On Ray the features are computed here first and this process writes the run
-    folder; ``data_info`` is recorded as :func:`train_run` records it, so the run
+    On Ray the task computes the features (into the artifacts' feature cache, which
+    must be on a shared file system) and trains; this process writes the run
+    folder. ``data_info`` is recorded as :func:`train_run` records it, so the run
     folder is the same wherever it trained.
     """
     if executor is None or executor.is_local:
@@ -253,8 +254,8 @@ def train_one(spec: MixSpec, train: pd.DataFrame, evaluation: pd.DataFrame, cfg:
     train, evaluation = check_training_data(train, evaluation)
     item = SweepItem(spec, train, run_id_for(spec.name, cfg, train, evaluation), cfg)
     todo = [] if is_finished(runs_dir(artifacts) / item.run_id) else [item]
-    channels = _cache_features(todo, evaluation, cfg, artifacts, progress) if todo and cfg.feature_cache else None
-    return _run_remote([item], todo, evaluation, artifacts, [data_info or {}], channels,
+    # the task computes its features into the shared cache, as train_run does here
+    return _run_remote([item], todo, evaluation, artifacts, [data_info or {}], None,
                        _SweepProgress(progress, len(todo), cfg.total_epochs), executor,
                        lambda it: train_run(it.train, evaluation, it.cfg, artifacts, it.name, data_info))[0]
 
