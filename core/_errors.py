@@ -50,3 +50,7 @@ class DatasetExistsError(FerBiasError, FileExistsError):
 
 class UnknownDatasetError(DataFormatError):
     """No registered dataset has the name asked for."""
+
+
+class ClusterUnavailableError(FerBiasError, ConnectionError):
+    """No Ray cluster answers at the address given (``--executor ray --address``)."""

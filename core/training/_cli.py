@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from ..executors import add_executor_options
 from ..paths import default_artifacts_dir
 from .config import TrainConfig
 
@@ -183,6 +184,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mix-seed", type=int, default=0, help="seed of the mixing draw")
     p.add_argument("--name", default=None, help="configuration name (default: e.g. 'SFEW + 10%% EiLA')")
     add_training_options(p)
+    add_executor_options(p)
 
 
 def reporter(args: argparse.Namespace, desc: str):
@@ -203,10 +205,12 @@ def exit_cleanly_on_sigterm() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..executors import executor_from_args
     from ..mixing import MixSpec, build_mix, evaluation_overlap
-    from .runner import train_run
+    from .sweep import train_one
 
     artifacts = artifacts_from_args(args)
+    executor = executor_from_args(args)  # the address is checked before any data is read
     cfg = config_from_args(args)
     spec = MixSpec.parse(args.base if not args.extra else f"{args.base}+{args.extra}:{args.fraction}",
                          seed=args.mix_seed)
@@ -223,9 +227,11 @@ def run(args: argparse.Namespace) -> int:
     train = build_mix(spec, load)
     check_training_output(artifacts)
     exit_cleanly_on_sigterm()
-    result = train_run(train, evaluation, cfg, artifacts, spec.name,
-                       {"configuration": spec.to_dict(), "evaluation": eval_info, **load.record()},
-                       reporter(args, spec.name))
+    with executor:
+        executor.start()  # connect before any long work: a missing cluster is reported now
+        result = train_one(spec, train, evaluation, cfg, artifacts,
+                           {"configuration": spec.to_dict(), "evaluation": eval_info, **load.record()},
+                           reporter(args, spec.name), executor)
     m = result.metrics
     state = "already finished (kept, not retrained)" if result.skipped else "finished"
     print(f"{spec.name}: {state}: {result.path}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..executors import add_executor_options
 from ._cli import (add_training_options, artifacts_from_args, check_training_output, config_from_args,
                    evaluation_from_args, exit_cleanly_on_sigterm, loader_from_args, reporter)
 
@@ -18,14 +19,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mix-seed", type=int, default=0, help="seed of the mixing draws")
     p.add_argument("--only", action="append", metavar="NAME", help="train only these configurations (repeatable)")
     p.add_argument("--plan", action="store_true", help="print sizes and which runs are finished; train nothing")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="train each configuration N times, with training seeds --seed, --seed + 1, ... "
+                        "(each its own run; default 1)")
     add_training_options(p)
+    add_executor_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..executors import executor_from_args
     from ..mixing import MixSpec, evaluation_overlap, table3_preset
     from .sweep import plan_sweep, run_sweep, sweep_status
 
     artifacts = artifacts_from_args(args)
+    executor = executor_from_args(args)  # the address is checked before any data is read
     cfg = config_from_args(args, check_weights=not args.plan)
     if args.preset:
         specs = table3_preset(args.eila, args.fer2013, args.sfew, seed=args.mix_seed)
@@ -43,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(overlap)
     datasets = loader_from_args(args, artifacts)
     evaluation, eval_info = evaluation_from_args(args, artifacts, datasets)
-    items = plan_sweep(specs, datasets, evaluation, cfg)
+    items = plan_sweep(specs, datasets, evaluation, cfg, args.seeds)
     sweep = args.preset or "custom"
     rule = datasets.record()
     if rule:
@@ -56,12 +63,15 @@ def run(args: argparse.Namespace) -> int:
         print(table.to_string(index=False))
         return 0
     check_training_output(artifacts)
-    progress = reporter(args, f"sweep {sweep}")
-    exit_cleanly_on_sigterm()
-    results = run_sweep(specs, datasets, evaluation, cfg, artifacts, sweep, eval_info, progress=progress,
-                        split_rule=rule)
-    for spec, res in zip(specs, results):
-        print(f"{'kept   ' if res.skipped else 'trained'}  {spec.name:<24} {_scores(res.metrics)}  {res.path}")
+    with executor:
+        executor.start()  # connect before any long work: a missing cluster is reported now
+        progress = reporter(args, f"sweep {sweep}")
+        exit_cleanly_on_sigterm()
+        results = run_sweep(specs, datasets, evaluation, cfg, artifacts, sweep, eval_info, progress=progress,
+                            split_rule=rule, seeds=args.seeds, executor=executor)
+    for it, res in zip(items, results):
+        seed = f" seed {it.cfg.seed}" if args.seeds > 1 else ""
+        print(f"{'kept   ' if res.skipped else 'trained'}  {it.name + seed:<24} {_scores(res.metrics)}  {res.path}")
     return 0
 
 

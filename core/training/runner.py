@@ -11,6 +11,7 @@ overwritten again.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import platform
@@ -68,6 +69,15 @@ def run_id_for(name: str, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.
     if settings.get("precision") == "float32":
         del settings["precision"]
     return make_run_id(name, settings, data_fingerprint(train, evaluation))
+
+
+def seed_group_for(name: str, cfg: TrainConfig, train: pd.DataFrame, evaluation: pd.DataFrame) -> str:
+    """The id shared by runs that differ only in the training seed: the run id the same run has with seed 0.
+
+    Recorded in each run's config.json (``seed_group``) so pages can group a
+    configuration's runs across seeds (``--seeds N``); it changes no run id.
+    """
+    return run_id_for(name, dataclasses.replace(cfg, seed=0), train, evaluation)
 
 
 def run_problem(run_dir: Path) -> str | None:
@@ -196,8 +206,6 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
     RunResult
         ``skipped`` is True when an identical run already existed (nothing was trained).
     """
-    from .loop import fit_run
-
     artifacts = Path(artifacts)
     train, evaluation = check_training_data(train, evaluation)
     run_id = run_id_for(name, cfg, train, evaluation)
@@ -212,42 +220,112 @@ def train_run(train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, a
     partial = runs_dir(artifacts) / f"{PARTIAL_PREFIX}{run_id}-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    started = time.time()
-    atomic_write_json({"run_id": run_id, "name": name, "started": started, "state": "starting",
-                       "total_epochs": cfg.total_epochs}, partial / "status.json")
     try:
-        evaluation = record_identities(train, evaluation, partial, str((data_info or {}).get("evaluation", {})
-                                                                       .get("split", "evaluation")))
-        outcome = fit_run(train, evaluation, cfg, partial, cache_dir(artifacts), name, progress,
-                          image_progress or progress, scratch_dir(artifacts, partial.name), head_trainer)
-        predictions = _evaluate(partial, evaluation, cfg, image_progress or progress, final / "predictions.parquet",
-                                outcome.evaluation_probs)
-        atomic_write_json(versions(outcome.backbone["weights_used"], outcome.backbone["warning"]),
-                          partial / "versions.json")
-        atomic_write_parquet(train[[c for c in TRAINING_ROW_COLUMNS if c in train.columns]],
-                             partial / TRAINING_ROWS)  # which rows trained it: later evaluations check overlap
-        config = {
-            "run_id": run_id, "kind": "training", "name": name, "label": name, "created": time.time(),
-            "classes": list(EMOTIONS), "input_size": cfg.input_size, "channels": 3, "input_scale": "0-255",
-            "training": cfg.to_dict(), "data": _data_summary(train, evaluation, data_info),
-            "backbone": outcome.backbone, "feature_cache": outcome.cache_stats, "phase2": outcome.phase2,
-            "epochs_run": outcome.epochs_run, "predictions": predictions, "timings_s": outcome.timings,
-            "duration_s": round(time.time() - started, 1),
-        }
-        atomic_write_json(config, partial / "config.json")  # last: a folder with config.json is a complete run
-        (partial / "status.json").unlink(missing_ok=True)
-        _freeze_files(partial)
-        try:
-            os.rename(partial, final)
-        except OSError:
-            if is_finished(final):  # a concurrent process finished the same run first: keep its folder
-                shutil.rmtree(partial, ignore_errors=True)
-                return RunResult(run_id, final, True, _read_metrics(final))
-            raise
+        build_run(partial, final, train, evaluation, cfg, cache_dir(artifacts), name, data_info, progress,
+                  image_progress, scratch_dir(artifacts, partial.name), head_trainer)
+        return publish_run(partial, final)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+
+
+def build_run(folder: Path, final: Path, train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig,
+              cache_root: Path, name: str, data_info: dict[str, Any] | None = None,
+              progress: ProgressFn | None = None, image_progress: ProgressFn | None = None,
+              scratch: Path | None = None, head_trainer: "CachedHeadTrainer | None" = None) -> None:
+    """Train and write every file of a run into ``folder`` (config.json last); nothing is published.
+
+    ``train`` and ``evaluation`` are checked manifests (:func:`check_training_data`);
+    ``final`` is where the run will live (recorded in metrics.json); ``cache_root``
+    holds the feature caches. :func:`train_run` calls this in a partial folder and
+    then :func:`publish_run`; a Ray task calls it in a folder of its own and sends
+    the files to the driver, which publishes them (:mod:`core.training.remote`).
+    """
+    from .loop import fit_run
+
+    run_id = final.name
+    started = time.time()
+    atomic_write_json({"run_id": run_id, "name": name, "started": started, "state": "starting",
+                       "total_epochs": cfg.total_epochs}, folder / "status.json")
+    evaluation = record_identities(train, evaluation, folder, str((data_info or {}).get("evaluation", {})
+                                                                  .get("split", "evaluation")))
+    outcome = fit_run(train, evaluation, cfg, folder, Path(cache_root), name, progress,
+                      image_progress or progress, scratch, head_trainer)
+    predictions = _evaluate(folder, evaluation, cfg, image_progress or progress, final / "predictions.parquet",
+                            outcome.evaluation_probs)
+    atomic_write_json(versions(outcome.backbone["weights_used"], outcome.backbone["warning"]),
+                      folder / "versions.json")
+    atomic_write_parquet(train[[c for c in TRAINING_ROW_COLUMNS if c in train.columns]],
+                         folder / TRAINING_ROWS)  # which rows trained it: later evaluations check overlap
+    config = {
+        "run_id": run_id, "kind": "training", "name": name, "label": name, "created": time.time(),
+        "classes": list(EMOTIONS), "input_size": cfg.input_size, "channels": 3, "input_scale": "0-255",
+        "training": cfg.to_dict(), "seed_group": seed_group_for(name, cfg, train, evaluation),
+        "data": _data_summary(train, evaluation, data_info),
+        "backbone": outcome.backbone, "feature_cache": outcome.cache_stats, "phase2": outcome.phase2,
+        "epochs_run": outcome.epochs_run, "predictions": predictions, "timings_s": outcome.timings,
+        "duration_s": round(time.time() - started, 1),
+    }
+    atomic_write_json(config, folder / "config.json")  # last: a folder with config.json is a complete run
+    (folder / "status.json").unlink(missing_ok=True)
+
+
+def publish_run(partial: Path, final: Path) -> RunResult:
+    """Freeze a complete partial run folder and rename it into place (atomic); returns its result.
+
+    When a concurrent process finished the same run first, its folder is kept
+    and ``partial`` removed (``skipped`` is then True).
+    """
+    run_id = final.name
+    _freeze_files(partial)
+    try:
+        os.rename(partial, final)
+    except OSError:
+        if is_finished(final):  # a concurrent process finished the same run first: keep its folder
+            shutil.rmtree(partial, ignore_errors=True)
+            return RunResult(run_id, final, True, _read_metrics(final))
+        raise
     return RunResult(run_id, final, False, _read_metrics(final))
+
+
+def write_published_run(artifacts: str | Path, run_id: str, files: dict[str, bytes]) -> RunResult:
+    """Write a run's files (built elsewhere, e.g. by a Ray task) as a partial folder and publish it.
+
+    Parameters
+    ----------
+    artifacts : str or Path
+    run_id : str
+        The run's id (its folder name under ``runs/``).
+    files : dict of str to bytes
+        File name -> content, as :func:`build_run` wrote them (``config.json`` among them).
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ValueError
+        ``files`` lacks a file every run has, or names a path rather than a file.
+    """
+    missing = [f for f in RUN_FILES if f not in files]
+    odd = [f for f in files if Path(f).name != f or f.startswith(".")]
+    if missing or odd:
+        raise ValueError(f"a run's files must be plain names including {list(RUN_FILES)}; missing {missing}, "
+                         f"not plain file names {odd}")
+    final = runs_dir(artifacts) / run_id
+    if is_finished(final):
+        return RunResult(run_id, final, True, _read_metrics(final))
+    partial = runs_dir(artifacts) / f"{PARTIAL_PREFIX}{run_id}-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        for fname in sorted(files, key=lambda f: f == "config.json"):  # config.json last, as build_run writes it
+            (partial / fname).write_bytes(files[fname])
+        return publish_run(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
 
 
 def record_identities(train: pd.DataFrame, evaluation: pd.DataFrame, folder: Path, eval_split: str) -> pd.DataFrame:

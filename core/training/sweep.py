@@ -8,12 +8,22 @@ backbone statistics for the union of all configurations' images are computed
 once, before the first run, so every configuration reuses them, and one
 :class:`core.training.head_fit.CachedHeadTrainer` (its traced loops) trains
 every configuration's head.
+
+With ``seeds=N`` each configuration is trained N times, with training seeds
+``cfg.seed, cfg.seed + 1, ...``: each (configuration, seed) is its own run with
+its own id, and every run records the ``seed_group`` it shares with the other
+seeds of its configuration. With a :class:`core.executors.RayExecutor` every
+(configuration, seed) is one Ray task of one CPU
+(:func:`core.training.remote.train_run_files`); the driver computes the
+features first, then writes each run folder as its task finishes, so an
+interrupted sweep resumes the same way.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -21,31 +31,50 @@ from ..mixing import MixSpec, build_mix
 from ..paths import cache_dir, runs_dir
 from ..progress import ProgressFn
 from .config import TrainConfig
-from .runner import RunResult, is_finished, remove_stale_partials, run_id_for, train_run
+from .runner import (RunResult, check_training_data, is_finished, remove_stale_partials, run_id_for, train_run,
+                     write_published_run)
+
+if TYPE_CHECKING:
+    from ..executors import LocalExecutor, RayExecutor
 
 
 @dataclass(frozen=True, eq=False)
 class SweepItem:
-    """One configuration of a sweep with its data and run id."""
+    """One (configuration, training seed) of a sweep with its data, settings and run id."""
 
     spec: MixSpec
     train: pd.DataFrame
     run_id: str
+    cfg: TrainConfig
 
     @property
     def name(self) -> str:
         return self.spec.name
 
 
-def plan_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFrame],
-               evaluation: pd.DataFrame, cfg: TrainConfig) -> list[SweepItem]:
-    """Build each configuration's training manifest and run id (nothing is trained).
+def seed_configs(cfg: TrainConfig, seeds: int = 1) -> list[TrainConfig]:
+    """``cfg`` with training seeds ``cfg.seed, cfg.seed + 1, ..., cfg.seed + seeds - 1``.
 
     Raises
     ------
     ValueError
-        Two configurations with the same name.
+        ``seeds`` is not a positive integer.
     """
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+        raise ValueError(f"seeds must be a positive integer (runs per configuration), received {seeds!r}")
+    return [dataclasses.replace(cfg, seed=cfg.seed + k) for k in range(seeds)]
+
+
+def plan_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFrame],
+               evaluation: pd.DataFrame, cfg: TrainConfig, seeds: int = 1) -> list[SweepItem]:
+    """Build each configuration's training manifest and each (configuration, seed)'s run id (nothing is trained).
+
+    Raises
+    ------
+    ValueError
+        Two configurations with the same name, or ``seeds`` not a positive integer.
+    """
+    cfgs = seed_configs(cfg, seeds)
     names = [s.name for s in specs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -60,13 +89,13 @@ def plan_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | 
     items = []
     for spec in specs:
         train = build_mix(spec, get)
-        items.append(SweepItem(spec, train, run_id_for(spec.name, cfg, train, evaluation)))
+        items += [SweepItem(spec, train, run_id_for(spec.name, c, train, evaluation), c) for c in cfgs]
     return items
 
 
 def sweep_status(items: Sequence[SweepItem], artifacts: Path) -> pd.DataFrame:
-    """One row per configuration: name, run id, sizes and whether its run is finished."""
-    return pd.DataFrame([{"configuration": it.name, "run_id": it.run_id,
+    """One row per (configuration, seed): name, seed, run id, sizes and whether its run is finished."""
+    return pd.DataFrame([{"configuration": it.name, "seed": it.cfg.seed, "run_id": it.run_id,
                           "train": int((it.train["split"] == "train").sum()),
                           "validation": int((it.train["split"] == "validation").sum()),
                           "finished": is_finished(runs_dir(artifacts) / it.run_id)} for it in items])
@@ -107,8 +136,9 @@ class _SweepProgress:
 def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFrame],
               evaluation: pd.DataFrame, cfg: TrainConfig, artifacts: str | Path, sweep: str = "custom",
               evaluation_info: dict | None = None, progress: ProgressFn | None = None,
-              feature_progress: ProgressFn | None = None, split_rule: dict | None = None) -> list[RunResult]:
-    """Train every configuration whose run is not finished yet.
+              feature_progress: ProgressFn | None = None, split_rule: dict | None = None, seeds: int = 1,
+              executor: "LocalExecutor | RayExecutor | None" = None) -> list[RunResult]:
+    """Train every (configuration, seed) whose run is not finished yet.
 
     Parameters
     ----------
@@ -131,48 +161,117 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
     split_rule : dict, optional
         ``{"split_rule": ..., "split_seed": ...}`` of the EiLA data, recorded in
         each run's config.json (see :mod:`core.training.split_rules`).
+    seeds : int
+        Runs per configuration, with training seeds ``cfg.seed, cfg.seed + 1, ...``.
+    executor : LocalExecutor or RayExecutor, optional
+        Where the runs train (default: this process, one after another). On Ray
+        each run is one task of one CPU; features are computed here first.
 
     Returns
     -------
     list of RunResult
-        In the order of ``specs``; ``skipped`` marks runs that were already finished.
+        In the order of ``specs``, each configuration's seeds in turn; ``skipped``
+        marks runs that were already finished.
     """
-    from .features import compute_moments
-    from .head_fit import CachedHeadTrainer
-    from .model import load_backbone_for
-
     artifacts = Path(artifacts)
     remove_stale_partials(artifacts)
-    items = plan_sweep(specs, datasets, evaluation, cfg)
+    items = plan_sweep(specs, datasets, evaluation, cfg, seeds)
     todo = [it for it in items if not is_finished(runs_dir(artifacts) / it.run_id)]
-    trainer = None
+    channels = None
     if todo and cfg.feature_cache:
-        paths = {p for it in todo for p in it.train["path"]}
-        if cfg.phase2_epochs == 0:  # such runs predict their (labelled) evaluation rows from moments too
-            paths |= set(evaluation.loc[evaluation["label"].notna(), "path"])
-        paths = sorted(paths)
-        report = feature_progress or progress
-
-        def features(done: int, total: int, message: str = "") -> None:
-            if report is not None:
-                report(done, total, f"frozen-backbone features of {total} unique images (once per image): "
-                                    f"{message}")
-
-        backbone = load_backbone_for(cfg)
-        compute_moments(paths, backbone, cache_dir(artifacts) / "features", cfg.cache_batch_size, features,
-                        cfg.precision)
-        # one traced head loop for every configuration, on the channels of the backbone's final feature map
-        trainer = CachedHeadTrainer(cfg, int(backbone.model.output_shape[-1]))
+        channels = _cache_features(todo, evaluation, cfg, artifacts, feature_progress or progress)
     tracker = _SweepProgress(progress, len(todo), cfg.total_epochs)
-    todo_ids = [it.run_id for it in todo]
-    results = []
-    for it in items:
-        if it.run_id in todo_ids:
-            tracker.start(todo_ids.index(it.run_id))
-        info = {"sweep": sweep, "configuration": it.spec.to_dict(), "evaluation": evaluation_info or {},
+
+    def info(it: SweepItem) -> dict:
+        return {"sweep": sweep, "configuration": it.spec.to_dict(), "evaluation": evaluation_info or {},
                 **(split_rule or {})}
-        results.append(train_run(it.train, evaluation, cfg, artifacts, it.name, info, tracker.epochs,
-                                 tracker.images, trainer))
+
+    if executor is not None and not executor.is_local:
+        results = _run_remote(items, todo, evaluation, artifacts, [info(it) for it in todo], channels, tracker,
+                              executor, lambda it: train_run(it.train, evaluation, it.cfg, artifacts, it.name,
+                                                             info(it)))
+    else:
+        results = _run_here(items, todo, evaluation, artifacts, info, channels, tracker)
     if progress is not None and todo:
         progress(len(todo) * cfg.total_epochs, len(todo) * cfg.total_epochs, "sweep finished")
     return results
+
+
+def _cache_features(todo: Sequence[SweepItem], evaluation: pd.DataFrame, cfg: TrainConfig, artifacts: Path,
+                    report: ProgressFn | None) -> int:
+    """Frozen-backbone moments of every image the runs to do need (each once); returns the feature channels."""
+    from .features import compute_moments
+    from .model import load_backbone_for
+
+    paths = {p for it in todo for p in it.train["path"]}
+    if cfg.phase2_epochs == 0:  # such runs predict their (labelled) evaluation rows from moments too
+        paths |= set(evaluation.loc[evaluation["label"].notna(), "path"])
+
+    def features(done: int, total: int, message: str = "") -> None:
+        if report is not None:
+            report(done, total, f"frozen-backbone features of {total} unique images (once per image): {message}")
+
+    backbone = load_backbone_for(cfg)
+    compute_moments(sorted(paths), backbone, cache_dir(artifacts) / "features", cfg.cache_batch_size, features,
+                    cfg.precision)
+    return int(backbone.model.output_shape[-1])
+
+
+def _run_here(items, todo, evaluation, artifacts, info, channels, tracker) -> list[RunResult]:
+    """Train the runs in this process, one after another, with one head trainer per seed."""
+    from .head_fit import CachedHeadTrainer
+
+    trainers: dict[int, CachedHeadTrainer] = {}
+    todo_ids = [it.run_id for it in todo]
+    results = []
+    for it in items:
+        trainer = None
+        if it.run_id in todo_ids:
+            tracker.start(todo_ids.index(it.run_id))
+            if channels is not None:  # one traced head loop per seed, on the backbone's feature channels
+                if it.cfg.seed not in trainers:
+                    trainers[it.cfg.seed] = CachedHeadTrainer(it.cfg, channels)
+                trainer = trainers[it.cfg.seed]
+        results.append(train_run(it.train, evaluation, it.cfg, artifacts, it.name, info(it), tracker.epochs,
+                                 tracker.images, trainer))
+    return results
+
+
+def train_one(spec: MixSpec, train: pd.DataFrame, evaluation: pd.DataFrame, cfg: TrainConfig, artifacts: str | Path,
+              data_info: dict | None = None, progress: ProgressFn | None = None,
+              executor: "LocalExecutor | RayExecutor | None" = None) -> RunResult:
+    """One configuration's run (``python -m core train``): :func:`train_run` here, or one task on Ray.
+
+    On Ray the task computes the features (into the artifacts' feature cache, which
+    must be on a shared file system) and trains; this process writes the run
+    folder. ``data_info`` is recorded as :func:`train_run` records it, so the run
+    folder is the same wherever it trained.
+    """
+    if executor is None or executor.is_local:
+        return train_run(train, evaluation, cfg, artifacts, spec.name, data_info, progress)
+    artifacts = Path(artifacts)
+    remove_stale_partials(artifacts)
+    train, evaluation = check_training_data(train, evaluation)
+    item = SweepItem(spec, train, run_id_for(spec.name, cfg, train, evaluation), cfg)
+    todo = [] if is_finished(runs_dir(artifacts) / item.run_id) else [item]
+    # the task computes its features into the shared cache, as train_run does here
+    return _run_remote([item], todo, evaluation, artifacts, [data_info or {}], None,
+                       _SweepProgress(progress, len(todo), cfg.total_epochs), executor,
+                       lambda it: train_run(it.train, evaluation, it.cfg, artifacts, it.name, data_info))[0]
+
+
+def _run_remote(items, todo, evaluation, artifacts, infos, channels, tracker, executor, kept) -> list[RunResult]:
+    """One task per run to do (``infos``: their data_info); this process writes each run folder as its task
+    finishes. ``kept(item)`` is the result of a run already finished."""
+    from .remote import train_run_files
+
+    done: dict[str, RunResult] = {}
+    tasks = [(it.train, evaluation, it.cfg, str(artifacts), it.name, inf, channels) for it, inf in zip(todo, infos)]
+    for k, (index, (run_id, files)) in enumerate(executor.map(train_run_files, tasks, num_cpus=1)):
+        if run_id != todo[index].run_id:
+            raise RuntimeError(f"a task trained run {run_id!r}; expected {todo[index].run_id!r}")
+        done[run_id] = write_published_run(artifacts, run_id, files)
+        tracker.start(k)
+        tracker.epochs(tracker.per, tracker.per, f"{todo[index].name} (seed {todo[index].cfg.seed}) finished on "
+                                       f"{executor.describe()}")
+    return [done[it.run_id] if it.run_id in done else kept(it) for it in items]
