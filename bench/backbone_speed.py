@@ -3,7 +3,7 @@
 Faces (``../shared/data``, real): 128 SFEW (RGB, emotion), 128 UTKFace (RGB,
 race), 256 EiLA crops (48 px gray, emotion and race), drawn with a fixed seed,
 decoded once. Speed: the product's batch functions
-(:func:`core.backbones.make_feature_fn`, ``reduce="moments"``, what the feature
+(:func:`core.models.backbones.make_feature_fn`, ``reduce="moments"``, what the feature
 cache stores) over all 512 decoded images, paths measured ALTERNATELY in one
 process for ``--reps`` repetitions, medians compared (the machine is shared).
 ``--paths all`` adds Keras ``mixed_bfloat16`` (plain and XLA) and OpenVINO float32.
@@ -38,12 +38,12 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from core.labels import EMOTIONS  # noqa: E402
+from core.data.labels import EMOTIONS  # noqa: E402
 
 
 def face_set(data: Path, n: int, seed: int = 0) -> pd.DataFrame:
     """``n`` real faces: n/4 SFEW, n/4 UTKFace, n/2 EiLA crops (half train, half validation split each)."""
-    from core.datasets import load_eila_crops, load_folder, load_utkface
+    from core.data.datasets import load_eila_crops, load_folder, load_utkface
 
     rng = np.random.default_rng(seed)
 
@@ -118,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{data}: the shared real data folder is missing; expected SFEW, UTKFace and EiLA crops there")
         return 2
 
-    from core._precision import make_engine, openvino_engine
-    from core.backbones import load_backbone, load_rgb_batch, make_feature_fn, reduce_feature_map
-    from core.classifier import load_classifier
-    from core.images import read_image
-    from core.precision_agreement import (cluster_agreement, cosine_agreement, group_accuracy_change,
+    from core.models._precision import make_engine, openvino_engine
+    from core.models.backbones import load_backbone, load_rgb_batch, make_feature_fn, reduce_feature_map
+    from core.models.classifier import load_classifier
+    from core.data.images import read_image
+    from core.models.precision_agreement import (cluster_agreement, cosine_agreement, group_accuracy_change,
                                           prediction_agreement)
 
     faces = face_set(data, args.n, args.seed)

@@ -65,7 +65,7 @@ def eila_frames(data: Path = ROOT.parent / "shared" / "data") -> tuple[np.ndarra
     """Frames per person of the EiLA test split, and where they came from."""
     ann, demo = data / "eila" / "annotations.csv", data / "eila" / "demographics.csv"
     if ann.exists() and demo.exists():
-        from core.datasets._eila import load_eila_annotations
+        from core.data.datasets._eila import load_eila_annotations
 
         df = load_eila_annotations(ann, demo)
         counts = df[df["split"] == "test"].groupby("person").size().to_numpy()

@@ -52,8 +52,8 @@ import numpy as np  # noqa: E402
 
 def make_faces(src: Path, dst: Path, n: int) -> int:
     """Copy UTKFace crops to ``dst`` and add flipped copies until ``n`` distinct images exist."""
-    from core.datasets import load_utkface
-    from core.feature_cache import image_key
+    from core.data.datasets import load_utkface
+    from core.models.feature_cache import image_key
 
     manifest = load_utkface(src)
     dst.mkdir(parents=True, exist_ok=True)
@@ -106,7 +106,7 @@ def end_to_end(data: Path, artifacts: Path, out: Path, n: int, k: int,
 def throughput(data: Path, n: int, batch_size: int, artifacts: Path, precision: str = "bfloat16") -> dict[str, float]:
     import pandas as pd
 
-    from core.backbones import load_backbone, load_rgb_batch, make_feature_fn
+    from core.models.backbones import load_backbone, load_rgb_batch, make_feature_fn
     from core.latent import embed_manifest
     from core.latent.embeddings import EmbeddingConfig, Extractor
     from core.training.features import cache_namespace

@@ -7,7 +7,7 @@ test split to evaluate on. Frozen-backbone moments are cached once before
 anything is timed (``--input-size`` 64 by default: the heads see 2 x 2048
 moments whatever the input size). Then the same sweep
 (:func:`core.training.sweep.run_sweep` with ``seeds=3`` and a
-:class:`core.executors.RayExecutor`: one task of one CPU per run, the driver
+:class:`core.runs.executors.RayExecutor`: one task of one CPU per run, the driver
 writing each run folder) is timed end to end on a Ray head started with
 ``--num-cpus 1`` and on one with ``--num-cpus 2``, each from an empty runs
 folder, worker start-up included.
@@ -39,7 +39,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from core.labels import EMOTIONS  # noqa: E402
+from core.data.labels import EMOTIONS  # noqa: E402
 from sweep_speed import TRAIN_COUNTS, make_dataset  # noqa: E402
 
 
@@ -101,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=None, help="where to write data, cache and runs (default: a temp folder)")
     args = ap.parse_args(argv)
 
-    from core.executors import RayExecutor
+    from core.runs.executors import RayExecutor
     from core.mixing import build_mix, table3_preset
-    from core.paths import cache_dir, runs_dir
+    from core.common.paths import cache_dir, runs_dir
     from core.training import TrainConfig
     from core.training.features import compute_moments
     from core.training.model import load_backbone_for

@@ -19,7 +19,7 @@ configurations x 15 epochs need. ``--check-epoch`` also runs one real full epoch
 of the smallest configuration to compare with the extrapolation.
 
 ``--precision bfloat16`` computes the cached side's moments in bfloat16
-(OpenVINO, :mod:`core._precision`); the full pipeline stays float32.
+(OpenVINO, :mod:`core.models._precision`); the full pipeline stays float32.
 
 The last line printed is ``ratio=<full time / cached time>``.
 """
@@ -40,7 +40,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from core.labels import EMOTIONS  # noqa: E402
+from core.data.labels import EMOTIONS  # noqa: E402
 
 #: Training class counts of the seed's Tables 7-9 (EMOTIONS order) and validation sizes of its Table 3.
 TRAIN_COUNTS: dict[str, tuple[int, ...]] = {
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
-    from core.backbones import load_rgb_batch
+    from core.models.backbones import load_rgb_batch
     from core.mixing import build_mix, table3_preset
     from core.training import TrainConfig
     from core.training.data import image_loader

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from core.labels import EMOTIONS  # noqa: E402
+from core.data.labels import EMOTIONS  # noqa: E402
 from tests._browser import CHROMIUM, CHROMIUM_ARGS, RUNNING_JS, serve, settle  # noqa: E402
 
 FLOOR_APP = '''import streamlit as st
@@ -52,9 +52,9 @@ SKILLS = {"baseline": {"Light": 0.80, "Medium": 0.85, "Dark": 0.50},
 
 def demo_runs(artifacts: Path, n_boot: int = 200) -> list[Path]:
     """The demo dataset plus one evaluation run per entry of :data:`SKILLS` on its test split."""
-    from core.demo import ensure_demo
+    from core.data.demo import ensure_demo
     from core.evaluation.runs import write_evaluation
-    from core.manifest import load_manifest
+    from core.data.manifest import load_manifest
 
     info = ensure_demo(artifacts)
     rows = load_manifest(info.path / "manifest.parquet")

@@ -3,11 +3,11 @@
 Importing :mod:`core` is light (no TensorFlow); heavy modules import it lazily.
 Streamlit is never imported here.
 """
-from ._errors import DataFormatError, FerBiasError, ModelFileError, WeightsUnavailableError
-from .labels import EMOTIONS, canonical_label, canonicalize_labels
-from .manifest import (OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SPLITS, load_manifest, save_manifest,
-                       validate_manifest)
-from .paths import default_artifacts_dir
+from .common._errors import DataFormatError, FerBiasError, ModelFileError, WeightsUnavailableError
+from .data.labels import EMOTIONS, canonical_label, canonicalize_labels
+from .data.manifest import (OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SPLITS, load_manifest, save_manifest,
+                            validate_manifest)
+from .common.paths import default_artifacts_dir
 
 __all__ = [
     "DataFormatError", "EMOTIONS", "FerBiasError", "ModelFileError", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS",

@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._errors import DataFormatError
+from .common._errors import DataFormatError
 
 SKIN_TONE_ITA_BINS: tuple[tuple[float, str], ...] = (
     (55.0, "very light"), (41.0, "light"), (28.0, "intermediate"), (10.0, "tan"), (-30.0, "brown"),

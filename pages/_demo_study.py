@@ -1,8 +1,8 @@
 """Home page section: the one-click demo study, run as a background job, with its finding when done.
 
 Rendered by ``pages/home.py`` through :func:`render_demo_study`. Thin: a button
--> :func:`core.jobs.start_job` (``python -m core demo-study``) -> the run
-folder's ``metrics.json`` read back through :func:`core.demo_study.finding`.
+-> :func:`core.runs.jobs.start_job` (``python -m core demo-study``) -> the run
+folder's ``metrics.json`` read back through :func:`core.training.demo_study.finding`.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-import core.jobs as jobs_api
-from core.jobs import JobStatus
+import core.runs.jobs as jobs_api
+from core.runs.jobs import JobStatus
 from core.runs.spec import RunSpec
 from pages._jobs import job_panel
 
@@ -34,8 +34,8 @@ def _latest_study_run(artifacts: Path) -> Path | None:
 
 def show_result(run: Path, key: str) -> None:
     """The finding of a finished demo study: overall accuracy, per-group accuracy with intervals, the verdict."""
-    from core._io import read_json
-    from core.demo_study import finding
+    from core.common._io import read_json
+    from core.training.demo_study import finding
     from core.evaluation.plots import finding_figure
     from pages._figures import show_figure
 
@@ -68,8 +68,8 @@ def show_result(run: Path, key: str) -> None:
 
 def render_demo_study(artifacts: Path) -> None:
     """The Home page's first step."""
-    from core.demo import persons_per_split
-    from core.paths import runs_dir
+    from core.data.demo import persons_per_split
+    from core.common.paths import runs_dir
     from core.runs.ids import make_run_id
     from pages._ui import set_demo_opt_out
 

@@ -1,9 +1,9 @@
 """How every page shows a figure: :func:`show_figure` (re-exported by ``pages._ui``).
 
 The chart's camera button saves an SVG at publication size
-(:func:`core.figure_style.export_config`); an "Export" popover under the chart
+(:func:`core.common.figure_style.export_config`); an "Export" popover under the chart
 offers SVG, PDF and PNG drawn on the server by headless Chromium
-(:func:`core.figure_export.figure_bytes`, only computed when a button is
+(:func:`core.common.figure_export.figure_bytes`, only computed when a button is
 clicked, and without rerunning the page) and a standalone HTML file.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any, Iterable
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.figure_export import FORMATS, browser_export_available, figure_bytes
-from core.figure_style import PAPER_SIZE, PNG_SCALE, export_config, file_stem
+from core.common.figure_export import FORMATS, browser_export_available, figure_bytes
+from core.common.figure_style import PAPER_SIZE, PNG_SCALE, export_config, file_stem
 
 
 def _export_menu(fig: go.Figure, key: str, name: str, container: Any) -> None:

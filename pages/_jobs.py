@@ -1,7 +1,7 @@
 """The one job panel of the app: every background job's state, progress bar, result or error, and log.
 
 Used by Train or load, the Data page's preparation section, the Home page's
-demo study and Misclassified faces. Thin: :func:`core.jobs.list_jobs` ->
+demo study and Misclassified faces. Thin: :func:`core.runs.jobs.list_jobs` ->
 widgets. A finished job shows the accuracy (with its interval) of each run it
 wrote and a link to it; a failed one its error. The log shown leaves out the
 frameworks' start-up noise (the job's ``log.txt`` keeps every line).
@@ -14,9 +14,9 @@ from typing import Callable, Sequence
 
 import streamlit as st
 
-from core._io import read_json
-from core.jobs import JobStatus, cancel_job, job_error, job_runs, list_jobs, readable_log
-from core.progress import eta_text, progress_unit
+from core.common._io import read_json
+from core.runs.jobs import JobStatus, cancel_job, job_error, job_runs, list_jobs, readable_log
+from core.common.progress import eta_text, progress_unit
 from pages._words import gui_message
 
 #: said under a failed job of these kinds
@@ -126,7 +126,7 @@ def job_panel(artifacts: Path, kinds: Sequence[str], key: str, limit: int = 4, r
     limit : int
         Most jobs shown, newest first.
     result : callable, optional
-        Draws what a finished job produced (called with its :class:`~core.jobs.JobStatus`).
+        Draws what a finished job produced (called with its :class:`~core.runs.jobs.JobStatus`).
     live : callable, optional
         Draws more for a running job (e.g. live training curves).
     empty : str, optional

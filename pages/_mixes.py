@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
-from core.labels import EMOTIONS
+from core.data.labels import EMOTIONS
 from core.mixing import MixSpec, build_mix, mix_counts
 
 

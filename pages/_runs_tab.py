@@ -7,10 +7,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core._errors import FerBiasError
-from core._precision import recorded_precision
-from core.figure_style import paper_layout
-from core.palette import MEASURE_COLOUR, MEASURE_DASH
+from core.common._errors import FerBiasError
+from core.models._precision import recorded_precision
+from core.common.figure_style import paper_layout
+from core.common.palette import MEASURE_COLOUR, MEASURE_DASH
 from pages._figures import show_figure
 
 

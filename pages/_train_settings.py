@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from core._precision import PRECISIONS
+from core.models._precision import PRECISIONS
 from core.training.config import CLASS_WEIGHTS, PHASE2_MODES, TrainConfig
 
 WEIGHT_CHOICES = {"imagenet": "ImageNet (pretrained)", "random": "random initialisation", "file": "a weights file"}

@@ -16,11 +16,11 @@ import pandas as pd
 import streamlit as st
 
 from core.attributes import categorical_columns
-from core.images import thumbnail
-from core.manifest import load_manifest
-from core.paths import datasets_dir, default_artifacts_dir, runs_dir
-from core.progress import eta_text
-from core.registry import DatasetInfo, list_datasets
+from core.data.images import thumbnail
+from core.data.manifest import load_manifest
+from core.common.paths import datasets_dir, default_artifacts_dir, runs_dir
+from core.common.progress import eta_text
+from core.data.registry import DatasetInfo, list_datasets
 from pages._figures import show_figure  # noqa: F401  (every page shows its figures through it)
 
 T = TypeVar("T")
@@ -127,7 +127,7 @@ def set_demo_opt_out(artifacts: Path, opted_out: bool) -> None:
 
 def generate_demo_with_progress(artifacts: Path, regenerate: bool = False, seed: int = 0, config=None) -> DatasetInfo:
     """Draw (or redraw) the synthetic demo with a visible progress bar."""
-    from core.demo import ensure_demo
+    from core.data.demo import ensure_demo
 
     bar = st.progress(0.0, text="Drawing the synthetic demo faces...")
 
@@ -144,7 +144,7 @@ def generate_demo_with_progress(artifacts: Path, regenerate: bool = False, seed:
 
 def ensure_default_dataset(artifacts: Path) -> DatasetInfo | None:
     """Make sure the embedded synthetic demo exists (unless the user removed it); returns it or None."""
-    from core.demo import find_demo
+    from core.data.demo import find_demo
 
     info = find_demo(artifacts)
     if info is not None or demo_opted_out(artifacts):
@@ -270,7 +270,7 @@ class ComputedOnce(Generic[T]):
 
 
 class StepProgress:
-    """A :mod:`core.progress` reporter drawing on one ``st.progress`` bar, with an ETA per step.
+    """A :mod:`core.common.progress` reporter drawing on one ``st.progress`` bar, with an ETA per step.
 
     Messages of the form ``"step: detail"`` (as the :mod:`core.latent` stages
     send) restart the clock when the step changes; a message without a colon is

@@ -6,11 +6,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core._errors import FerBiasError
-from core.datasets.plots import NO_PERSONS_NOTE, group_sizes_figure, label_counts_figure, yaw_figure
-from core.labels import EMOTIONS
-from core.manifest import SPLITS
-from core.registry import BAD_IMAGE_FORMATS, FORMATS, load_and_register, remove_dataset
+from core.common._errors import FerBiasError
+from core.data.datasets.plots import NO_PERSONS_NOTE, group_sizes_figure, label_counts_figure, yaw_figure
+from core.data.labels import EMOTIONS
+from core.data.manifest import SPLITS
+from core.data.registry import BAD_IMAGE_FORMATS, FORMATS, load_and_register, remove_dataset
 from pages._data_prepare import render_prepare_section
 from pages._words import DATA_WIDGETS, gui_message
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
@@ -208,7 +208,7 @@ def register_tab(artifacts: Path) -> None:
 
 
 def demo_section(artifacts: Path) -> None:
-    from core.demo import GROUPS, DemoConfig, find_demo
+    from core.data.demo import GROUPS, DemoConfig, find_demo
 
     st.markdown("#### Synthetic demo")
     st.write("Drawn faces with the 7 expressions, three skin-tone groups (Light, Medium, Dark), head yaw up to "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import reference
+from core.evaluation import reference
 from pages._ui import (artifacts_dir, count_runs, dataset_label, ensure_default_dataset, load_dataset_manifest,
                        registered_datasets, run_through_app)
 from pages._demo_study import render_demo_study

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core._errors import WeightsUnavailableError
+from core.common._errors import WeightsUnavailableError
 from core.evaluation.provenance import provenance
 from core.evaluation.runs import list_runs, load_predictions
 from core.latent import (ClusterConfig, EmbeddingConfig, ProjectionConfig, assignments_table, select_rows)

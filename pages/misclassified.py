@@ -15,8 +15,8 @@ from core.evaluation.metrics import confusion
 from core.evaluation.fairness import group_report
 from core.evaluation.plots import confusion_figure, error_rate_figure, finding_figure, outcome_figure
 from core.evaluation.runs import RunInfo, list_runs, load_predictions
-from core.jobs import list_jobs, start_job
-from core.labels import EMOTIONS
+from core.runs.jobs import list_jobs, start_job
+from core.data.labels import EMOTIONS
 from core.runs.spec import RunSpec
 from pages._jobs import job_panel
 from pages._tables import error_rate_view, p_text, paired_groups_view, pct_interval

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import reference as ref
+from core.evaluation import reference as ref
 from core.evaluation.leakage import runs_leakage_notes
 from core.evaluation.report import ReportBundle, build_report
 from core.evaluation.runs import list_runs

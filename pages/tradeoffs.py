@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import reference as ref
-from core.datasets import split_rule_label
+from core.evaluation import reference as ref
+from core.data.datasets import split_rule_label
 from core.evaluation.compare import compare_runs
 from core.evaluation.findings import set_findings
 from core.evaluation.leakage import runs_leakage_notes
@@ -16,7 +16,7 @@ from core.evaluation.recall import largest_recall_gap, recall_by_group, recall_m
 from core.evaluation.results import ConfigResult, reference_results, results_table, run_results
 from core.evaluation.runs import list_runs
 from core.evaluation.sets import group_by_set, set_families, set_tradeoff_table
-from core.palette import group_colours
+from core.common.palette import group_colours
 from pages._tables import p_text, paired_groups_view, pct_interval
 from pages._ui import artifacts_dir, result_provenance, run_through_app, show_figure
 

@@ -6,14 +6,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core._errors import FerBiasError
-from core._io import atomic_write_bytes
-from core.jobs import list_jobs, start_job
-from core.labels import EMOTIONS
+from core.common._errors import FerBiasError
+from core.common._io import atomic_write_bytes
+from core.runs.jobs import list_jobs, start_job
+from core.data.labels import EMOTIONS
 from core.mixing import MixSpec, evaluation_overlap, table3_preset
-from core.paths import runs_dir
+from core.common.paths import runs_dir
 from core.runs.spec import RunSpec
-from core._precision import PRECISIONS
+from core.models._precision import PRECISIONS
 from core.training.config import TrainConfig
 from pages._jobs import job_panel
 from pages._mixes import mix_editor, mix_preview, mix_text, role_defaults
@@ -79,7 +79,7 @@ def _default_index(options: list[str], role: str) -> int:
 
 def _imagenet_status(backbone: str) -> tuple[bool, str]:
     """Checked once per session and backbone (a cached file or a quick request to Keras' download server)."""
-    from core.backbones import imagenet_weights_status
+    from core.models.backbones import imagenet_weights_status
 
     known = st.session_state.setdefault("tl_imagenet_status", {})
     if backbone not in known:
@@ -93,7 +93,7 @@ def _use_random() -> None:
 
 def _weights_ready(cfg: TrainConfig) -> bool:
     """Whether the chosen weights can be used; otherwise say why and offer the alternatives (never fall back)."""
-    from core.backbones import require_weights
+    from core.models.backbones import require_weights
 
     if cfg.weights == "imagenet":
         ok, why = _imagenet_status(cfg.backbone)
@@ -227,7 +227,7 @@ def _live_curves(job) -> None:
 # ----------------------------------------------------------------------------- load
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
 def _load(spec: str, classes: tuple[str, ...] | None, size: int | None, mtime: float) -> dict:
-    from core.classifier import load_classifier
+    from core.models.classifier import load_classifier
 
     clf = load_classifier(spec, classes=list(classes) if classes else None, input_size=size)
     return {"name": clf.name, "source": clf.source, "classes": list(clf.classes), "input_size": clf.input_size,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from core.evaluation.runs import write_evaluation
-from core.labels import EMOTIONS
+from core.data.labels import EMOTIONS
 
 RACES = ("White", "Black", "Mixed")
 SKIN = {"White": "#e4b9a0", "Black": "#5a3b2c", "Mixed": "#a0785a"}

@@ -1,11 +1,11 @@
-"""Test helper: a job folder written as :func:`core.jobs.start_job` writes it, with no process behind it."""
+"""Test helper: a job folder written as :func:`core.runs.jobs.start_job` writes it, with no process behind it."""
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
 
-from core.paths import jobs_dir
+from core.common.paths import jobs_dir
 from core.runs.spec import RunSpec
 
 

@@ -12,7 +12,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from core._io import file_sha1
+from core.common._io import file_sha1
 from core.cli import main
 
 TRACEBACK = "Traceback (most recent call last)"

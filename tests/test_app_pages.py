@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.demo import DemoConfig, ensure_demo
-from core.registry import list_datasets
+from core.data.demo import DemoConfig, ensure_demo
+from core.data.registry import list_datasets
 
 from tests._app_pages import EXISTING, REPO
 from tests._artifacts import private_artifacts

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from core import attributes
-from core._errors import DataFormatError
+from core.common._errors import DataFormatError
 from core.attributes import (AGE_LABELS, POSE_BINS, POSE_ORDER, SIDE_PROFILE_DEG, SKIN_TONE_ORDER, TERTILE_ORDER,
                              age_group, attribute_values, available_attributes, categorical_columns, group_order,
                              hex_to_lab, ita_degrees, known_order, pose_bin, pose_groups, resolve_attribute,

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from core import WeightsUnavailableError
-from core.backbones import load_backbone, make_feature_fn
+from core.models.backbones import load_backbone, make_feature_fn
 
 
 def test_random_weights_and_feature_shapes():
@@ -23,7 +23,7 @@ def test_preprocess_is_the_backbones_own():
 
 
 def test_imagenet_offline_raises_naming_the_alternatives_unless_fallback_is_asked(monkeypatch):
-    import core.backbones as bb
+    import core.models.backbones as bb
 
     def failing(*args, **kwargs):
         if kwargs.get("weights") == "imagenet":
@@ -42,7 +42,7 @@ def test_imagenet_offline_raises_naming_the_alternatives_unless_fallback_is_aske
 
 
 def test_require_weights_checks_up_front_without_tensorflow(monkeypatch, tmp_path):
-    import core.backbones as bb
+    import core.models.backbones as bb
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert bb.imagenet_weights_file("resnet50").parent == tmp_path / "models"

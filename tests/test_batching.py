@@ -1,11 +1,11 @@
-"""core._batching: batches in order, covering every item once, with the next one loading ahead."""
+"""core.common._batching: batches in order, covering every item once, with the next one loading ahead."""
 from __future__ import annotations
 
 
 import numpy as np
 import pytest
 
-from core._batching import prefetched_batches
+from core.common._batching import prefetched_batches
 
 
 def test_batches_cover_items_in_order_with_a_short_last_batch():

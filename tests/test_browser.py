@@ -233,7 +233,7 @@ def test_figures_export_as_svg_keep_group_colours_across_pages_and_a_bar_opens_i
 @pytest.fixture(scope="module")
 def small_demo_app(tmp_path_factory):
     """An app on a small synthetic demo (63 test faces) and no runs: the cheapest job to start is evaluating fer."""
-    from core.demo import DemoConfig, ensure_demo
+    from core.data.demo import DemoConfig, ensure_demo
 
     artifacts = tmp_path_factory.mktemp("browser_jobs") / "artifacts"
     ensure_demo(artifacts, config=DemoConfig(n_persons={"Light": 6, "Medium": 6, "Dark": 6}, images_per_person=7,

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from core import EMOTIONS, ModelFileError
-from core.classifier import load_classifier, predict_manifest
+from core.models.classifier import load_classifier, predict_manifest
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_not_a_run_folder(tmp_path):
 
 
 def test_predict_manifest_on_real_eila(eila_dir):
-    from core.datasets import load_eila_crops
+    from core.data.datasets import load_eila_crops
 
     m = load_eila_crops(eila_dir / "faces", eila_dir / "demographics.csv").head(40)
     pred = predict_manifest(load_classifier("fer"), m, batch_size=16)

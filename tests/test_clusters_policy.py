@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core._clusters import MissingIdsWarning, fill_missing_ids
+from core.common._clusters import MissingIdsWarning, fill_missing_ids
 from core.evaluation.uncertainty import accuracy_interval
 from core.latent import linear_probe
 

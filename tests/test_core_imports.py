@@ -28,7 +28,7 @@ def test_no_module_of_core_imports_streamlit():
 
 
 def test_importing_every_core_package_leaves_streamlit_unloaded():
-    code = ("import sys, core, core.datasets, core.evaluation, core.latent, core.preprocess, core.training, "
+    code = ("import sys, core, core.data.datasets, core.evaluation, core.latent, core.preprocess, core.training, "
             "core.cli; print('streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=CORE.parent, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

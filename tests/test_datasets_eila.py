@@ -1,4 +1,4 @@
-"""core.datasets._eila: demographics codes and person ids, crops joined to demographics, annotations with the
+"""core.data.datasets._eila: demographics codes and person ids, crops joined to demographics, annotations with the
 consensus label and the split rules, on the real files and on small fixtures."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from _dataset_files import write_image
 from core import DataFormatError
-from core.datasets import (SEED_PROSE_SPLIT_RULE, consensus, load_eila_annotations, load_eila_crops,
+from core.data.datasets import (SEED_PROSE_SPLIT_RULE, consensus, load_eila_annotations, load_eila_crops,
                            load_eila_demographics)
 
 

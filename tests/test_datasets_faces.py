@@ -1,11 +1,11 @@
-"""core.datasets._faces: UTKFace file names and FairFace's CSV (real UTKFace files and small fixtures)."""
+"""core.data.datasets._faces: UTKFace file names and FairFace's CSV (real UTKFace files and small fixtures)."""
 from __future__ import annotations
 
 import pytest
 
 from _dataset_files import write_corrupt, write_image
 from core import DataFormatError
-from core.datasets import load_fairface, load_utkface
+from core.data.datasets import load_fairface, load_utkface
 
 
 def test_real_utkface_skips_and_reports_malformed_names(utkface_dir):

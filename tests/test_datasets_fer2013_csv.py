@@ -1,4 +1,4 @@
-"""core.datasets._fer2013_csv: the Kaggle CSV written to PNGs once, and bad rows named by file and row."""
+"""core.data.datasets._fer2013_csv: the Kaggle CSV written to PNGs once, and bad rows named by file and row."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ import cv2
 import pytest
 
 from core import DataFormatError
-from core.datasets import load_fer2013_csv
+from core.data.datasets import load_fer2013_csv
 
 
 def _fer_csv(path: Path, rows: list[tuple], header: str = "emotion,pixels,Usage") -> Path:

@@ -1,4 +1,4 @@
-"""core.datasets._folder: one folder per emotion, with or without split folders (the real SFEW and FER2013
+"""core.data.datasets._folder: one folder per emotion, with or without split folders (the real SFEW and FER2013
 slice, and small trees), unknown labels, bad images."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from _dataset_files import write_corrupt, write_image
 from core import DataFormatError
-from core.datasets import load_folder
+from core.data.datasets import load_folder
 
 
 def test_real_sfew_and_fer2013_folders(sfew_dir, fer2013_dir):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.datasets import (SEED_CODE_SPLIT_RULE, apply_split_rule, load_eila_annotations, load_eila_crops,
+from core.data.datasets import (SEED_CODE_SPLIT_RULE, apply_split_rule, load_eila_annotations, load_eila_crops,
                            person_disjoint_split, split_rule_name)
 
 

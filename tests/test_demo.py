@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import core.demo as demo
+import core.data.demo as demo
 from core.cli import main
-from core.demo import GROUPS, DemoConfig, describe_bias, ensure_demo, find_demo, generate_demo, persons_per_split
-from core.labels import EMOTIONS
-from core.registry import list_datasets, load_dataset
+from core.data.demo import GROUPS, DemoConfig, describe_bias, ensure_demo, find_demo, generate_demo, persons_per_split
+from core.data.labels import EMOTIONS
+from core.data.registry import list_datasets, load_dataset
 
 SMALL = DemoConfig(n_persons={"Light": 3, "Medium": 3, "Dark": 3}, images_per_person=7, image_size=48)
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.demo import DemoConfig, ensure_demo
-from core.demo_study import DemoStudyConfig, finding
+from core.data.demo import DemoConfig, ensure_demo
+from core.training.demo_study import DemoStudyConfig, finding
 
 pytestmark = pytest.mark.slow  # trains models
 
@@ -46,7 +46,7 @@ def test_the_demo_study_shows_the_planted_bias(study):
 
 
 def test_the_study_writes_an_evaluate_schema_run_the_pages_read(study):
-    from core.classifier import load_classifier
+    from core.models.classifier import load_classifier
     from core.evaluation.runs import list_runs, load_predictions
 
     artifacts, out, _ = study

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.demo import DemoConfig, ensure_demo
-from core.paths import runs_dir
+from core.data.demo import DemoConfig, ensure_demo
+from core.common.paths import runs_dir
 from core.runs.spec import RunSpec
 from tests._jobs import job_folder
 
@@ -29,10 +29,10 @@ def _job(artifacts: Path, out: Path, pid: int, progress: dict | None = None, rc:
 
 
 def test_button_is_the_first_step_and_starts_the_job(artifacts, monkeypatch):
-    import core.jobs
+    import core.runs.jobs
 
     started = []
-    monkeypatch.setattr(core.jobs, "start_job", lambda spec, arts, env=None: started.append((spec, arts)) or arts / "j")
+    monkeypatch.setattr(core.runs.jobs, "start_job", lambda spec, arts, env=None: started.append((spec, arts)) or arts / "j")
     at = _home(artifacts, monkeypatch).run()
     assert not at.exception
     assert at.subheader[0].value == "First step: run the demo study"

@@ -10,7 +10,7 @@ import pytest
 
 from core.cli import main
 from core.evaluation._cli import resolve_data
-from core.labels import EMOTIONS
+from core.data.labels import EMOTIONS
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_evaluate_rejects_a_file_that_is_not_a_model(eila_crops: Path, eila_dir:
 
 
 def test_resolve_data_by_registered_name_and_unknown(eila_crops: Path, eila_dir: Path, artifacts: Path) -> None:
-    from core.registry import load_any, register_dataset
+    from core.data.registry import load_any, register_dataset
 
     df = load_any("eila-crops", eila_crops, demographics=eila_dir / "demographics.csv")
     register_dataset(df, "EiLA few", "eila-crops", {"path": eila_crops}, artifacts)
@@ -97,7 +97,7 @@ def test_resolve_data_by_registered_name_and_unknown(eila_crops: Path, eila_dir:
     manifest2, desc2 = resolve_data(str(artifacts / "datasets" / "eila-few" / "manifest.parquet"), None, None, None,
                                     artifacts)
     assert len(manifest2) == len(df) and desc2["name"] == "EiLA few"
-    from core._errors import DataFormatError
+    from core.common._errors import DataFormatError
 
     with pytest.raises(DataFormatError, match="registered dataset"):
         resolve_data("no such thing", None, None, None, artifacts)

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import chi2
 
 from _evaluation_data import synthetic_predictions
-from core._errors import DataFormatError
+from core.common._errors import DataFormatError
 from core.evaluation.compare import OUTCOMES, align_pair, compare_runs, mcnemar, paired_bootstrap
 
 

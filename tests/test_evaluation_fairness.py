@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from _evaluation_data import synthetic_predictions
-from core._errors import DataFormatError
+from core.common._errors import DataFormatError
 from core.evaluation.uncertainty import METHOD_CLUSTER, METHOD_WILSON
 from core.evaluation.fairness import group_report, group_report_from_counts
 

@@ -10,9 +10,9 @@ from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, log_los
                              precision_recall_fscore_support)
 
 from _evaluation_data import synthetic_predictions
-from core._errors import DataFormatError
+from core.common._errors import DataFormatError
 from core.evaluation import metrics as m
-from core.labels import EMOTIONS
+from core.data.labels import EMOTIONS
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
 from core.evaluation.provenance import provenance
 from core.evaluation.results import CHANCE, reference_results, results_table, run_results
 from core.evaluation.sets import group_by_set, set_front
-from core.registry import register_dataset
+from core.data.registry import register_dataset
 
 
 LEAK = {"checked": True, "reason": None, "train_splits": ["train", "validation"], "eval_split": "test",

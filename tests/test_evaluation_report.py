@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from _evaluation_data import make_run, synthetic_predictions
-from core._errors import DataFormatError
+from core.common._errors import DataFormatError
 from core.cli import main
 from core.attributes import pose_groups, resolve_attribute
 from core.evaluation.explore import error_rate_table, filter_predictions

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from _evaluation_data import make_run, synthetic_predictions
-from core._errors import DataFormatError
+from core.common._errors import DataFormatError
 from core.evaluation.results import (CHANCE, ConfigResult, EvalSet, filter_seen, pareto_front, pareto_status,
                                      reference_results, result_from_predictions, results_table, run_results,
                                      split_rule_of, tradeoff_table)

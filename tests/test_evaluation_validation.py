@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core._errors import DataFormatError
+from core.common._errors import DataFormatError
 from core.evaluation.validation import check_predictions, person_column
 
 

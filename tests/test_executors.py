@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.executors import ADDRESS_ENV, LocalExecutor, RayExecutor, check_address, make_executor
+from core.runs.executors import ADDRESS_ENV, LocalExecutor, RayExecutor, check_address, make_executor
 from core.mixing import MixSpec
 from core.training import TrainConfig
 from core.training.sweep import plan_sweep, seed_configs

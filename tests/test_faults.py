@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core._io import file_sha1
-from core.feature_cache import FeatureCache
-from core.registry import get_dataset, list_datasets, load_dataset
+from core.common._io import file_sha1
+from core.models.feature_cache import FeatureCache
+from core.data.registry import get_dataset, list_datasets, load_dataset
 from tests.faults_helpers import (FLUSH_EVERY_ROW, REPO, assert_nothing_lost, cli, cli_subprocess, fer2013_csv,
                                   fingerprint, kill_after, read_only_place, staging_left, tiny_tree, try_mount, umount,
                                   visible)
@@ -96,7 +96,7 @@ def _tiny_eval_args(art: Path) -> tuple[str, ...]:
 # ------------------------------------------------------------------------- 1: finished runs are never rewritten
 @pytest.mark.parametrize("run", ["eval-original", "trained-original"])
 def test_evaluate_refuses_a_finished_run_folder(arts, capsys, monkeypatch, run):
-    import core.classifier as classifier
+    import core.models.classifier as classifier
 
     monkeypatch.setattr(classifier, "predict_manifest", lambda *a, **k: pytest.fail("predicted before refusing"))
     before = fingerprint(arts)
@@ -411,7 +411,7 @@ def test_a_foreign_shard_of_another_shape_never_breaks_stacking(tmp_path):
 
 _CONCURRENT = """
 import sys, time, numpy as np, cv2
-from core.feature_cache import FeatureCache
+from core.models.feature_cache import FeatureCache
 paths = sys.argv[2:]
 def slow(x):
     time.sleep(0.3)
@@ -603,7 +603,7 @@ def test_train_removes_stale_partial_folders(arts, capsys, monkeypatch):
 # --------------------------------------------------------------------------- 7: read-only and full disks
 @pytest.mark.parametrize("command", ["register", "demo", "evaluate", "train"])
 def test_a_read_only_artifacts_folder_fails_before_any_work(arts, capsys, monkeypatch, read_only, tmp_path, command):
-    import core.classifier as classifier
+    import core.models.classifier as classifier
 
     monkeypatch.setattr(classifier, "predict_manifest", lambda *a, **k: pytest.fail("predicted before failing"))
     args = {"register": ("register", "--name", "T", "--format", "folder", "--path", tiny_tree(tmp_path / "d")),
@@ -611,7 +611,7 @@ def test_a_read_only_artifacts_folder_fails_before_any_work(arts, capsys, monkey
             "evaluate": ("evaluate", "--model", "fer", "--data", arts / "datasets" / "tiny" / "manifest.parquet"),
             "train": ("train", "--base", "Tiny", "--eval-dataset", "Tiny", *TRAIN_ARGS)}[command]
     if command == "train":  # registered data in a writable place, runs in an unwritable one
-        import core.paths as paths
+        import core.common.paths as paths
 
         monkeypatch.setattr(paths, "runs_dir", lambda a: read_only / "runs")
         res = cli(capsys, *args)
@@ -625,7 +625,7 @@ def test_a_read_only_out_folder_for_prepare_eila(eila_video, yunet_model, read_o
 
 
 def test_a_full_disk_stops_training_before_it_starts(arts, capsys, full_disk, monkeypatch):
-    import core.paths as paths
+    import core.common.paths as paths
 
     monkeypatch.setattr(paths, "runs_dir", lambda a: full_disk / "runs")
     cli(capsys, "train", "--base", "Tiny", "--eval-dataset", "Tiny", *TRAIN_ARGS).refused("MiB free", "MiB needed")
@@ -665,7 +665,7 @@ def test_kill9_while_registering_fer2013_leaves_no_dataset(arts, tmp_path):
     csv = fer2013_csv(tmp_path / "fer2013.csv", rows=40)
     before = fingerprint(arts)
     res = cli_subprocess("register", "--name", "Killed", "--format", "fer2013-csv", "--path", csv,
-                         "--artifacts", arts, prelude=kill_after("core.datasets._fer2013_csv", "atomic_write_bytes",
+                         "--artifacts", arts, prelude=kill_after("core.data.datasets._fer2013_csv", "atomic_write_bytes",
                                                                  20))
     assert res.returncode == -9
     assert [d.name for d in list_datasets(arts)] == ["Tiny"] and visible(arts / "datasets") == ["tiny"]

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.feature_cache import FeatureCache, image_key
+from core.models.feature_cache import FeatureCache, image_key
 
 
 def _images(tmp_path: Path, n: int) -> list[Path]:

@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.datasets.plots import NO_PERSONS_NOTE, group_sizes_figure, label_counts_figure, yaw_figure
+from core.data.datasets.plots import NO_PERSONS_NOTE, group_sizes_figure, label_counts_figure, yaw_figure
 from core.evaluation.plots import finding_figure, group_accuracy_figure, outcome_figure, tradeoff_figure
 from core.evaluation.results import reference_results
 from core.evaluation.sets import set_tradeoff_table
-from core.figure_export import browser_export_available, figure_bytes
-from core.figure_style import PAPER_SIZE, export_config
+from core.common.figure_export import browser_export_available, figure_bytes
+from core.common.figure_style import PAPER_SIZE, export_config
 from core.latent.plots import hover_faces_html, scatter_figure
-from core.palette import (GROUP_COLOURS, MISSING_COLOUR, OUTCOME_STYLE, SPLIT_STYLE, display_order, group_colour,
+from core.common.palette import (GROUP_COLOURS, MISSING_COLOUR, OUTCOME_STYLE, SPLIT_STYLE, display_order, group_colour,
                           group_colours)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core._errors import DatasetExistsError, DataFormatError
-from core.registry import register_dataset
+from core.common._errors import DatasetExistsError, DataFormatError
+from core.data.registry import register_dataset
 from pages._tables import paired_groups_view
 from pages._words import DATA_WIDGETS, PREPARE_WIDGETS, gui_message
 
@@ -24,7 +24,7 @@ def test_duplicate_name_hints_to_tick_replace(artifacts):
 
 
 def test_flags_become_fields_or_disappear():
-    from core.registry import load_and_register
+    from core.data.registry import load_and_register
 
     with pytest.raises(DataFormatError) as exc:
         load_and_register("eila-crops", "/nowhere", "E", "/tmp/unused")

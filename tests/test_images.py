@@ -1,4 +1,4 @@
-"""core.images: decoding in RGB order, errors that name the file, model input and thumbnails."""
+"""core.data.images: decoding in RGB order, errors that name the file, model input and thumbnails."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core._errors import DataFormatError
-from core.images import find_unreadable, is_image_file, read_image, thumbnail, to_model_input
+from core.common._errors import DataFormatError
+from core.data.images import find_unreadable, is_image_file, read_image, thumbnail, to_model_input
 
 
 @pytest.fixture()

@@ -36,7 +36,9 @@ def import_graph() -> dict[str, set[str]]:
                 targets = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
                 base = _resolve(mod, is_package, node)
-                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+                subs = [f"{base}.{a.name}" for a in node.names]
+                # ``from pkg import submodule`` runs pkg only as every submodule's parent (as ``import pkg.sub``)
+                targets = subs if all(s in modules for s in subs) else [base] + subs
             for t in targets:
                 while t and t not in modules:  # ``core.x.y`` names an attribute of module core.x
                     t = t.rpartition(".")[0]

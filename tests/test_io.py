@@ -1,4 +1,4 @@
-"""The one write-to-temp-then-rename helper and the folder swap of core._io."""
+"""The one write-to-temp-then-rename helper and the folder swap of core.common._io."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core._io import atomic_write, atomic_write_bytes, atomic_write_json, replace_folder, replacing_folder
-from core.manifest import atomic_write_parquet
+from core.common._io import atomic_write, atomic_write_bytes, atomic_write_json, replace_folder, replacing_folder
+from core.data.manifest import atomic_write_parquet
 
 
 def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path: Path) -> None:

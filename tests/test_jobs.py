@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.jobs import job_status, list_jobs, start_job
-from core.paths import jobs_dir, runs_dir
-from core.progress import StatusFileProgress, eta_text
-from core.registry import list_datasets
+from core.runs.jobs import job_status, list_jobs, start_job
+from core.common.paths import jobs_dir, runs_dir
+from core.common.progress import StatusFileProgress, eta_text
+from core.data.registry import list_datasets
 from core.runs.spec import RunSpec
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.paths import jobs_dir
+from core.common.paths import jobs_dir
 from core.runs.spec import RunSpec
 from tests._jobs import job_folder
 

@@ -1,7 +1,7 @@
 """Canonical labels: aliases map case-insensitively; contempt and unknown names are counted, never dropped silently."""
 import pytest
 
-from core.labels import EMOTIONS, FER2013_CODES, FER_PACKAGE_CLASSES, canonical_label, canonicalize_labels
+from core.data.labels import EMOTIONS, FER2013_CODES, FER_PACKAGE_CLASSES, canonical_label, canonicalize_labels
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from core.attributes import attribute_values, available_attributes
-from core.datasets import load_utkface
+from core.data.datasets import load_utkface
 from core.latent import (ClusterConfig, EmbeddingConfig, Extractor, ProjectionConfig, analyse_clusters,
                          assignments_table, embed_and_project, run_cluster_analysis, write_analysis)
 from core.latent.analysis import DEFAULT_ATTRIBUTES

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core._errors import DataFormatError, ModelFileError
+from core.common._errors import DataFormatError, ModelFileError
 from core.cli import main as cli_main
-from core.datasets import load_utkface
-from core.labels import EMOTIONS
+from core.data.datasets import load_utkface
+from core.data.labels import EMOTIONS
 from core.latent import (EmbeddingConfig, ProjectionConfig, build_extractor, embed_manifest, penultimate_output,
                          run_cluster_analysis, select_rows, write_analysis)
 
@@ -66,7 +66,7 @@ def _counting(extractor):
 
 @pytest.mark.slow
 def test_bfloat16_embeddings_are_the_default_cached_apart_and_close_to_float32(faces, rn50, tmp_path):
-    from core.precision_agreement import cosine_agreement
+    from core.models.precision_agreement import cosine_agreement
 
     assert EmbeddingConfig().precision == "bfloat16"
     with pytest.raises(ValueError, match="precision must be one of"):
@@ -84,7 +84,7 @@ def test_bfloat16_embeddings_are_the_default_cached_apart_and_close_to_float32(f
 def test_resnet50_uses_its_own_preprocess_input(faces, rn50, tmp_path):
     import keras
 
-    from core.backbones import load_rgb_batch
+    from core.models.backbones import load_rgb_batch
 
     sub = faces.head(6)
     emb = embed_manifest(sub, artifacts=tmp_path, extractor=rn50)
@@ -123,7 +123,7 @@ def test_fer_penultimate_layer(faces, fer, tmp_path):
 def test_run_model_penultimate_is_the_input_of_the_softmax_dense(faces, tmp_path):
     import keras
 
-    from core.images import read_image, to_model_input
+    from core.data.images import read_image, to_model_input
 
     inp = keras.Input((32, 32, 3))
     x = keras.layers.Conv2D(8, 3, activation="relu")(inp)
@@ -215,7 +215,7 @@ def test_cli_bad_inputs_exit_2_with_a_message(utkface_dir, tmp_path, artifacts, 
 
 def test_cli_stops_when_imagenet_weights_cannot_be_downloaded(utkface_dir, tmp_path, artifacts, capsys,
                                                               monkeypatch):
-    import core.backbones as bb
+    import core.models.backbones as bb
 
     monkeypatch.setattr(bb, "imagenet_weights_status", lambda name, timeout=4.0: (False, "URLError: offline"))
     assert cli_main(["clusters", "--data", str(utkface_dir), "--format", "utkface", "--k", "3", "--out",

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.datasets import load_utkface
+from core.data.datasets import load_utkface
 from core.latent import ClusterConfig, EmbeddingConfig, ProjectionConfig, run_cluster_analysis, select_rows
-from core.registry import load_dataset, register_dataset
+from core.data.registry import load_dataset, register_dataset
 from pages._ui import ComputedOnce, StepProgress
 
 PAGE = Path(__file__).resolve().parent.parent / "pages" / "latent.py"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.datasets import load_utkface
+from core.data.datasets import load_utkface
 from core.latent import (ClusterConfig, check_k, composition, fit_kmeans, independence_test, kmeans_curves,
                          linear_probe)
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from core import DataFormatError, load_manifest, save_manifest, validate_manifest
-from core.manifest import resolve_paths
+from core.data.manifest import resolve_paths
 
 
 def _manifest(**extra) -> pd.DataFrame:

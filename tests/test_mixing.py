@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from core import DataFormatError
-from core.labels import EMOTIONS
+from core.data.labels import EMOTIONS
 from core.mixing import (TABLE3, TABLE3_SIZES, MixSpec, build_mix, evaluation_manifest, mix, mix_counts,
                          spec_sizes, table3_preset)
 

@@ -92,14 +92,14 @@ def test_misclassified_without_runs_offers_to_evaluate(artifacts: Path, monkeypa
     at = _ok(_page("misclassified.py").run())
     assert any("No evaluated runs yet" in i.value for i in at.info)
     assert any(b.key == "mc_make_demo" for b in at.button)
-    from core.demo import DemoConfig, ensure_demo
+    from core.data.demo import DemoConfig, ensure_demo
 
     ensure_demo(artifacts, config=DemoConfig(n_persons={"Light": 3, "Medium": 3, "Dark": 3}, images_per_person=7,
                                              image_size=32))
     started = []
-    import core.jobs
+    import core.runs.jobs
 
-    monkeypatch.setattr(core.jobs, "start_job", lambda spec, art: started.append(spec) or art)
+    monkeypatch.setattr(core.runs.jobs, "start_job", lambda spec, art: started.append(spec) or art)
     at = _ok(_page("misclassified.py").run())
     at.button(key="mc_eval_go").click().run()
     _ok(at)

@@ -1,9 +1,9 @@
-"""core.paths: the one default artifacts folder and the folders under it."""
+"""core.common.paths: the one default artifacts folder and the folders under it."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from core import paths
+from core.common import paths
 
 
 def test_default_artifacts_dir_follows_the_environment(monkeypatch, tmp_path):
@@ -14,7 +14,7 @@ def test_default_artifacts_dir_follows_the_environment(monkeypatch, tmp_path):
 def test_default_artifacts_dir_is_the_repo_folder_without_the_variable(monkeypatch):
     monkeypatch.delenv(paths.ENV_VAR, raising=False)
     assert paths.default_artifacts_dir() == paths.REPO_ROOT / "artifacts"
-    assert (paths.REPO_ROOT / "core" / "paths.py").is_file()
+    assert (paths.REPO_ROOT / "core" / "common" / "paths.py").is_file()
 
 
 def test_empty_variable_means_the_default(monkeypatch):

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core._precision import check_precision, precision_tag
-from core.precision_agreement import (cluster_agreement, cosine_agreement, group_accuracy_change,
+from core.models._precision import check_precision, precision_tag
+from core.models.precision_agreement import (cluster_agreement, cosine_agreement, group_accuracy_change,
                                       prediction_agreement)
 
 
@@ -38,7 +38,7 @@ def test_agreement_measures_on_known_inputs():
 
 @pytest.fixture(scope="module")
 def faces(utkface_dir, eila_dir) -> pd.DataFrame:
-    from core.datasets import load_eila_crops, load_utkface
+    from core.data.datasets import load_eila_crops, load_utkface
 
     utk = load_utkface(utkface_dir, on_bad_image="skip").sample(16, random_state=0)
     eila = load_eila_crops(eila_dir / "faces", eila_dir / "demographics.csv").sample(16, random_state=0)
@@ -47,7 +47,7 @@ def faces(utkface_dir, eila_dir) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_bfloat16_backbone_agrees_with_float32_on_32_real_faces(faces, tmp_path):
-    from core.backbones import load_backbone, load_rgb_batch, make_feature_fn
+    from core.models.backbones import load_backbone, load_rgb_batch, make_feature_fn
     from core.training import TrainConfig
     from core.training.features import build_cached_head, cache_namespace, compute_moments
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.datasets import load_eila_annotations
+from core.data.datasets import load_eila_annotations
 from core.evaluation.uncertainty import wilson_interval
 from core.preprocess import (SEED_TEST_SPLIT_REFERENCE, STAGES, audit_slice, compare_audits, compute_audit,
                              reason_counts, retention_table, seed_reference_audit)

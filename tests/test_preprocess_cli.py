@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.registry import load_any, load_dataset, register_dataset
+from core.data.registry import load_any, load_dataset, register_dataset
 
 
 @pytest.fixture()

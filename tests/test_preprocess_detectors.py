@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core._errors import ModelFileError
+from core.common._errors import ModelFileError
 from core.preprocess import Detections, load_detector, prepare_eila
 from core.preprocess._detectors import check_weights
 from tests.preprocess_video_fixture import eila_video  # noqa: F401 - module-scoped fixture

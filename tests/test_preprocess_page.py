@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.jobs import list_jobs
+from core.runs.jobs import list_jobs
 from tests.preprocess_video_fixture import eila_video  # noqa: F401 - module-scoped fixture
 
 SCRIPT = """
@@ -96,7 +96,7 @@ def test_start_job_progress_result_audit_chart_and_pose(artifacts, eila_video, y
     _wait_for_jobs(artifacts, "estimate-pose")
     pose_job = list_jobs(artifacts, kind="estimate-pose")[0]
     assert pose_job.state == "finished", pose_job.log_tail
-    from core.registry import load_dataset
+    from core.data.registry import load_dataset
 
     man = load_dataset("EiLA page test", artifacts)
     assert {"yaw", "pitch", "side_profile", "pose_status"} <= set(man.columns)

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core._errors import DataFormatError, ModelFileError
-from core.datasets import load_eila_crops
-from core.labels import EMOTIONS
+from core.common._errors import DataFormatError, ModelFileError
+from core.data.datasets import load_eila_crops
+from core.data.labels import EMOTIONS
 from core.preprocess import (LANDMARK_COLUMNS, REASONS, STAGES, Detections, FaceDetector, crop_file_name,
                              prepare_eila)
 from core.preprocess._audit import audit_slice
@@ -195,7 +195,7 @@ def test_missing_weights_name_the_option(eila_video, tmp_path):
 
 def test_cli_prepare_eila_registers_dataset_with_audit(eila_video, yunet_model, tmp_path, artifacts, capsys):
     from core.cli import main
-    from core.registry import get_dataset, load_dataset
+    from core.data.registry import get_dataset, load_dataset
 
     status = tmp_path / "progress.json"
     rc = main(["prepare-eila", "--annotations", str(eila_video.annotations), "--demographics",

@@ -1,11 +1,11 @@
-"""core.progress: the no-op, tqdm and status-file reporters, ETA text and the CLI's choice between them."""
+"""core.common.progress: the no-op, tqdm and status-file reporters, ETA text and the CLI's choice between them."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from core.progress import (StatusFileProgress, TqdmProgress, eta_text, null_progress, progress_for_cli)
+from core.common.progress import (StatusFileProgress, TqdmProgress, eta_text, null_progress, progress_for_cli)
 
 
 class _Clock:

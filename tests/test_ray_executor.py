@@ -26,9 +26,9 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.demo import DEMO_NAME, DemoConfig, ensure_demo
-from core.executors import ADDRESS_ENV
-from core.registry import load_dataset, register_dataset
+from core.data.demo import DEMO_NAME, DemoConfig, ensure_demo
+from core.runs.executors import ADDRESS_ENV
+from core.data.registry import load_dataset, register_dataset
 
 pytestmark = pytest.mark.slow
 

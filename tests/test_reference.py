@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import reference as ref
+from core.evaluation import reference as ref
 from core.evaluation.uncertainty import spread
 
 
@@ -56,7 +56,7 @@ def test_group_accuracies_weighted_by_table4_reproduce_table5() -> None:
 
 
 def test_person_counts_stated_in_the_notes_hold_on_the_real_annotations(eila_dir) -> None:
-    from core.datasets import load_eila_annotations
+    from core.data.datasets import load_eila_annotations
 
     df = load_eila_annotations(eila_dir / "annotations.csv", eila_dir / "demographics.csv")
     test = df[df["split"] == "test"]

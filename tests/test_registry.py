@@ -10,7 +10,7 @@ import pytest
 
 from core import DataFormatError
 from core.cli import main
-from core.registry import (BAD_IMAGE_FORMATS, FORMATS, get_dataset, list_datasets, load_any, load_dataset,
+from core.data.registry import (BAD_IMAGE_FORMATS, FORMATS, get_dataset, list_datasets, load_any, load_dataset,
                            register_dataset, remove_dataset, slugify, load_and_register)
 
 

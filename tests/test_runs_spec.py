@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core._errors import DataFormatError
+from core.common._errors import DataFormatError
 from core.cli import COMMANDS
 from core.runs.spec import RUN_KINDS, RunSpec
 from core.training._cli import config_from_args

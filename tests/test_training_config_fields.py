@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 import pages._train_settings as settings
 from core.cli import build_parser
-from core.labels import EMOTIONS
-from core.registry import register_dataset
+from core.data.labels import EMOTIONS
+from core.data.registry import register_dataset
 from core.training._cli import add_training_options, config_from_args, training_argv
 from core.training.config import TrainConfig, not_an_option, option
 from pages._train_settings import NOT_ON_PAGE, TRAINING_WIDGETS

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.labels import EMOTIONS
+from core.data.labels import EMOTIONS
 from core.training.data import class_weights, sample_weights
 
 

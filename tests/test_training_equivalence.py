@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from core.backbones import load_rgb_batch
-from core.datasets import load_folder
+from core.models.backbones import load_rgb_batch
+from core.data.datasets import load_folder
 from core.training import TrainConfig
 from core.training.data import array_loader, image_loader
 from core.training.features import MomentsBatchNormPool, compute_moments, transfer_head
@@ -127,7 +127,7 @@ def test_cached_phase1_trains_the_same_model_as_the_full_pipeline(small_manifest
 
 
 def test_cached_head_and_full_model_agree_within_bfloat16(small_manifest, tmp_path):
-    from core._precision import classifier_forward
+    from core.models._precision import classifier_forward
 
     cfg = TrainConfig(weights="random", input_size=48, phase1_epochs=2, phase2_epochs=0, batch_size=4,
                       precision="bfloat16")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.labels import EMOTIONS
+from core.data.labels import EMOTIONS
 from core.training import TrainConfig
 from core.training.data import array_loader
 from core.training.features import build_cached_head

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.labels import EMOTIONS
+from core.data.labels import EMOTIONS
 from core.runs.layout import read_history
 from core.training import TrainConfig
 from core.training.loop import LiveHistory, _best_epoch, fit_run, phase2_callbacks

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.labels import EMOTIONS
-from core.paths import runs_dir
-from core.registry import register_dataset
+from core.data.labels import EMOTIONS
+from core.common.paths import runs_dir
+from core.data.registry import register_dataset
 from core.runs.spec import RunSpec
 from core.training.config import TrainConfig
 from tests._jobs import job_folder
@@ -40,13 +40,13 @@ def _app(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 def _table3_datasets(artifacts: Path, monkeypatch: pytest.MonkeyPatch, eila: pd.DataFrame) -> list:
     """Register EiLA, FER2013 and SFEW; jobs started by the page are recorded in the returned list."""
-    import core.jobs
+    import core.runs.jobs
 
     register_dataset(eila, "EiLA", "manifest", {}, artifacts)
     register_dataset(_manifest("FER2013", 20), "FER2013", "manifest", {}, artifacts)
     register_dataset(_manifest("SFEW", 5), "SFEW", "manifest", {}, artifacts)
     started: list = []
-    monkeypatch.setattr(core.jobs, "start_job", lambda spec, arts, env=None: started.append(spec) or arts / "jobs" / "j1")
+    monkeypatch.setattr(core.runs.jobs, "start_job", lambda spec, arts, env=None: started.append(spec) or arts / "jobs" / "j1")
     return started
 
 

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from core import EMOTIONS, ModelFileError
-from core.classifier import load_classifier, predict_manifest
+from core.models.classifier import load_classifier, predict_manifest
 from core.cli import main
-from core.datasets import load_eila_crops, load_folder
+from core.data.datasets import load_eila_crops, load_folder
 from core.mixing import MixSpec
-from core.paths import runs_dir
-from core.registry import register_dataset
+from core.common.paths import runs_dir
+from core.data.registry import register_dataset
 from core.training import TrainConfig
 from core.runs.layout import RECORD_FILES, RUN_FILES, TRAINING_ROWS, read_history
 from core.training.runner import partial_runs
@@ -239,7 +239,7 @@ def test_cli_train_keeps_finished_run_and_sweep_plan(sweep_artifacts, data, caps
     capsys.readouterr()
     assert main(["sweep", "--mix", "FER2013+EiLA:0.5", "--eval-split", "validation", *common]) == 2
     assert "train on EiLA's validation rows" in capsys.readouterr().err  # the mix trains on them: refused
-    import core.backbones as bb  # ImageNet weights that cannot be downloaded: stop, name the alternatives
+    import core.models.backbones as bb  # ImageNet weights that cannot be downloaded: stop, name the alternatives
 
     monkeypatch.setattr(bb, "imagenet_weights_status", lambda name, timeout=4.0: (False, "URLError: offline"))
     for argv in (["train", "--base", "FER2013"], ["sweep", "--mix", "FER2013"]):

@@ -10,9 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.cli import main
-from core.datasets import load_eila_crops, load_folder
+from core.data.datasets import load_eila_crops, load_folder
 from core.evaluation.runs import list_runs
-from core.registry import register_dataset
+from core.data.registry import register_dataset
 from core.training.split_rules import SplitRuleLoader, resplit
 
 pytestmark = pytest.mark.slow  # trains models

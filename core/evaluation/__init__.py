@@ -1,7 +1,7 @@
 """Evaluation: metrics, per-group fairness with honest uncertainty, run comparison and reports.
 
 Nothing here imports TensorFlow at import time; model loading happens in
-:func:`core.evaluation.runs.evaluate_model` through :mod:`core.classifier`.
+:func:`core.evaluation.runs.evaluate_model` through :mod:`core.models.classifier`.
 """
 from .compare import mcnemar, paired_bootstrap, paired_difference
 from .disparity import corrected_spread

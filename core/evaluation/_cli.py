@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from .._errors import DataFormatError, UnknownDatasetError
-from .._io import read_json
-from ..paths import default_artifacts_dir, runs_dir
-from ..registry import FORMATS
+from ..common._errors import DataFormatError, UnknownDatasetError
+from ..common._io import read_json
+from ..common.paths import default_artifacts_dir, runs_dir
+from ..data.registry import FORMATS
 from .runs import DEFAULT_ATTRIBUTES
 
 
@@ -55,8 +55,8 @@ def resolve_data(data: str, fmt: str | None, demographics: str | None, name: str
     DataFormatError
         When ``data`` is neither a path in a known format nor a registered dataset.
     """
-    from ..manifest import load_manifest
-    from ..registry import get_dataset, load_any, load_dataset
+    from ..data.manifest import load_manifest
+    from ..data.registry import get_dataset, load_any, load_dataset
 
     path = Path(data)
     if fmt is not None:
@@ -91,8 +91,8 @@ def resolve_data(data: str, fmt: str | None, demographics: str | None, name: str
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._io import check_writable, refuse_existing_output
-    from ..progress import StatusFileProgress, TqdmProgress
+    from ..common._io import check_writable, refuse_existing_output
+    from ..common.progress import StatusFileProgress, TqdmProgress
     from ..runs.ids import make_run_id
     from .runs import evaluate_model
 

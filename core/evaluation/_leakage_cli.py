@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .._errors import DataFormatError
-from ..paths import default_artifacts_dir
+from ..common._errors import DataFormatError
+from ..common.paths import default_artifacts_dir
 from ._cli import add_data_arguments, resolve_data
 from .leakage import DEFAULT_LEAKAGE_ATTRIBUTES, describe_group, leakage_audit, mostly_seen_groups, write_leakage
 
@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..datasets import apply_split_rule
+    from ..data.datasets import apply_split_rule
 
     train_splits = [s.strip() for s in args.train_splits.split(",") if s.strip()]
     if not train_splits or args.eval_split in train_splits:

@@ -26,8 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from .._io import parquet_problem
-    from ..paths import default_artifacts_dir
+    from ..common._io import parquet_problem
+    from ..common.paths import default_artifacts_dir
     from .report import build_report
     from .runs import list_runs, read_run
 

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from .._io import read_json
+from ..common._io import read_json
 from .compare import compare_runs
 from .findings import pct
 from .recall import largest_recall_gap, recall_by_group, recall_matrix

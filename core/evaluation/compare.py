@@ -11,7 +11,7 @@ Two complementary tests, shown together wherever configurations are compared:
   name is kept from the percentile bootstrap it replaced, which under-covered
   with few persons; ``bench/calibration.py`` measures the coverage (>= 93 %
   from 2 to 20 persons). Frames without a person id are each their own person
-  (:mod:`core._clusters`); without a person column, frames are the clusters;
+  (:mod:`core.common._clusters`); without a person column, frames are the clusters;
 * :func:`mcnemar`: McNemar's test on the discordant samples (exact binomial
   when there are fewer than 25, chi-square with continuity correction
   otherwise). It treats samples as independent, so with many frames per
@@ -27,10 +27,10 @@ import pandas as pd
 from scipy.stats import binomtest, chi2
 from scipy.stats import t as t_dist
 
-from .._errors import DataFormatError
+from ..common._errors import DataFormatError
 from ..attributes import resolve_attribute
 from .validation import PersonArg, check_predictions, person_column
-from .._clusters import fill_missing_ids
+from ..common._clusters import fill_missing_ids
 from .uncertainty import per_person_counts, ratio_bounds
 
 OUTCOMES: tuple[str, ...] = ("both right", "only A right", "only B right", "both wrong")

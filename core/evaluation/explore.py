@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .._errors import DataFormatError
+from ..common._errors import DataFormatError
 from ..attributes import POSE_ORDER, resolve_attribute
 from .uncertainty import accuracy_interval
 from .validation import person_column

@@ -19,8 +19,8 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame, count
 from sklearn.metrics import accuracy_score, f1_score
 
-from .._clusters import fill_missing_ids
-from .._errors import DataFormatError
+from ..common._clusters import fill_missing_ids
+from ..common._errors import DataFormatError
 from ..attributes import group_order, resolve_attribute
 from .disparity import corrected_spread
 from .uncertainty import Interval, accuracy_interval, count_interval, per_person_counts, spread, spread_intervals

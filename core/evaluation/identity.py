@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from .._errors import DataFormatError
-from .._io import atomic_write_json, read_json
+from ..common._errors import DataFormatError
+from ..common._io import atomic_write_json, read_json
 
 META_FILE = "label.json"
 TRASH_SUFFIX = "__"
@@ -131,7 +131,7 @@ def restore_run(trashed: str | Path, artifacts: str | Path) -> Path:
     DataFormatError
         Not a folder in the trash, or a run with that id exists again.
     """
-    from ..paths import runs_dir
+    from ..common.paths import runs_dir
 
     path = Path(trashed)
     if path.parent.resolve() != trash_dir(artifacts).resolve() or not (path / "config.json").is_file():

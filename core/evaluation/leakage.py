@@ -27,8 +27,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .._errors import DataFormatError
-from .._io import atomic_write_json, atomic_write_text, read_json
+from ..common._errors import DataFormatError
+from ..common._io import atomic_write_json, atomic_write_text, read_json
 from ..attributes import resolve_attribute
 from .units import clip_ids, video_ids
 

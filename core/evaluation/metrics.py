@@ -1,8 +1,8 @@
 """Run-level classification metrics and :func:`compute_metrics`, the one summary of a predictions table.
 
-A *predictions table* is what :func:`core.classifier.predict_manifest` returns:
+A *predictions table* is what :func:`core.models.classifier.predict_manifest` returns:
 ``sample_id, true, pred, prob_<emotion>`` for every emotion of
-:data:`core.labels.EMOTIONS` (in that order), ``confidence``, ``correct`` and
+:data:`core.data.labels.EMOTIONS` (in that order), ``confidence``, ``correct`` and
 the manifest's group columns (``race``, ``gender``, ``skin_color``,
 ``person`` ...). Accuracies are fractions in [0, 1] everywhere.
 """
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from .._errors import DataFormatError
-from ..labels import EMOTIONS
+from ..common._errors import DataFormatError
+from ..data.labels import EMOTIONS
 from .fairness import group_report
 from .uncertainty import accuracy_interval
 from .units import require_unit, unit_ids

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..figure_style import paper_layout, wrap_text
-from ..labels import EMOTIONS
-from ..palette import MEASURE_COLOUR, OUTCOME_STYLE, group_colours
+from ..common.figure_style import paper_layout, wrap_text
+from ..data.labels import EMOTIONS
+from ..common.palette import MEASURE_COLOUR, OUTCOME_STYLE, group_colours
 from .results import CHANCE, ConfigResult
 from .sets import CHANCE_STATUS, one_set, set_tradeoff_table
 
@@ -67,7 +67,7 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
     Flagged groups (few persons) are hatched, groups from one clip or video
     crossed; hover shows the interval, n samples, persons and clips. ``groups``
     fixes the order (e.g. :func:`group_order` of every facet); colours come
-    from :func:`core.palette.group_colours` of ``attribute`` over ``groups``
+    from :func:`core.common.palette.group_colours` of ``attribute`` over ``groups``
     unless ``colours`` gives them. Each bar's ``customdata`` is ``[group,
     configuration name]``, so a click on it names the group. Tick labels are
     horizontal, wrapped narrower when there are many configurations.
@@ -291,9 +291,9 @@ def finding_figure(groups: Mapping[str, Mapping[str, float]], attribute: str | N
     ----------
     groups : mapping
         Group name -> ``{"accuracy", "ci_low", "ci_high"}`` as fractions (e.g.
-        :func:`core.demo_study.finding`'s ``groups``).
+        :func:`core.training.demo_study.finding`'s ``groups``).
     attribute : str, optional
-        The groups' attribute (their colours, :func:`core.palette.group_colours`).
+        The groups' attribute (their colours, :func:`core.common.palette.group_colours`).
     title : str
         Figure title.
     """

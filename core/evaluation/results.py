@@ -16,9 +16,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import reference as ref
-from .._errors import DataFormatError
-from ..datasets import split_rule_label
+from . import reference as ref
+from ..common._errors import DataFormatError
+from ..data.datasets import split_rule_label
 from .fairness import GroupReport, group_report, group_report_from_counts
 from .metrics import loss_of, weighted_f1
 from .validation import check_predictions, person_column

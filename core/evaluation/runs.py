@@ -1,7 +1,7 @@
 """Run folders: listing trained runs and evaluations together, and writing evaluations.
 
 Every run lives in ``<artifacts>/runs/<run_id>/`` with ``config.json``,
-``predictions.parquet`` (columns as :func:`core.classifier.predict_manifest`)
+``predictions.parquet`` (columns as :func:`core.models.classifier.predict_manifest`)
 and ``metrics.json`` (:func:`core.evaluation.metrics.compute_metrics`).
 Trained runs also hold ``model.keras`` and ``history.csv``; an evaluation
 folder written by :func:`evaluate_model` has ``"kind": "evaluation"`` in its
@@ -21,12 +21,12 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from .._errors import DataFormatError
-from .._io import (atomic_write_json, check_writable, read_json, read_parquet_file, refuse_existing_output,
-                   replace_folder)
-from ..manifest import atomic_write_parquet
-from ..paths import runs_dir
-from ..progress import ProgressFn
+from ..common._errors import DataFormatError
+from ..common._io import (atomic_write_json, check_writable, read_json, read_parquet_file, refuse_existing_output,
+                          replace_folder)
+from ..data.manifest import atomic_write_parquet
+from ..common.paths import runs_dir
+from ..common.progress import ProgressFn
 from .metrics import compute_metrics
 
 DEFAULT_ATTRIBUTES: tuple[str, ...] = ("race", "gender", "skin_tone", "race x gender")
@@ -217,7 +217,7 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
     Parameters
     ----------
     model : str or Path
-        ``"fer"``, a run folder or a ``.keras``/``.h5`` file (see :func:`core.classifier.load_classifier`).
+        ``"fer"``, a run folder or a ``.keras``/``.h5`` file (see :func:`core.models.classifier.load_classifier`).
     manifest : pandas.DataFrame
         Validated manifest with image paths.
     out_dir : str or Path
@@ -239,7 +239,7 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
     unit : {"person", "clip", "video"}
         Unit of resampling of the intervals (see :mod:`core.evaluation.units`).
     precision : {"float32", "bfloat16"}
-        Backbone pass of a classifier trained here (:func:`core.classifier.predict_manifest`); recorded.
+        Backbone pass of a classifier trained here (:func:`core.models.classifier.predict_manifest`); recorded.
     replace : bool
         Replace a run already in ``out_dir`` (``--replace``), once the new one is complete.
 
@@ -258,7 +258,7 @@ def evaluate_model(model: str | Path, manifest: pd.DataFrame, out_dir: str | Pat
     OutputError
         ``out_dir`` holds a run or dataset (without ``replace``) or cannot be written.
     """
-    from ..classifier import load_classifier, predict_manifest
+    from ..models.classifier import load_classifier, predict_manifest
 
     out_dir = Path(out_dir)
     refuse_existing_output(out_dir, replace)

@@ -30,7 +30,7 @@ The paired difference of two runs uses the same variance and df on the
 difference scale (:func:`ratio_bounds`, totals ``k_i(B) - k_i(A)``).
 Without cluster ids, intervals are **Wilson score intervals** over frames (the
 only option for published counts, and too narrow when frames are clustered).
-Frames with a missing id follow :mod:`core._clusters` (each its own person).
+Frames with a missing id follow :mod:`core.common._clusters` (each its own person).
 
 Bootstrap ``replicates`` (cluster bootstrap over persons, binomial without
 persons) stay available for the raw std's interval; the disparity measures that
@@ -46,7 +46,7 @@ import pandas as pd
 from scipy.stats import norm
 from scipy.stats import t as t_dist
 
-from .._clusters import fill_missing_ids
+from ..common._clusters import fill_missing_ids
 
 METHOD_CLUSTER = "cluster-robust logit-t interval over persons (CR3, Kish df)"
 METHOD_WILSON = "Wilson (samples treated as independent)"
@@ -235,7 +235,7 @@ def accuracy_interval(correct: np.ndarray, persons: np.ndarray | None = None, n_
     persons : numpy.ndarray, optional
         Cluster id per sample (person ids by default; pass clip or video ids to
         resample those instead); ``None`` (or all missing) gives a Wilson
-        interval over samples. Missing ids follow :func:`core._clusters.fill_missing_ids`.
+        interval over samples. Missing ids follow :func:`core.common._clusters.fill_missing_ids`.
     n_boot : int
         Bootstrap replicates kept in ``Interval.replicates`` (cluster bootstrap;
         binomial without clusters), used for the raw std's interval.

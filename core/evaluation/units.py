@@ -11,7 +11,7 @@ from typing import Literal
 
 import pandas as pd
 
-from .._errors import DataFormatError
+from ..common._errors import DataFormatError
 
 Unit = Literal["person", "clip", "video"]
 UNITS: tuple[str, ...] = ("person", "clip", "video")

@@ -1,8 +1,8 @@
 """Checks of a predictions table shared by every evaluation module (a leaf: it imports no other of them).
 
-A *predictions table* is what :func:`core.classifier.predict_manifest` returns:
+A *predictions table* is what :func:`core.models.classifier.predict_manifest` returns:
 ``sample_id, true, pred, prob_<emotion>`` for every emotion of
-:data:`core.labels.EMOTIONS`, ``confidence``, ``correct`` and the manifest's
+:data:`core.data.labels.EMOTIONS`, ``confidence``, ``correct`` and the manifest's
 group columns (``race``, ``gender``, ``skin_color``, ``person`` ...).
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Literal
 
 import pandas as pd
 
-from .._errors import DataFormatError
-from ..labels import EMOTIONS
+from ..common._errors import DataFormatError
+from ..data.labels import EMOTIONS
 
 PersonArg = str | None | Literal[False]
 

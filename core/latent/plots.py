@@ -22,8 +22,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..figure_style import export_config, paper_layout
-from ..palette import MEASURE_COLOUR, group_colours
+from ..common.figure_style import export_config, paper_layout
+from ..common.palette import MEASURE_COLOUR, group_colours
 from .stats import Composition
 
 HOVER_COLUMNS: tuple[str, ...] = ("sample_id", "cluster", "race", "gender", "age", "label", "pred", "correct")
@@ -66,7 +66,7 @@ def thumbnail_uri(path: str | Path, size: int = 64, quality: int = 80) -> str | 
     """``data:image/jpeg;base64,...`` thumbnail of an image file (longest side ``size``), or None if unreadable."""
     import cv2
 
-    from ..images import thumbnail
+    from ..data.images import thumbnail
 
     img = thumbnail(path, size)
     if img is None:

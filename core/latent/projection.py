@@ -26,7 +26,7 @@ from types import ModuleType
 
 import numpy as np
 
-from .._io import atomic_write_bytes
+from ..common._io import atomic_write_bytes
 
 NORMALIZATIONS: tuple[str, ...] = ("l2", "standardize", "none")
 METHODS: tuple[str, ...] = ("umap", "pca")

@@ -21,7 +21,7 @@ White. The questions that separate the two are answered here:
   clustering can ignore race while the embedding still encodes it). Folds are
   always grouped by person, so the probe cannot succeed by recognising people.
 
-Missing person ids follow :mod:`core._clusters` (each such frame its own person).
+Missing person ids follow :mod:`core.common._clusters` (each such frame its own person).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .._clusters import fill_missing_ids
+from ..common._clusters import fill_missing_ids
 from .projection import check_vectors, normalize_vectors, reduce_pca
 
 

@@ -26,9 +26,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write_text
+from ..common._io import atomic_write_text
 from ..evaluation.uncertainty import accuracy_interval, wilson_interval
-from ..manifest import atomic_write_parquet
+from ..data.manifest import atomic_write_parquet
 
 STAGES: tuple[str, ...] = ("rows", "frame_read", "face_found", "kept")
 #: Readable name of each stage (figure axes, page metrics).

@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..progress import progress_for_cli
+    from ..common.progress import progress_for_cli
     from ._audit import retention_table
     from ._pipeline import prepare_eila
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..datasets import SEED_CODE_SPLIT_RULE
+from ..data.datasets import SEED_CODE_SPLIT_RULE
 from ._detectors import DEFAULT_MIN_CONFIDENCE, DETECTORS
 from ._pose import LANDMARK_COLUMNS, SIDE_PROFILE_YAW_DEG
 from ._video import DEFAULT_SEEK_GAP

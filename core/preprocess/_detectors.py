@@ -34,7 +34,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .._errors import ModelFileError
+from ..common._errors import ModelFileError
 
 DETECTORS: tuple[str, ...] = ("mtcnn", "yunet", "yolo")
 #: Candidates below this confidence are not reported (the floor for the audit's "face found" stage).

@@ -6,8 +6,8 @@ order), the person box (percent of the frame) is cut out, faces are detected
 in it (batched), the most confident face at or above ``threshold`` is cropped
 from the frame, converted and resized, and written to
 ``<out>/<split>/<Emotion>/<row>_label_<k>_video_<tag>_clip_<cid>_person_<pid>.jpg``
-(the layout :func:`core.datasets.load_eila_crops` reads; ``k`` is the index of
-the label in :data:`core.labels.EMOTIONS`).
+(the layout :func:`core.data.datasets.load_eila_crops` reads; ``k`` is the index of
+the label in :data:`core.data.labels.EMOTIONS`).
 
 Files in ``<out>``: ``rows.parquet`` (every annotation row with its outcome:
 ``status``, ``reason``, ``stage_reached``, confidence, landmarks, pose; the
@@ -28,11 +28,11 @@ from typing import Any, Mapping
 import cv2
 import pandas as pd
 
-from .._errors import DataFormatError
-from .._io import atomic_write_json, check_writable, file_sha1, read_json
-from ..datasets import load_eila_annotations
-from ..manifest import atomic_write_parquet, save_manifest
-from ..progress import ProgressFn, null_progress
+from ..common._errors import DataFormatError
+from ..common._io import atomic_write_json, check_writable, file_sha1, read_json
+from ..data.datasets import load_eila_annotations
+from ..data.manifest import atomic_write_parquet, save_manifest
+from ..common.progress import ProgressFn, null_progress
 from ._audit import STAGES, compute_audit, save_audit
 from ._config import FLUSH_EVERY_S, REASONS, ROW_COLUMNS, PrepareConfig
 from ._detectors import DEFAULT_MIN_CONFIDENCE, FaceDetector, check_weights, load_detector
@@ -56,8 +56,8 @@ class PrepareResult:
 
 def _check_out(out: Path) -> None:
     """Refuse an ``--out`` folder that holds a registered dataset, a run, or anything but a preparation."""
-    from .._io import artifact_kind
-    from .._errors import OutputError
+    from ..common._io import artifact_kind
+    from ..common._errors import OutputError
 
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder; expected a new, empty or prepare-eila folder")
@@ -151,7 +151,7 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
     register_as : str, optional
         Register the manifest under this dataset name in ``artifacts`` (format ``eila-crops``).
     artifacts : str or Path, optional
-        Artifacts folder for ``register_as`` (default: :func:`core.paths.default_artifacts_dir`).
+        Artifacts folder for ``register_as`` (default: :func:`core.common.paths.default_artifacts_dir`).
     n_boot : int
         Cluster-bootstrap replicates of the audit.
     flush_every_s : float
@@ -184,8 +184,8 @@ def prepare_eila(annotations: str | Path, demographics: str | Path, videos: str 
     if det_obj is None:
         check_weights(config.detector, config.weights)
     if register_as:  # before any long work: the name must be free (or replacing it asked for)
-        from ..paths import default_artifacts_dir
-        from ..registry import check_name_free
+        from ..common.paths import default_artifacts_dir
+        from ..data.registry import check_name_free
 
         check_name_free(register_as, Path(artifacts) if artifacts else default_artifacts_dir(), replace_registered)
     progress = progress or null_progress
@@ -248,8 +248,8 @@ def _finish(ann: pd.DataFrame, out: Path, cfg: PrepareConfig, records: dict[int,
     if register_as:
         if manifest.empty:
             raise DataFormatError("no face was kept, nothing to register (see rows.parquet for the reasons)", out)
-        from ..paths import default_artifacts_dir
-        from ..registry import register_dataset
+        from ..common.paths import default_artifacts_dir
+        from ..data.registry import register_dataset
 
         art = Path(artifacts) if artifacts else default_artifacts_dir()
         registered = register_dataset(manifest, register_as, "eila-crops",

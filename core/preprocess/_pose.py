@@ -43,10 +43,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..images import read_image
-from ..manifest import resolve_paths
-from ..progress import ProgressFn, null_progress
-from .._errors import DataFormatError
+from ..data.images import read_image
+from ..data.manifest import resolve_paths
+from ..common.progress import ProgressFn, null_progress
+from ..common._errors import DataFormatError
 
 #: Face model constants (ratios to half the interpupillary distance); see the module docstring.
 NOSE_DROP_OVER_A = 1.143

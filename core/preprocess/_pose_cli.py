@@ -27,11 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .._errors import DataFormatError
-    from ..manifest import atomic_write_parquet, validate_manifest
-    from ..paths import default_artifacts_dir
-    from ..progress import progress_for_cli
-    from ..registry import get_dataset, load_any, load_dataset, register_dataset
+    from ..common._errors import DataFormatError
+    from ..data.manifest import atomic_write_parquet, validate_manifest
+    from ..common.paths import default_artifacts_dir
+    from ..common.progress import progress_for_cli
+    from ..data.registry import get_dataset, load_any, load_dataset, register_dataset
     from ._detectors import load_detector
     from ._pose import estimate_pose_for_manifest, pose_summary
 

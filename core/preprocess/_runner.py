@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write_bytes
-from ..labels import EMOTIONS
-from ..manifest import atomic_write_parquet
-from ..progress import ProgressFn
+from ..common._io import atomic_write_bytes
+from ..data.labels import EMOTIONS
+from ..data.manifest import atomic_write_parquet
+from ..common.progress import ProgressFn
 from ._config import REASONS, ROW_COLUMNS, PrepareConfig
 from ._detectors import FaceDetector
 from ._pose import landmark_columns, pose_from_landmarks

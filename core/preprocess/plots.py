@@ -4,7 +4,7 @@
 reaches each stage (:data:`core.preprocess.STAGES`), with the person-cluster
 95 % interval as whiskers; several audits (detectors) side by side, and the
 seed's published test split as a reference. Groups have their colours from
-:func:`core.palette.group_colours` (the seed's bars too, cross-hatched); audits
+:func:`core.common.palette.group_colours` (the seed's bars too, cross-hatched); audits
 are told apart by pattern.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..figure_style import paper_layout
-from ..palette import MISSING_COLOUR, group_colours
+from ..common.figure_style import paper_layout
+from ..common.palette import MISSING_COLOUR, group_colours
 from ._audit import STAGE_LABELS, STAGES, retention_by_stage, seed_reference_audit
 
 #: Name of the reference bar trace (the seed paper's test split, kept stage only).

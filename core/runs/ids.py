@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any, Mapping
 
-from ..registry import slugify
+from ..data.registry import slugify
 
 
 def make_run_id(name: str, settings: Mapping[str, Any] | None = None, data: str = "") -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._io import atomic_write_text
+from ..common._io import atomic_write_text
 
 PARTIAL_PREFIX = ".partial-"
 RUN_FILES: tuple[str, ...] = ("config.json", "model.keras", "history.csv", "predictions.parquet", "metrics.json",

@@ -18,8 +18,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .._errors import DataFormatError
-from .._io import atomic_write_text
+from ..common._errors import DataFormatError
+from ..common._io import atomic_write_text
 
 if TYPE_CHECKING:
     from ..training.config import TrainConfig

@@ -11,8 +11,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from ..executors import add_executor_options
-from ..paths import default_artifacts_dir
+from ..runs.executors import add_executor_options
+from ..common.paths import default_artifacts_dir
 from .config import TrainConfig
 
 
@@ -69,12 +69,12 @@ def config_from_args(args: argparse.Namespace, check_weights: bool = True,
 
     Every field declared with ``option`` is read from its flag (a ``--no-`` switch
     negated); the others keep their defaults. With ``check_weights`` the chosen
-    backbone weights are checked up front (:func:`core.backbones.require_weights`):
+    backbone weights are checked up front (:func:`core.models.backbones.require_weights`):
     ImageNet weights that cannot be downloaded raise
     :class:`~core.WeightsUnavailableError` naming ``--weights random`` and
     ``--weights FILE``, before any data is loaded; nothing falls back silently.
     """
-    from ..backbones import require_weights
+    from ..models.backbones import require_weights
 
     kwargs: dict[str, Any] = {}
     for f in _options(config):
@@ -142,8 +142,8 @@ TRAIN_FREE_BYTES = 256 * 2**20
 
 def check_training_output(artifacts: Path) -> None:
     """Before any long work: remove dead runs' partial folders, and fail if the runs folder is unwritable or full."""
-    from .._io import check_writable
-    from ..paths import cache_dir, runs_dir
+    from ..common._io import check_writable
+    from ..common.paths import cache_dir, runs_dir
     from .runner import remove_stale_partials
 
     check_writable(runs_dir(artifacts), TRAIN_FREE_BYTES, flag="--artifacts")
@@ -153,8 +153,8 @@ def check_training_output(artifacts: Path) -> None:
 
 def registered(name: str, flag: str, artifacts: Path):
     """A registered dataset's info; an unknown name raises naming the option it came from."""
-    from .._errors import DataFormatError
-    from ..registry import get_dataset
+    from ..common._errors import DataFormatError
+    from ..data.registry import get_dataset
 
     try:
         return get_dataset(name, artifacts)
@@ -165,7 +165,7 @@ def registered(name: str, flag: str, artifacts: Path):
 def evaluation_from_args(args: argparse.Namespace, artifacts: Path, load=None):
     """(evaluation manifest, description) from ``--eval-dataset/--eval-split`` (through ``load`` when given)."""
     from ..mixing import evaluation_manifest
-    from ..registry import load_dataset
+    from ..data.registry import load_dataset
 
     info = registered(args.eval_dataset, "--eval-dataset", artifacts)
     source = load(args.eval_dataset) if load is not None else load_dataset(args.eval_dataset, artifacts)
@@ -189,7 +189,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def reporter(args: argparse.Namespace, desc: str):
     """tqdm on the terminal, the status file for background jobs."""
-    from ..progress import progress_for_cli
+    from ..common.progress import progress_for_cli
 
     return progress_for_cli(getattr(args, "status_file", None), desc)
 
@@ -205,7 +205,7 @@ def exit_cleanly_on_sigterm() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..executors import executor_from_args
+    from ..runs.executors import executor_from_args
     from ..mixing import MixSpec, build_mix, evaluation_overlap
     from .sweep import train_one
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..executors import add_executor_options
+from ..runs.executors import add_executor_options
 from ._cli import (add_training_options, artifacts_from_args, check_training_output, config_from_args,
                    evaluation_from_args, exit_cleanly_on_sigterm, loader_from_args, reporter)
 
@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..executors import executor_from_args
+    from ..runs.executors import executor_from_args
     from ..mixing import MixSpec, evaluation_overlap, table3_preset
     from .sweep import plan_sweep, run_sweep, sweep_status
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .._precision import PRECISIONS
-from ..backbones import BACKBONE_NAMES
+from ..models._precision import PRECISIONS
+from ..models.backbones import BACKBONE_NAMES
 
 CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 PHASE2_MODES: tuple[str, ...] = ("auto", "cached", "full")

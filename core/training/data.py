@@ -16,8 +16,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .._errors import DataFormatError
-from ..labels import EMOTIONS
+from ..common._errors import DataFormatError
+from ..data.labels import EMOTIONS
 
 if TYPE_CHECKING:
     from .config import TrainConfig
@@ -149,7 +149,7 @@ def array_loader(arrays: np.ndarray | Sequence[np.ndarray]) -> Callable[[np.ndar
 
 def image_loader(paths: Sequence[str], size: int) -> Callable[[np.ndarray], np.ndarray]:
     """Loader decoding and resizing image files to ``(b, size, size, 3)`` float32 0-255 (the full pipeline)."""
-    from ..backbones import load_rgb_batch
+    from ..models.backbones import load_rgb_batch
 
     paths = list(paths)
     return lambda rows: load_rgb_batch([paths[r] for r in rows], size)

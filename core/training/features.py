@@ -26,12 +26,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from ..feature_cache import FeatureCache
-from ..progress import ProgressFn
+from ..models.feature_cache import FeatureCache
+from ..common.progress import ProgressFn
 from .model import HEAD_BN, compile_model, dense_head, head_names
 
 if TYPE_CHECKING:
-    from ..backbones import Backbone
+    from ..models.backbones import Backbone
     from .config import TrainConfig
 
 MOMENTS_KIND = "bnmoments"
@@ -129,9 +129,9 @@ def cache_namespace(backbone: "Backbone", kind: str = MOMENTS_KIND, precision: s
     """``<backbone>-<weights>-<size>-w<fingerprint>-<kind>[-bf16ov]``: what a cached array depends on.
 
     float32 arrays keep the namespace they had before precisions existed;
-    bfloat16 ones (OpenVINO) get their own (:func:`core._precision.precision_tag`).
+    bfloat16 ones (OpenVINO) get their own (:func:`core.models._precision.precision_tag`).
     """
-    from .._precision import precision_tag
+    from ..models._precision import precision_tag
 
     return f"{backbone.tag}-w{backbone_fingerprint(backbone)}-{kind}{precision_tag(precision)}"
 
@@ -147,11 +147,11 @@ def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_roo
         Image files (duplicates by content are computed once).
     backbone : Backbone
     cache_root : str or Path
-        Feature cache root (``core.paths.cache_dir(artifacts) / "features"``).
+        Feature cache root (``core.common.paths.cache_dir(artifacts) / "features"``).
     batch_size : int
     progress : callable, optional
     precision : {"float32", "bfloat16"}
-        Precision of the backbone pass (:func:`core.backbones.make_feature_fn`);
+        Precision of the backbone pass (:func:`core.models.backbones.make_feature_fn`);
         part of the cache namespace.
 
     Returns
@@ -162,7 +162,7 @@ def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_roo
         ``namespace``, ``precision``, ``n_images``, ``n_computed`` (backbone forward
         passes run now) and, when a bfloat16 engine ran, ``engine``.
     """
-    from ..backbones import load_rgb_batch, make_feature_fn
+    from ..models.backbones import load_rgb_batch, make_feature_fn
 
     cache = FeatureCache(cache_root, cache_namespace(backbone, precision=precision))
     fn = make_feature_fn(backbone, "moments", precision)

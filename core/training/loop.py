@@ -11,8 +11,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write_json
-from ..progress import ProgressFn
+from ..common._io import atomic_write_json
+from ..common.progress import ProgressFn
 from ..runs.layout import write_history
 from .config import TrainConfig
 from .data import Streams, array_loader, image_loader

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
-from ..labels import EMOTIONS
+from ..data.labels import EMOTIONS
 
 if TYPE_CHECKING:
-    from ..backbones import Backbone
+    from ..models.backbones import Backbone
     from .config import TrainConfig
 
 HEAD_BN = "head_bn"
@@ -77,7 +77,7 @@ def head_batchnorm(cfg: "TrainConfig") -> keras.layers.BatchNormalization:
 
 def load_backbone_for(cfg: "TrainConfig") -> "Backbone":
     """The backbone a config asks for (ImageNet weights that cannot be had raise WeightsUnavailableError)."""
-    from ..backbones import load_backbone
+    from ..models.backbones import load_backbone
 
     return load_backbone(cfg.backbone, cfg.input_size, cfg.weights, seed=cfg.seed)
 
@@ -95,7 +95,7 @@ def build_model(cfg: "TrainConfig", backbone: "Backbone | None" = None) -> keras
     -------
     keras.Model
         Input ``(input_size, input_size, 3)`` float pixels 0-255, output 7
-        softmax probabilities in :data:`core.labels.EMOTIONS` order.
+        softmax probabilities in :data:`core.data.labels.EMOTIONS` order.
 
     Raises
     ------

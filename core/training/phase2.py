@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Sequence
 import keras
 import numpy as np
 
-from .._batching import prefetched_batches
-from ..progress import ProgressFn
+from ..common._batching import prefetched_batches
+from ..common.progress import ProgressFn
 from .model import backbone_of
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def compute_boundary(split: Phase2Split, preprocess: keras.layers.Layer, paths: 
     """Boundary activations for every path, in memory or in memory-mapped ``.npy`` files under ``scratch``."""
     import tensorflow as tf
 
-    from ..backbones import load_rgb_batch
+    from ..models.backbones import load_rgb_batch
 
     n = len(paths)
     if storage == "disk":

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..paths import cache_dir, runs_dir
+from ..common.paths import cache_dir, runs_dir
 from .config import TrainConfig
 
 #: Head trainers this worker process has built, by head settings and channels.

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .._errors import DataFormatError
-from .._io import atomic_write_json, parquet_problem, pid_alive, read_json
-from ..labels import EMOTIONS
-from ..manifest import atomic_write_parquet, validate_manifest
-from ..paths import cache_dir, runs_dir
-from ..progress import ProgressFn
+from ..common._errors import DataFormatError
+from ..common._io import atomic_write_json, parquet_problem, pid_alive, read_json
+from ..data.labels import EMOTIONS
+from ..data.manifest import atomic_write_parquet, validate_manifest
+from ..common.paths import cache_dir, runs_dir
+from ..common.progress import ProgressFn
 from ..runs.ids import make_run_id
 from ..runs.layout import PARTIAL_PREFIX, RUN_FILES, TRAINING_ROW_COLUMNS, TRAINING_ROWS
 from .config import TrainConfig
@@ -352,7 +352,7 @@ def _evaluate(folder: Path, evaluation: pd.DataFrame, cfg: TrainConfig, progress
     through the saved ``model.keras`` and must agree, else nothing is written.
     Without ``probs`` every row goes through the saved model.
     """
-    from ..classifier import load_classifier, predict_manifest, predictions_frame
+    from ..models.classifier import load_classifier, predict_manifest, predictions_frame
     from ..evaluation import compute_metrics
     from ..evaluation.runs import DEFAULT_ATTRIBUTES
 

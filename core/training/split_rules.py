@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..datasets import apply_split_rule
+from ..data.datasets import apply_split_rule
 
 #: The rule of an EiLA dataset registered before rules were recorded (the loaders' default).
 DEFAULT_RULE = "seed"
@@ -91,7 +91,7 @@ class SplitRuleLoader:
 
 def registered_loader(artifacts: Path, rule: str | None = None, seed: int = 0) -> SplitRuleLoader:
     """A :class:`SplitRuleLoader` over the datasets registered under ``artifacts``."""
-    from ..registry import get_dataset, load_dataset
+    from ..data.registry import get_dataset, load_dataset
 
     return SplitRuleLoader(lambda n: load_dataset(n, artifacts), lambda n: get_dataset(n, artifacts).source,
                            rule, seed)

@@ -12,7 +12,7 @@ every configuration's head.
 With ``seeds=N`` each configuration is trained N times, with training seeds
 ``cfg.seed, cfg.seed + 1, ...``: each (configuration, seed) is its own run with
 its own id, and every run records the ``seed_group`` it shares with the other
-seeds of its configuration. With a :class:`core.executors.RayExecutor` every
+seeds of its configuration. With a :class:`core.runs.executors.RayExecutor` every
 (configuration, seed) is one Ray task of one CPU
 (:func:`core.training.remote.train_run_files`); the driver computes the
 features first, then writes each run folder as its task finishes, so an
@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 import pandas as pd
 
 from ..mixing import MixSpec, build_mix
-from ..paths import cache_dir, runs_dir
-from ..progress import ProgressFn
+from ..common.paths import cache_dir, runs_dir
+from ..common.progress import ProgressFn
 from .config import TrainConfig
 from .runner import (RunResult, check_training_data, is_finished, remove_stale_partials, run_id_for, train_run,
                      write_published_run)
 
 if TYPE_CHECKING:
-    from ..executors import LocalExecutor, RayExecutor
+    from ..runs.executors import LocalExecutor, RayExecutor
 
 
 @dataclass(frozen=True, eq=False)

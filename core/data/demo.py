@@ -1,6 +1,6 @@
 """The embedded default: a deterministic synthetic face dataset with a planted, documented bias.
 
-Everything here is synthetic. Faces are drawn with OpenCV (:mod:`core._demo_faces`):
+Everything here is synthetic. Faces are drawn with OpenCV (:mod:`core.data._demo_faces`):
 seven expressions made of mouth, brow and eye shapes, three skin-tone groups
 (the ``race`` column holds the readable synthetic group names ``Light``,
 ``Medium``, ``Dark``; ``skin_color`` the person's hex skin colour), head yaw
@@ -26,7 +26,7 @@ Splits are by person and stratified by group: half of each group's persons
 train, 15% validate, 35% test (14 Dark, 22 Light, 22 Medium test persons by
 default), so a test split has enough persons per group for person-level
 intervals that can tell the groups apart (``python -m core demo-study``
-shows it: :mod:`core.demo_study`).
+shows it: :mod:`core.training.demo_study`).
 
 Nothing else differs by group on purpose: labels, gender, yaw, occlusions and
 lighting are drawn from the same distributions for every group. Side effect of
@@ -49,12 +49,12 @@ import numpy as np
 import pandas as pd
 
 from ._demo_faces import OCCLUSIONS, SHAPE_KEYS, FaceSpec, draw_face, expression_shape
-from ._io import locked, replacing_folder
+from ..common._io import locked, replacing_folder
 from .datasets import LoadReport
 from .labels import EMOTIONS
 from .manifest import validate_manifest
-from .paths import datasets_dir
-from .progress import ProgressFn
+from ..common.paths import datasets_dir
+from ..common.progress import ProgressFn
 from .registry import DatasetInfo, list_datasets, register_dataset, slugify
 
 DEMO_NAME = "Synthetic demo"
@@ -269,7 +269,7 @@ def generate_demo(out_dir: str | Path, seed: int = 0, config: DemoConfig | None 
 
 
 def _source(seed: int, config: DemoConfig) -> dict[str, str]:
-    return {"generator": "core.demo.generate_demo", "seed": str(int(seed)),
+    return {"generator": "core.data.demo.generate_demo", "seed": str(int(seed)),
             "config": json.dumps(config.to_dict(), sort_keys=True), "bias": describe_bias(config)}
 
 

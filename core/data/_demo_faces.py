@@ -1,4 +1,4 @@
-"""Drawing of one synthetic face with OpenCV (used by :mod:`core.demo`).
+"""Drawing of one synthetic face with OpenCV (used by :mod:`core.data.demo`).
 
 A face is drawn from a :class:`FaceSpec`: identity (skin, hair, clothes,
 gender), expression shape parameters, head yaw, occlusion and lighting. Facial

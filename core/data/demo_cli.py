@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .paths import default_artifacts_dir
+from ..common.paths import default_artifacts_dir
 
 
 def _group_count(text: str) -> tuple[str, int]:
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .demo import DemoConfig, describe_bias, ensure_demo, generate_demo
     from .manifest import save_manifest
-    from .progress import progress_for_cli
+    from ..common.progress import progress_for_cli
 
     base = DemoConfig()
     changes: dict = {}
@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if args.image_size is not None:
         changes["image_size"] = args.image_size
     config = replace(base, **changes)
-    from ._io import check_writable, refuse_existing_output
-    from .paths import datasets_dir
+    from ..common._io import check_writable, refuse_existing_output
+    from ..common.paths import datasets_dir
 
     if args.out:
         refuse_existing_output(args.out)

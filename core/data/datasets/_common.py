@@ -8,7 +8,7 @@ from typing import Literal
 
 import pandas as pd
 
-from .._errors import DataFormatError
+from ...common._errors import DataFormatError
 from ..images import find_unreadable
 from ..manifest import validate_manifest
 

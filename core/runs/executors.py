@@ -25,7 +25,7 @@ import socket
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ._errors import ClusterUnavailableError
+from ..common._errors import ClusterUnavailableError
 
 #: Environment variable holding the default address of ``--executor ray``.
 ADDRESS_ENV = "FERBIAS_RAY_ADDRESS"
@@ -144,7 +144,7 @@ class RayExecutor:
 
         Raises
         ------
-        core._errors.ClusterUnavailableError
+        core.common._errors.ClusterUnavailableError
             No Ray cluster at the address (a ``ConnectionError``); the message says how to start one.
         """
         if self._ray is not None:

@@ -8,7 +8,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from .._errors import DataFormatError
+from ...common._errors import DataFormatError
 from ..labels import GENDER_CODES_EILA, RACE_CODES_EILA, canonical_label
 from ._common import (BadImagePolicy, LoadReport, UnknownLabelPolicy,
                       check_unknown_labels, finish, read_csv, require_columns)
@@ -97,7 +97,7 @@ def load_eila_annotations(annotations_csv: str | Path, demographics_csv: str | P
         leaks identities); :data:`SEED_PROSE_SPLIT_RULE` (``"seed-prose"``) is
         the inverse its prose states. ``"person-disjoint"`` keeps every labelled
         row and puts each person in one split, stratified by race, near the
-        seed's proportions (:func:`core.datasets.person_disjoint_split`).
+        seed's proportions (:func:`core.data.datasets.person_disjoint_split`).
     on_unknown_label : {"exclude", "raise"}
     split_seed : int
         Seed of the person-disjoint split (ignored by the other rules).
@@ -174,11 +174,11 @@ def load_eila_crops(root: str | Path, demographics_csv: str | Path, split: str |
     split : str, optional
         Split for a flat ``<root>/<Emotion>/`` layout.
     on_bad_image, on_unknown_label
-        As in :func:`core.datasets.load_folder`.
+        As in :func:`core.data.datasets.load_folder`.
     split_rule : {"seed", "person-disjoint"}
         ``seed`` keeps the split of the folders (the seed's annotator-count rule,
         which leaks persons); ``person-disjoint`` recomputes it over all crops
-        (see :func:`core.datasets.person_disjoint_split`).
+        (see :func:`core.data.datasets.person_disjoint_split`).
     split_seed : int
         Seed of the person-disjoint split.
 

@@ -18,10 +18,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ._errors import DataFormatError, DatasetExistsError, UnknownDatasetError
-from ._io import atomic_write_json, file_sha1, locked, read_json, replace_folder
+from ..common._errors import DataFormatError, DatasetExistsError, UnknownDatasetError
+from ..common._io import atomic_write_json, file_sha1, locked, read_json, replace_folder
 from .manifest import load_manifest, save_manifest
-from .paths import cache_dir, datasets_dir, default_artifacts_dir
+from ..common.paths import cache_dir, datasets_dir, default_artifacts_dir
 
 #: format name -> (description, needs demographics CSV)
 FORMATS: dict[str, tuple[str, bool]] = {
@@ -88,7 +88,7 @@ def load_any(fmt: str, path: str | Path, demographics: str | Path | None = None,
     name : str, optional
         Dataset name for the ``folder`` format (defaults to the folder name).
     artifacts : Path, optional
-        Artifacts folder (default: :func:`core.paths.default_artifacts_dir`); a
+        Artifacts folder (default: :func:`core.common.paths.default_artifacts_dir`); a
         ``fer2013-csv`` loaded without ``files_dir`` keeps its PNGs under
         ``cache/fer2013_png/<content hash>/`` there.
     files_dir : Path, optional

@@ -10,7 +10,7 @@ path          image file (absolute or relative to the manifest's root);
               for annotation-only manifests a ``<video>#<frame>`` locator
 dataset       dataset name, e.g. ``"EiLA"``, ``"SFEW"``
 split         ``train``, ``validation`` or ``test``
-label         one of :data:`core.labels.EMOTIONS`, or missing for
+label         one of :data:`core.data.labels.EMOTIONS`, or missing for
               datasets without emotion labels (UTKFace, FairFace)
 ============  ===========================================================
 
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._errors import DataFormatError
-from ._io import atomic_write, read_parquet_file
+from ..common._errors import DataFormatError
+from ..common._io import atomic_write, read_parquet_file
 from .labels import EMOTIONS
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -181,7 +181,7 @@ def load_manifest(path: str | Path) -> pd.DataFrame:
 
 def atomic_write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     """Write ``df`` to ``path`` as Parquet (no index) through a temporary file and an atomic rename
-    (:func:`core._io.atomic_write`)."""
+    (:func:`core.common._io.atomic_write`)."""
     atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 

@@ -87,8 +87,8 @@ def cluster_agreement(reference: np.ndarray, other: np.ndarray, groups: Sequence
     """
     from sklearn.metrics import adjusted_rand_score
 
-    from .latent.clusters import ClusterConfig, fit_kmeans, prepare_for_clustering, prepared_config
-    from .latent.stats import independence_test
+    from ..latent.clusters import ClusterConfig, fit_kmeans, prepare_for_clustering, prepared_config
+    from ..latent.stats import independence_test
 
     a, b = _pair(reference, other, "cluster_agreement")
     cfg = ClusterConfig(pca_dims=min(50, a.shape[1], len(a) - 1), seed=seed)

@@ -23,9 +23,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ._batching import prefetched_batches
-from ._io import atomic_write, atomic_write_text, file_sha1, locked, quarantine
-from .progress import ProgressFn
+from ..common._batching import prefetched_batches
+from ..common._io import atomic_write, atomic_write_text, file_sha1, locked, quarantine
+from ..common.progress import ProgressFn
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9._+=-]+$")
 
@@ -41,7 +41,7 @@ class FeatureCache:
     Parameters
     ----------
     root : str or Path
-        Cache root, usually ``core.paths.cache_dir(artifacts) / "features"``.
+        Cache root, usually ``core.common.paths.cache_dir(artifacts) / "features"``.
     namespace : str
         Letters, digits and ``._+=-`` only; encodes what the arrays depend on.
     """

@@ -1,4 +1,4 @@
-"""Dataset loaders: each returns a validated manifest (see :mod:`core.manifest`)."""
+"""Dataset loaders: each returns a validated manifest (see :mod:`core.data.manifest`)."""
 from ._common import LoadReport
 from ._eila import consensus, load_eila_annotations, load_eila_crops, load_eila_demographics
 from ._splits import (SEED_CODE_SPLIT_RULE, SEED_PROSE_SPLIT_RULE, SPLIT_RULE_LABELS, SPLIT_RULES, apply_split_rule,

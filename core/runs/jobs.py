@@ -3,14 +3,14 @@
 A job is a folder ``<artifacts>/jobs/<job_id>/`` holding ``spec.json`` (what
 it runs: a :class:`~core.runs.spec.RunSpec`), ``job.json`` (its id, kind and the
 ``python -m core run`` command line), ``progress.json`` (written by the command through
-:class:`core.progress.StatusFileProgress`), ``log.txt`` (stdout and stderr) and,
+:class:`core.common.progress.StatusFileProgress`), ``log.txt`` (stdout and stderr) and,
 once the process ends, ``result.json`` with its exit code. The process is
 detached from the Streamlit session, so the job survives a page reload and
 the page only reads files. Folders of jobs started before specs existed have
 no ``spec.json`` (their ``job.json`` holds the command's own arguments); they
 are still read, with ``spec`` None.
 
-Run as ``python -m core.jobs <job_dir>`` to execute the job described there.
+Run as ``python -m core.runs.jobs <job_dir>`` to execute the job described there.
 """
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._io import atomic_write_json, pid_alive, read_json
-from .paths import REPO_ROOT, jobs_dir
-from .runs.spec import RunSpec
+from ..common._io import atomic_write_json, pid_alive, read_json
+from ..common.paths import REPO_ROOT, jobs_dir
+from .spec import RunSpec
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def start_job(spec: RunSpec, artifacts: Path, env: dict[str, str] | None = None)
     child_env["FERBIAS_ARTIFACTS"] = str(artifacts)  # the job's own folder, even if the caller's env names another
     child_env.update(env or {})
     with open(job / "log.txt", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "core.jobs", str(job)], cwd=str(REPO_ROOT),
+        proc = subprocess.Popen([sys.executable, "-m", "core.runs.jobs", str(job)], cwd=str(REPO_ROOT),
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=child_env, start_new_session=True)
     atomic_write_json({"pid": proc.pid}, job / "pid.json")
@@ -144,7 +144,7 @@ def job_runs(job: JobStatus, artifacts: Path) -> list[Path]:
     Every command that makes runs prints their folders (``wrote <run>``, one line per configuration of a
     sweep), so this reads them back from ``log.txt``, in the order printed, each once.
     """
-    from .paths import runs_dir
+    from ..common.paths import runs_dir
 
     root = runs_dir(artifacts).resolve()
     log = job.path / "log.txt"
@@ -175,7 +175,7 @@ def cancel_job(job: Path) -> bool:
 
 
 def _run(job: Path) -> int:
-    from .cli import main
+    from ..cli import main
 
     argv = read_json(job / "job.json")["argv"]
     try:

@@ -7,7 +7,7 @@ from typing import Iterable, Literal
 import cv2
 import numpy as np
 
-from ._errors import DataFormatError
+from ..common._errors import DataFormatError
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 ColorMode = Literal["gray", "rgb"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._errors import DataFormatError
+from ...common._errors import DataFormatError
 from ..images import is_image_file
 from ..labels import GENDER_CODES_UTK, RACE_CODES_UTK
 from ._common import BadImagePolicy, LoadReport, apply_bad_image_policy, finish, read_csv, require_columns

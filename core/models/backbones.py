@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._errors import WeightsUnavailableError
+from ..common._errors import WeightsUnavailableError
 
 BACKBONE_NAMES: tuple[str, ...] = ("resnet50v2", "resnet50")
 DEFAULT_INPUT_SIZE = 224
@@ -231,13 +231,13 @@ def make_feature_fn(backbone: Backbone, reduce: str = "gap",
         the feature map itself.
     precision : {"float32", "bfloat16"}
         ``float32``: TensorFlow. ``bfloat16``: the backbone through OpenVINO in
-        bfloat16 (:mod:`core._precision`), converted on the first batch; the
+        bfloat16 (:mod:`core.models._precision`), converted on the first batch; the
         reduction runs in float32 on its feature map.
 
     Returns
     -------
     callable
-        With an ``engine`` attribute for ``bfloat16`` (:class:`core._precision.LazyEngine`).
+        With an ``engine`` attribute for ``bfloat16`` (:class:`core.models._precision.LazyEngine`).
     """
     import tensorflow as tf
 
@@ -283,7 +283,7 @@ def reduce_feature_map(fmap: np.ndarray, reduce: str) -> np.ndarray:
 
 def load_rgb_batch(paths: list[str | Path], size: int) -> np.ndarray:
     """Decode and resize images to ``(n, size, size, 3)`` float32 RGB 0-255 (gray images are replicated)."""
-    from .images import read_image, to_model_input
+    from ..data.images import read_image, to_model_input
 
     return np.stack([to_model_input(read_image(p, "rgb"), size, 3) for p in paths]) if paths else \
         np.zeros((0, size, size, 3), np.float32)

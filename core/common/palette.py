@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from .attributes import group_order, known_order
+from ..attributes import group_order, known_order
 
 #: Fixed colours of known group names (keys lower-case). Colour-blind-safe hues (Okabe-Ito, Paul Tol).
 GROUP_COLOURS: Mapping[str, str] = {

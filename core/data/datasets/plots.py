@@ -5,9 +5,9 @@
   without person ids there is no persons panel, and the figure says why.
 * :func:`yaw_figure`: head yaw per group.
 
-Groups are coloured by :func:`core.palette.group_colours` over every value of
+Groups are coloured by :func:`core.common.palette.group_colours` over every value of
 the attribute in the dataset; splits are greys told apart by pattern
-(:data:`core.palette.SPLIT_STYLE`). Panel titles are words ("Train split").
+(:data:`core.common.palette.SPLIT_STYLE`). Panel titles are words ("Train split").
 """
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..figure_style import paper_layout
+from ...common.figure_style import paper_layout
 from ..labels import EMOTIONS
 from ..manifest import SPLITS
-from ..palette import MEASURE_COLOUR, display_order, group_colours, split_style
+from ...common.palette import MEASURE_COLOUR, display_order, group_colours, split_style
 
 #: Why a dataset has no persons panel.
 NO_PERSONS_NOTE = ("No person ids in this dataset: group sizes are counted in samples only, and intervals treat "

@@ -1,7 +1,7 @@
 """Load any 7-class emotion classifier and predict on manifests.
 
 A classifier is described by :class:`Classifier`: the Keras model, the order of
-its outputs (mapped onto :data:`core.labels.EMOTIONS`), its input size and
+its outputs (mapped onto :data:`core.data.labels.EMOTIONS`), its input size and
 channels, and how pixels are scaled. Three sources are accepted by
 :func:`load_classifier`:
 
@@ -28,11 +28,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._batching import prefetched_batches
-from ._errors import ModelFileError
-from .images import read_image, to_model_input
-from .labels import EMOTIONS, FER_PACKAGE_CLASSES, canonical_label
-from .progress import ProgressFn
+from ..common._batching import prefetched_batches
+from ..common._errors import ModelFileError
+from ..data.images import read_image, to_model_input
+from ..data.labels import EMOTIONS, FER_PACKAGE_CLASSES, canonical_label
+from ..common.progress import ProgressFn
 
 INPUT_SCALES: dict[str, tuple[float, float]] = {"0-255": (1.0, 0.0), "0-1": (1 / 255.0, 0.0),
                                                 "-1-1": (2 / 255.0, -1.0)}
@@ -77,7 +77,7 @@ class Classifier:
                          forward: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
         """Probabilities in EMOTIONS order for an already prepared batch.
 
-        ``forward`` replaces the model's own call (e.g. :func:`core._precision.classifier_forward`).
+        ``forward`` replaces the model's own call (e.g. :func:`core.models._precision.classifier_forward`).
         """
         with warnings.catch_warnings():  # legacy .h5 models warn about input structure names
             warnings.simplefilter("ignore", UserWarning)
@@ -205,7 +205,7 @@ def predict_manifest(clf: Classifier, manifest: pd.DataFrame, batch_size: int = 
     """Predict every row of a manifest.
 
     ``precision="bfloat16"`` runs the backbone pass of a classifier trained here
-    in bfloat16 (:func:`core._precision.classifier_forward`); the head stays float32.
+    in bfloat16 (:func:`core.models._precision.classifier_forward`); the head stays float32.
 
     Returns
     -------

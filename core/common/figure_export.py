@@ -59,11 +59,11 @@ def figure_bytes(fig: go.Figure, fmt: str, name: str = "figure", width: int | No
     fig : plotly.graph_objects.Figure
         The figure as shown in the app.
     fmt : {"svg", "pdf", "png", "html"}
-        File format; PNG is drawn at :data:`core.figure_style.PNG_SCALE` times the size.
+        File format; PNG is drawn at :data:`core.common.figure_style.PNG_SCALE` times the size.
     name : str
         Figure name (HTML export button file name).
     width, height : int, optional
-        Size in CSS pixels (default :data:`core.figure_style.PAPER_SIZE`).
+        Size in CSS pixels (default :data:`core.common.figure_style.PAPER_SIZE`).
 
     Returns
     -------

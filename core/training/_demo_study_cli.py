@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .paths import default_artifacts_dir
+from ..common.paths import default_artifacts_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,10 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .demo_study import DemoStudyConfig, finding, run_demo_study
-    from .paths import runs_dir
-    from .runs.ids import make_run_id
-    from .progress import progress_for_cli
-    from .training._cli import exit_cleanly_on_sigterm
+    from ..common.paths import runs_dir
+    from ..runs.ids import make_run_id
+    from ..common.progress import progress_for_cli
+    from ._cli import exit_cleanly_on_sigterm
 
     config = DemoStudyConfig(seed=args.seed, demo_seed=args.demo_seed, epochs=args.epochs,
                              learning_rate=args.learning_rate, batch_size=args.batch_size, n_boot=args.n_boot)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._errors import DataFormatError
+from ...common._errors import DataFormatError
 from ..images import is_image_file
 from ..labels import canonical_label
 from ._common import (BadImagePolicy, LoadReport, UnknownLabelPolicy, apply_bad_image_policy,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .paths import default_artifacts_dir
+from ..common.paths import default_artifacts_dir
 from .registry import FORMATS
 
 
@@ -25,9 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ._errors import DataFormatError
-    from ._io import check_writable
-    from .paths import datasets_dir
+    from ..common._errors import DataFormatError
+    from ..common._io import check_writable
+    from ..common.paths import datasets_dir
     from .registry import BAD_IMAGE_FORMATS, load_and_register, slugify
 
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .._errors import DataFormatError
-from .._io import atomic_write_bytes, atomic_write_json, file_sha1, read_json, replace_folder
+from ...common._errors import DataFormatError
+from ...common._io import atomic_write_bytes, atomic_write_json, file_sha1, read_json, replace_folder
 from ..labels import FER2013_CODES
 from ._common import LoadReport, finish, read_csv, require_columns
 
@@ -48,7 +48,7 @@ def load_fer2013_csv(csv_path: str | Path, out_dir: str | Path, dataset: str = "
         ``Usage`` (Training, PublicTest, PrivateTest).
     out_dir : str or Path
         Where PNGs are written as ``<split>/<label>/<row>.png``. It should be
-        named by the CSV's content (:func:`core.registry.fer2013_png_dir`): a
+        named by the CSV's content (:func:`core.data.registry.fer2013_png_dir`): a
         complete folder (its ``complete.json`` records the CSV's SHA-1) is reused
         only for the same content; otherwise it is written afresh through a
         temporary folder, so a failure leaves nothing.
