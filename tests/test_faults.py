@@ -437,7 +437,7 @@ def _plan(capsys, art: Path) -> tuple[str, str]:
     res = cli(capsys, "sweep", "--mix", "Tiny", "--eval-dataset", "Tiny", *TRAIN_ARGS, "--artifacts", art, "--plan")
     assert res.rc == 0, res.err
     line = next(ln.split() for ln in res.out.splitlines() if ln.strip().startswith("Tiny only"))
-    return line[2], line[-1]
+    return next(t for t in line if t.startswith("tiny-only-")), line[-1]  # the run id, finished
 
 
 def test_sweep_plan_does_not_count_a_truncated_run_as_finished(arts, capsys):

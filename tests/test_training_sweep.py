@@ -60,7 +60,7 @@ def test_configuration_names_must_be_unique() -> None:
 
 def test_status_counts_train_and_validation_rows(tmp_path) -> None:
     status = sweep_status(plan_sweep(SPECS, DATA, EVAL, CFG), tmp_path)
-    assert status.columns.tolist() == ["configuration", "run_id", "train", "validation", "finished"]
+    assert status.columns.tolist() == ["configuration", "seed", "run_id", "train", "validation", "finished"]
     assert status[["train", "validation"]].values.tolist() == [[8, 1], [10, 1]]
     assert not status["finished"].any()
 
