@@ -135,8 +135,13 @@ def _skin_colors(df: pd.DataFrame, source: str) -> pd.Series:
 def _labels(s: pd.Series, label: Callable[[object], str]) -> pd.Series:
     """``label(v)`` of each value, None where missing, as an object Series (``Series.map`` would infer pandas'
     string dtype, in which missing values become NaN)."""
-    values = [None if pd.api.types.is_scalar(v) and pd.isna(v) else label(v) for v in s]
-    return pd.Series(values, index=s.index, dtype=object, name=s.name)
+    try:  # label each distinct value once (a derived attribute of thousands of rows has few values)
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists, dicts): one by one
+        values = [None if pd.api.types.is_scalar(v) and pd.isna(v) else label(v) for v in s]
+        return pd.Series(values, index=s.index, dtype=object, name=s.name)
+    labels = np.array([label(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(labels[codes], index=s.index, dtype=object, name=s.name)
 
 
 def _as_text(s: pd.Series) -> pd.Series:

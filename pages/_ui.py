@@ -177,9 +177,12 @@ def _thumbnail(path: str, size: int) -> bytes | None:
     return png.tobytes() if ok else None
 
 
-def image_grid(paths: Iterable[str], captions: Iterable[str] | None = None, n_cols: int = 8, size: int = 96,
-               container=st) -> int:
-    """Thumbnails in a grid with captions; unreadable files show a short note. Returns how many were shown.
+def image_grid(paths: Iterable[str], captions: Iterable[str] | None = None, size: int = 96, container=st) -> int:
+    """Thumbnails with captions as ONE image-list element; unreadable files are named below. Returns how many
+    were shown.
+
+    One element (not a column per face) keeps a rerun cheap in the browser: the
+    thumbnails wrap to the width of the page or column.
 
     Parameters
     ----------
@@ -187,24 +190,25 @@ def image_grid(paths: Iterable[str], captions: Iterable[str] | None = None, n_co
         Image files.
     captions : iterable of str, optional
         One caption per image.
-    n_cols : int
-        Images per row.
     size : int
         Longest side of each thumbnail in pixels.
     """
     paths = list(paths)
     captions = list(captions) if captions is not None else [""] * len(paths)
-    shown = 0
-    for start in range(0, len(paths), n_cols):
-        cols = container.columns(n_cols)
-        for col, path, cap in zip(cols, paths[start:start + n_cols], captions[start:start + n_cols]):
-            thumb = _thumbnail(str(path), size)
-            if thumb is None:
-                col.caption(f"cannot read {Path(path).name}")
-            else:
-                col.image(thumb, caption=cap or None, width=size)
-                shown += 1
-    return shown
+    thumbs, caps, unreadable = [], [], []
+    for path, cap in zip(paths, captions):
+        thumb = _thumbnail(str(path), size)
+        if thumb is None:
+            unreadable.append(Path(path).name or "(no file)")
+        else:
+            thumbs.append(thumb)
+            caps.append(cap or " ")
+    if thumbs:
+        container.image(thumbs, caption=caps, width=size, output_format="PNG")  # cached PNG bytes, sent as is
+    if unreadable:
+        container.caption(f"Cannot read {len(unreadable)} image file(s): " + ", ".join(unreadable[:8])
+                          + (" …" if len(unreadable) > 8 else ""))
+    return len(thumbs)
 
 
 def show_load_report(report: dict, container=st) -> None:

@@ -96,7 +96,7 @@ def sample_grid(df: pd.DataFrame, group: str | None) -> None:
         parts.append(str(r["split"]))
         return " · ".join(parts)
 
-    image_grid(pick["path"], [caption(r) for _, r in pick.iterrows()], n_cols=8, size=96)
+    image_grid(pick["path"], [caption(r) for _, r in pick.iterrows()], size=96)
 
 
 def datasets_tab(artifacts: Path) -> None:

@@ -249,6 +249,6 @@ if rows_sel:
                               for a in attrs if a in sel.columns))
     caps = [" · ".join(str(r[c]) for c in ("cluster", "race", "gender", "age", "label") if c in sel.columns
                        and pd.notna(r[c])) for _, r in sel.head(GRID_MAX).iterrows()]
-    image_grid(sel["path"].head(GRID_MAX), caps, n_cols=8, size=96)
+    image_grid(sel["path"].head(GRID_MAX), caps, size=96)
     if len(sel) > GRID_MAX:
         st.caption(f"Showing {GRID_MAX} of {len(sel):,}.")

@@ -28,7 +28,6 @@ run_through_app()
 
 PAGE_SIZE = 24
 MIN_PERSONS = 5
-N_COLS = 6
 THUMB = 96
 
 
@@ -82,7 +81,9 @@ def _paired(run_a: str, mtime_a: float, seen: str, run_b: str, mtime_b: float, a
     return align_pair(a, b, name_a, name_b), compare_runs(a, b, attribute, n_boot=1000, min_persons=MIN_PERSONS)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+# Figures are cached as objects (cache_resource: no copy per rerun), keyed by the run's path and mtime and the
+# filters that drew them; nothing draws on them after they are built.
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _confusion_fig(run: str, mtime: float, seen: str, attribute: str | None, groups: tuple[str, ...],
                    side: bool | None, yaw_range: tuple[float, float] | None, occlusion: tuple[str, ...],
                    title_group: str, cell: tuple[str, str] | None):
@@ -91,6 +92,37 @@ def _confusion_fig(run: str, mtime: float, seen: str, attribute: str | None, gro
     persons = int(base["person"].nunique()) if "person" in base.columns else None
     return confusion_figure(confusion(base["true"], base["pred"]), f"{title_group} (n={len(base)})",
                             selected=cell), persons
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _group_accuracy_fig(run: str, mtime: float, seen: str, attribute: str):
+    return finding_figure(_group_accuracy(run, mtime, seen, attribute), attribute,
+                          f"Accuracy per {attribute} group in this run (whiskers: 95% interval)")
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _pose_fig(run: str, mtime: float, seen: str, attribute: str):
+    table, what = _error_table(run, mtime, seen, attribute, 500)
+    return error_rate_figure(table, attribute, what, f"Error rate by {what} and {attribute}")
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _pair_fig(run_a: str, mtime_a: float, seen: str, run_b: str, mtime_b: float, attribute: str | None,
+              name_a: str, name_b: str):
+    aligned = _paired(run_a, mtime_a, seen, run_b, mtime_b, attribute, name_a, name_b)[0]
+    groups = resolve_attribute(aligned, attribute) if attribute else None
+    return outcome_figure(aligned, groups, "A", "B", min_persons=MIN_PERSONS)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _attributes(run: str, mtime: float, seen: str) -> list[str]:
+    """The group attributes these predictions provide (derived ones such as skin tone computed once)."""
+    return available_attributes(_rows(run, mtime, seen))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _group_values(run: str, mtime: float, seen: str, attribute: str) -> list[str]:
+    return sorted(resolve_attribute(_rows(run, mtime, seen), attribute).dropna().unique())
 
 
 def _meta_stamp(info: RunInfo) -> float:
@@ -141,7 +173,7 @@ def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> N
     part = df.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     caps = captions[(page - 1) * PAGE_SIZE: page * PAGE_SIZE] if captions else [caption(r) for _, r in part.iterrows()]
     paths = part["path"].astype(str).tolist() if "path" in part.columns else [""] * len(part)
-    image_grid(paths, caps, n_cols=N_COLS, size=THUMB)
+    image_grid(paths, caps, size=THUMB)
 
 
 def _clicked_cell() -> tuple[str, str] | None:
@@ -165,7 +197,7 @@ def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
     df = _rows(run, mtime, seen)
     f1, f2, f3 = st.columns(3)
     attribute = f1.selectbox("Group attribute", attrs or ["(none)"], key="mc_attr")
-    group_vals = sorted(resolve_attribute(df, attribute).dropna().unique()) if attrs else []
+    group_vals = _group_values(run, mtime, seen, attribute) if attrs else []
     groups = f1.multiselect("Groups", group_vals, key="mc_groups", placeholder="all groups")
     side = None
     if "side_profile" in df.columns and df["side_profile"].notna().any():
@@ -185,9 +217,8 @@ def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
                    "estimation (Data page) and evaluate again to filter by pose.")
 
     if attrs:  # the same colour per group as on Trade-offs, Data and the report
-        show_figure(finding_figure(_group_accuracy(run, mtime, seen, attribute), attribute,
-                                   f"Accuracy per {attribute} group in this run (whiskers: 95% interval)"),
-                    "mc_group_acc", f"accuracy_per_{attribute}_group")
+        show_figure(_group_accuracy_fig(run, mtime, seen, attribute), "mc_group_acc",
+                    f"accuracy_per_{attribute}_group")
     cm_col, gal_col = st.columns([2, 3])
     with cm_col:
         cm_group = st.selectbox("Confusion matrix of", ["the groups chosen above", *group_vals], key="mc_cm_group")
@@ -240,8 +271,7 @@ def _pose(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
                 "(Data page), then evaluate again.")
         return
     table, what = res
-    show_figure(error_rate_figure(table, pose_attr, what, f"Error rate by {what} and {pose_attr}"),
-                "mc_pose_fig", f"error_rate_by_{what}_and_{pose_attr}")
+    show_figure(_pose_fig(run, mtime, seen, pose_attr), "mc_pose_fig", f"error_rate_by_{what}_and_{pose_attr}")
     st.caption("Cells: error rate with its interval, images and persons; ⚠ = fewer persons than "
                f"{MIN_PERSONS} (interval unreliable).")
     st.dataframe(error_rate_view(table, pose_attr, what), key="mc_pose_table", hide_index=True)
@@ -275,9 +305,8 @@ def _pair(runs: list[RunInfo], info_a: RunInfo, seen: str, attrs: list[str]) -> 
                f"{100 * o['diff']:+.1f} points {pct_interval(o['ci_low'], o['ci_high'], signed=True)} "
                f"({o['method']}, p = {p_text(o['p_value'])}); McNemar's test p = {p_text(o['mcnemar_p_value'])} "
                f"({o['mcnemar_method']}; treats faces as independent). {o['n_samples']} faces in both runs.")
-    groups_b = resolve_attribute(aligned, pair_attr) if attrs else None
-    show_figure(outcome_figure(aligned, groups_b, "A", "B", min_persons=MIN_PERSONS), "mc_pair_fig",
-                "paired_outcomes_per_group")
+    show_figure(_pair_fig(run_a, mtime_a, seen, run_b, _mtime(info_b), pair_attr if attrs else None,
+                          info_a.display_name, info_b.display_name), "mc_pair_fig", "paired_outcomes_per_group")
     if len(c["groups"]):
         st.dataframe(paired_groups_view(c["groups"]), key="mc_pair_groups", hide_index=True)
     sel = st.multiselect("Show outcomes", OUTCOMES, default=["only A right", "only B right"], key="mc_pair_outcomes")
@@ -317,9 +346,9 @@ if "seen_person" in all_rows.columns and all_rows["seen_person"].notna().any():
     if _rows(run_a, mtime_a, seen_choice).empty:
         st.info(f"No evaluation faces of persons {seen_choice} in training in this run.")
         st.stop()
-attrs = available_attributes(_rows(run_a, mtime_a, seen_choice))
+attrs = _attributes(run_a, mtime_a, seen_choice)
 if _open and _open.get("run") == run_a and _open["attribute"] in attrs and _open["group"] in set(
-        resolve_attribute(_rows(run_a, mtime_a, seen_choice), _open["attribute"]).dropna().astype(str)):
+        map(str, _group_values(run_a, mtime_a, seen_choice, _open["attribute"]))):
     st.session_state.update({"mc_attr": _open["attribute"], "mc_groups": [_open["group"]],
                              "mc_cm_group": _open["group"]})
     st.info(f"Faces of **{_open['group']}** ({_open['attribute']}), opened from Trade-offs.",
