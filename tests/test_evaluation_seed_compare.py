@@ -1,0 +1,61 @@
+"""Two configurations' seed groups: Welch's t interval over seeds next to the paired test-set interval."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from core.evaluation.seed_compare import compare_seed_groups, welch_interval
+
+A = [0.40, 0.50, 0.60]  # mean 0.5, sd 0.1
+B = [0.70, 0.80, 0.90]  # mean 0.8, sd 0.1
+# se = sqrt(0.01/3 + 0.01/3) = 0.081650; Welch df = (2/300)^2 / (2 (1/300)^2 / 2) = 4; t(0.975, 4) = 2.776445
+HALF = 2.776445 * math.sqrt(0.02 / 3)
+
+
+def test_welch_interval_by_hand() -> None:
+    w = welch_interval(A, B)
+    assert w["diff"] == pytest.approx(0.3) and w["se"] == pytest.approx(math.sqrt(0.02 / 3))
+    assert w["df"] == pytest.approx(4.0)
+    assert (w["ci_low"], w["ci_high"]) == (pytest.approx(0.3 - HALF, abs=1e-6), pytest.approx(0.3 + HALF, abs=1e-6))
+    one = welch_interval([0.5], B)
+    assert one["diff"] == pytest.approx(0.3) and math.isnan(one["se"]) and math.isnan(one["ci_low"])
+    same = welch_interval([0.5, 0.5], [0.6, 0.6])
+    assert same["se"] == 0 and same["ci_low"] == same["ci_high"] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("b, sampling, seed, samp, words", [
+    (B, (0.05, 0.55), True, True, "exceeds both the seed-to-seed variation and the test-set sampling"),
+    (B, (-0.10, 0.70), True, False, "exceeds the seed-to-seed variation but not the test-set sampling"),
+    ([0.55, 0.65, 0.75], (0.02, 0.28), False, True, "exceeds the test-set sampling uncertainty but not the seed"),
+    ([0.55, 0.65, 0.75], (-0.05, 0.35), False, False, "exceeds neither"),  # 0.15 < half width 0.2267
+    (B, None, True, None, "exceeds the seed-to-seed variation; no paired interval"),
+])
+def test_verdicts(b, sampling, seed, samp, words) -> None:
+    c = compare_seed_groups(A, b, sampling)
+    assert c["exceeds_seed"] is seed and c["exceeds_sampling"] is samp
+    assert words in c["verdict"] and "With 3 seeds per configuration the across-seed sd is a rough estimate" \
+        in c["verdict"]
+    assert c["mean_a"] == pytest.approx(0.5) and c["sd_a"] == pytest.approx(0.1) and c["n_b"] == 3
+
+
+def test_one_seed_has_no_seed_verdict() -> None:
+    c = compare_seed_groups([0.5], [0.8], (0.1, 0.5))
+    assert c["exceeds_seed"] is None and c["exceeds_sampling"] is True and math.isnan(c["sd_a"])
+    assert "seed-to-seed variation is unknown" in c["verdict"] and "+30.0 points" in c["verdict"]
+    assert "cannot be judged" in compare_seed_groups([0.5], [0.8])["verdict"]
+    many = compare_seed_groups([0.4, 0.5, 0.6, 0.5], [0.7, 0.8, 0.9, 0.8], (0.1, 0.5))
+    assert "rough" not in many["verdict"]
+
+
+@pytest.mark.parametrize("args, match", [
+    (([], B), r"values_a must be a non-empty list of finite numbers, received \[\]"),
+    (("0.5", B), "values_a must be a sequence of accuracies"),
+    ((A, [0.5, float("nan")]), "values_b must be a non-empty list of finite numbers"),
+    ((A, B, (0.3, 0.1)), r"sampling_interval must have low <= high, received \(0.3, 0.1\)"),
+    ((A, B, "ab"), "sampling_interval must be"),
+    ((A, B, None, 1.5), r"confidence must be a number in \(0, 1\), received 1.5"),
+])
+def test_input_checks(args, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        compare_seed_groups(*args)
