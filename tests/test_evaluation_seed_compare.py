@@ -59,3 +59,28 @@ def test_one_seed_has_no_seed_verdict() -> None:
 def test_input_checks(args, match) -> None:
     with pytest.raises(ValueError, match=match):
         compare_seed_groups(*args)
+
+
+def test_seed_spread_figure_has_every_seed_and_the_mean_per_group() -> None:
+    import pandas as pd
+
+    from core.common.palette import group_colours
+    from core.evaluation.seed_plots import seed_spread_figure
+
+    spread = pd.DataFrame([
+        {"seed_group": "a", "configuration": "SFEW only", "group": "Dark", "n_seeds": 3, "seeds": [0, 1, 2],
+         "values": A, "mean": 0.5, "sd": 0.1},
+        {"seed_group": "a", "configuration": "SFEW only", "group": "Light", "n_seeds": 3, "seeds": [0, 1, 2],
+         "values": B, "mean": 0.8, "sd": 0.1},
+        {"seed_group": "b", "configuration": "FER2013 only", "group": "Dark", "n_seeds": 1, "seeds": [0],
+         "values": [0.3], "mean": 0.3, "sd": float("nan")}])
+    fig = seed_spread_figure(spread, "race")
+    points = [t for t in fig.data if t.marker.symbol != "diamond"]
+    means = [t for t in fig.data if t.marker.symbol == "diamond"]
+    assert [t.name for t in means] == ["Dark", "Light"] and len(points) == 2
+    assert sorted(points[0].y) == pytest.approx([30, 40, 50, 60]) and len(points[1].y) == 3
+    assert list(means[0].y) == pytest.approx([50, 30]) and list(means[0].error_y.array) == pytest.approx([10, 0])
+    assert means[0].marker.color == group_colours("race", ["Dark"])["Dark"]
+    assert list(fig.layout.xaxis.ticktext) == ["SFEW only", "FER2013 only"]
+    with pytest.raises(ValueError, match="without columns"):
+        seed_spread_figure(spread.drop(columns=["values"]))
