@@ -10,7 +10,7 @@ from core.evaluation.runs import RunInfo
 import pandas as pd
 
 from core.evaluation.seeds import (GROUP_SPREAD_COLUMNS, SPREAD_COLUMNS, TABLE_QUANTITIES, group_seed_spread,
-                                   seed_sd_table, seed_siblings, seed_spread)
+                                   seed_sd_table, seed_siblings, seed_spread, seed_table_view)
 
 
 def _run(group: str | None, seed: int, accuracy: float | None, name: str = "SFEW only") -> RunInfo:
@@ -86,3 +86,18 @@ def test_seed_siblings_bring_every_seed_of_a_chosen_run() -> None:
             _run(None, 0, 0.9)]
     assert [r.run_id for r in seed_siblings(runs, ["/r/a-1"])] == ["a-0", "a-1"]
     assert [r.run_id for r in seed_siblings(runs, ["b-0", "None-0"])] == ["b-0"]
+
+
+def test_seed_table_view_in_words_and_percentages() -> None:
+    runs = [_grouped("a", s, acc, f1, {"Light": li, "Dark": da}, std=sd) for s, acc, f1, li, da, sd in
+            [(0, 0.5, 0.40, 0.8, 0.4, 0.2), (1, 0.6, 0.50, 0.9, 0.1, 0.3), (2, 0.7, 0.45, 0.7, 0.4, 0.4)]]
+    runs.append(_grouped("b", 0, 0.3, 0.2, {"Dark": 0.25}, "FER2013 only"))
+    view = seed_table_view(seed_sd_table(runs), group_seed_spread(runs), "race")
+    assert view.columns.tolist()[:5] == ["configuration", "training seeds", "accuracy % (mean ± across-seed sd)",
+                                         "weighted F1 (mean ± sd)", "% std of race accuracies (mean ± sd)"]
+    sfew = view.set_index("configuration").loc["SFEW only"]
+    assert sfew["training seeds"] == "3 (0, 1, 2)" and sfew["accuracy % (mean ± across-seed sd)"] == "60.0 ± 10.0"
+    assert sfew["weighted F1 (mean ± sd)"] == "0.450 ± 0.050" and sfew["% acc Light (mean ± sd)"] == "80.0 ± 10.0"
+    assert sfew["% std of race accuracies (mean ± sd)"] == "30.0 ± 10.0"
+    fer = view.set_index("configuration").loc["FER2013 only"]
+    assert fer["accuracy % (mean ± across-seed sd)"] == "30.0" and fer["% acc Light (mean ± sd)"] == ""

@@ -195,3 +195,44 @@ def seed_siblings(runs: Sequence[RunInfo], chosen: Iterable[str]) -> list[RunInf
     groups = {r.config.get("seed_group") for r in runs if r.run_id in keys or str(r.path) in keys}
     groups.discard(None)
     return [r for r in runs if r.config.get("seed_group") in groups]
+
+
+def _pm(mean: float, sd: float, scale: float = 100.0, digits: int = 1) -> str:
+    if pd.isna(mean):
+        return "n/a"
+    return f"{scale * mean:.{digits}f}" + ("" if pd.isna(sd) else f" ± {scale * sd:.{digits}f}")
+
+
+def seed_table_view(sd_table: pd.DataFrame, spread: pd.DataFrame, attribute: str = "race") -> pd.DataFrame:
+    """The across-seed table in words and percentages, for pages and the report.
+
+    Parameters
+    ----------
+    sd_table : pandas.DataFrame
+        :func:`seed_sd_table`.
+    spread : pandas.DataFrame
+        :func:`group_seed_spread` of the same runs (per-group columns).
+    attribute : str
+        Named in the std column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per seed group: ``configuration``, ``training seeds`` (how many
+        and which), ``accuracy % (mean ± across-seed sd)``, ``weighted F1``,
+        ``% std of <attribute> accuracies``, and ``% acc <group>`` per group, each
+        ``"mean ± sd"`` (the sd left out with one seed).
+    """
+    rows = []
+    for _, r in sd_table.iterrows():
+        mine = spread[spread["seed_group"] == r["seed_group"]]
+        seeds = sorted({int(s) for ss in mine["seeds"] for s in ss})
+        row = {"configuration": r["configuration"],
+               "training seeds": f"{int(r['n_seeds'])}" + (f" ({', '.join(map(str, seeds))})" if seeds else ""),
+               "accuracy % (mean ± across-seed sd)": _pm(r["accuracy_mean"], r["accuracy_sd"]),
+               "weighted F1 (mean ± sd)": _pm(r["weighted_f1_mean"], r["weighted_f1_sd"], 1.0, 3),
+               f"% std of {attribute} accuracies (mean ± sd)": _pm(r["std_mean"], r["std_sd"])}
+        for _, g in mine.iterrows():
+            row[f"% acc {g['group']} (mean ± sd)"] = _pm(g["mean"], g["sd"])
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("")
