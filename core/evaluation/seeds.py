@@ -236,3 +236,25 @@ def seed_table_view(sd_table: pd.DataFrame, spread: pd.DataFrame, attribute: str
             row[f"% acc {g['group']} (mean ± sd)"] = _pm(g["mean"], g["sd"])
         rows.append(row)
     return pd.DataFrame(rows).fillna("")
+
+
+def evaluation_label(run: RunInfo) -> str:
+    """What a trained run was scored on, from its config.json: ``"EiLA · test split · 815 frames"``.
+
+    Seed groups are compared only within one such label (other frames are another question).
+    """
+    data = run.config.get("data") or {}
+    ev = data.get("evaluation") or {}
+    name = ev.get("dataset") or ", ".join(data.get("evaluation_datasets") or []) or "unknown data"
+    split = f" · {ev['split']} split" if ev.get("split") else ""
+    n = data.get("n_evaluation")
+    return f"{name}{split}" + (f" · {int(n):,} frames" if isinstance(n, int) else "")
+
+
+def by_evaluation(runs: Iterable[RunInfo]) -> dict[str, list[RunInfo]]:
+    """Runs with a ``seed_group`` by :func:`evaluation_label`, in order of first appearance."""
+    out: dict[str, list[RunInfo]] = {}
+    for run in runs:
+        if run.config.get("seed_group"):
+            out.setdefault(evaluation_label(run), []).append(run)
+    return out
