@@ -115,3 +115,6 @@ def test_report_has_the_seed_spread_table(seed_runs: Path) -> None:
     assert "Spread across training seeds" in bundle.html and "accuracy % (mean ± across-seed sd)" in bundle.html
     assert "3 (0, 1, 2)" in bundle.html and "across training seeds" in bundle.html.lower()
     assert not bundle.tables["seeds"].empty and set(bundle.tables["seeds"]["n_seeds"]) == {3}
+    assert "accuracy: across-seed sd" in bundle.html and "(3 seeds)" in bundle.html
+    assert "Across training seeds: mean accuracy A" in bundle.html  # a comparison of the two configurations
+    assert "same configuration trained with different seeds" in bundle.html  # a comparison of two seeds
