@@ -104,7 +104,8 @@ def with_seed_sd(view: pd.DataFrame, sources: Sequence[tuple[str, str]], data: S
     if not cells:
         return view
     out = view.copy()
-    out["accuracy: across-seed sd"] = [cells.get(n, "") for n in out.index]
+    at = out.columns.get_loc("accuracy % [CI]") + 1 if "accuracy % [CI]" in out.columns else len(out.columns)
+    out.insert(at, "accuracy: across-seed sd", [cells.get(n, "") for n in out.index])  # next to the accuracy
     return out
 
 

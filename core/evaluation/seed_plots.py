@@ -96,5 +96,5 @@ def seed_spread_figure(spread: pd.DataFrame, attribute: str = "race", title: str
     fig.update_xaxes(tickvals=list(positions.values()), ticktext=list(labels.values()),
                      range=[-0.6, len(positions) - 0.4], showgrid=False, zeroline=False)
     paper_layout(fig, title if title is not None else f"Accuracy per {attribute} group across training seeds",
-                 top=110)
+                 top=95)
     return fig
