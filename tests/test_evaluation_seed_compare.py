@@ -25,11 +25,11 @@ def test_welch_interval_by_hand() -> None:
 
 
 @pytest.mark.parametrize("b, sampling, seed, samp, words", [
-    (B, (0.05, 0.55), True, True, "exceeds both the seed-to-seed variation and the test-set sampling"),
-    (B, (-0.10, 0.70), True, False, "exceeds the seed-to-seed variation but not the test-set sampling"),
-    ([0.55, 0.65, 0.75], (0.02, 0.28), False, True, "exceeds the test-set sampling uncertainty but not the seed"),
-    ([0.55, 0.65, 0.75], (-0.05, 0.35), False, False, "exceeds neither"),  # 0.15 < half width 0.2267
-    (B, None, True, None, "exceeds the seed-to-seed variation; no paired interval"),
+    (B, (0.05, 0.55), True, True, "Beyond both seed-to-seed variation and test-set sampling uncertainty: the means over seeds differ by +30.0"),
+    (B, (-0.10, 0.70), True, False, "Beyond seed-to-seed variation only (another sample of test persons could reverse it)"),
+    ([0.55, 0.65, 0.75], (0.02, 0.28), False, True, "Beyond test-set sampling uncertainty only"),
+    ([0.55, 0.65, 0.75], (-0.05, 0.35), False, False, "Within both seed-to-seed variation and test-set sampling uncertainty: the means over seeds differ by +15.0 points, within"),  # 0.15 < half width 0.2267
+    (B, None, True, None, "Beyond seed-to-seed variation: the means over seeds differ by +30.0 points, more than the seed-to-seed variation; no paired interval"),
 ])
 def test_verdicts(b, sampling, seed, samp, words) -> None:
     c = compare_seed_groups(A, b, sampling)
@@ -42,8 +42,8 @@ def test_verdicts(b, sampling, seed, samp, words) -> None:
 def test_one_seed_has_no_seed_verdict() -> None:
     c = compare_seed_groups([0.5], [0.8], (0.1, 0.5))
     assert c["exceeds_seed"] is None and c["exceeds_sampling"] is True and math.isnan(c["sd_a"])
-    assert "seed-to-seed variation is unknown" in c["verdict"] and "+30.0 points" in c["verdict"]
-    assert "cannot be judged" in compare_seed_groups([0.5], [0.8])["verdict"]
+    assert c["verdict"].startswith("Seed-to-seed variation unknown") and "paired difference is beyond" in c["verdict"]
+    assert "Cannot be judged: the means over seeds differ by +30.0 points" in compare_seed_groups([0.5], [0.8])["verdict"]
     many = compare_seed_groups([0.4, 0.5, 0.6, 0.5], [0.7, 0.8, 0.9, 0.8], (0.1, 0.5))
     assert "rough" not in many["verdict"]
 

@@ -82,7 +82,7 @@ def test_tradeoffs_shows_the_seed_spread_and_the_verdict(seed_runs: Path) -> Non
     a = at.selectbox(key="to_cmp_a").value
     other = next(o for o in at.selectbox(key="to_cmp_b").options if o.split(" · ")[0] != a.split(" · ")[0])
     _ok(at.selectbox(key="to_cmp_b").select(other).run())
-    assert any(m.value.startswith("**Across training seeds.** The difference") for m in at.markdown)
+    assert any(m.value.startswith("**Across training seeds.** ") and "means over seeds differ by" in m.value for m in at.markdown)
     assert any("Welch t" in c.value for c in at.caption)
 
 

@@ -17,8 +17,11 @@ configurations:
   :func:`core.evaluation.compare.compare_runs` (one run of each configuration).
 
 :func:`compare_seed_groups` puts both next to each other and says in words
-which of the two the difference exceeds (its interval excludes zero): both,
-one, or neither. No p-value is claimed from a handful of seeds.
+which of the two the difference goes beyond (that interval excludes zero):
+both, one, or neither. The seed half judges the difference of the means over
+seeds; the sampling half the paired difference of the two runs compared on the
+test set (it sees one seed of each). No p-value is claimed from a handful of
+seeds.
 """
 from __future__ import annotations
 
@@ -88,29 +91,30 @@ def _excludes_zero(lo: float, hi: float) -> bool | None:
 
 
 def _verdict(seed: bool | None, sampling: bool | None, diff: float, n_min: int) -> str:
+    """Both halves in words: the seed means against seed variation, the paired runs against sampling noise."""
     pts = f"{100 * diff:+.1f} points"
+    means = f"the means over seeds differ by {pts}, " + ("more than" if seed else "within") + \
+        " the seed-to-seed variation"
+    pair = "the two runs' paired difference is " + ("beyond" if sampling else "within") + \
+        " the test-set sampling uncertainty"
     if seed is None and sampling is None:
-        return f"The difference ({pts}) cannot be judged: fewer than 2 seeds per configuration and no paired interval."
+        return f"Cannot be judged: the means over seeds differ by {pts}, but a configuration has one training seed " \
+               "and there is no paired interval."
     if seed is None:
-        half = "exceeds" if sampling else "does not exceed"
-        return (f"The difference ({pts}) {half} the test-set sampling uncertainty; its seed-to-seed variation is "
-                "unknown (a configuration has only one training seed).")
+        return f"Seed-to-seed variation unknown (a configuration has one training seed); {pair}."
     rough = (f" With {n_min} seeds per configuration the across-seed sd is a rough estimate."
              if n_min <= ROUGH_SEEDS else "")
     if sampling is None:
-        half = "exceeds" if seed else "does not exceed"
-        return f"The difference ({pts}) {half} the seed-to-seed variation; no paired interval on the test set.{rough}"
+        return f"{'Beyond' if seed else 'Within'} seed-to-seed variation: {means}; no paired interval.{rough}"
     if seed and sampling:
-        text = "exceeds both the seed-to-seed variation and the test-set sampling uncertainty"
+        head = "Beyond both seed-to-seed variation and test-set sampling uncertainty"
     elif seed:
-        text = ("exceeds the seed-to-seed variation but not the test-set sampling uncertainty: another sample of "
-                "test persons could reverse it")
+        head = "Beyond seed-to-seed variation only (another sample of test persons could reverse it)"
     elif sampling:
-        text = ("exceeds the test-set sampling uncertainty but not the seed-to-seed variation: retraining with "
-                "other seeds could reverse it")
+        head = "Beyond test-set sampling uncertainty only (retraining with other seeds could reverse it)"
     else:
-        text = "exceeds neither the seed-to-seed variation nor the test-set sampling uncertainty"
-    return f"The difference ({pts}) {text}.{rough}"
+        head = "Within both seed-to-seed variation and test-set sampling uncertainty"
+    return f"{head}: {means}, and {pair}.{rough}"
 
 
 def compare_seed_groups(values_a: Sequence[float], values_b: Sequence[float],
