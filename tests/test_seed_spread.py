@@ -20,6 +20,8 @@ from core.evaluation.runs import list_runs
 from core.evaluation.seeds import group_seed_spread, seed_sd_table
 from tests._artifacts import private_artifacts
 
+pytestmark = pytest.mark.slow  # trains 6 tiny runs (about 80 s on 2 cores)
+
 REPO = Path(__file__).resolve().parent.parent
 SMALL = DemoConfig(n_persons={"Light": 3, "Medium": 3, "Dark": 3}, images_per_person=7, image_size=48)
 TINY = ["--weights", "random", "--input-size", "32", "--epochs1", "1", "--epochs2", "0", "--batch-size", "8",
