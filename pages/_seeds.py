@@ -59,7 +59,10 @@ def seed_data(runs: Sequence[RunInfo], chosen: Sequence[str], attribute: str) ->
     """Every seed of the chosen runs' configurations (choosing one seed brings its siblings)."""
     siblings = [r for r in seed_siblings(runs, chosen) if r.metrics]
     paths = tuple(sorted(str(r.path) for r in siblings))
-    return _compute(paths, tuple(_stamp(p) for p in paths), attribute) if paths else SeedData()
+    if paths:
+        return _compute(paths, tuple(_stamp(p) for p in paths), attribute)
+    keys = set(chosen)  # trained runs from before seed groups were recorded: one seed each
+    return SeedData(trained=any(r.kind == "training" and str(r.path) in keys for r in runs))
 
 
 def seed_section(data: SeedData, attribute: str, groups: Sequence[str], colours: Mapping[str, str]) -> None:

@@ -291,8 +291,8 @@ def seeds_app(tmp_path_factory):
     for name, skill, group in (("FER2013 only", 0.45, "fer2013-only-aaaa000001"),
                                ("FER2013 + 50% EiLA", 0.75, "fer2013-50-eila-bbbb000002")):
         for seed in range(3):
-            make_training_run(artifacts, f"{group[:-1]}{seed + 1}", name, skill=skill + 0.05 * (seed - 1),
-                              seed=seed, seed_group=group)
+            run_id = f"{group.rsplit('-', 1)[0]}-{seed}{group[-10:-1]}"  # its own short id per seed
+            make_training_run(artifacts, run_id, name, skill=skill + 0.05 * (seed - 1), seed=seed, seed_group=group)
     for url in _serve(tmp_path_factory, artifacts):
         yield url
 

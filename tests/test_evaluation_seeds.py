@@ -101,3 +101,26 @@ def test_seed_table_view_in_words_and_percentages() -> None:
     assert sfew["% std of race accuracies (mean ± sd)"] == "30.0 ± 10.0"
     fer = view.set_index("configuration").loc["FER2013 only"]
     assert fer["accuracy % (mean ± across-seed sd)"] == "30.0" and fer["% acc Light (mean ± sd)"] == ""
+
+
+def test_report_spreads_fabricated_seed_runs_and_says_when_there_is_one_seed(tmp_path: Path) -> None:
+    from _evaluation_data import make_training_run
+
+    from core.evaluation.report import build_report
+    from core.evaluation.runs import list_runs
+
+    art = tmp_path / "artifacts"
+    for seed in range(2):
+        make_training_run(art, f"a-only-000000000{seed}", "A only", skill=0.5 + 0.1 * seed, seed=seed,
+                          seed_group="a-only-0000000000")
+    make_training_run(art, "b-only-1111111111", "B only", skill=0.8, seed_group="b-only-1111111111")
+    bundle = build_report(list_runs(art), include_reference=False, attributes=["race"], n_boot=200)
+    assert "Spread across training seeds" in bundle.html and "2 (0, 1)" in bundle.html
+    assert sorted(bundle.tables["seeds"]["n_seeds"]) == [1, 2]
+    assert "Across training seeds: mean accuracy A" in bundle.html  # A (2 seeds) against B (1 seed)
+    assert "Seed-to-seed variation unknown (a configuration has one training seed)" in bundle.html
+    old = tmp_path / "old"
+    make_training_run(old, "c-only-2222222222", "C only")  # no seed group: written before --seeds
+    html = build_report(list_runs(old), include_reference=False, attributes=["race"], n_boot=200).html
+    assert "Every trained configuration in this report has one training seed" in html
+    assert 'id="seeds"' not in html

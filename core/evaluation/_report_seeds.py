@@ -25,7 +25,7 @@ def seed_sections(infos: Sequence[RunInfo], attributes: Sequence[str],
     trained = [i for i in infos if i.config.get("seed_group") and i.metrics]
     overall = seed_spread(trained, "accuracy")
     if overall.empty or not (overall["n_seeds"] > 1).any():
-        return [], pd.DataFrame(), ONE_SEED_NOTE if trained else ""
+        return [], pd.DataFrame(), ONE_SEED_NOTE if any(i.kind == "training" for i in infos) else ""
     sections, frames = [], []
     for label, members in by_evaluation(trained).items():
         for k, attr in enumerate(attributes):
