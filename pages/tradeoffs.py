@@ -17,7 +17,7 @@ from core.evaluation.results import ConfigResult, reference_results, results_tab
 from core.evaluation.runs import list_runs
 from core.evaluation.sets import group_by_set, set_families, set_tradeoff_table
 from core.common.palette import group_colours
-from pages._seeds import seed_data, seed_section, seed_verdict, with_seed_sd
+from pages._seeds import SeedData, seed_data, seed_section, seed_verdict, with_seed_sd
 from pages._tables import p_text, paired_groups_view, pct_interval
 from pages._ui import artifacts_dir, result_provenance, run_through_app, show_figure
 
@@ -280,7 +280,7 @@ if use_ref:
                       "detector), so they form an evaluation set of their own.")
 
 def _paired_section(paired: list[ConfigResult], attribute: str, n_boot: int, confidence: float,
-                    min_persons: int, seeds=None) -> None:
+                    min_persons: int, seeds: SeedData | None = None) -> None:
     """Two runs on the same evaluation set, face by face; its selectors rerun only this section."""
     paired = [r for r in paired if any(o.name != r.name and o.eval_set == r.eval_set for o in paired)]
     if not paired:
