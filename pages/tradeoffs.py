@@ -17,6 +17,7 @@ from core.evaluation.results import ConfigResult, reference_results, results_tab
 from core.evaluation.runs import list_runs
 from core.evaluation.sets import group_by_set, set_families, set_tradeoff_table
 from core.common.palette import group_colours
+from pages._seeds import SeedData, seed_data, seed_section, seed_verdict, with_seed_sd
 from pages._tables import p_text, paired_groups_view, pct_interval
 from pages._ui import artifacts_dir, result_provenance, run_through_app, show_figure
 
@@ -203,7 +204,8 @@ def _tables(k: int, eset, members: list[ConfigResult], side_by_side: bool) -> No
     """One evaluation set's results table, CSV and per-emotion recall by group."""
     if side_by_side:
         st.markdown(f"**{eset.label}**")
-    st.dataframe(results_table(members, formatted=True), key=f"to_table_{k}")
+    st.dataframe(with_seed_sd(results_table(members, formatted=True), [(r.name, r.source) for r in members],
+                              seed_info), key=f"to_table_{k}")
     st.download_button("Download table (CSV)", results_table(members).to_csv().encode("utf-8"),
                        file_name=f"tradeoffs_{attribute.replace(' ', '_')}_{k + 1}.csv", mime="text/csv",
                        key=f"to_csv_{k}", on_click="ignore")
@@ -253,6 +255,7 @@ groups = group_order([r for members in sets.values() for r in members])
 # one colour per group on every figure and page: from every value of the attribute (all runs, selected or not)
 colours = group_colours(attribute, [*groups, *(g for r in runs for g in ((r.metrics or {}).get("groups") or {})
                                                .get(attribute, {}))])
+seed_info = seed_data(runs, chosen, attribute)  # every seed of the chosen configurations, from metrics.json
 for family in set_families(list(sets)):
     if len(family) == 1:
         eset = family[0]
@@ -267,6 +270,7 @@ for family in set_families(list(sets)):
             _charts(index[eset], eset, sets[eset], groups, split_rule_label(eset.split_rule))
     for eset in family:
         _tables(index[eset], eset, sets[eset], True)
+seed_section(seed_info, attribute, groups, colours)
 if use_ref:
     with st.expander("Notes on the published numbers"):
         st.markdown("\n".join(f"- {n}" for n in ref.KNOWN_INCONSISTENCIES)
@@ -276,7 +280,7 @@ if use_ref:
                       "detector), so they form an evaluation set of their own.")
 
 def _paired_section(paired: list[ConfigResult], attribute: str, n_boot: int, confidence: float,
-                    min_persons: int) -> None:
+                    min_persons: int, seeds: SeedData | None = None) -> None:
     """Two runs on the same evaluation set, face by face; its selectors rerun only this section."""
     paired = [r for r in paired if any(o.name != r.name and o.eval_set == r.eval_set for o in paired)]
     if not paired:
@@ -305,6 +309,8 @@ def _paired_section(paired: list[ConfigResult], attribute: str, n_boot: int, con
                "treats faces as independent")
     st.caption(f"{o['n_samples']} faces in both runs" + (f", of {o['n_persons']} persons" if o["n_persons"] else ""))
     st.dataframe(paired_groups_view(c["groups"]), key="to_cmp_groups", hide_index=True)
+    if seeds is not None:
+        seed_verdict(ra.source, rb.source, seeds, o, confidence)
 
 
 st.subheader("Compare two configurations (paired)")
@@ -313,4 +319,4 @@ if len(paired) < 2:
     st.info("A paired comparison needs per-face predictions of two runs on the same test set (the published "
             "results have none). Evaluate two models on the same dataset to compare them here.")
 else:
-    st.fragment(_paired_section)(paired, attribute, n_boot, confidence, int(min_persons))
+    st.fragment(_paired_section)(paired, attribute, n_boot, confidence, int(min_persons), seed_info)

@@ -15,6 +15,7 @@ from core.common.paths import runs_dir
 from core.runs.spec import RunSpec
 from core.models._precision import PRECISIONS
 from core.training.config import TrainConfig
+from pages._executor import executor_settings
 from pages._jobs import job_panel
 from pages._mixes import mix_editor, mix_preview, mix_text, role_defaults
 from pages._runs_tab import curves, runs_section
@@ -41,14 +42,25 @@ def _manifest(name: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Planning the configurations...", max_entries=16)
 def _plan(specs: tuple[MixSpec, ...], eval_name: str, eval_split: str, cfg: TrainConfig, stamp: tuple,
-          artifacts_str: str, split_rule: str | None = None, split_seed: int = 0) -> pd.DataFrame:
+          artifacts_str: str, split_rule: str | None = None, split_seed: int = 0, seeds: int = 1) -> pd.DataFrame:
     from core.mixing import evaluation_manifest
     from core.training.split_rules import SplitRuleLoader
     from core.training.sweep import plan_sweep, sweep_status
 
     load = SplitRuleLoader(_manifest, lambda n: by_name[n].source, split_rule, split_seed)
     evaluation = evaluation_manifest(load(eval_name), eval_split, eval_name)
-    return sweep_status(plan_sweep(list(specs), load, evaluation, cfg), Path(artifacts_str))
+    return sweep_status(plan_sweep(list(specs), load, evaluation, cfg, seeds), Path(artifacts_str))
+
+
+def _repeats_and_where() -> tuple[int, dict[str, str] | None]:
+    """Training seeds per configuration, and where the sweep runs (this machine or a Ray cluster)."""
+    c1, c2 = st.columns([1, 3])
+    seeds = int(c1.number_input("training seeds (repeats)", 1, 20, 1, key="tl_seeds",
+                                help="Train each configuration this many times, with the training seed above and the "
+                                     "next ones (each its own run; cheap when the backbone features are cached). The "
+                                     "Trade-offs page and the report then show how much each group's accuracy moves "
+                                     "from seed to seed, and whether a difference between configurations is larger."))
+    return seeds, executor_settings("tl", c2)
 
 
 def _split_rule() -> tuple[str | None, int]:
@@ -168,6 +180,7 @@ def _train_section() -> None:
                                    "mixed into training (its train and validation rows are).")
     split_rule, split_seed = _split_rule()
     cfg = training_settings()
+    seeds, where = _repeats_and_where()
     overlap = evaluation_overlap(specs, eval_name, eval_split)
     if overlap:
         st.error(f"Refused: {overlap}", icon=":material/block:")
@@ -176,7 +189,7 @@ def _train_section() -> None:
         return
     stamp = tuple((d.name, d.created) for d in datasets) + _runs_stamp()
     try:
-        plan = _plan(tuple(specs), eval_name, eval_split, cfg, stamp, str(artifacts), split_rule, split_seed)
+        plan = _plan(tuple(specs), eval_name, eval_split, cfg, stamp, str(artifacts), split_rule, split_seed, seeds)
     except (FerBiasError, ValueError) as exc:
         st.error(str(exc))
         ev = _manifest(eval_name)
@@ -189,10 +202,11 @@ def _train_section() -> None:
         return
     st.dataframe(plan, hide_index=True, key="tl_plan", width="stretch",
                  column_config={"finished": st.column_config.CheckboxColumn("already trained"),
-                                "run_id": "run folder", "train": "training images", "validation": "validation images"})
+                                "seed": "training seed", "run_id": "run folder", "train": "training images", "validation": "validation images"})
     todo = int((~plan["finished"]).sum())
-    st.caption(f"{todo} configuration(s) to train, {len(plan) - todo} already finished (kept, never retrained). "
-               "Frozen backbone features are computed once per image and reused by every configuration.")
+    what = "configuration(s)" if seeds == 1 else f"runs ({len(specs)} configuration(s) x {seeds} training seeds)"
+    st.caption(f"{len(plan)} {what}: {todo} to train, {len(plan) - todo} already finished (kept, never retrained). "
+               "Frozen backbone features are computed once per image and reused by every configuration and seed.")
     active = [j for j in list_jobs(artifacts, KIND) if j.state == "running"]
     if active:
         mine = st.session_state.get("tl_started") in {j.path.name for j in active}
@@ -201,7 +215,9 @@ def _train_section() -> None:
                 "job now would share the machine's cores with it and make both slower.", icon=":material/schedule:")
     config.update({"eval_dataset": eval_name, "eval_split": eval_split, "artifacts": str(artifacts)})
     config.update({"split_rule": split_rule, "split_seed": split_seed} if split_rule else {})
-    ready = _weights_ready(cfg)
+    config.update({"seeds": seeds} if seeds > 1 else {})
+    config.update(where or {})
+    ready = _weights_ready(cfg) and where is not None
     if st.button("Start training in the background", key="tl_start", type="primary", disabled=todo == 0 or not ready,
                  icon=":material/play_arrow:"):
         job = start_job(RunSpec(KIND, config, cfg), artifacts)

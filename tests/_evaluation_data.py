@@ -67,13 +67,19 @@ def make_run(artifacts: Path, run_id: str, predictions: pd.DataFrame, label: str
 
 
 def make_training_run(art: Path, run_id: str, name: str, weights: str = "random", leakage: dict | None = None,
-                      eval_split: str = "test", eval_dataset: str = "Demo", skill: float = 0.7) -> Path:
-    """A trained-run folder as runner.train_run writes it (config, versions, metrics, predictions; no model)."""
+                      eval_split: str = "test", eval_dataset: str = "Demo", skill: float = 0.7,
+                      seed: int = 0, seed_group: str | None = None) -> Path:
+    """A trained-run folder as runner.train_run writes it (config, versions, metrics, predictions; no model).
+
+    ``seed`` is its training seed (it also changes the drawn predictions); ``seed_group`` its configuration's
+    id shared across seeds (none by default, as runs written before ``--seeds``).
+    """
     run = art / "runs" / run_id
-    preds = synthetic_predictions(seed=len(run_id), skill=skill)
+    preds = synthetic_predictions(seed=len(run_id) + 1000 * seed, skill=skill)
     make_run(art, run_id, preds, name)  # predictions + metrics of the evaluation set
     cfg = {"run_id": run_id, "kind": "training", "name": name, "label": name, "created": time.time(),
-           "training": {"backbone": "resnet50v2", "weights": weights, "input_size": 32, "phase1_epochs": 2},
+           "training": {"backbone": "resnet50v2", "weights": weights, "input_size": 32, "phase1_epochs": 2,
+                        "seed": seed}, **({"seed_group": seed_group} if seed_group else {}),
            "backbone": {"name": "resnet50v2", "weights_used": weights, "warning": None},
            "data": {"configuration": {"name": name, "base": "FER2013", "extra": "Demo", "fraction": 0.5, "seed": 0},
                     "evaluation": {"dataset": eval_dataset, "split": eval_split, "n": len(preds)},

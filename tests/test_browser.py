@@ -277,3 +277,52 @@ def test_jobs_panel_shows_a_finished_jobs_accuracy_without_a_reload(small_demo_a
                 page.screenshot(path=str(shots / f"train_or_load_{tab.lower()}.png"), full_page=True)
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def seeds_app(tmp_path_factory):
+    """An app with two configurations trained with three training seeds each (metrics and predictions only)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from _evaluation_data import make_training_run
+
+    artifacts = tmp_path_factory.mktemp("browser_seeds") / "artifacts"
+    (artifacts / "datasets").mkdir(parents=True)
+    (artifacts / "datasets" / ".demo-removed").touch()
+    for name, skill, group in (("FER2013 only", 0.45, "fer2013-only-aaaa000001"),
+                               ("FER2013 + 50% EiLA", 0.75, "fer2013-50-eila-bbbb000002")):
+        for seed in range(3):
+            run_id = f"{group.rsplit('-', 1)[0]}-{seed}{group[-10:-1]}"  # its own short id per seed
+            make_training_run(artifacts, run_id, name, skill=skill + 0.05 * (seed - 1), seed=seed, seed_group=group)
+    for url in _serve(tmp_path_factory, artifacts):
+        yield url
+
+
+def test_tradeoffs_shows_each_groups_accuracy_across_seeds(seeds_app, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = _shots(tmp_path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(f"{seeds_app}/tradeoffs")
+            _settle(page)
+            assert not _problems(page), _problems(page)
+            page.get_by_text("Spread across training seeds").first.wait_for(timeout=60_000)
+            page.wait_for_function("Array.from(document.querySelectorAll('.js-plotly-plot')).some(d => "
+                                   "(d.data || []).some(t => t.marker && t.marker.symbol === 'diamond'))",
+                                   timeout=60_000)
+            seed_fig = next(f for f in _figures(page) if any("seed" in h for t in f for h in t["hover"]))
+            means = [t for t in seed_fig if any("mean" in h for h in t["hover"])]
+            assert sorted(t["name"] for t in means) == ["Black", "Mixed", "White"] and all(len(t["x"]) == 2
+                                                                                          for t in means)
+            plot = page.locator(".js-plotly-plot").filter(has_text="across training seeds").first
+            plot.scroll_into_view_if_needed()
+            plot.screenshot(path=str(shots / "tradeoffs_seed_spread.png"))
+            page.set_viewport_size({"width": 1400, "height": 7000})  # the app scrolls inside its main block
+            _settle(page, quiet_s=1.5)
+            page.screenshot(path=str(shots / "tradeoffs_seeds_page.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (shots / "tradeoffs_seed_spread.png").stat().st_size > 10_000
+

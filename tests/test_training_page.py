@@ -218,3 +218,36 @@ def test_preset_needs_fitting_datasets_and_the_mix_editor_previews_sizes_per_cla
     # 4 rows per class and split of Faces (train + validation) plus floor(f x 10) per class and split of the extra
     assert preview.loc["Faces only", "happy"] == 8 and preview.loc["Faces + 10% EiLA crops", "happy"] == 8 + 2
     assert preview.loc["Faces + 50% EiLA crops", "train"] == 28 + 35
+
+
+def test_training_seeds_and_where_the_work_runs_go_into_the_sweep_job(artifacts, monkeypatch):
+    started = _table3_datasets(artifacts, monkeypatch, _manifest("EiLA", 4, ("train", "validation", "test")))
+    at = _app(artifacts, monkeypatch).run()
+    at.multiselect(key="tl_only").set_value(["SFEW only", "FER2013 only"])
+    at.selectbox(key="tl_weights").set_value("random")
+    at.number_input(key="tl_seeds").set_value(3).run()
+    assert not at.exception
+    plan = _table(at, "run_id")
+    assert sorted(plan["seed"]) == [0, 0, 1, 1, 2, 2] and plan["run_id"].nunique() == 6
+    assert any("6 runs (2 configuration(s) x 3 training seeds): 6 to train" in c.value for c in at.caption)
+    at.radio(key="tl_executor").set_value("ray").run()
+    at.text_input(key="tl_address").set_value("host:70000").run()  # not a port: nothing can start
+    assert any("Cluster address" in e.value for e in at.error)
+    assert next(b for b in at.button if b.key == "tl_start").disabled
+    at.text_input(key="tl_address").set_value("127.0.0.1:6379").run()
+    at.button(key="tl_start").click().run()
+    assert not at.exception
+    spec = started[0]
+    assert (spec.config["seeds"], spec.config["executor"], spec.config["address"]) == (3, "ray", "127.0.0.1:6379")
+    args = spec.parse()  # the sweep command's own parser reads it
+    assert (args.seeds, args.executor, args.address, len(args.only)) == (3, "ray", "127.0.0.1:6379", 2)
+
+
+def test_one_training_seed_leaves_the_sweep_job_as_before(artifacts, monkeypatch):
+    started = _table3_datasets(artifacts, monkeypatch, _manifest("EiLA", 4, ("train", "validation", "test")))
+    at = _app(artifacts, monkeypatch).run()
+    at.multiselect(key="tl_only").set_value(["SFEW only"])
+    at.selectbox(key="tl_weights").set_value("random").run()
+    at.button(key="tl_start").click().run()
+    assert not at.exception
+    assert not {"seeds", "executor", "address"} & set(started[0].config) and started[0].parse().seeds == 1

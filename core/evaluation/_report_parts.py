@@ -94,8 +94,12 @@ def dataset_audit(info: RunInfo) -> dict[str, str]:
     return out
 
 
-def comparisons(members: list[ConfigResult], baseline: int, min_persons: int, kw: dict) -> tuple[list, list, dict]:
-    """Paired comparisons of one set's runs with predictions against its baseline run."""
+def comparisons(members: list[ConfigResult], baseline: int, min_persons: int, kw: dict,
+                verdict: Any = None) -> tuple[list, list, dict]:
+    """Paired comparisons of one set's runs with predictions against its baseline run.
+
+    ``verdict(source_a, source_b, overall)``, when given, adds the across-seed verdict (a sentence or ``""``).
+    """
     with_pred = [r for r in members if r.predictions is not None]
     shown, rows, paired = [], [], {}
     if len(with_pred) < 2:
@@ -121,7 +125,8 @@ def comparisons(members: list[ConfigResult], baseline: int, min_persons: int, kw
         item.update(diff=f"{100 * o['diff']:+.1f} points [{100 * o['ci_low']:+.1f}, {100 * o['ci_high']:+.1f}]",
                     n=f"{o['n_samples']:,}", p=f"{o['p_value']:.3g}", method=o["method"],
                     mcnemar=f"{o['mcnemar_p_value']:.3g}", only_a=o["mcnemar_only_a"], only_b=o["mcnemar_only_b"],
-                    groups=table_html(human(g), index=False))
+                    groups=table_html(human(g), index=False),
+                    seeds=verdict(base.source, other.source, o) if verdict is not None else "")
         shown.append((other.name, item))
         rows.append({"run_a": base.name, "run_b": other.name, **o, **c["outcomes"]})
     return shown, rows, paired

@@ -28,6 +28,7 @@ from ..common._io import atomic_write_text
 from ._report_parts import (MIN_CELL, clean_text, comparisons, dataset_audit, human, pct_cols, recall_parts,
                             table_html)
 from ..attributes import available_attributes, resolve_attribute
+from ._report_seeds import seed_sections, seed_values, seed_verdict, with_seed_sd
 from .findings import set_findings
 from .metrics import per_class_metrics
 from ..common.figure_style import export_config
@@ -178,19 +179,25 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
         return out
 
     sections, comp_rows, recall_frames = [], [], []
+    values = seed_values(infos)  # each trained run's configuration across seeds (from metrics.json)
+
+    def verdict(a: str, b: str, overall: dict) -> str:
+        return seed_verdict(a, b, values, overall, confidence)
+
     for attr, results in results_by_attr.items():
         groups = group_order(results)  # one colour per group in every section of this attribute
         for k, (eset, members) in enumerate(group_by_set(results).items()):
             if not any(r.report is not None for r in members) and eset.published:
                 continue  # the paper publishes race only
-            comps, rows, paired = comparisons(members, baseline, min_persons, kw)
+            comps, rows, paired = comparisons(members, baseline, min_persons, kw, verdict)
             comp_rows += [{"evaluation_set": eset.label, "attribute": attr, **r} for r in rows]
             recall_tables, recall_gaps, frames = recall_parts(members)
             recall_frames += [f.assign(evaluation_set=eset.label) for f in frames]
             with_groups = any(r.report is not None for r in members)
             sections.append({
                 "label": eset.label, "published": eset.published, "findings": set_findings(members, paired, MIN_CELL),
-                "table": table_html(results_table(members, formatted=True)),
+                "table": table_html(with_seed_sd(results_table(members, formatted=True),
+                                                 [(r.name, r.source) for r in members], values)),
                 "chance": [r.name for r in members if not r.better_than_chance],
                 "bars": fig_html(group_accuracy_figure(members, f"Accuracy per {attr} group", groups, attr),
                                  f"accuracy_per_{attr}_group_{k + 1}") if with_groups else "",
@@ -198,6 +205,7 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
                                      f"accuracy_vs_{attr}_disparity_{k + 1}") if with_groups else "",
                 "recall": recall_tables, "recall_gaps": recall_gaps, "comparisons": comps,
                 "notes": [f"{r.name}: {clean_text(r.note)}" for r in members if r.note and r.kind == "run"]})
+    seeds, seeds_table, seeds_note = seed_sections(infos, attributes, fig_html)
     with_pred = [r for r in first if r.predictions is not None]
     per_class = pd.concat([per_class_metrics(r.predictions["true"], r.predictions["pred"]).reset_index()
                            .assign(configuration=r.name) for r in with_pred]) if with_pred else pd.DataFrame()
@@ -208,6 +216,8 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
               "recall": pd.concat(recall_frames, ignore_index=True) if recall_frames else pd.DataFrame(),
               "provenance": pd.DataFrame([{"run": p.display_name, **dict(p.rows())} for p in provs])}
     audits = {r.name: audit_table(r.predictions, attributes) for r in with_pred}
+    if not seeds_table.empty:
+        tables["seeds"] = seeds_table
     if audits:
         tables["audit"] = pd.concat([a.assign(configuration=n) for n, a in audits.items()], ignore_index=True)
     general = []
@@ -229,7 +239,7 @@ def build_report(runs: Sequence[str | Path | RunInfo] = (), include_reference: b
     body = _environment().get_template("report.html.j2").render(
         leakage={"warnings": leak_warnings, "notes": [clean_text(n) for n in leak_notes],
                  "table": table_html(human(leakage), index=False) if not leakage.empty else ""} if infos else None,
-        unit=unit, title=title, generated=time.strftime("%Y-%m-%d %H:%M"), n_runs=len(infos),
+        seeds=seeds, seeds_note=seeds_note, unit=unit, title=title, generated=time.strftime("%Y-%m-%d %H:%M"), n_runs=len(infos),
         include_reference=include_reference, citation=ref.CITATION, citation_short=ref.SHORT_CITATION,
         confidence=f"{confidence:.0%}", general_warnings=general, sections=sections, min_cell=MIN_CELL,
         provenance=[{"name": p.display_name, "warnings": p.warnings, "rows": [(k, clean_text(v)) for k, v in p.rows()]}
