@@ -26,27 +26,50 @@ run_through_app()
 ALL_REFERENCE = "All eleven configurations"
 
 
-@st.cache_data(show_spinner="Computing intervals for the published results...")
+# Results are frozen ConfigResults, kept as objects (cache_resource: no copy of their predictions per rerun).
+@st.cache_resource(show_spinner="Computing intervals for the published results...", max_entries=16)
 def _reference(attribute: str, configs: tuple[str, ...], n_boot: int, confidence: float) -> list[ConfigResult]:
     return reference_results(attribute, list(configs), n_boot=n_boot, confidence=confidence)
 
 
-@st.cache_data(show_spinner="Computing per-group results with bootstrap intervals...")
+@st.cache_resource(show_spinner="Computing per-group results with bootstrap intervals...", max_entries=16)
 def _runs(paths: tuple[str, ...], stamps: tuple[float, ...], attribute: str, n_boot: int, confidence: float,
           min_persons: int, unit: str = "person", persons: str = "all") -> list[ConfigResult]:
     return run_results([Path(p) for p in paths], attribute, n_boot=n_boot, confidence=confidence,
                        min_persons=min_persons, unit=unit, persons=persons)
 
 
-@st.cache_data(show_spinner="Paired bootstrap over persons...")
-def _compare(a: pd.DataFrame, b: pd.DataFrame, attribute: str, n_boot: int, confidence: float,
-             min_persons: int) -> dict:
-    return compare_runs(a, b, attribute, n_boot=n_boot, confidence=confidence, min_persons=min_persons)
+@st.cache_data(show_spinner="Paired bootstrap over persons...", max_entries=64)
+def _compare(context: tuple, name_a: str, name_b: str, _a: pd.DataFrame, _b: pd.DataFrame, attribute: str,
+             n_boot: int, confidence: float, min_persons: int) -> dict:
+    """The paired comparison of results ``name_a`` and ``name_b`` of the page's ``context`` (their predictions
+    are not hashed: the context and the names identify them)."""
+    return compare_runs(_a, _b, attribute, n_boot=n_boot, confidence=confidence, min_persons=min_persons)
 
 
-@st.cache_data(show_spinner=False)
-def _recall(predictions: pd.DataFrame, attribute: str) -> pd.DataFrame:
-    return recall_by_group(predictions, attribute)
+# What one evaluation set shows, cached as objects keyed by the page's context (the chosen runs and their
+# stamps, the published families and every setting that changes a result) and the set's index: nothing is
+# recomputed or redrawn when a setting that does not change it moves.
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _set_findings(context: tuple, k: int, _members: list[ConfigResult]) -> list[str]:
+    return set_findings(_members)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _bars(context: tuple, k: int, title: str, groups: tuple[str, ...], colour_items: tuple, attribute: str,
+          _members: list[ConfigResult]):
+    return group_accuracy_figure(_members, title, list(groups), attribute, dict(colour_items))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _scatter(context: tuple, k: int, title: str, _members: list[ConfigResult]):
+    return tradeoff_figure(_members, title)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _status(context: tuple, k: int, _members: list[ConfigResult]) -> dict[str, int]:
+    counts = set_tradeoff_table([r for r in _members if r.report is not None])["status"].value_counts()
+    return {str(k_): int(v) for k_, v in counts.items()}
 
 
 def _stamp(path: Path) -> float:
@@ -114,11 +137,15 @@ if not runs:
             "Misclassified faces page, or train one on the Train page.")
 
 results: list[ConfigResult] = []
+stamps = tuple(_stamp(Path(p)) for p in chosen)
+#: Everything that changes a result on this page (keys the cached findings, figures and tables).
+context = (use_ref, family if use_ref else None, tuple(chosen), stamps, attribute, n_boot, confidence,
+           int(min_persons), unit, persons)
 if use_ref:
     configs = ref.configuration_names() if family == ALL_REFERENCE else list(ref.FIGURE_FAMILIES[family])
     results += _reference(attribute, tuple(configs), n_boot, confidence)
 if chosen:
-    results += _runs(tuple(chosen), tuple(_stamp(Path(p)) for p in chosen), attribute, n_boot, confidence,
+    results += _runs(tuple(chosen), stamps, attribute, n_boot, confidence,
                      int(min_persons), unit, persons)
     leak_warnings, leak_notes = runs_leakage_notes([(labels[p], p) for p in chosen], attribute)
     for line in leak_warnings[:8]:
@@ -158,12 +185,12 @@ def _charts(k: int, eset, members: list[ConfigResult], groups: list[str], title:
     """One evaluation set's provenance, findings, bars, warnings and trade-off figure with its own front."""
     (st.header if title is None else st.subheader)(eset.label, divider="gray")
     result_provenance(members, key_prefix=f"to_prov_{k}")
-    findings = set_findings(members)
+    findings = _set_findings(context, k, members)
     if findings:
         with st.expander("Key findings", expanded=not eset.published, icon=":material/summarize:"):
             st.markdown("\n".join(f"- {f}" for f in findings))
-    bars = group_accuracy_figure(members, title or f"Accuracy per {attribute} group (whiskers: {confidence:.0%} "
-                                                   "interval)", groups, attribute, colours)
+    bars = _bars(context, k, title or f"Accuracy per {attribute} group (whiskers: {confidence:.0%} interval)",
+                 tuple(groups), tuple(colours.items()), attribute, members)
     event = show_figure(bars, f"to_bars_{k}", f"accuracy_per_{attribute}_group_{k + 1}", on_select="rerun",
                         selection_mode="points")
     if any(r.predictions is not None for r in members):
@@ -194,40 +221,55 @@ def _charts(k: int, eset, members: list[ConfigResult], groups: list[str], title:
              if r.report is not None and r.report.summary.get("n_missing_persons")]
     if no_id:
         st.caption("Frames without a person id, each counted as its own person: " + " · ".join(no_id))
-    show_figure(tradeoff_figure(members, title or f"Overall accuracy vs std of {attribute} accuracies"),
+    show_figure(_scatter(context, k, title or f"Overall accuracy vs std of {attribute} accuracies", members),
                 f"to_scatter_{k}", f"accuracy_vs_{attribute}_std_{k + 1}")
-    _status = set_tradeoff_table([r for r in members if r.report is not None])["status"].value_counts()
-    st.caption("Pareto status: " + ", ".join(f"{k_} {int(v)}" for k_, v in _status.items()))
+    st.caption("Pareto status: " + ", ".join(f"{k_} {v}" for k_, v in _status(context, k, members).items()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _set_tables(context: tuple, k: int, attribute: str, _members: list[ConfigResult]) -> dict:
+    """One evaluation set's tables: formatted, as CSV, and each run's recall by emotion and group with its gap
+    (or the reason it has none)."""
+    recall = []
+    for r in _members:
+        if r.predictions is None:
+            continue
+        try:
+            table = recall_by_group(r.predictions, attribute)
+        except ValueError as exc:
+            recall.append({"name": r.name, "error": str(exc)})
+            continue
+        recall.append({"name": r.name, "matrix": recall_matrix(table), "gap": largest_recall_gap(table)})
+    return {"formatted": results_table(_members, formatted=True),
+            "csv": results_table(_members).to_csv().encode("utf-8"), "recall": recall}
 
 
 def _tables(k: int, eset, members: list[ConfigResult], side_by_side: bool) -> None:
     """One evaluation set's results table, CSV and per-emotion recall by group."""
     if side_by_side:
         st.markdown(f"**{eset.label}**")
-    st.dataframe(with_seed_sd(results_table(members, formatted=True), [(r.name, r.source) for r in members],
-                              seed_info), key=f"to_table_{k}")
-    st.download_button("Download table (CSV)", results_table(members).to_csv().encode("utf-8"),
+    parts = _set_tables(context, k, attribute, members)
+    st.dataframe(with_seed_sd(parts["formatted"], [(r.name, r.source) for r in members], seed_info),
+                 key=f"to_table_{k}")
+    st.download_button("Download table (CSV)", parts["csv"],
                        file_name=f"tradeoffs_{attribute.replace(' ', '_')}_{k + 1}.csv", mime="text/csv",
                        key=f"to_csv_{k}", on_click="ignore")
-    with_preds = [r for r in members if r.predictions is not None]
-    if with_preds:
+    if parts["recall"]:
         st.markdown("**Recall of each emotion by group**")
         st.caption("Share of each group's frames of an emotion predicted correctly. The largest recall gap is the "
                    "maximum over emotions of best minus worst group (an equalized-odds-style disparity); cells "
                    "with fewer than 5 frames (⚠) are left out of it.")
         gaps = []
-        for j, r in enumerate(with_preds):
-            try:
-                table = _recall(r.predictions, attribute)
-            except ValueError as exc:
-                st.caption(f"{r.name}: {exc}")
+        for j, item in enumerate(parts["recall"]):
+            if "error" in item:
+                st.caption(f"{item['name']}: {item['error']}")
                 continue
-            gap = largest_recall_gap(table)
-            gaps.append({"run": r.name, "largest recall gap (points)": "n/a (cells under 5 frames)"
+            gap = item["gap"]
+            gaps.append({"run": item["name"], "largest recall gap (points)": "n/a (cells under 5 frames)"
                          if pd.isna(gap["gap"]) else f"{100 * gap['gap']:.1f}", "emotion": gap["emotion"] or "",
                          "best group": gap["best_group"] or "", "worst group": gap["worst_group"] or ""})
-            with st.expander(f"{r.name}: recall by emotion and group"):
-                st.dataframe(recall_matrix(table), key=f"to_recall_{k}_{j}")
+            with st.expander(f"{item['name']}: recall by emotion and group"):
+                st.dataframe(item["matrix"], key=f"to_recall_{k}_{j}")
         if gaps:
             st.dataframe(pd.DataFrame(gaps), hide_index=True, key=f"to_gaps_{k}")
 
@@ -294,7 +336,8 @@ def _paired_section(paired: list[ConfigResult], attribute: str, n_boot: int, con
     b_name = p2.selectbox("Configuration B (evaluated on the same faces)", same, key="to_cmp_b")
     ra, rb = paired[names.index(a_name)], paired[names.index(b_name)]
     try:
-        c = _compare(ra.predictions, rb.predictions, attribute, n_boot, confidence, min_persons)
+        c = _compare(context, ra.name, rb.name, ra.predictions, rb.predictions, attribute, n_boot, confidence,
+                     min_persons)
     except ValueError as exc:
         st.error(str(exc))
         return
