@@ -191,8 +191,8 @@ def _clicked_cell() -> tuple[str, str] | None:
 def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
     """Who is shown (group, pose), the confusion matrix of those faces, and the gallery.
 
-    Reruns on its own when one of its widgets changes; the gallery's own filters
-    (classes, right or wrong) rerun only the gallery.
+    Reruns on its own when one of its widgets changes; a confusion-cell click reruns only the
+    matrix and the gallery, and the gallery's own filters (classes, right or wrong) only the gallery.
     """
     df = _rows(run, mtime, seen)
     f1, f2, f3 = st.columns(3)
@@ -219,14 +219,22 @@ def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
     if attrs:  # the same colour per group as on Trade-offs, Data and the report
         show_figure(_group_accuracy_fig(run, mtime, seen, attribute), "mc_group_acc",
                     f"accuracy_per_{attribute}_group")
+    st.fragment(_matrix_and_gallery)(run, mtime, seen, attribute if attrs else None, tuple(group_vals),
+                                     tuple(groups), side, yaw_range, tuple(occl))
+
+
+def _matrix_and_gallery(run: str, mtime: float, seen: str, attribute: str | None, group_vals: tuple[str, ...],
+                        groups: tuple[str, ...], side: bool | None, yaw_range: tuple[float, float] | None,
+                        occl: tuple[str, ...]) -> None:
+    """The confusion matrix of the faces chosen above and the gallery: a cell click (or its clear) reruns only
+    these, not the filters and the accuracy figure above."""
     cm_col, gal_col = st.columns([2, 3])
     with cm_col:
         cm_group = st.selectbox("Confusion matrix of", ["the groups chosen above", *group_vals], key="mc_cm_group")
         chosen = [cm_group] if cm_group in group_vals else list(groups)  # one group, or the Groups filter
         title = cm_group if chosen == [cm_group] else (", ".join(map(str, chosen)) or "all groups")
         cell = _clicked_cell()
-        fig, persons = _confusion_fig(run, mtime, seen, attribute if attrs else None, tuple(chosen), side,
-                                      yaw_range, tuple(occl), title, cell)
+        fig, persons = _confusion_fig(run, mtime, seen, attribute, tuple(chosen), side, yaw_range, occl, title, cell)
         if len(chosen) == 1 and persons is not None and persons < MIN_PERSONS:
             st.warning(f"⚠ {chosen[0]}: only {persons} person(s); this matrix says little about the group as a "
                        "whole.")
@@ -237,8 +245,8 @@ def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
         else:
             st.caption("Click a cell to show its faces in the gallery.")
     with gal_col:
-        base = filter_predictions(df, attribute if attrs else None, chosen, side_profile=side, yaw_range=yaw_range,
-                                  occlusion=occl)
+        base = filter_predictions(_rows(run, mtime, seen), attribute, chosen, side_profile=side,
+                                  yaw_range=yaw_range, occlusion=list(occl))
         st.fragment(_gallery_section)(base, cell)
 
 
