@@ -80,3 +80,14 @@ def test_fill_keeps_finished_parts_when_a_part_fails(tmp_path: Path) -> None:
         FeatureCache(tmp_path / "c", "toy").compute_with(paths, produce)
     assert len(FeatureCache(tmp_path / "c", "toy")) == 3
 
+
+
+def test_a_clusters_job_takes_the_executor_options() -> None:
+    from core.runs.spec import RunSpec
+
+    spec = RunSpec("clusters", {"data": "demo", "k": 3, "out": "o", "executor": "ray", "address": "127.0.0.1:6379"})
+    args = spec.parse()
+    assert (args.executor, args.address) == ("ray", "127.0.0.1:6379")
+    assert {"--executor=ray", "--address=127.0.0.1:6379"} <= set(spec.to_argv())
+    with pytest.raises(ValueError, match="executor"):
+        RunSpec("clusters", {"data": "demo", "k": 3, "out": "o", "executor": "dask"})
