@@ -4,7 +4,8 @@ The images missing from a :class:`~core.models.feature_cache.FeatureCache`
 namespace are split into contiguous shards (:func:`shard_bounds`). A pool of
 Ray actors (:class:`ray.util.ActorPool`), one per ``cpus_per_worker`` CPUs of
 the cluster, each builds the model once from a picklable *builder* (the same
-backbone, weights and seed as a local pass: :class:`BackboneFeatures`, or
+backbone, weights and seed as a local pass:
+:class:`core.training.features.BackboneFeatures`, or
 :func:`core.latent.embeddings.extractor_fns`) and computes the arrays of each
 shard it is given. The driver writes each shard's arrays into the cache as it
 comes back (:meth:`FeatureCache.compute_with`: the namespace's lock and atomic
@@ -19,7 +20,6 @@ from the same paths as the driver (a shared file system on a multi-node cluster)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
@@ -67,33 +67,6 @@ def shard_bounds(n_items: int, n_workers: int, max_shard: int = 256) -> list[tup
         bounds.append((start, stop))
         start = stop
     return bounds
-
-
-@dataclass(frozen=True)
-class BackboneFeatures:
-    """Builder of a headless backbone's feature pass (:func:`core.models.backbones.load_backbone` arguments).
-
-    Calling it loads the backbone (the same seed gives the same random weights)
-    and returns ``(namespace, batch_fn, load_fn)`` as
-    :func:`core.training.features.compute_moments` uses them.
-    """
-
-    name: str
-    input_size: int
-    weights: str
-    seed: int = 0
-    reduce: str = "moments"
-    precision: str = "float32"
-
-    def __call__(self) -> tuple[str, Callable[[np.ndarray], np.ndarray], Callable[[Sequence[str]], np.ndarray]]:
-        from ..training.features import MOMENTS_KIND, cache_namespace
-        from .backbones import load_backbone, load_rgb_batch, make_feature_fn
-
-        bb = load_backbone(self.name, self.input_size, self.weights, seed=self.seed)
-        kind = MOMENTS_KIND if self.reduce == "moments" else self.reduce
-        size = bb.input_size
-        return (cache_namespace(bb, kind, self.precision), make_feature_fn(bb, self.reduce, self.precision),
-                lambda paths: load_rgb_batch(list(paths), size))
 
 
 class ShardWorker:

@@ -19,8 +19,9 @@ backbone; :func:`transfer_head` copies its weights into the full model.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import keras
 import numpy as np
@@ -137,6 +138,33 @@ def cache_namespace(backbone: "Backbone", kind: str = MOMENTS_KIND, precision: s
     return f"{backbone.tag}-w{backbone_fingerprint(backbone)}-{kind}{precision_tag(precision)}"
 
 
+@dataclass(frozen=True)
+class BackboneFeatures:
+    """Builder of a headless backbone's feature pass (:func:`core.models.backbones.load_backbone` arguments).
+
+    Calling it loads the backbone (the same seed gives the same random weights)
+    and returns ``(namespace, batch_fn, load_fn)`` as
+    :func:`compute_moments` uses them (a builder of
+    :func:`core.models.feature_shards.compute_on_ray`).
+    """
+
+    name: str
+    input_size: int
+    weights: str
+    seed: int = 0
+    reduce: str = "moments"
+    precision: str = "float32"
+
+    def __call__(self) -> tuple[str, Callable[[np.ndarray], np.ndarray], Callable[[Sequence[str]], np.ndarray]]:
+        from ..models.backbones import load_backbone, load_rgb_batch, make_feature_fn
+
+        bb = load_backbone(self.name, self.input_size, self.weights, seed=self.seed)
+        kind = MOMENTS_KIND if self.reduce == "moments" else self.reduce
+        size = bb.input_size
+        return (cache_namespace(bb, kind, self.precision), make_feature_fn(bb, self.reduce, self.precision),
+                lambda paths: load_rgb_batch(list(paths), size))
+
+
 def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_root: str | Path,
                     batch_size: int = 32, progress: ProgressFn | None = None,
                     precision: str = "float32", executor: "LocalExecutor | RayExecutor | None" = None
@@ -173,7 +201,7 @@ def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_roo
     cache = FeatureCache(cache_root, cache_namespace(backbone, precision=precision))
     shape = (2, int(backbone.model.output_shape[-1]))
     if executor is not None and not executor.is_local:
-        from ..models.feature_shards import BackboneFeatures, compute_on_ray
+        from ..models.feature_shards import compute_on_ray
 
         builder = BackboneFeatures(backbone.name, backbone.input_size, backbone.weights_used, backbone.seed,
                                    "moments", precision)
