@@ -1,4 +1,4 @@
-"""Heads of the 11 Table 3 configurations x 3 training seeds on a local Ray cluster: 1 worker vs 2 workers.
+"""Ray feature extraction vs the local pass, then heads of the 11 Table 3 configurations x 3 seeds: 1 vs 2 workers.
 
 The data are bench/sweep_speed.py's scaled-down synthetic copy of the seed's
 datasets (48x48 PNGs of random texture with the class counts of its Tables 7-9,
