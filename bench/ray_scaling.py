@@ -1,4 +1,4 @@
-"""Heads of the 11 Table 3 configurations x 3 training seeds on a local Ray cluster: 1 worker vs 2 workers.
+"""Ray feature extraction vs the local pass, then heads of the 11 Table 3 configurations x 3 seeds: 1 vs 2 workers.
 
 The data are bench/sweep_speed.py's scaled-down synthetic copy of the seed's
 datasets (48x48 PNGs of random texture with the class counts of its Tables 7-9,
@@ -12,8 +12,16 @@ writing each run folder) is timed end to end on a Ray head started with
 ``--num-cpus 1`` and on one with ``--num-cpus 2``, each from an empty runs
 folder, worker start-up included.
 
-Feature extraction on Ray is not implemented (extraction runs in the driver,
-as locally), so no Ray extraction throughput is measured.
+Before the heads, feature extraction: the frozen-backbone moments of the same
+images (``--extract-images`` real faces of ``--faces``, the shared UTKFace crops
+by default, else the synthetic union) with the same backbone (ResNet50V2,
+random weights, ``--extract-size`` px, float32), each pass from a cold cache:
+locally by :func:`core.training.features.compute_moments` (TensorFlow on both
+cores, the product's local pass) and on a local 2-CPU Ray head by the same call
+with a :class:`~core.runs.executors.RayExecutor` (the product's Ray pass: one
+actor of one CPU per cluster CPU, each building the backbone once; actor
+start-up included). It prints ``extraction: local X img/s, ray Y img/s,
+fraction=Y/X`` and checks that both caches hold the same keys and values.
 
 The last line printed is ``ratio=<1-worker time / 2-worker time>``.
 """
@@ -92,6 +100,37 @@ class Head:
                 continue
 
 
+def measure_extraction(paths: list[str], size: int, work: Path, what: str) -> float:
+    """Local vs Ray throughput of the frozen-backbone moments of ``paths``; prints and returns the fraction."""
+    from core.models.backbones import load_backbone
+    from core.models.feature_cache import FeatureCache
+    from core.runs.executors import RayExecutor
+    from core.training.features import compute_moments
+
+    backbone = load_backbone("resnet50v2", size, "random", seed=0)
+    t = time.perf_counter()
+    local, stats = compute_moments(paths, backbone, work / "local", 32)
+    local_s = time.perf_counter() - t
+    head = Head(2)
+    try:
+        with RayExecutor(head.address) as ex:
+            t = time.perf_counter()
+            on_ray, ray_stats = compute_moments(paths, backbone, work / "ray", 32, executor=ex)
+            ray_s = time.perf_counter() - t
+    finally:
+        head.stop()
+    a, b = (FeatureCache(work / side, stats["namespace"]) for side in ("local", "ray"))
+    assert sorted(a._load_index()) == sorted(b._load_index()) and ray_stats["n_computed"] == stats["n_computed"]
+    diff = float(np.max(np.abs(on_ray - local)) / max(float(np.max(np.abs(local))), 1e-12))
+    n = stats["n_computed"]
+    print(f"extraction of {n} {what} (ResNet50V2 @ {size}px random weights, float32, cold caches): local "
+          f"{local_s:.1f}s, ray (2 actors x 1 CPU, start-up included) {ray_s:.1f}s; same cache keys, largest "
+          f"relative difference {diff:.1e}", flush=True)
+    print(f"extraction: local {n / local_s:.1f} img/s, ray {n / ray_s:.1f} img/s, fraction={local_s / ray_s:.2f}",
+          flush=True)
+    return local_s / ray_s
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=0.02, help="fraction of the seed's dataset sizes")
@@ -99,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--workdir", default=None, help="where to write data, cache and runs (default: a temp folder)")
+    ap.add_argument("--faces", default="/work/shared/data/utkface",
+                    help="folder of face images for the extraction measurement (absent: the synthetic images)")
+    ap.add_argument("--extract-images", type=int, default=600)
+    ap.add_argument("--extract-size", type=int, default=112)
     args = ap.parse_args(argv)
 
     from core.runs.executors import RayExecutor
@@ -118,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(weights="random", input_size=args.input_size, phase1_epochs=args.epochs, phase2_epochs=0)
     artifacts = work / "artifacts"
     union = sorted({p for s in specs for p in build_mix(s, data)["path"]} | set(evaluation["path"]))
+    faces = sorted(str(f) for f in Path(args.faces).glob("*.jpg")) if Path(args.faces).is_dir() else []
+    measure_extraction((faces or union)[:args.extract_images], args.extract_size, work / "extraction",
+                       "real faces of " + args.faces if faces else "synthetic images")
     t = time.perf_counter()
     compute_moments(union, load_backbone_for(cfg), cache_dir(artifacts) / "features", cfg.cache_batch_size)
     print(f"scale {args.scale}: {len(union)} distinct images, moments cached in {time.perf_counter() - t:.1f}s "
@@ -138,7 +184,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cpus} worker(s): {trained} runs trained in {times[cpus]:.1f}s "
               f"({times[cpus] / max(trained, 1):.2f}s per run, worker start-up included)", flush=True)
         shutil.rmtree(runs_dir(artifacts))  # the next cluster trains every run again
-    print("extraction on Ray: not measured (feature extraction runs in the driver, as locally)")
     if tmp is not None:
         tmp.cleanup()
     print(f"ratio={times[1] / times[2]:.2f}")

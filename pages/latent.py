@@ -107,7 +107,8 @@ if st.session_state.get("lat_params") != params:
             f"{MODELS.get(source) or run_labels.get(source, source)}. Embeddings are cached per image, so a second "
             "time costs nothing. Large datasets can also run in a terminal: `python -m core clusters --data "
             f"{mpath} --backbone {Path(source).name if not is_backbone and source != 'fer' else source} --k 4 "
-            f"--precision {precision} --out artifacts/clusters/<name>`.")
+            f"--precision {precision} --out artifacts/clusters/<name>`, and on a Ray cluster with "
+            "`--executor ray --address HOST:PORT` (the embeddings are computed in shards by the cluster's workers).")
     st.stop()
 
 rows = select_rows(manifest, limit, seed)

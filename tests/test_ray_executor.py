@@ -1,17 +1,21 @@
-"""Sweeps on a real Ray cluster started on this machine: the run folders equal those of a local sweep.
+"""Sweeps, feature extraction and clusters on a real Ray cluster started on this machine: results equal local ones.
 
 A session fixture starts ``ray start --head`` on 127.0.0.1 (a free port, 2 CPUs,
 no dashboard) and stops that cluster at the end, also when a test fails. The
 data are a small synthetic demo and half of it registered as a second dataset:
 2 configurations x 2 training seeds at the smallest settings (random weights,
 32 px, 1 epoch, no phase 2), trained first locally in a fresh process (which must
-never import Ray nor start a Ray process), then through ``--address``.
+never import Ray nor start a Ray process), then through ``--address``. The
+frozen-backbone moments and the ``clusters`` embeddings computed in shards by
+Ray actors are compared with those of the local pass (same cache keys, equal
+values), at the smallest settings on a few dozen demo faces.
 """
 from __future__ import annotations
 
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +31,8 @@ import pytest
 
 from core.cli import main
 from core.data.demo import DEMO_NAME, DemoConfig, ensure_demo
-from core.runs.executors import ADDRESS_ENV
+from core.models.feature_cache import FeatureCache
+from core.runs.executors import ADDRESS_ENV, RayExecutor
 from core.data.registry import load_dataset, register_dataset
 
 pytestmark = pytest.mark.slow
@@ -154,6 +159,8 @@ def assert_same_run(a: Path, b: Path) -> None:
             ja, jb = json.loads(f.read_text()), json.loads(g.read_text())
             if f.name == "config.json":
                 ja, jb = ({k: v for k, v in j.items() if k not in TIMING_KEYS} for j in (ja, jb))
+                for j in (ja, jb):  # how many images this run's process computed, not what it used
+                    j.get("feature_cache", {}).pop("n_computed", None)
             assert ja == jb, f.name
         elif f.suffix == ".parquet":
             pd.testing.assert_frame_equal(pd.read_parquet(f), pd.read_parquet(g), check_exact=False, rtol=1e-6)
@@ -212,3 +219,72 @@ def test_train_on_ray_from_the_environment_address(ray_head: _Head, local_runs: 
     new = sorted(set((art / "runs").iterdir()) - before)
     assert len(new) == 1
     assert_same_run(art / "runs_local" / new[0].name, new[0])
+
+
+def _cached(root: Path, namespace: str) -> dict[str, np.ndarray]:
+    cache = FeatureCache(root, namespace)
+    return cache.get_many(list(cache._load_index()))
+
+
+def test_moments_on_ray_equal_the_local_ones(ray_head: _Head, local_runs: Path, ray_cluster: str,
+                                             tmp_path: Path) -> None:
+    from core.models.backbones import load_backbone
+    from core.training.features import compute_moments
+
+    paths = sorted(load_dataset(DEMO_NAME, local_runs)["path"])[:30]
+    backbone = load_backbone("resnet50v2", 32, "random", seed=3)
+    local, local_stats = compute_moments(paths, backbone, tmp_path / "local", 8)
+    seen: list[tuple[int, int]] = []
+    with RayExecutor(ray_cluster) as ex:
+        on_ray, stats = compute_moments(paths, backbone, tmp_path / "ray", 8, lambda d, t, m="": seen.append((d, t)),
+                                        executor=ex)
+        again, stats_again = compute_moments(paths, backbone, tmp_path / "ray", 8, executor=ex)
+    assert stats["namespace"] == local_stats["namespace"] and stats["n_computed"] == local_stats["n_computed"] == 30
+    assert seen[0] == (0, 30) and seen[-1] == (30, 30) and len(seen) >= 3  # progress as shards finish
+    np.testing.assert_allclose(on_ray, local, rtol=1e-5, atol=1e-6)
+    a, b = _cached(tmp_path / "local", stats["namespace"]), _cached(tmp_path / "ray", stats["namespace"])
+    assert sorted(a) == sorted(b) and len(a) == 30  # the same content keys in the same namespace
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-6)
+    assert stats_again["n_computed"] == 0 and np.array_equal(again, on_ray)  # nothing is sent when all is cached
+
+
+CLUSTERS = ["clusters", "--data", DEMO_NAME, "--backbone", "resnet50", "--weights", "random", "--input-size", "32",
+            "--precision", "float32", "--k", "3", "--k-min", "2", "--k-max", "4", "--method", "pca",
+            "--n-permutations", "19", "--no-probe", "--batch-size", "16"]
+
+
+def test_clusters_on_ray_give_the_local_result(ray_head: _Head, local_runs: Path, ray_cluster: str,
+                                               tmp_path: Path) -> None:
+    art = local_runs
+    assert main([*CLUSTERS, "--artifacts", str(art), "--out", str(tmp_path / "local")]) == 0
+    info = json.loads((tmp_path / "local" / "clusters.json").read_text())
+    namespace = info["embedding"]["namespace"]
+    features = art / "cache" / "features"
+    shutil.move(features / namespace, tmp_path / "local_cache")  # the Ray run starts from a cold cache
+    assert main([*CLUSTERS, "--artifacts", str(art), "--out", str(tmp_path / "ray"), "--executor", "ray",
+                 "--address", ray_cluster]) == 0
+    ray_info = json.loads((tmp_path / "ray" / "clusters.json").read_text())
+    assert ray_info["embedding"]["namespace"] == namespace and ray_info["embedding"]["n_computed"] == 77
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "ray" / "assignments.csv"),
+                                  pd.read_csv(tmp_path / "local" / "assignments.csv"))  # the same clusters
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ray" / "projection.parquet"),
+                                  pd.read_parquet(tmp_path / "local" / "projection.parquet"), check_exact=False,
+                                  rtol=1e-4, atol=1e-5)
+    assert ray_info["composition"] == info["composition"]
+    shutil.move(tmp_path / "local_cache", tmp_path / "lc" / namespace)
+    a, b = _cached(tmp_path / "lc", namespace), _cached(features, namespace)
+    assert sorted(a) == sorted(b) and len(a) == 77
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-6)
+
+
+def test_clusters_with_a_bad_address_stop_before_any_work(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    nobody = f"127.0.0.1:{_free_port()}"  # nothing listens there once the socket is closed
+    for address, expected in ((nobody, f"no Ray cluster at {nobody}"), ("nohost", "host:port")):
+        out = tmp_path / address.replace(":", "_")
+        code = main([*CLUSTERS, "--artifacts", str(tmp_path / "art"), "--out", str(out), "--executor", "ray",
+                     "--address", address])
+        assert code == 2 and expected in capsys.readouterr().err
+        assert not out.exists() and not (tmp_path / "art").exists()  # nothing was read, computed or written

@@ -7,7 +7,10 @@ Example::
 
 writes ``projection.parquet``, ``assignments.csv``, ``curves.csv``,
 ``composition_<attribute>.csv`` and ``clusters.json`` (``composition``,
-``chi2_p``, ``cramers_v`` and more; see :mod:`core.latent.analysis`).
+``chi2_p``, ``cramers_v`` and more; see :mod:`core.latent.analysis`). With
+``--executor ray [--address ADDR]`` the embeddings are computed in shards by Ray
+actors (:mod:`core.models.feature_shards`) into the same feature cache; the
+projection, clustering and tests run here.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..evaluation._cli import add_data_arguments
+    from ..runs.executors import add_executor_options
 
     add_data_arguments(p)
     p.add_argument("--backbone", default="resnet50",
@@ -50,6 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--artifacts", default=None, help="artifacts folder (default: $FERBIAS_ARTIFACTS or ./artifacts)")
     p.add_argument("--status-file", default=None,
                    help="write progress JSON here (used by background jobs started from the app)")
+    add_executor_options(p)
 
 
 def _model_source(backbone: str, artifacts: Path) -> str:
@@ -74,8 +79,10 @@ def run(args: argparse.Namespace) -> int:
     from .clusters import ClusterConfig
     from .embeddings import EmbeddingConfig, select_rows
     from .projection import ProjectionConfig
+    from ..runs.executors import executor_from_args
 
     start = time.perf_counter()
+    executor = executor_from_args(args)  # a malformed address is reported before anything else
     artifacts = Path(args.artifacts) if args.artifacts else default_artifacts_dir()
     if args.k_min > args.k_max:
         raise ValueError(f"--k-min ({args.k_min}) must not exceed --k-max ({args.k_max})")
@@ -86,24 +93,28 @@ def run(args: argparse.Namespace) -> int:
         from ..models.backbones import require_weights
 
         require_weights(emb_cfg.source, emb_cfg.weights)  # before any data is read
-    proj_cfg = ProjectionConfig(method=args.method, normalize=args.normalize, seed=args.seed)
-    clu_cfg = ClusterConfig(normalize=args.normalize, pca_dims=args.pca_dims or None, seed=args.seed)
-    manifest, data_info = resolve_data(args.data, args.format, args.demographics, args.name, artifacts)
-    if args.split != "all":
-        manifest = manifest[manifest["split"] == args.split]
-    manifest = select_rows(manifest, args.limit, args.seed)
-    tqdm_bar = TqdmProgress("clusters")
-    status = StatusFileProgress(args.status_file) if args.status_file else None
+    with executor:
+        executor.start()  # connect before any data is read: a missing cluster is reported now
+        proj_cfg = ProjectionConfig(method=args.method, normalize=args.normalize, seed=args.seed)
+        clu_cfg = ClusterConfig(normalize=args.normalize, pca_dims=args.pca_dims or None, seed=args.seed)
+        manifest, data_info = resolve_data(args.data, args.format, args.demographics, args.name, artifacts)
+        if args.split != "all":
+            manifest = manifest[manifest["split"] == args.split]
+        manifest = select_rows(manifest, args.limit, args.seed)
+        tqdm_bar = TqdmProgress("clusters")
+        status = StatusFileProgress(args.status_file) if args.status_file else None
 
-    def progress(done: int, total: int, message: str = "") -> None:
-        tqdm_bar(done, total, message)
-        if status is not None:
-            status(done, total, message)
+        def progress(done: int, total: int, message: str = "") -> None:
+            tqdm_bar(done, total, message)
+            if status is not None:
+                status(done, total, message)
 
-    result = run_cluster_analysis(manifest, args.k, emb_cfg, proj_cfg, clu_cfg,
-                                  k_values=tuple(range(args.k_min, args.k_max + 1)), attributes=args.attributes,
-                                  n_permutations=args.n_permutations, probe=not args.no_probe, artifacts=artifacts,
-                                  progress=progress, source_name=args.data)
+
+        result = run_cluster_analysis(manifest, args.k, emb_cfg, proj_cfg, clu_cfg,
+                                      k_values=tuple(range(args.k_min, args.k_max + 1)), attributes=args.attributes,
+                                      n_permutations=args.n_permutations, probe=not args.no_probe,
+                                      artifacts=artifacts, progress=progress, source_name=args.data,
+                                      executor=executor)
     elapsed = round(time.perf_counter() - start, 2)
     path = write_analysis(result, args.out, extra={"data": data_info, "split": args.split, "limit": args.limit,
                                                     "wall_time_s": elapsed})

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,9 @@ from .clusters import (ClusterConfig, KMeansResult, check_k, fit_kmeans, kmeans_
 from .embeddings import EmbeddingConfig, Embeddings, Extractor, check_image_manifest, embed_manifest
 from .projection import ProjectionConfig, normalize_vectors, project, warm_up_umap
 from .stats import Composition, IndependenceResult, ProbeResult, composition, independence_test, linear_probe
+
+if TYPE_CHECKING:
+    from ..runs.executors import LocalExecutor, RayExecutor
 
 DEFAULT_ATTRIBUTES: tuple[str, ...] = ("race", "gender", "age_group", "label")
 #: Manifest columns copied next to the coordinates (hover text, colouring, joins).
@@ -115,7 +118,8 @@ def embed_and_project(manifest: pd.DataFrame, embedding: EmbeddingConfig | None 
                       projection: ProjectionConfig | None = None, clustering: ClusterConfig | None = None,
                       k_values: Sequence[int] = tuple(range(2, 11)), artifacts: str | Path | None = None,
                       progress: ProgressFn | None = None, extractor: Extractor | None = None,
-                      source_name: str | Path = "<manifest>", warm_up: bool = True) -> LatentSpace:
+                      source_name: str | Path = "<manifest>", warm_up: bool = True,
+                      executor: "LocalExecutor | RayExecutor | None" = None) -> LatentSpace:
     """The first half of :func:`run_cluster_analysis`: embeddings (cached), 2-D projection (cached), k curves.
 
     Parameters
@@ -136,6 +140,8 @@ def embed_and_project(manifest: pd.DataFrame, embedding: EmbeddingConfig | None 
         With UMAP: import it and compile its kernels on a background thread
         while the embedding runs (only the first process ever compiles; the
         kernels are cached under ``<artifacts>/cache/numba``).
+    executor : LocalExecutor or RayExecutor, optional
+        Where the embeddings are computed (:func:`core.latent.embed_manifest`); the rest runs here.
 
     Returns
     -------
@@ -168,7 +174,7 @@ def embed_and_project(manifest: pd.DataFrame, embedding: EmbeddingConfig | None 
     t0 = time.perf_counter()
     emb = embed_manifest(manifest, embedding, artifacts,
                          progress=lambda d, t, m="": report(d, t, f"embedding: {m}"), extractor=extractor,
-                         source_name=source_name)
+                         source_name=source_name, executor=executor)
     timings["embedding"] = time.perf_counter() - t0
     if warm is not None:
         report(0, 1, "waiting for umap to compile")
@@ -278,7 +284,8 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
                          k_values: Sequence[int] = tuple(range(2, 11)), attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
                          n_permutations: int = 999, probe: bool = True, artifacts: str | Path | None = None,
                          progress: ProgressFn | None = None, extractor: Extractor | None = None,
-                         source_name: str | Path = "<manifest>", warm_up: bool = True) -> ClusterAnalysis:
+                         source_name: str | Path = "<manifest>", warm_up: bool = True,
+                         executor: "LocalExecutor | RayExecutor | None" = None) -> ClusterAnalysis:
     """From a manifest to composition tables and tests: :func:`embed_and_project`, then :func:`analyse_clusters`.
 
     Parameters
@@ -303,6 +310,8 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
         Name of the data for error messages.
     warm_up : bool
         See :func:`embed_and_project`.
+    executor : LocalExecutor or RayExecutor, optional
+        Where the embeddings are computed (default: here); see :func:`embed_and_project`.
 
     Raises
     ------
@@ -316,7 +325,7 @@ def run_cluster_analysis(manifest: pd.DataFrame, k: int, embedding: EmbeddingCon
         check_k(k, n)
     ks = [kk for kk in k_values if 2 <= kk <= n - 1] or [k]
     space = embed_and_project(manifest, embedding, projection, clustering, ks, artifacts, progress, extractor,
-                              source_name, warm_up)
+                              source_name, warm_up, executor)
     result = analyse_clusters(space, k, attributes, n_permutations, probe, progress)
     (progress or null_progress)(1, 1, "done")
     return result

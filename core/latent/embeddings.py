@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,9 @@ from ..common._io import file_sha1
 from ..models._precision import check_precision
 from ..common.paths import cache_dir, default_artifacts_dir
 from ..common.progress import ProgressFn
+
+if TYPE_CHECKING:
+    from ..runs.executors import LocalExecutor, RayExecutor
 
 BACKBONE_SOURCES: tuple[str, ...] = ("resnet50", "resnet50v2")
 CLASSIFIER_SOURCES: tuple[str, ...] = ("fer",)
@@ -297,6 +300,17 @@ def build_extractor(config: EmbeddingConfig) -> Extractor:
     return _backbone_extractor(config) if config.is_backbone else _classifier_extractor(config)
 
 
+def extractor_fns(config: EmbeddingConfig) -> tuple[str, Callable[[np.ndarray], np.ndarray],
+                                                    Callable[[Sequence[str]], np.ndarray]]:
+    """``(namespace, batch_fn, load_fn)`` of :func:`build_extractor`: what a Ray feature worker builds once.
+
+    Use as ``functools.partial(extractor_fns, config)`` (a picklable builder for
+    :func:`core.models.feature_shards.compute_on_ray`).
+    """
+    ex = build_extractor(config)
+    return ex.namespace, ex.batch_fn, ex.load_fn
+
+
 def select_rows(manifest: pd.DataFrame, limit: int | None = None, seed: int = 0) -> pd.DataFrame:
     """At most ``limit`` rows drawn at random (seeded), kept in manifest order; all rows when None.
 
@@ -339,7 +353,8 @@ def check_image_manifest(manifest: pd.DataFrame, source: str | Path = "<manifest
 
 def embed_manifest(manifest: pd.DataFrame, config: EmbeddingConfig | None = None, artifacts: str | Path | None = None,
                    progress: ProgressFn | None = None, extractor: Extractor | None = None,
-                   source_name: str | Path = "<manifest>") -> Embeddings:
+                   source_name: str | Path = "<manifest>",
+                   executor: "LocalExecutor | RayExecutor | None" = None) -> Embeddings:
     """Embedding vector of every row of ``manifest``, computing only images not cached yet.
 
     Parameters
@@ -356,6 +371,10 @@ def embed_manifest(manifest: pd.DataFrame, config: EmbeddingConfig | None = None
         An already loaded model (from :func:`build_extractor`), to avoid loading it again.
     source_name : str or Path
         Name of the manifest for error messages.
+    executor : LocalExecutor or RayExecutor, optional
+        Where the missing images are computed: here (default) or in shards by Ray
+        actors that each build the model of ``config`` once
+        (:mod:`core.models.feature_shards`); the vectors land in the same cache.
 
     Returns
     -------
@@ -377,7 +396,15 @@ def embed_manifest(manifest: pd.DataFrame, config: EmbeddingConfig | None = None
     batch_size = (config or EmbeddingConfig()).batch_size
     root = cache_dir(Path(artifacts) if artifacts is not None else default_artifacts_dir()) / "features"
     cache = FeatureCache(root, extractor.namespace)
-    arr = cache.compute(paths, extractor.batch_fn, extractor.load_fn, batch_size, progress)
+    if executor is not None and not executor.is_local:
+        from functools import partial
+
+        from ..models.feature_shards import compute_on_ray
+
+        arr = compute_on_ray(cache, paths, partial(extractor_fns, config or EmbeddingConfig()), executor,
+                             batch_size, progress)
+    else:
+        arr = cache.compute(paths, extractor.batch_fn, extractor.load_fn, batch_size, progress)
     vectors = np.ascontiguousarray(extractor.select(arr), dtype=np.float32)
     return Embeddings(vectors=vectors, sample_ids=manifest["sample_id"].astype(str).to_numpy(),
                       source=extractor.source, namespace=extractor.namespace, weights_used=extractor.weights_used,

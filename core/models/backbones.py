@@ -51,6 +51,8 @@ class Backbone:
         ``"imagenet"``, ``"random"`` or the weights file path.
     warning : str or None
         Why the requested weights were not used, if they were not.
+    seed : int
+        Seed it was built with (what random weights depend on; a Ray worker rebuilds it from it).
     """
 
     name: str
@@ -59,6 +61,7 @@ class Backbone:
     input_size: int
     weights_used: str
     warning: str | None = None
+    seed: int = 0
 
     @property
     def tag(self) -> str:
@@ -189,11 +192,11 @@ def load_backbone(name: str, input_size: int = DEFAULT_INPUT_SIZE, weights: str 
     keras.utils.set_random_seed(seed)
     if weights is None or str(weights).lower() in ("random", "none"):
         return Backbone(name, ctor(include_top=False, weights=None, input_shape=shape), preprocess, int(input_size),
-                        "random")
+                        "random", seed=int(seed))
     if str(weights) == "imagenet":
         try:
             model = ctor(include_top=False, weights="imagenet", input_shape=shape)
-            return Backbone(name, model, preprocess, int(input_size), "imagenet")
+            return Backbone(name, model, preprocess, int(input_size), "imagenet", seed=int(seed))
         except Exception as exc:  # offline: keras raises a plain Exception on URL fetch failure
             why = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             if not allow_random_fallback:
@@ -204,7 +207,7 @@ def load_backbone(name: str, input_size: int = DEFAULT_INPUT_SIZE, weights: str 
             warnings.warn(msg, stacklevel=2)
             keras.utils.set_random_seed(seed)
             return Backbone(name, ctor(include_top=False, weights=None, input_shape=shape), preprocess,
-                            int(input_size), "random", warning=msg)
+                            int(input_size), "random", warning=msg, seed=int(seed))
     path = Path(weights)
     if not path.is_file():
         raise WeightsUnavailableError(f"{path}: weights file not found; expected 'imagenet', None or a Keras "
@@ -214,7 +217,7 @@ def load_backbone(name: str, input_size: int = DEFAULT_INPUT_SIZE, weights: str 
         model.load_weights(str(path))
     except Exception as exc:
         raise WeightsUnavailableError(f"{path}: cannot be loaded as {name} weights ({exc})") from None
-    return Backbone(name, model, preprocess, int(input_size), str(path))
+    return Backbone(name, model, preprocess, int(input_size), str(path), seed=int(seed))
 
 
 def make_feature_fn(backbone: Backbone, reduce: str = "gap",

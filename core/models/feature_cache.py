@@ -19,7 +19,7 @@ import re
 import uuid
 import warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -208,6 +208,76 @@ class FeatureCache:
                 return self._compute_locked(keys, paths, have, batch_fn, load_fn, batch_size, progress,
                                             flush_every)
         return self._compute_locked(keys, paths, have, batch_fn, load_fn, batch_size, progress, flush_every)
+
+    def compute_with(self, paths: Sequence[str | Path],
+                     produce: Callable[[list[str | Path]], Iterable[tuple[Sequence[int], np.ndarray]]],
+                     progress: ProgressFn | None = None, item_shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """Arrays for every path like :meth:`compute`, the missing ones computed elsewhere (e.g. on Ray workers).
+
+        Parameters
+        ----------
+        paths : sequence of path
+            Image files; duplicates (by content) are computed once.
+        produce : callable
+            ``produce(todo)`` for the list of image paths to compute yields
+            ``(indices into todo, arrays)`` as parts finish; each part is stored
+            here at once (one shard, atomic), under the namespace's lock.
+        progress : callable, optional
+            ``progress(done, total, message)`` over the images to compute, as parts finish.
+        item_shape : tuple of int, optional
+            As in :meth:`compute`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(paths), ...)`` in the order of ``paths``.
+        """
+        keys = [image_key(p) for p in paths]
+        have = self._get_checked(keys, item_shape)
+        if len(have) < len(set(keys)):
+            with locked(self.dir.parent / f".{self.namespace}.lock"):
+                self._index = None  # another process may have stored items while this one waited
+                have = self._get_checked(keys, item_shape)
+                self._fill(keys, paths, have, produce, progress)
+        if not keys:
+            return np.zeros((0,))
+        return np.stack([have[k] for k in keys])
+
+    def _fill(self, keys: list[str], paths: Sequence[str | Path], have: dict[str, np.ndarray],
+              produce: Callable[[list[str | Path]], Iterable[tuple[Sequence[int], np.ndarray]]],
+              progress: ProgressFn | None) -> None:
+        todo: dict[str, str | Path] = {}
+        for k, p in zip(keys, paths):
+            if k not in have and k not in todo:
+                todo[k] = p
+        todo_keys = list(todo)
+        total, done = len(todo_keys), 0
+        if progress is not None:
+            progress(0, total, f"{len(have)} cached, {total} to compute")
+        for indices, arrays in produce([todo[k] for k in todo_keys]):
+            arrays = np.asarray(arrays)
+            if len(indices) != len(arrays):
+                raise ValueError(f"a part of {len(indices)} images came back with {len(arrays)} arrays")
+            part = [todo_keys[i] for i in indices]
+            self.put_many(part, arrays)
+            have.update(zip(part, arrays))
+            self.n_computed += len(part)
+            done += len(part)
+            if progress is not None:
+                progress(done, total, "computing features")
+        missing = [k for k in todo_keys if k not in have]
+        if missing:
+            raise RuntimeError(f"{len(missing)} of {total} images came back without arrays, e.g. {todo[missing[0]]}")
+        if todo_keys:
+            wanted = have[todo_keys[0]].shape
+            odd = {k for k in set(keys) if have[k].shape != wanted}
+            if odd:  # cached arrays of another shape than this computation gives: not ours, compute them
+                for shard in {self._load_index()[k][0] for k in odd if k in self._load_index()}:
+                    self._quarantine(shard, f"arrays of another shape than {wanted} computed now")
+                self._index = None
+                for k in odd:
+                    del have[k]
+                self._fill(keys, paths, have, produce, None)
 
     def _get_checked(self, keys: Sequence[str], item_shape: tuple[int, ...] | None) -> dict[str, np.ndarray]:
         have = self.get_many(keys)

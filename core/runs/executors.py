@@ -7,7 +7,8 @@ no Ray process.
 
 :class:`RayExecutor` sends each item to a Ray cluster as one task with its own
 CPU budget (``num_cpus``) and hands the results back to the driver as they
-finish. Its address is ``"auto"`` (the cluster this machine is part of, or the
+finish; :func:`core.models.feature_shards.compute_on_ray` uses its connection
+for a pool of feature-extraction actors. Its address is ``"auto"`` (the cluster this machine is part of, or the
 one ``RAY_ADDRESS`` names), ``"host:port"`` of a running cluster's head (the
 port ``ray start --head --port`` was given), or ``"local"`` (a cluster started
 for this job on this machine and stopped with it). ``FERBIAS_RAY_ADDRESS`` is
@@ -229,7 +230,8 @@ def add_executor_options(p: Any) -> None:
     """``--executor`` and ``--address`` on a command's parser (run options: they change no result)."""
     g = p.add_argument_group("where the work runs (changes no result or run id)")
     g.add_argument("--executor", choices=list(EXECUTORS), default="local",
-                   help="local: this process (default); ray: one Ray task per run on a Ray cluster")
+                   help="local: this process (default); ray: on a Ray cluster (feature extraction in shards over its "
+                        "CPUs, one task per run)")
     g.add_argument("--address", default=None,
                    help=f"with --executor ray: 'auto', 'host:port' of a running cluster's head, or 'local' "
                         f"(a cluster started for this job); default ${ADDRESS_ENV}, else 'auto'")

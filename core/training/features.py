@@ -19,8 +19,9 @@ backbone; :func:`transfer_head` copies its weights into the full model.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import keras
 import numpy as np
@@ -32,6 +33,7 @@ from .model import HEAD_BN, compile_model, dense_head, head_names
 
 if TYPE_CHECKING:
     from ..models.backbones import Backbone
+    from ..runs.executors import LocalExecutor, RayExecutor
     from .config import TrainConfig
 
 MOMENTS_KIND = "bnmoments"
@@ -136,9 +138,37 @@ def cache_namespace(backbone: "Backbone", kind: str = MOMENTS_KIND, precision: s
     return f"{backbone.tag}-w{backbone_fingerprint(backbone)}-{kind}{precision_tag(precision)}"
 
 
+@dataclass(frozen=True)
+class BackboneFeatures:
+    """Builder of a headless backbone's feature pass (:func:`core.models.backbones.load_backbone` arguments).
+
+    Calling it loads the backbone (the same seed gives the same random weights)
+    and returns ``(namespace, batch_fn, load_fn)`` as
+    :func:`compute_moments` uses them (a builder of
+    :func:`core.models.feature_shards.compute_on_ray`).
+    """
+
+    name: str
+    input_size: int
+    weights: str
+    seed: int = 0
+    reduce: str = "moments"
+    precision: str = "float32"
+
+    def __call__(self) -> tuple[str, Callable[[np.ndarray], np.ndarray], Callable[[Sequence[str]], np.ndarray]]:
+        from ..models.backbones import load_backbone, load_rgb_batch, make_feature_fn
+
+        bb = load_backbone(self.name, self.input_size, self.weights, seed=self.seed)
+        kind = MOMENTS_KIND if self.reduce == "moments" else self.reduce
+        size = bb.input_size
+        return (cache_namespace(bb, kind, self.precision), make_feature_fn(bb, self.reduce, self.precision),
+                lambda paths: load_rgb_batch(list(paths), size))
+
+
 def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_root: str | Path,
                     batch_size: int = 32, progress: ProgressFn | None = None,
-                    precision: str = "float32") -> tuple[np.ndarray, dict]:
+                    precision: str = "float32", executor: "LocalExecutor | RayExecutor | None" = None
+                    ) -> tuple[np.ndarray, dict]:
     """Per-image channel mean and mean of squares of the final feature map, from the cache or computed once.
 
     Parameters
@@ -153,6 +183,10 @@ def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_roo
     precision : {"float32", "bfloat16"}
         Precision of the backbone pass (:func:`core.models.backbones.make_feature_fn`);
         part of the cache namespace.
+    executor : LocalExecutor or RayExecutor, optional
+        Where the missing images are computed: here (default) or in shards by Ray
+        actors that each rebuild the backbone once (:mod:`core.models.feature_shards`);
+        the arrays land in the same cache either way.
 
     Returns
     -------
@@ -165,9 +199,18 @@ def compute_moments(paths: Sequence[str | Path], backbone: "Backbone", cache_roo
     from ..models.backbones import load_rgb_batch, make_feature_fn
 
     cache = FeatureCache(cache_root, cache_namespace(backbone, precision=precision))
-    fn = make_feature_fn(backbone, "moments", precision)
-    arr = cache.compute(list(paths), fn, lambda ps: load_rgb_batch(list(ps), backbone.input_size), batch_size,
-                        progress, item_shape=(2, int(backbone.model.output_shape[-1])))
+    shape = (2, int(backbone.model.output_shape[-1]))
+    if executor is not None and not executor.is_local:
+        from ..models.feature_shards import compute_on_ray
+
+        builder = BackboneFeatures(backbone.name, backbone.input_size, backbone.weights_used, backbone.seed,
+                                   "moments", precision)
+        arr = compute_on_ray(cache, list(paths), builder, executor, batch_size, progress, item_shape=shape)
+        fn = None
+    else:
+        fn = make_feature_fn(backbone, "moments", precision)
+        arr = cache.compute(list(paths), fn, lambda ps: load_rgb_batch(list(ps), backbone.input_size), batch_size,
+                            progress, item_shape=shape)
     stats = {"namespace": cache.namespace, "precision": precision, "n_images": len(paths),
              "n_computed": cache.n_computed}
     lazy = getattr(fn, "engine", None)

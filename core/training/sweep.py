@@ -14,9 +14,10 @@ With ``seeds=N`` each configuration is trained N times, with training seeds
 its own id, and every run records the ``seed_group`` it shares with the other
 seeds of its configuration. With a :class:`core.runs.executors.RayExecutor` every
 (configuration, seed) is one Ray task of one CPU
-(:func:`core.training.remote.train_run_files`); the driver computes the
-features first, then writes each run folder as its task finishes, so an
-interrupted sweep resumes the same way.
+(:func:`core.training.remote.train_run_files`); the frozen feature pass runs
+first, in shards on the cluster's actors (:mod:`core.models.feature_shards`,
+into the same feature cache), then the driver writes each run folder as its
+task finishes, so an interrupted sweep resumes the same way.
 """
 from __future__ import annotations
 
@@ -165,7 +166,8 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
         Runs per configuration, with training seeds ``cfg.seed, cfg.seed + 1, ...``.
     executor : LocalExecutor or RayExecutor, optional
         Where the runs train (default: this process, one after another). On Ray
-        each run is one task of one CPU; features are computed here first.
+        the features are computed first, in shards by Ray actors, then each run
+        is one task of one CPU.
 
     Returns
     -------
@@ -179,7 +181,7 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
     todo = [it for it in items if not is_finished(runs_dir(artifacts) / it.run_id)]
     channels = None
     if todo and cfg.feature_cache:
-        channels = _cache_features(todo, evaluation, cfg, artifacts, feature_progress or progress)
+        channels = _cache_features(todo, evaluation, cfg, artifacts, feature_progress or progress, executor)
     tracker = _SweepProgress(progress, len(todo), cfg.total_epochs)
 
     def info(it: SweepItem) -> dict:
@@ -198,8 +200,9 @@ def run_sweep(specs: Sequence[MixSpec], datasets: Mapping[str, pd.DataFrame] | C
 
 
 def _cache_features(todo: Sequence[SweepItem], evaluation: pd.DataFrame, cfg: TrainConfig, artifacts: Path,
-                    report: ProgressFn | None) -> int:
-    """Frozen-backbone moments of every image the runs to do need (each once); returns the feature channels."""
+                    report: ProgressFn | None, executor: "LocalExecutor | RayExecutor | None" = None) -> int:
+    """Frozen-backbone moments of every image the runs to do need (each once, here or in shards on Ray);
+    returns the feature channels."""
     from .features import compute_moments
     from .model import load_backbone_for
 
@@ -213,7 +216,7 @@ def _cache_features(todo: Sequence[SweepItem], evaluation: pd.DataFrame, cfg: Tr
 
     backbone = load_backbone_for(cfg)
     compute_moments(sorted(paths), backbone, cache_dir(artifacts) / "features", cfg.cache_batch_size, features,
-                    cfg.precision)
+                    cfg.precision, executor)
     return int(backbone.model.output_shape[-1])
 
 
@@ -242,9 +245,9 @@ def train_one(spec: MixSpec, train: pd.DataFrame, evaluation: pd.DataFrame, cfg:
               executor: "LocalExecutor | RayExecutor | None" = None) -> RunResult:
     """One configuration's run (``python -m core train``): :func:`train_run` here, or one task on Ray.
 
-    On Ray the task computes the features (into the artifacts' feature cache, which
-    must be on a shared file system) and trains; this process writes the run
-    folder. ``data_info`` is recorded as :func:`train_run` records it, so the run
+    On Ray the frozen feature pass runs first in shards on the cluster's actors
+    (into the artifacts' feature cache, which must be on a shared file system),
+    then one task trains; this process writes the run folder. ``data_info`` is recorded as :func:`train_run` records it, so the run
     folder is the same wherever it trained.
     """
     if executor is None or executor.is_local:
@@ -254,8 +257,10 @@ def train_one(spec: MixSpec, train: pd.DataFrame, evaluation: pd.DataFrame, cfg:
     train, evaluation = check_training_data(train, evaluation)
     item = SweepItem(spec, train, run_id_for(spec.name, cfg, train, evaluation), cfg)
     todo = [] if is_finished(runs_dir(artifacts) / item.run_id) else [item]
-    # the task computes its features into the shared cache, as train_run does here
-    return _run_remote([item], todo, evaluation, artifacts, [data_info or {}], None,
+    channels = None
+    if todo and cfg.feature_cache:  # the images train_run would compute, in shards on the cluster
+        channels = _cache_features(todo, evaluation, cfg, artifacts, progress, executor)
+    return _run_remote([item], todo, evaluation, artifacts, [data_info or {}], channels,
                        _SweepProgress(progress, len(todo), cfg.total_epochs), executor,
                        lambda it: train_run(it.train, evaluation, it.cfg, artifacts, it.name, data_info))[0]
 
