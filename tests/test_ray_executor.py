@@ -231,19 +231,25 @@ def test_moments_on_ray_equal_the_local_ones(ray_head: _Head, local_runs: Path, 
     from core.models.backbones import load_backbone
     from core.training.features import compute_moments
 
-    paths = sorted(load_dataset(DEMO_NAME, local_runs)["path"])[:30]
+    paths = sorted(load_dataset(DEMO_NAME, local_runs)["path"])[:40]
     backbone = load_backbone("resnet50v2", 32, "random", seed=3)
     local, local_stats = compute_moments(paths, backbone, tmp_path / "local", 8)
     seen: list[tuple[int, int]] = []
     with RayExecutor(ray_cluster) as ex:
-        on_ray, stats = compute_moments(paths, backbone, tmp_path / "ray", 8, lambda d, t, m="": seen.append((d, t)),
-                                        executor=ex)
+        first, stats = compute_moments(paths[:30], backbone, tmp_path / "ray", 8,
+                                       lambda d, t, m="": seen.append((d, t)), executor=ex)
+        kept = ex.kept_actors()
+        second, stats_second = compute_moments(paths[30:], backbone, tmp_path / "ray", 8, executor=ex)
+        assert len(kept) == 2 and ex.kept_actors() == kept  # the second pass reused the started workers
         again, stats_again = compute_moments(paths, backbone, tmp_path / "ray", 8, executor=ex)
-    assert stats["namespace"] == local_stats["namespace"] and stats["n_computed"] == local_stats["n_computed"] == 30
+        assert list(ex.map(json.dumps, [([1],)])) == [(0, "[1]")] and ex.kept_actors() == []  # tasks free the CPUs
+    assert stats["namespace"] == local_stats["namespace"] and local_stats["n_computed"] == 40
+    assert stats["n_computed"] == 30 and stats_second["n_computed"] == 10
     assert seen[0] == (0, 30) and seen[-1] == (30, 30) and len(seen) >= 3  # progress as shards finish
+    on_ray = np.concatenate([first, second])
     np.testing.assert_allclose(on_ray, local, rtol=1e-5, atol=1e-6)
     a, b = _cached(tmp_path / "local", stats["namespace"]), _cached(tmp_path / "ray", stats["namespace"])
-    assert sorted(a) == sorted(b) and len(a) == 30  # the same content keys in the same namespace
+    assert sorted(a) == sorted(b) and len(a) == 40  # the same content keys in the same namespace
     for k in a:
         np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-6)
     assert stats_again["n_computed"] == 0 and np.array_equal(again, on_ray)  # nothing is sent when all is cached

@@ -13,6 +13,12 @@ shards as for local runs) and reports progress. A worker whose model gives
 another cache namespace than the driver's (other weights) is an error: the
 values would not be those of a local pass.
 
+The actors are the executor's (:meth:`RayExecutor.actors
+<core.runs.executors.RayExecutor.actors>`): kept after a pass, so a second pass
+of the same job with the same builder (training then evaluation images) reuses
+them; they are killed before the executor runs tasks, after a failed pass, and
+when it closes.
+
 Only :func:`compute_on_ray` imports Ray (through the executor); the local path
 (:meth:`FeatureCache.compute`) never does. Workers read the images and weights
 from the same paths as the driver (a shared file system on a multi-node cluster).
@@ -147,11 +153,12 @@ def compute_on_ray(cache: "FeatureCache", paths: Sequence[str | Path], builder: 
         bounds = shard_bounds(len(todo), _workers(ray, len(todo) or 1, cpus_per_worker), max_shard)
         if not bounds:
             return
-        actor = ray.remote(num_cpus=cpus_per_worker, max_restarts=0)(ShardWorker)
-        actors = [actor.remote(builder, cpus_per_worker)
-                  for _ in range(_workers(ray, len(bounds), cpus_per_worker))]
+        key = f"{ShardWorker.__module__}.ShardWorker{builder!r}"  # the same builder: the same model in each actor
+        actors = executor.actors(ShardWorker, (builder, cpus_per_worker),
+                                 _workers(ray, len(bounds), cpus_per_worker), cpus_per_worker, key)
         pool = ActorPool(actors)
         shards = [(i, [str(p) for p in todo[a:b]]) for i, (a, b) in enumerate(bounds)]
+        ok = False
         try:
             results = pool.map_unordered(lambda a, s: a.compute.remote(s[0], s[1], batch_size), shards)
             while True:
@@ -168,8 +175,9 @@ def compute_on_ray(cache: "FeatureCache", paths: Sequence[str | Path], builder: 
                                        f"{cache.namespace!r}: the workers load other weights (a weights file or "
                                        "Keras cache that differs between nodes?)")
                 yield range(*bounds[index]), arrays
+            ok = True
         finally:
-            for a in actors:
-                ray.kill(a)
+            if not ok:  # a failed or abandoned pass: no half-used workers are kept (shards may still be queued)
+                executor.release_actors(key)
 
     return cache.compute_with(list(paths), produce, progress, item_shape)

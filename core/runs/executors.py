@@ -127,7 +127,10 @@ class RayExecutor:
     Notes
     -----
     Ray is imported and connected on first use (:meth:`start`), so building the
-    executor is cheap and validates the address only.
+    executor is cheap and validates the address only. Actors asked for by
+    :meth:`actors` (the feature workers) are kept until the next :meth:`map` or
+    :meth:`close`: a second feature pass of the same job reuses them instead of
+    starting and loading its model again.
     """
 
     name = "ray"
@@ -136,6 +139,7 @@ class RayExecutor:
     def __init__(self, address: str | None = None) -> None:
         self.address = check_address(address if address is not None else os.environ.get(ADDRESS_ENV) or "auto")
         self._ray: Any = None
+        self._actors: dict[str, list[Any]] = {}
 
     def describe(self) -> str:
         return f"ray ({self.address})"
@@ -181,6 +185,7 @@ class RayExecutor:
         if not isinstance(num_cpus, int) or num_cpus < 1:
             raise ValueError(f"num_cpus must be a positive integer, received {num_cpus!r}")
         ray = self.start()
+        self.release_actors()  # kept feature workers hold CPUs these tasks need
         remote = ray.remote(num_cpus=num_cpus, max_retries=0)(fn)
         refs = {remote.remote(*item): i for i, item in enumerate(items)}
         pending = list(refs)
@@ -196,9 +201,63 @@ class RayExecutor:
             for ref in pending:
                 ray.cancel(ref, force=True)
 
+    def actors(self, cls: type, args: tuple, n: int, num_cpus: int, key: str) -> list[Any]:
+        """``n`` actors of ``cls(*args)`` with ``num_cpus`` CPUs each, started once and kept under ``key``.
+
+        A later call with the same ``key`` returns the same actors (more are started if it asks for more), so
+        a second feature pass does not start workers or build its model again; they are killed by
+        :meth:`release_actors`, :meth:`map` (tasks need their CPUs) and :meth:`close`.
+
+        Parameters
+        ----------
+        cls : type
+            The actor class.
+        args : tuple
+            Its constructor's arguments (picklable).
+        n : int
+            Actors wanted (>= 1).
+        num_cpus : int
+            CPUs each actor holds (>= 1).
+        key : str
+            What the actors are: the same key must mean the same class and arguments.
+
+        Returns
+        -------
+        list of ray.actor.ActorHandle
+
+        Raises
+        ------
+        ValueError
+            ``n`` or ``num_cpus`` not a positive integer.
+        """
+        for name, value in (("n", n), ("num_cpus", num_cpus)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, received {value!r}")
+        ray = self.start()
+        key = f"{key}|cpus={num_cpus}"
+        pool = self._actors.setdefault(key, [])
+        if len(pool) < n:
+            remote = ray.remote(num_cpus=num_cpus, max_restarts=0)(cls)
+            pool.extend(remote.remote(*args) for _ in range(n - len(pool)))
+        return pool[:n]
+
+    def kept_actors(self) -> list[Any]:
+        """The actors kept now (all keys), in the order they were started."""
+        return [a for pool in self._actors.values() for a in pool]
+
+    def release_actors(self, key: str | None = None) -> None:
+        """Kill the kept actors of ``key`` (its :meth:`actors` key, any CPUs), or all of them."""
+        for k in [k for k in self._actors if key is None or k.rpartition("|cpus=")[0] == key]:
+            for actor in self._actors.pop(k):
+                try:
+                    self._ray.kill(actor)
+                except Exception:  # noqa: BLE001 - an actor that already died
+                    pass
+
     def close(self) -> None:
-        """Disconnect (a ``"local"`` cluster started for the job stops with it)."""
+        """Kill the kept actors and disconnect (a ``"local"`` cluster started for the job stops with it)."""
         if self._ray is not None:
+            self.release_actors()
             self._ray.shutdown()
             self._ray = None
 
