@@ -22,8 +22,9 @@ with a :class:`~core.runs.executors.RayExecutor` (the product's Ray pass: one
 actor of one CPU per cluster CPU, each building the backbone once). Two passes
 on each side over the two halves of the images: the first includes Ray's
 start-up (connect, start the actors, build and trace their models), the second
-is a further pass of the same job on the workers already started (as a sweep's
-or training's second feature pass, and as a long extraction runs once started).
+is a further pass through the same executor on the workers already started
+(the speed a long extraction runs at once started: a sweep extracts all its
+images in one pass).
 It prints both, and ``extraction: local X img/s, ray Y img/s, fraction=Y/X`` of
 the second pass, and checks that both caches hold the same keys and values.
 
@@ -120,8 +121,8 @@ def measure_extraction(paths: list[str], size: int, work: Path, what: str) -> fl
 
     Two passes on each side, each over its own half of ``paths`` from a cold cache: the first pays Ray's
     start-up (connecting, starting the actors, each building and tracing its model), the second is a further
-    pass of the same job (training then evaluation images), on the workers the first started: Ray's
-    throughput once running, which is what a long extraction sees. Returns the second pass's fraction.
+    pass through the same executor, on the workers the first started: Ray's throughput once running,
+    which is what a long extraction sees after its start-up. Returns the second pass's fraction.
     """
     from core.models.backbones import load_backbone
     from core.models.feature_cache import FeatureCache

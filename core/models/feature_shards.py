@@ -15,8 +15,8 @@ values would not be those of a local pass.
 
 The actors are the executor's (:meth:`RayExecutor.actors
 <core.runs.executors.RayExecutor.actors>`): kept after a pass, so a second pass
-of the same job with the same builder (training then evaluation images) reuses
-them; they are killed before the executor runs tasks, after a failed pass, and
+through the same executor with the same builder (a script extracting several
+sets) reuses them; they are killed before the executor runs tasks, after a failed pass, and
 when it closes.
 
 Only :func:`compute_on_ray` imports Ray (through the executor); the local path

@@ -130,7 +130,7 @@ class RayExecutor:
     executor is cheap and validates the address only. Actors asked for by
     :meth:`actors` (the feature workers) are kept until the next :meth:`map` or
     :meth:`close`: a second feature pass of the same job reuses them instead of
-    starting and loading its model again.
+    starting and loading its models again.
     """
 
     name = "ray"
