@@ -16,8 +16,8 @@ values would not be those of a local pass.
 The actors are the executor's (:meth:`RayExecutor.actors
 <core.runs.executors.RayExecutor.actors>`): kept after a pass, so a second pass
 through the same executor with the same builder (a script extracting several
-sets) reuses them; they are killed before the executor runs tasks, after a failed pass, and
-when it closes.
+sets) reuses them; they are killed before the executor runs tasks, after a
+failed pass, and when it closes.
 
 Only :func:`compute_on_ray` imports Ray (through the executor); the local path
 (:meth:`FeatureCache.compute`) never does. Workers read the images and weights
@@ -153,7 +153,7 @@ def compute_on_ray(cache: "FeatureCache", paths: Sequence[str | Path], builder: 
         bounds = shard_bounds(len(todo), _workers(ray, len(todo) or 1, cpus_per_worker), max_shard)
         if not bounds:
             return
-        key = f"{ShardWorker.__module__}.ShardWorker{builder!r}"  # the same builder: the same model in each actor
+        key = repr(builder)  # the same builder: the same model in each actor
         actors = executor.actors(ShardWorker, (builder, cpus_per_worker),
                                  _workers(ray, len(bounds), cpus_per_worker), cpus_per_worker, key)
         pool = ActorPool(actors)

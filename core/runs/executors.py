@@ -129,8 +129,8 @@ class RayExecutor:
     Ray is imported and connected on first use (:meth:`start`), so building the
     executor is cheap and validates the address only. Actors asked for by
     :meth:`actors` (the feature workers) are kept until the next :meth:`map` or
-    :meth:`close`: a second feature pass of the same job reuses them instead of
-    starting and loading its models again.
+    :meth:`close`: a further feature pass through the same executor reuses them
+    instead of starting and loading its models again.
     """
 
     name = "ray"
@@ -139,7 +139,7 @@ class RayExecutor:
     def __init__(self, address: str | None = None) -> None:
         self.address = check_address(address if address is not None else os.environ.get(ADDRESS_ENV) or "auto")
         self._ray: Any = None
-        self._actors: dict[str, list[Any]] = {}
+        self._actors: dict[tuple[type, str, int], list[Any]] = {}  # (class, key, CPUs each) -> started actors
 
     def describe(self) -> str:
         return f"ray ({self.address})"
@@ -204,7 +204,7 @@ class RayExecutor:
     def actors(self, cls: type, args: tuple, n: int, num_cpus: int, key: str) -> list[Any]:
         """``n`` actors of ``cls(*args)`` with ``num_cpus`` CPUs each, started once and kept under ``key``.
 
-        A later call with the same ``key`` returns the same actors (more are started if it asks for more), so
+        A later call with the same ``cls``, ``key`` and ``num_cpus`` returns the same actors (more are started if it asks for more), so
         a second feature pass does not start workers or build its model again; they are killed by
         :meth:`release_actors`, :meth:`map` (tasks need their CPUs) and :meth:`close`.
 
@@ -219,7 +219,7 @@ class RayExecutor:
         num_cpus : int
             CPUs each actor holds (>= 1).
         key : str
-            What the actors are: the same key must mean the same class and arguments.
+            What ``args`` build (for the same ``cls``, the same key must mean the same arguments).
 
         Returns
         -------
@@ -234,8 +234,7 @@ class RayExecutor:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, received {value!r}")
         ray = self.start()
-        key = f"{key}|cpus={num_cpus}"
-        pool = self._actors.setdefault(key, [])
+        pool = self._actors.setdefault((cls, key, num_cpus), [])
         if len(pool) < n:
             remote = ray.remote(num_cpus=num_cpus, max_restarts=0)(cls)
             pool.extend(remote.remote(*args) for _ in range(n - len(pool)))
@@ -246,8 +245,8 @@ class RayExecutor:
         return [a for pool in self._actors.values() for a in pool]
 
     def release_actors(self, key: str | None = None) -> None:
-        """Kill the kept actors of ``key`` (its :meth:`actors` key, any CPUs), or all of them."""
-        for k in [k for k in self._actors if key is None or k.rpartition("|cpus=")[0] == key]:
+        """Kill the kept actors of ``key`` (their :meth:`actors` key, any class and CPUs), or all of them."""
+        for k in [k for k in self._actors if key is None or k[1] == key]:
             for actor in self._actors.pop(k):
                 try:
                     self._ray.kill(actor)
