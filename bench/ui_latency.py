@@ -6,10 +6,17 @@ bias, so no model is trained or loaded), serves the app headless
 (``streamlit run app.py --server.headless true``) and drives it in headless
 Debian chromium (Playwright): ten typical interactions on Misclassified faces
 and Trade-offs (filters, toggles, a confusion-cell click, a run switch, a tab,
-a page switch), each timed from the click until the page shows the updated
-content and no script run or stale element is left. The same round trip is
-timed on a one-widget Streamlit page (a button and a counter), Streamlit's
-floor on this machine, served the same way. Every interaction is repeated
+a page switch), each timed in the page itself: from the pointerdown of the
+click that changes a value (opening a select box's list is untimed: the
+browser's own, no round trip) to the last change of the main block's DOM
+(React's elements and Plotly's SVG: a chart counts once it is drawn), once the
+app has sent the end of a script run started by the click (its websocket's
+``script_finished`` message), the page has stayed unchanged for ``QUIET_MS``
+and shows the expected text with no stale element. Playwright's own work
+around a click (actionability checks, waiting for stable frames) is not part
+of either time. The same round trip is timed on a one-widget Streamlit page
+(a button and a counter), Streamlit's floor on this machine, served the same
+way. Every interaction is repeated
 ``--repeat`` times (alternating with the floor) and its median is used.
 
 The last line is ``ratio=<median interaction time / median floor time>``
@@ -79,14 +86,53 @@ def demo_runs(artifacts: Path, n_boot: int = 200) -> list[Path]:
     return out
 
 
-#: How often the browser checks for the updated content. Not every animation frame: reading the main block's
-#: text forces a layout of the whole page, and doing that each frame slows the very rendering being timed (on a
-#: large page far more than on the floor's).
-POLL_MS = 25
+#: How long the page must stay unchanged after the script run for the update to count as drawn.
+QUIET_MS = 400
+
+#: Installed in the page before each timed click: notes the pointerdown (or keydown) that starts the interaction
+#: and the time of the last change below the main block after it (the DOM the update writes, Plotly's SVG
+#: included). Nothing here forces a layout.
+WATCH_JS = """() => {
+    const w = window.__latency = {down: null, last: null};
+    const start = () => { if (w.down === null) w.down = performance.now(); };
+    document.addEventListener('pointerdown', start, {capture: true, once: true});
+    document.addEventListener('keydown', start, {capture: true, once: true});
+    w.observer = new MutationObserver(() => { if (w.down !== null) w.last = performance.now(); });
+    w.observer.observe(document.querySelector('[data-testid="stMain"]'),
+                       {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+#: Once the run started by the click has finished: true when nothing in the main block changed for QUIET_MS, the
+#: app is not running a script and no element is stale; the expected text is checked only then (reading
+#: innerText forces a layout). Returns the seconds from the pointerdown to the last change.
+DONE_JS = """([quiet, expect, gone, running]) => {
+    const w = window.__latency;
+    if (w.down === null || eval(running)()) return false;
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (app.getAttribute('data-test-script-state') === 'running') return false;
+    if (performance.now() - Math.max(w.down, w.last || 0) < quiet) return false;
+    const text = document.querySelector('[data-testid="stMain"]').innerText;
+    if ((expect && !text.includes(expect)) || (gone && text.includes(gone))) return false;
+    w.observer.disconnect();
+    return (Math.max(w.down, w.last || 0) - w.down) / 1000;
+}"""
 
 
-def _main_text(page) -> str:
-    return page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').innerText")
+class ScriptRuns:
+    """Counts the ``script_finished`` messages the app sends to ``page`` (any of its websockets): how the bench
+    knows that the script or fragment run an interaction started is over, whatever the page shows."""
+
+    def __init__(self, page) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self.finished, self._msg = 0, ForwardMsg()
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        if isinstance(payload, (bytes, bytearray)):
+            self._msg.ParseFromString(bytes(payload))
+            if self._msg.WhichOneof("type") == "script_finished":
+                self.finished += 1
 
 
 class Pick:
@@ -104,22 +150,25 @@ class Pick:
         page.get_by_role("option", name=self.option, exact=True).click()
 
 
-def timed(page, action, expect: str | None = None, gone: str | None = None, timeout_s: float = 120.0) -> float:
-    """Seconds from the click of ``action(page)`` until the main block's text changed (shows ``expect``, lost
-    ``gone``) and no script run or stale element is left. An action's ``prepare`` (opening a list) runs first,
-    untimed."""
+def timed(page, runs: ScriptRuns, action, expect: str | None = None, gone: str | None = None,
+          timeout_s: float = 120.0) -> float:
+    """Seconds, measured in the page, from the pointerdown of ``action(page)``'s click to the last change of the
+    main block after it, once the app has finished a script run started after the click (``runs``), the page
+    then stayed unchanged for :data:`QUIET_MS`, shows ``expect`` and not ``gone``, with no stale element. An
+    action's ``prepare`` (opening a list) runs first, untimed."""
     if hasattr(action, "prepare"):
         action.prepare(page)
-    before = _main_text(page)
-    t0 = time.perf_counter()
+    page.evaluate(WATCH_JS)
+    before = runs.finished
     action(page)
-    page.wait_for_function(
-        """([before, expect, gone, running]) => {
-            const text = document.querySelector('[data-testid="stMain"]').innerText;
-            if (text === before || eval(running)()) return false;
-            return (!expect || text.includes(expect)) && (!gone || !text.includes(gone));
-        }""", arg=[before, expect, gone, RUNNING_JS], timeout=timeout_s * 1000, polling=POLL_MS)
-    return time.perf_counter() - t0
+    deadline = time.perf_counter() + timeout_s
+    while runs.finished == before:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"no script run finished within {timeout_s:.0f} s of the click")
+        page.wait_for_timeout(10)  # lets Playwright deliver the websocket frames
+    handle = page.wait_for_function(DONE_JS, arg=[QUIET_MS, expect, gone, RUNNING_JS],
+                                    timeout=max(1.0, deadline - time.perf_counter()) * 1000, polling=50)
+    return float(handle.json_value())
 
 
 def _click_text(key: str, text: str):
@@ -180,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             serve(tmp / "floor.py", artifacts, tmp / "floor.log", cwd=tmp) as floor_url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         app, floor = (browser.new_page(viewport={"width": 1400, "height": 1800}) for _ in range(2))
+        app_runs, floor_runs = ScriptRuns(app), ScriptRuns(floor)
         floor.goto(floor_url)
         settle(floor, quiet_s=1.0)
         for rep in range(args.repeat):
@@ -193,14 +243,14 @@ def main(argv: list[str] | None = None) -> int:
                     app.get_by_role("tab", name=tab).click()
                     settle(app, quiet_s=0.5)
                 try:
-                    times.setdefault(name, []).append(timed(app, action, expect, gone))
+                    times.setdefault(name, []).append(timed(app, app_runs, action, expect, gone))
                 except Exception as exc:  # noqa: BLE001 - say which interaction and go on
                     print(f"  {name}: failed ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})")
                 if args.shots and rep == 0:
                     args.shots.mkdir(parents=True, exist_ok=True)
                     app.screenshot(path=str(args.shots / f"latency_{i:02d}.png"), full_page=True)
                 times.setdefault("floor", []).append(
-                    timed(floor, lambda f: f.locator(".st-key-floor button").click(), "clicked"))
+                    timed(floor, floor_runs, lambda f: f.locator(".st-key-floor button").click(), "clicked"))
                 settle(floor, quiet_s=0.3)
         browser.close()
     if not args.keep:
