@@ -32,7 +32,8 @@ def _export_menu(fig: go.Figure, key: str, name: str, container: Any) -> None:
 
 
 def show_figure(fig: go.Figure, key: str, name: str, *, container: Any = None, on_select: str = "ignore",
-                selection_mode: str | Iterable[str] = ("points", "box", "lasso"), export: bool = True) -> Any:
+                selection_mode: str | Iterable[str] = ("points", "box", "lasso"), export: bool = True,
+                camera_name: str | None = None) -> Any:
     """Show ``fig`` with the publication export config and an Export popover; returns the chart's event.
 
     Parameters
@@ -49,9 +50,13 @@ def show_figure(fig: go.Figure, key: str, name: str, *, container: Any = None, o
         As :func:`streamlit.plotly_chart` (``"rerun"`` for clickable figures).
     export : bool
         Draw the Export popover (False for small charts repeated many times).
+    camera_name : str, optional
+        The camera button's file name when ``name`` changes with filters (default ``name``). The chart's Plotly
+        config must stay the same from one rerun to the next: a changed config makes the browser draw the chart
+        from scratch (Plotly.newPlot, about 0.1 s more on a laptop CPU) instead of updating it.
     """
     where = container if container is not None else st
-    event = where.plotly_chart(fig, key=key, config=export_config(name), on_select=on_select,
+    event = where.plotly_chart(fig, key=key, config=export_config(camera_name or name), on_select=on_select,
                                selection_mode=selection_mode)
     if export:
         _export_menu(fig, key, name, where)

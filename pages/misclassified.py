@@ -189,15 +189,25 @@ def _clicked_cell() -> tuple[str, str] | None:
 
 
 def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
-    """Who is shown (group, pose), the confusion matrix of those faces, and the gallery.
+    """The group attribute and its accuracy figure, then who is shown (groups, pose), the confusion matrix of those
+    faces and the gallery.
 
-    Reruns on its own when one of its widgets changes; a confusion-cell click reruns only the
-    matrix and the gallery, and the gallery's own filters (classes, right or wrong) only the gallery.
+    The attribute is chosen outside the fragments (a change reruns the page); the filters below it rerun only
+    their fragment, which leaves the accuracy figure as drawn; a confusion-cell click reruns only the matrix and
+    the gallery, and the gallery's own filters (classes, right or wrong) only the gallery.
     """
+    attribute = st.columns(3)[0].selectbox("Group attribute", attrs or ["(none)"], key="mc_attr")
+    if attrs:  # the same colour per group as on Trade-offs, Data and the report
+        show_figure(_group_accuracy_fig(run, mtime, seen, attribute), "mc_group_acc",
+                    f"accuracy_per_{attribute}_group")
+    st.fragment(_filters_and_matrix)(run, mtime, seen, attribute if attrs else None)
+
+
+def _filters_and_matrix(run: str, mtime: float, seen: str, attribute: str | None) -> None:
+    """Which faces are shown (groups, side profile, occlusion, head turn), then their matrix and gallery."""
     df = _rows(run, mtime, seen)
     f1, f2, f3 = st.columns(3)
-    attribute = f1.selectbox("Group attribute", attrs or ["(none)"], key="mc_attr")
-    group_vals = _group_values(run, mtime, seen, attribute) if attrs else []
+    group_vals = _group_values(run, mtime, seen, attribute) if attribute else []
     groups = f1.multiselect("Groups", group_vals, key="mc_groups", placeholder="all groups")
     side = None
     if "side_profile" in df.columns and df["side_profile"].notna().any():
@@ -215,12 +225,8 @@ def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
     else:
         f3.caption("These predictions have no head pose, so there is no pose filter. Prepare the faces with pose "
                    "estimation (Data page) and evaluate again to filter by pose.")
-
-    if attrs:  # the same colour per group as on Trade-offs, Data and the report
-        show_figure(_group_accuracy_fig(run, mtime, seen, attribute), "mc_group_acc",
-                    f"accuracy_per_{attribute}_group")
-    st.fragment(_matrix_and_gallery)(run, mtime, seen, attribute if attrs else None, tuple(group_vals),
-                                     tuple(groups), side, yaw_range, tuple(occl))
+    st.fragment(_matrix_and_gallery)(run, mtime, seen, attribute, tuple(group_vals), tuple(groups), side,
+                                     yaw_range, tuple(occl))
 
 
 def _matrix_and_gallery(run: str, mtime: float, seen: str, attribute: str | None, group_vals: tuple[str, ...],
@@ -238,7 +244,8 @@ def _matrix_and_gallery(run: str, mtime: float, seen: str, attribute: str | None
         if len(chosen) == 1 and persons is not None and persons < MIN_PERSONS:
             st.warning(f"⚠ {chosen[0]}: only {persons} person(s); this matrix says little about the group as a "
                        "whole.")
-        show_figure(fig, "mc_cm", f"confusion_{title}", on_select="rerun", selection_mode="points")
+        show_figure(fig, "mc_cm", f"confusion_{title}", on_select="rerun", selection_mode="points",
+                    camera_name="confusion_matrix")
         if cell:
             st.caption(f"Gallery filtered to the clicked cell: true **{cell[0]}** → predicted **{cell[1]}**")
             st.button("Clear cell filter", key="mc_clear_cell", on_click=st.session_state.pop, args=("mc_cell", None))
@@ -279,7 +286,8 @@ def _pose(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
                 "(Data page), then evaluate again.")
         return
     table, what = res
-    show_figure(_pose_fig(run, mtime, seen, pose_attr), "mc_pose_fig", f"error_rate_by_{what}_and_{pose_attr}")
+    show_figure(_pose_fig(run, mtime, seen, pose_attr), "mc_pose_fig", f"error_rate_by_{what}_and_{pose_attr}",
+                camera_name=f"error_rate_by_{what}_and_group")
     st.caption("Cells: error rate with its interval, images and persons; ⚠ = fewer persons than "
                f"{MIN_PERSONS} (interval unreliable).")
     st.dataframe(error_rate_view(table, pose_attr, what), key="mc_pose_table", hide_index=True)
@@ -367,7 +375,7 @@ tab_explore, tab_pose, tab_pair = st.tabs(["Gallery and confusion", "Pose × gro
                                           key="mc_tab", bind="query-params", on_change="rerun")
 if tab_explore.open:
     with tab_explore:
-        st.fragment(_explore)(run_a, mtime_a, seen_choice, attrs)
+        _explore(run_a, mtime_a, seen_choice, attrs)
 if tab_pose.open:
     with tab_pose:
         st.fragment(_pose)(run_a, mtime_a, seen_choice, attrs)
