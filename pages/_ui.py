@@ -229,14 +229,18 @@ def show_load_report(report: dict, container=st) -> None:
 
 
 def provenance_card(prov, container=st, expanded: bool = False, key: str | None = None) -> None:
-    """A run's provenance (:class:`core.evaluation.provenance.Provenance`) as an expander: loud warnings first."""
+    """A run's provenance (:class:`core.evaluation.provenance.Provenance`) as an expander: loud warnings first.
+
+    The rows are a static table (``st.table``): a few lines of text need no interactive grid, and a grid per
+    run costs the browser a quarter of a second to draw on every page that shows runs.
+    """
     icon = ":material/warning:" if prov.warnings else ":material/info:"
     with container.expander(f"Provenance: {prov.display_name} · weights {prov.weights}", expanded=expanded,
-                            icon=icon):
+                            icon=icon, key=key):
         for w in prov.warnings:
             st.warning(w, icon=":material/warning:")
-        st.dataframe(pd.DataFrame(prov.rows(), columns=["", "value"]), hide_index=True, width="stretch",
-                     key=key)
+        st.table(pd.DataFrame(prov.rows(), columns=["", "value"]), hide_index=True, hide_header=True,
+                 border="horizontal")
 
 
 def result_provenance(results, container=st, key_prefix: str = "prov") -> None:

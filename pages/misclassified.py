@@ -86,12 +86,11 @@ def _paired(run_a: str, mtime_a: float, seen: str, run_b: str, mtime_b: float, a
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _confusion_fig(run: str, mtime: float, seen: str, attribute: str | None, groups: tuple[str, ...],
                    side: bool | None, yaw_range: tuple[float, float] | None, occlusion: tuple[str, ...],
-                   title_group: str, cell: tuple[str, str] | None):
+                   title_group: str):
     base = filter_predictions(_rows(run, mtime, seen), attribute, list(groups), side_profile=side,
                               yaw_range=yaw_range, occlusion=list(occlusion))
     persons = int(base["person"].nunique()) if "person" in base.columns else None
-    return confusion_figure(confusion(base["true"], base["pred"]), f"{title_group} (n={len(base)})",
-                            selected=cell), persons
+    return confusion_figure(confusion(base["true"], base["pred"]), f"{title_group} (n={len(base)})"), persons
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -176,14 +175,27 @@ def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> N
     image_grid(paths, caps, size=THUMB)
 
 
+def _cm_key() -> str:
+    """The confusion matrix's widget key: a new one after each "Clear cell filter" (a chart's selection cannot be
+    reset from Python, and a new key draws the matrix without it)."""
+    version = st.session_state.get("mc_cm_version", 0)
+    return f"mc_cm_{version}" if version else "mc_cm"
+
+
+def _clear_cell() -> None:
+    st.session_state.pop("mc_cell", None)
+    st.session_state.pop("mc_cm_last", None)
+    st.session_state["mc_cm_version"] = st.session_state.get("mc_cm_version", 0) + 1
+
+
 def _clicked_cell() -> tuple[str, str] | None:
     """The confusion cell to filter the gallery by: the latest click on the matrix (read before it is drawn,
     so one click is one rerun of the section), until "Clear cell filter"."""
-    event = st.session_state.get("mc_cm") or {}
+    event = st.session_state.get(_cm_key()) or {}
     points = ((event.get("selection") or {}).get("points") or []) if hasattr(event, "get") else []
     if points:
         new = (str(points[0].get("y")), str(points[0].get("x")))
-        if new != st.session_state.get("mc_cm_last"):  # a new click (not the selection a clear left behind)
+        if new != st.session_state.get("mc_cm_last"):  # a new click (not a selection left from before)
             st.session_state["mc_cm_last"] = st.session_state["mc_cell"] = new
     return st.session_state.get("mc_cell")
 
@@ -239,16 +251,22 @@ def _matrix_and_gallery(run: str, mtime: float, seen: str, attribute: str | None
         cm_group = st.selectbox("Confusion matrix of", ["the groups chosen above", *group_vals], key="mc_cm_group")
         chosen = [cm_group] if cm_group in group_vals else list(groups)  # one group, or the Groups filter
         title = cm_group if chosen == [cm_group] else (", ".join(map(str, chosen)) or "all groups")
+        # the clicked cell is highlighted by the chart's own selection (drawn in the browser at the click), so
+        # the figure sent stays the same and is not drawn again; another matrix (other faces) starts unselected
+        shown_matrix = (run, seen, attribute, tuple(chosen), side, yaw_range, occl)
+        if st.session_state.get("mc_cm_of", shown_matrix) != shown_matrix and "mc_cell" in st.session_state:
+            _clear_cell()
+        st.session_state["mc_cm_of"] = shown_matrix
         cell = _clicked_cell()
-        fig, persons = _confusion_fig(run, mtime, seen, attribute, tuple(chosen), side, yaw_range, occl, title, cell)
+        fig, persons = _confusion_fig(run, mtime, seen, attribute, tuple(chosen), side, yaw_range, occl, title)
         if len(chosen) == 1 and persons is not None and persons < MIN_PERSONS:
             st.warning(f"⚠ {chosen[0]}: only {persons} person(s); this matrix says little about the group as a "
                        "whole.")
-        show_figure(fig, "mc_cm", f"confusion_{title}", on_select="rerun", selection_mode="points",
+        show_figure(fig, _cm_key(), f"confusion_{title}", on_select="rerun", selection_mode="points",
                     camera_name="confusion_matrix")
         if cell:
             st.caption(f"Gallery filtered to the clicked cell: true **{cell[0]}** → predicted **{cell[1]}**")
-            st.button("Clear cell filter", key="mc_clear_cell", on_click=st.session_state.pop, args=("mc_cell", None))
+            st.button("Clear cell filter", key="mc_clear_cell", on_click=_clear_cell)
         else:
             st.caption("Click a cell to show its faces in the gallery.")
     with gal_col:

@@ -268,8 +268,8 @@ def _tables(k: int, eset, members: list[ConfigResult], side_by_side: bool) -> No
             gaps.append({"run": item["name"], "largest recall gap (points)": "n/a (cells under 5 frames)"
                          if pd.isna(gap["gap"]) else f"{100 * gap['gap']:.1f}", "emotion": gap["emotion"] or "",
                          "best group": gap["best_group"] or "", "worst group": gap["worst_group"] or ""})
-            with st.expander(f"{item['name']}: recall by emotion and group"):
-                st.dataframe(item["matrix"], key=f"to_recall_{k}_{j}")
+            with st.expander(f"{item['name']}: recall by emotion and group", key=f"to_recall_{k}_{j}"):
+                st.table(item["matrix"], border="horizontal")  # 7 x a few cells: static, cheap to draw
         if gaps:
             st.dataframe(pd.DataFrame(gaps), hide_index=True, key=f"to_gaps_{k}")
 
