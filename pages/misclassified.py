@@ -308,7 +308,8 @@ def _pose(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
                 camera_name=f"error_rate_by_{what}_and_group")
     st.caption("Cells: error rate with its interval, images and persons; ⚠ = fewer persons than "
                f"{MIN_PERSONS} (interval unreliable).")
-    st.dataframe(error_rate_view(table, pose_attr, what), key="mc_pose_table", hide_index=True)
+    # a few rows per group: a static table (an interactive grid took the browser longer to draw than the figure)
+    st.table(error_rate_view(table, pose_attr, what), hide_index=True, border="horizontal")
 
 
 def _pair(runs: list[RunInfo], info_a: RunInfo, seen: str, attrs: list[str]) -> None:
@@ -342,7 +343,7 @@ def _pair(runs: list[RunInfo], info_a: RunInfo, seen: str, attrs: list[str]) -> 
     show_figure(_pair_fig(run_a, mtime_a, seen, run_b, _mtime(info_b), pair_attr if attrs else None,
                           info_a.display_name, info_b.display_name), "mc_pair_fig", "paired_outcomes_per_group")
     if len(c["groups"]):
-        st.dataframe(paired_groups_view(c["groups"]), key="mc_pair_groups", hide_index=True)
+        st.table(paired_groups_view(c["groups"]), hide_index=True, border="horizontal")
     sel = st.multiselect("Show outcomes", OUTCOMES, default=["only A right", "only B right"], key="mc_pair_outcomes")
     shown = filter_predictions(aligned, outcomes=sel)
     caps = [f"{r['outcome']}: true {r['true']} · A {r['pred']} · B {r['pred_b']}" for _, r in shown.iterrows()]
