@@ -185,3 +185,23 @@ def test_misclassified_groups_filter_the_confusion_matrix_and_only_paired_runs_a
     names = at.selectbox(key="mc_run_b").options
     assert any("mixed" in n for n in names) and not any("other set" in n for n in names), names
     assert "sample_id in common" not in " ".join(e.value for e in at.error)
+
+
+def test_misclassified_cell_filter_belongs_to_the_matrix_it_was_clicked_on(tiny_runs: Path) -> None:
+    at = _page("misclassified.py")
+    at.session_state["mc_run"] = str(tiny_runs / "runs" / "run-a")
+    _ok(at.run())
+    config = _chart(at, "mc_cm").proto.config
+    at.session_state["mc_cell"] = ("happy", "happy")  # what a click on the confusion matrix stores
+    _ok(at.run())
+    assert any("Gallery filtered to the clicked cell" in c.value for c in at.caption)
+    # the click changes nothing in the figure (the browser highlights the selected cell itself)
+    assert "crimson" not in _chart(at, "mc_cm").proto.spec
+    at.multiselect(key="mc_groups").set_value(["Mixed"]).run()  # another matrix: the cell filter goes
+    _ok(at)
+    assert "mc_cell" not in at.session_state
+    assert any("Click a cell" in c.value for c in at.caption)
+    chart = next(c for c in at.get("plotly_chart") if c.key.startswith("mc_cm"))
+    assert chart.key == "mc_cm_1" and '"text":"Mixed (n=12)' in chart.proto.spec  # a new, unselected chart
+    # the camera button's file name does not follow the filters, so the browser updates the chart in place
+    assert chart.proto.config == config and "confusion_matrix" in config
