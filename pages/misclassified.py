@@ -184,19 +184,17 @@ def _cm_key() -> str:
 
 def _clear_cell() -> None:
     st.session_state.pop("mc_cell", None)
-    st.session_state.pop("mc_cm_last", None)
     st.session_state["mc_cm_version"] = st.session_state.get("mc_cm_version", 0) + 1
 
 
 def _clicked_cell() -> tuple[str, str] | None:
     """The confusion cell to filter the gallery by: the latest click on the matrix (read before it is drawn,
-    so one click is one rerun of the section), until "Clear cell filter"."""
+    so one click is one rerun of the section), until :func:`_clear_cell` (which every way of dropping the cell
+    goes through: its new chart key leaves no selection behind)."""
     event = st.session_state.get(_cm_key()) or {}
     points = ((event.get("selection") or {}).get("points") or []) if hasattr(event, "get") else []
     if points:
-        new = (str(points[0].get("y")), str(points[0].get("x")))
-        if new != st.session_state.get("mc_cm_last"):  # a new click (not a selection left from before)
-            st.session_state["mc_cm_last"] = st.session_state["mc_cell"] = new
+        st.session_state["mc_cell"] = (str(points[0].get("y")), str(points[0].get("x")))
     return st.session_state.get("mc_cell")
 
 
@@ -364,7 +362,7 @@ labels = {str(r.path): r.display_name for r in runs}
 _open = st.session_state.pop("mc_open_group", None)  # a group's bar clicked on Trade-offs
 if _open and _open.get("run") in labels:
     st.session_state["mc_run"] = _open["run"]
-    st.session_state.pop("mc_cell", None)
+    _clear_cell()
 run_a = st.selectbox("Run", list(labels), format_func=lambda p: labels[p], key="mc_run")
 info_a = next(r for r in runs if str(r.path) == run_a)
 prov_a = _provenance(run_a, _meta_stamp(info_a))

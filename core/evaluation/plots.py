@@ -204,16 +204,14 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
     return fig
 
 
-def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", selected: tuple[str, str] | None = None,
-                     height: int = 440) -> go.Figure:
+def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", height: int = 440) -> go.Figure:
     """Confusion matrix heatmap with a transparent marker on every cell, so a click selects the cell.
 
     Streamlit cannot select heatmap cells (streamlit#8760), so each cell also
     carries a near-invisible scatter point with ``customdata = [true, pred]``.
     Colour is the share of the true class's samples; text is the count. A
     clicked (selected) cell's point turns translucent crimson in the browser,
-    with no new figure; ``selected`` outlines a cell in the figure itself (for
-    static copies).
+    with no new figure.
     """
     cm = cm.reindex(index=list(EMOTIONS), columns=list(EMOTIONS), fill_value=0)
     rows = cm.to_numpy(dtype=float)
@@ -227,23 +225,18 @@ def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", selected
     fig.add_scatter(x=xs, y=ys, mode="markers", customdata=[[t, p] for t, p in zip(ys, xs)], showlegend=False,
                     marker={"symbol": "square", "size": 26, "color": "rgba(0,0,0,0.01)"},
                     selected={"marker": {"color": "rgba(220,20,60,0.45)", "size": 34}},  # a clicked cell
-                    unselected={"marker": {"opacity": 1}},
                     text=[str(int(v)) for v in rows.ravel()],
                     hovertemplate="true %{y} → predicted %{x}: %{text} samples<br>click to show them<extra></extra>")
-    if selected is not None and selected[0] in EMOTIONS and selected[1] in EMOTIONS:
-        i, j = list(EMOTIONS).index(selected[0]), list(EMOTIONS).index(selected[1])
-        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
-                      line={"color": "crimson", "width": 3})
     fig.update_layout(height=height, xaxis_title="predicted", yaxis_title="true",
                       xaxis={"type": "category", "tickmode": "array", "tickvals": list(EMOTIONS)},
                       yaxis={"autorange": "reversed", "type": "category", "tickmode": "array",
                              "tickvals": list(EMOTIONS)},
                       clickmode="event+select", dragmode=False)
     paper_layout(fig, title, top=80)
-    fig.update_xaxes(tickangle=-45, tickfont={"size": 11})  # seven names under narrow cells: slanted, never clipped
-    # The labels are always the seven emotions, so the margins that fit them are fixed: Plotly's automargin
-    # draws a chart twice (measure, then redraw), which tripled the browser's time for this matrix.
-    fig.update_xaxes(automargin=False)
+    # seven names under narrow cells: slanted, never clipped. They are always the seven emotions, so the margins
+    # that fit them are fixed: Plotly's automargin draws a chart twice (measure, then redraw), which tripled the
+    # browser's time for this matrix.
+    fig.update_xaxes(tickangle=-45, tickfont={"size": 11}, automargin=False)
     fig.update_yaxes(automargin=False)
     fig.update_layout(margin={"l": 90, "r": 90, "b": 85})
     return fig
