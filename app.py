@@ -25,4 +25,7 @@ st.set_page_config(page_title="FER Bias Lab", page_icon=":material/face:", layou
 nav = st.navigation([
     st.Page(str(ROOT / f), title=t, icon=i, default=d) for f, t, i, d in PAGES if (ROOT / f).is_file()
 ])
+# A chart's box has a height before Plotly first draws in it: Plotly notes an empty box as "zero height" and,
+# when it no longer is on the next update, draws the whole chart again.
+st.html("<style>.stPlotlyChart > div { min-height: 10px; }</style>")
 nav.run()

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.common.figure_export import FORMATS, browser_export_available, figure_bytes
-from core.common.figure_style import PAPER_SIZE, PNG_SCALE, export_config, file_stem
+from core.common.figure_style import PAPER_SIZE, PNG_SCALE, browser_figure, export_config, file_stem
 
 
 def _export_menu(fig: go.Figure, key: str, name: str, container: Any) -> None:
@@ -31,9 +31,17 @@ def _export_menu(fig: go.Figure, key: str, name: str, container: Any) -> None:
             st.caption("SVG, PDF and PNG files need Chromium on the server; the camera button saves SVG.")
 
 
+def _selection_layout(fig: go.Figure, modes: list[str]) -> None:
+    """Set the drag, click and hover modes Streamlit gives a selectable chart in the browser when its figure
+    leaves them unset (setting them there draws the chart a second time)."""
+    drag = fig.layout.dragmode or ("pan" if "points" in modes else "select" if "box" in modes else "lasso")
+    click = "event" if drag in ("select", "lasso") else ("event+select" if "points" in modes else "none")
+    fig.layout.update(dragmode=drag, clickmode=click, hovermode=fig.layout.hovermode or "closest")
+
+
 def show_figure(fig: go.Figure, key: str, name: str, *, container: Any = None, on_select: str = "ignore",
                 selection_mode: str | Iterable[str] = ("points", "box", "lasso"), export: bool = True,
-                camera_name: str | None = None) -> Any:
+                camera_name: str | None = None, width: int | None = None) -> Any:
     """Show ``fig`` with the publication export config and an Export popover; returns the chart's event.
 
     Parameters
@@ -54,10 +62,20 @@ def show_figure(fig: go.Figure, key: str, name: str, *, container: Any = None, o
         The camera button's file name when ``name`` changes with filters (default ``name``). The chart's Plotly
         config must stay the same from one rerun to the next: a changed config makes the browser draw the chart
         from scratch (Plotly.newPlot, about 0.1 s more on a laptop CPU) instead of updating it.
+    width : int, optional
+        Width in pixels (default: the figure's own, else the publication width :data:`PAPER_SIZE`); narrower
+        where the column is. A chart stretched to its column is drawn twice in the browser (first before its
+        column is measured), one of known width once.
     """
     where = container if container is not None else st
-    event = where.plotly_chart(fig, key=key, config=export_config(camera_name or name), on_select=on_select,
-                               selection_mode=selection_mode)
+    shown = browser_figure(fig)  # drawn once in the browser, with the look of the exported figure (theme=None)
+    if on_select != "ignore":
+        _selection_layout(shown, [selection_mode] if isinstance(selection_mode, str) else list(selection_mode))
+    px = int(width or fig.layout.width or PAPER_SIZE[0])
+    if shown.layout.width != px:
+        shown.layout.width = px
+    event = where.plotly_chart(shown, key=key, config=export_config(camera_name or name), on_select=on_select,
+                               selection_mode=selection_mode, theme=None, width=px)
     if export:
         _export_menu(fig, key, name, where)
     return event

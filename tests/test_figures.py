@@ -140,3 +140,39 @@ def test_export_config_and_files():
     svg = figure_bytes(fig, "svg")
     assert svg.lstrip().startswith(b"<svg") and f'width="{PAPER_SIZE[0]}"'.encode() in svg
     assert figure_bytes(fig, "pdf").startswith(b"%PDF")
+
+
+def test_browser_figure_has_the_look_written_in_and_a_data_revision():
+    """What the app sends: no template object (Plotly redraws a chart whose template it cannot tell unchanged),
+    the template's defaults written into the figure, and a data revision that follows the traces."""
+    from core.common.figure_style import browser_figure, paper_layout
+    import plotly.graph_objects as go
+
+    fig = paper_layout(go.Figure(go.Bar(x=["a", "b"], y=[1, 2])), "Bars")
+    shown = browser_figure(fig)
+    spec = shown.to_plotly_json()
+    assert "template" not in spec["layout"] and fig.layout.template is not None  # the figure itself keeps it
+    white = fig.layout.template.to_plotly_json()
+    assert spec["layout"]["xaxis"]["gridcolor"] == white["layout"]["xaxis"]["gridcolor"]
+    assert spec["layout"]["title"]["x"] == 0  # the figure's own values win over the template's
+    assert spec["data"][0]["marker"]["line"] == white["data"]["bar"][0]["marker"]["line"]
+    assert browser_figure(fig) is shown  # once per figure object
+    other = browser_figure(paper_layout(go.Figure(go.Bar(x=["a", "b"], y=[1, 3])), "Bars"))
+    assert spec["layout"]["datarevision"] != other.layout.datarevision
+
+
+def test_paper_layout_keeps_what_the_figure_set_and_fixed_margins_fit_the_labels():
+    from core.common.figure_style import fixed_margins, paper_layout
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Bar(x=["a"], y=[1])).update_layout(title={"text": "T", "font": {"color": "red"}},
+                                                           hoverlabel_bgcolor="white")
+    paper_layout(fig)
+    assert fig.layout.title.font.color == "red" and fig.layout.title.font.size == 15 and fig.layout.title.x == 0
+    assert fig.layout.hoverlabel.bgcolor == "white" and fig.layout.hoverlabel.align == "left"
+    assert fig.layout.xaxis.tickangle == 0 and fig.layout.xaxis.automargin
+    short = fixed_margins(go.Figure(), ["Male"], ["0-15"]).layout.margin
+    long = fixed_margins(go.Figure(), ["Black × Female"], ["0-15<br>degrees"]).layout.margin
+    assert long.l > short.l and long.b > short.b
+    fixed = fixed_margins(go.Figure(go.Heatmap(z=[[1]])), ["Male"], ["0-15"])
+    assert fixed.layout.xaxis.automargin is False and fixed.layout.yaxis.automargin is False

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..common.figure_style import paper_layout, wrap_text
+from ..common.figure_style import fixed_margins, paper_layout, wrap_text
 from ..data.labels import EMOTIONS
 from ..common.palette import MEASURE_COLOUR, OUTCOME_STYLE, group_colours
 from .results import CHANCE, ConfigResult
@@ -258,7 +258,8 @@ def error_rate_figure(table: pd.DataFrame, row_title: str, col_title: str,
                                text=text.fillna("").to_numpy(), texttemplate="%{text}", colorscale="Reds", zmin=0,
                                zmax=100, colorbar={"title": "error %"}))
     fig.update_layout(xaxis_title=col_title, yaxis_title=row_title)
-    return paper_layout(fig, title)
+    # the labels are known here: fitted margins draw the chart once in the browser (automargin draws it twice)
+    return fixed_margins(paper_layout(fig, title), rate.index, rate.columns)
 
 
 def outcome_figure(aligned: pd.DataFrame, groups: pd.Series | None, name_a: str, name_b: str,
@@ -272,8 +273,10 @@ def outcome_figure(aligned: pd.DataFrame, groups: pd.Series | None, name_a: str,
     g = groups.fillna("(missing)") if groups is not None else pd.Series("all samples", index=aligned.index)
     if "person" in aligned.columns and aligned["person"].notna().any():
         persons = aligned.groupby(g.to_numpy())["person"].nunique()
-        g = g.map(lambda v: f"{v} ⚠ {persons[v]}p" if persons.get(v, 0) < min_persons else v)
-    counts = pd.crosstab(g.to_numpy(), aligned["outcome"].to_numpy()).reindex(columns=list(OUTCOMES), fill_value=0)
+        labels = {v: f"{v} ⚠ {persons[v]}p" if persons.get(v, 0) < min_persons else v for v in persons.index}
+        g = g.map(labels)  # a label per group, not per row
+    counts = (pd.DataFrame({"g": g.to_numpy(), "o": aligned["outcome"].to_numpy()}).value_counts()
+              .unstack(fill_value=0).reindex(columns=list(OUTCOMES), fill_value=0).sort_index())
     share = counts.div(counts.sum(axis=1), axis=0) * 100
     fig = go.Figure()
     for o in OUTCOMES:
