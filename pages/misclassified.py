@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.evaluation.compare import OUTCOMES, align_pair, compare_runs
+from core.evaluation.compare import OUTCOMES, align_pair, compare_aligned
 from core.attributes import available_attributes, pose_groups, resolve_attribute
 from core.evaluation.explore import caption, error_rate_table, filter_predictions
 from core.evaluation.leakage import leakage_warnings, read_leakage
@@ -29,6 +29,10 @@ run_through_app()
 PAGE_SIZE = 24
 MIN_PERSONS = 5
 THUMB = 96
+#: The gallery's own filters, and where their values wait while a confusion cell is shown instead.
+GALLERY_FILTERS = ("mc_true", "mc_pred", "mc_correct")
+KEPT_FILTERS = "mc_kept_filters"
+CM_WIDTH = 360  #: the confusion matrix's width in pixels (its column's on a 1400 px wide window)
 
 
 @st.cache_data(show_spinner=False)
@@ -77,8 +81,8 @@ def _rows(run: str, mtime: float, seen: str) -> pd.DataFrame:
 @st.cache_data(show_spinner="Paired bootstrap over persons...", max_entries=32)
 def _paired(run_a: str, mtime_a: float, seen: str, run_b: str, mtime_b: float, attribute: str | None,
             name_a: str, name_b: str) -> tuple[pd.DataFrame, dict]:
-    a, b = _rows(run_a, mtime_a, seen), _predictions(run_b, mtime_b)
-    return align_pair(a, b, name_a, name_b), compare_runs(a, b, attribute, n_boot=1000, min_persons=MIN_PERSONS)
+    aligned = align_pair(_rows(run_a, mtime_a, seen), _predictions(run_b, mtime_b), name_a, name_b)
+    return aligned, compare_aligned(aligned, attribute, n_boot=1000, min_persons=MIN_PERSONS)
 
 
 # Figures are cached as objects (cache_resource: no copy per rerun), keyed by the run's path and mtime and the
@@ -183,7 +187,10 @@ def _cm_key() -> str:
 
 
 def _clear_cell() -> None:
+    """Drop the clicked cell (a new chart key drops the chart's selection) and bring back the gallery's filters
+    as they were before the click."""
     st.session_state.pop("mc_cell", None)
+    st.session_state.update(st.session_state.pop(KEPT_FILTERS, None) or {})
     st.session_state["mc_cm_version"] = st.session_state.get("mc_cm_version", 0) + 1
 
 
@@ -261,7 +268,7 @@ def _matrix_and_gallery(run: str, mtime: float, seen: str, attribute: str | None
             st.warning(f"⚠ {chosen[0]}: only {persons} person(s); this matrix says little about the group as a "
                        "whole.")
         show_figure(fig, _cm_key(), f"confusion_{title}", on_select="rerun", selection_mode="points",
-                    camera_name="confusion_matrix")
+                    camera_name="confusion_matrix", width=CM_WIDTH)
         if cell:
             st.caption(f"Gallery filtered to the clicked cell: true **{cell[0]}** → predicted **{cell[1]}**")
             st.button("Clear cell filter", key="mc_clear_cell", on_click=_clear_cell)
@@ -275,13 +282,18 @@ def _matrix_and_gallery(run: str, mtime: float, seen: str, attribute: str | None
 
 def _gallery_section(base: pd.DataFrame, cell: tuple[str, str] | None) -> None:
     """The gallery with its own filters (classes, right or wrong), or the clicked confusion cell's faces."""
-    g1, g2, g3 = st.columns(3)
-    true_sel = g1.multiselect("True class", EMOTIONS, key="mc_true", placeholder="any", disabled=bool(cell))
-    pred_sel = g2.multiselect("Predicted class", EMOTIONS, key="mc_pred", placeholder="any", disabled=bool(cell))
-    correctness = g3.radio("Show", ["wrong", "correct", "all"], key="mc_correct", horizontal=True,
-                           disabled=bool(cell))
-    shown = filter_predictions(base, None, None, [cell[0]] if cell else true_sel, [cell[1]] if cell else pred_sel,
-                               "all" if cell else correctness)
+    if cell:  # the cell's faces; the filters are kept aside (not greyed out: a cheaper update in the browser)
+        st.session_state.setdefault(KEPT_FILTERS, {k: st.session_state[k] for k in GALLERY_FILTERS
+                                                   if k in st.session_state})
+        st.caption("Showing the clicked cell's faces. The class filters come back as they were with **Clear cell "
+                   "filter**.")
+        shown = filter_predictions(base, None, None, [cell[0]], [cell[1]], "all")
+    else:
+        g1, g2, g3 = st.columns(3)
+        true_sel = g1.multiselect("True class", EMOTIONS, key="mc_true", placeholder="any")
+        pred_sel = g2.multiselect("Predicted class", EMOTIONS, key="mc_pred", placeholder="any")
+        correctness = g3.radio("Show", ["wrong", "correct", "all"], key="mc_correct", horizontal=True)
+        shown = filter_predictions(base, None, None, true_sel, pred_sel, correctness)
     if "confidence" in shown.columns:
         shown = shown.sort_values("confidence", ascending=False)
     wrong = (~shown["correct"].astype(bool)).mean() if len(shown) else 0.0
@@ -344,7 +356,8 @@ def _pair(runs: list[RunInfo], info_a: RunInfo, seen: str, attrs: list[str]) -> 
         st.table(paired_groups_view(c["groups"]), hide_index=True, border="horizontal")
     sel = st.multiselect("Show outcomes", OUTCOMES, default=["only A right", "only B right"], key="mc_pair_outcomes")
     shown = filter_predictions(aligned, outcomes=sel)
-    caps = [f"{r['outcome']}: true {r['true']} · A {r['pred']} · B {r['pred_b']}" for _, r in shown.iterrows()]
+    caps = [f"{o}: true {t} · A {a} · B {b}" for o, t, a, b in
+            zip(shown["outcome"], shown["true"], shown["pred"], shown["pred_b"])]
     _gallery(shown, "mc_pair_gal", caps)
 
 

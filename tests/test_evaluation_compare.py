@@ -86,3 +86,15 @@ def test_paired_p_value_agrees_with_the_interval() -> None:
         r = paired_difference(ca, cb, persons)
         assert r["ci_low"] <= r["diff"] <= r["ci_high"] and r["n_clusters"] == 8
         assert (r["p_value"] < 0.05) == (r["ci_low"] > 0 or r["ci_high"] < 0)
+
+
+def test_compare_aligned_is_compare_runs_on_an_aligned_table() -> None:
+    from core.evaluation.compare import compare_aligned
+
+    a, b = synthetic_predictions(seed=1, skill=0.4), synthetic_predictions(seed=2, skill=0.7)
+    once = compare_aligned(align_pair(a, b), "race", n_boot=200)
+    twice = compare_runs(a, b, "race", n_boot=200)
+    assert once["overall"] == twice["overall"] and once["outcomes"] == twice["outcomes"]
+    pd.testing.assert_frame_equal(once["groups"], twice["groups"])
+    with pytest.raises(DataFormatError, match="align_pair"):
+        compare_aligned(a, "race")

@@ -120,9 +120,13 @@ def test_misclassified_on_tiny_runs(tiny_runs: Path) -> None:
     _ok(at)
     assert any("Gallery filtered to the clicked cell" in c.value for c in at.caption)
     assert "0% wrong" in at.markdown[0].value
+    # the class filters step aside for the cell's faces, and come back as they were
+    assert not [r for r in at.radio if r.key == "mc_correct"]
+    assert any("Showing the clicked cell's faces" in c.value for c in at.caption)
     at.button(key="mc_clear_cell").click().run()
     _ok(at)
     assert "mc_cell" not in at.session_state
+    assert at.radio(key="mc_correct").value == "all" and "0% wrong" not in at.markdown[0].value
     at.multiselect(key="mc_groups").set_value(["Mixed"]).run()
     _ok(at)
     # accuracy per group and the confusion matrix (a new key after the clear: its selection, the highlighted

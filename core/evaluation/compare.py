@@ -192,7 +192,18 @@ def compare_runs(pred_a: pd.DataFrame, pred_b: pd.DataFrame, attribute: str | No
         when the attribute is missing; ``low_n`` flags groups with fewer than
         ``min_persons`` persons (``min_samples`` samples without persons).
     """
-    m = align_pair(pred_a, pred_b)
+    return compare_aligned(align_pair(pred_a, pred_b), attribute, person, n_boot, confidence, seed, min_persons,
+                           min_samples)
+
+
+def compare_aligned(m: pd.DataFrame, attribute: str | None = "race", person: PersonArg = None,
+                    n_boot: int = 2000, confidence: float = 0.95, seed: int = 0, min_persons: int = 5,
+                    min_samples: int = 30) -> dict[str, Any]:
+    """:func:`compare_runs` on a table :func:`align_pair` already made (the pages align once for both the
+    comparison and the gallery of outcomes)."""
+    if "correct_a" not in m.columns or "outcome" not in m.columns:
+        raise DataFormatError(f"expected a table from align_pair (correct_a, correct_b, outcome); got columns "
+                              f"{list(m.columns)[:12]}", "paired comparison")
     rng = np.random.default_rng(seed)
     overall = _paired_from_aligned(m, person, n_boot, confidence, rng)
     mc = mcnemar(m["correct_a"], m["correct_b"])

@@ -105,9 +105,13 @@ def percentile_interval(replicates: np.ndarray, confidence: float = 0.95) -> tup
 
 def per_person_counts(correct: np.ndarray, persons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Correct frames and frames per person, in order of first appearance."""
-    s = pd.DataFrame({"p": pd.Series(persons, dtype=object).astype(str), "c": np.asarray(correct, dtype=float)})
-    g = s.groupby("p", sort=False)["c"]
-    return g.sum().to_numpy(dtype=float), g.size().to_numpy(dtype=float)
+    codes, uniques = pd.factorize(pd.Series(persons, dtype=object).astype(str), sort=False)
+    c = np.asarray(correct, dtype=float)
+    if codes.size != c.size:
+        raise ValueError(f"expected one person id per frame ({c.size}), received {codes.size}")
+    keep = codes >= 0  # a missing id (after the text conversion) counts for no person, as a group-by drops it
+    return (np.bincount(codes[keep], weights=c[keep], minlength=len(uniques)).astype(float),
+            np.bincount(codes[keep], minlength=len(uniques)).astype(float))
 
 
 def cluster_bootstrap(k: np.ndarray, n: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
