@@ -209,7 +209,8 @@ def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", height: 
 
     Streamlit cannot select heatmap cells (streamlit#8760), so each cell also
     carries a near-invisible scatter point with ``customdata = [true, pred]``.
-    Colour is the share of the true class's samples; text is the count. A
+    Colour is the share of the true class's samples (said under the title: no
+    colour bar, which would take a third of a narrow column); text is the count. A
     clicked (selected) cell's point turns translucent crimson in the browser,
     with no new figure.
     """
@@ -219,7 +220,7 @@ def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", height: 
     share = np.divide(rows, totals, out=np.zeros_like(rows), where=totals > 0)
     fig = go.Figure(go.Heatmap(z=share, x=list(EMOTIONS), y=list(EMOTIONS), text=rows.astype(int),
                                texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1, hoverinfo="skip",
-                               colorbar={"title": "share<br>of true"}))
+                               showscale=False))  # the title says what the colour is: the matrix keeps the width
     xs = [p for _ in EMOTIONS for p in EMOTIONS]
     ys = [t for t in EMOTIONS for _ in EMOTIONS]
     fig.add_scatter(x=xs, y=ys, mode="markers", customdata=[[t, p] for t, p in zip(ys, xs)], showlegend=False,
@@ -238,7 +239,8 @@ def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", height: 
     # browser's time for this matrix.
     fig.update_xaxes(tickangle=-45, tickfont={"size": 11}, automargin=False)
     fig.update_yaxes(automargin=False)
-    fig.update_layout(margin={"l": 90, "r": 90, "b": 85})
+    fig.update_layout(margin={"l": 90, "r": 16, "b": 85, "t": 96},
+                      title_subtitle={"text": "number: faces · colour: share of the true class", "font": {"size": 11}})
     return fig
 
 
