@@ -159,6 +159,8 @@ def test_browser_figure_has_the_look_written_in_and_a_data_revision():
     assert browser_figure(fig) is shown  # once per figure object
     other = browser_figure(paper_layout(go.Figure(go.Bar(x=["a", "b"], y=[1, 3])), "Bars"))
     assert spec["layout"]["datarevision"] != other.layout.datarevision
+    animated = go.Figure(go.Bar(x=["a"], y=[1]), frames=[go.Frame(data=[go.Bar(x=["a"], y=[2])])])
+    assert len(browser_figure(animated).frames) == 1
 
 
 def test_paper_layout_keeps_what_the_figure_set_and_fixed_margins_fit_the_labels():

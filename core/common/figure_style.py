@@ -215,7 +215,10 @@ def _inline_template(spec: dict[str, Any]) -> dict[str, Any]:
             seen[kind] = k + 1
             default = {key: v for key, v in options[k % len(options)].items() if key != "type"}
             data[i] = _fill(default, trace)
-    return {"data": data, "layout": layout}
+    out = {"data": data, "layout": layout}
+    if spec.get("frames"):
+        out["frames"] = spec["frames"]
+    return out
 
 
 def browser_figure(fig: go.Figure) -> go.Figure:
