@@ -5,6 +5,10 @@ The chart's camera button saves an SVG at publication size
 offers SVG, PDF and PNG drawn on the server by headless Chromium
 (:func:`core.common.figure_export.figure_bytes`, only computed when a button is
 clicked, and without rerunning the page) and a standalone HTML file.
+
+The browser gets :func:`core.common.figure_style.browser_figure` of the figure
+(its template written in, a data revision), without Streamlit's theme and at a
+pixel width, so that it draws each chart once; the exports use the figure itself.
 """
 from __future__ import annotations
 
