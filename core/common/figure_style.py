@@ -169,15 +169,11 @@ def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fill(default: Any, value: Any) -> Any:
-    """``value`` with what it leaves unset taken from ``default`` (nested dicts merged; ``value`` wins)."""
-    if value is None:
-        return copy.deepcopy(default)
+    """``value`` with what it leaves unset taken from (a copy of) ``default``: :func:`_merged` the other way
+    round."""
     if isinstance(default, dict) and isinstance(value, dict):
-        out = dict(value)
-        for k, d in default.items():
-            out[k] = _fill(d, value.get(k))
-        return out
-    return value
+        return _merged(copy.deepcopy(default), value)
+    return copy.deepcopy(default) if value is None else value
 
 
 def _inline_template(spec: dict[str, Any]) -> dict[str, Any]:

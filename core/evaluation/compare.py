@@ -201,9 +201,10 @@ def compare_aligned(m: pd.DataFrame, attribute: str | None = "race", person: Per
                     min_samples: int = 30) -> dict[str, Any]:
     """:func:`compare_runs` on a table :func:`align_pair` already made (the pages align once for both the
     comparison and the gallery of outcomes)."""
-    if "correct_a" not in m.columns or "outcome" not in m.columns:
-        raise DataFormatError(f"expected a table from align_pair (correct_a, correct_b, outcome); got columns "
-                              f"{list(m.columns)[:12]}", "paired comparison")
+    missing = [c for c in ("correct_a", "correct_b", "outcome") if c not in m.columns]
+    if missing:
+        raise DataFormatError(f"expected a table from align_pair (correct_a, correct_b, outcome); it has no "
+                              f"{', '.join(missing)} (columns: {list(m.columns)[:12]})", "paired comparison")
     rng = np.random.default_rng(seed)
     overall = _paired_from_aligned(m, person, n_boot, confidence, rng)
     mc = mcnemar(m["correct_a"], m["correct_b"])
