@@ -12,7 +12,7 @@ pixel width, so that it draws each chart once; the exports use the figure itself
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -21,14 +21,21 @@ from core.common.figure_export import FORMATS, browser_export_available, figure_
 from core.common.figure_style import PAPER_SIZE, PNG_SCALE, browser_figure, export_config, file_stem
 
 
-def _export_menu(fig: go.Figure, key: str, name: str, container: Any) -> None:
+def export_menu(fig: go.Figure | Callable[[], go.Figure], key: str, name: str, container: Any = None) -> None:
+    """The Export popover of a figure: SVG, PDF and PNG at publication size and a standalone HTML file.
+
+    ``fig`` may be a function that builds the figure: it is then built only when a file is asked for (a chart
+    the page draws otherwise, such as the confusion matrix's SVG, builds no Plotly figure per rerun).
+    """
+    container = container if container is not None else st
+    build = fig if callable(fig) else (lambda: fig)
     stem = file_stem(name)
     formats = ["svg", "pdf", "png", "html"] if browser_export_available() else ["html"]
     with container.popover("Export", icon=":material/download:", key=f"{key}_export"):
-        st.caption(f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at {PNG_SCALE}x). The chart's camera "
-                   "button also saves an SVG.")
+        st.caption(f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at {PNG_SCALE}x)."
+                   + ("" if callable(fig) else " The chart's camera button also saves an SVG."))
         for fmt in formats:
-            st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(fig, f, stem)),
+            st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(build(), f, stem)),
                                file_name=f"{stem}.{fmt}", mime=FORMATS[fmt], key=f"{key}_export_{fmt}",
                                on_click="ignore", icon=":material/image:" if fmt != "html" else ":material/code:")
         if "svg" not in formats:
@@ -81,5 +88,5 @@ def show_figure(fig: go.Figure, key: str, name: str, *, container: Any = None, o
     event = where.plotly_chart(shown, key=key, config=export_config(camera_name or name), on_select=on_select,
                                selection_mode=selection_mode, theme=None, width=px)
     if export:
-        _export_menu(fig, key, name, where)
+        export_menu(fig, key, name, where)
     return event

@@ -59,3 +59,13 @@ def gui_message(message: object, widgets: Mapping[str, str] | None = None) -> st
         return widgets.get(m.group(1), "this option")
 
     return _BARE.sub(bare, _ANOTHER.sub(another, _PAREN.sub(paren, _PASS.sub(passed, text))))
+
+
+#: group attributes as a widget says them (the column names stay in tables and files)
+_ATTRIBUTE_WORDS: dict[str, str] = {"skin_tone": "skin tone", "skin_tone_tertile": "skin tone (tertiles)",
+                                    "age_group": "age group", "race x gender": "race × gender"}
+
+
+def attribute_words(attribute: str) -> str:
+    """``"skin_tone_tertile"`` -> ``"skin tone (tertiles)"``: a group attribute in words for a widget."""
+    return _ATTRIBUTE_WORDS.get(attribute, str(attribute).replace("_", " "))

@@ -13,16 +13,20 @@ from core.evaluation.leakage import leakage_warnings, read_leakage
 from core.evaluation.results import PERSON_FILTERS, filter_seen
 from core.evaluation.metrics import confusion
 from core.evaluation.fairness import group_report
+from core.common.svg_heatmap import heatmap_svg
 from core.evaluation.plots import confusion_figure, error_rate_figure, finding_figure, outcome_figure
 from core.evaluation.runs import RunInfo, list_runs, load_predictions
 from core.runs.jobs import list_jobs, start_job
 from core.data.labels import EMOTIONS
 from core.runs.spec import RunSpec
+from pages._figures import export_menu
 from pages._jobs import job_panel
+from pages._svg_chart import svg_chart
+from pages._words import attribute_words
 from pages._tables import error_rate_view, p_text, paired_groups_view, pct_interval
-from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, generate_demo_with_progress,
-                       image_grid, provenance_card, registered_datasets, show_figure, synthetic_badge,
-                       run_through_app)
+from pages._ui import (artifacts_dir, choose_many, choose_one, dataset_selectbox, ensure_default_dataset,
+                       generate_demo_with_progress, image_grid, provenance_card, registered_datasets, show_figure,
+                       synthetic_badge, run_through_app)
 
 run_through_app()
 
@@ -33,6 +37,8 @@ THUMB = 96
 GALLERY_FILTERS = ("mc_true", "mc_pred", "mc_correct")
 KEPT_FILTERS = "mc_kept_filters"
 CM_WIDTH = 360  #: the confusion matrix's width in pixels (its column's on a 1400 px wide window)
+CM_TOOLTIP = "true {row} → predicted {col}: {text} faces · click to show them"
+POSE_WIDTH = 900  #: the error-rate heatmap's width in pixels (the publication width)
 
 
 @st.cache_data(show_spinner=False)
@@ -91,10 +97,13 @@ def _paired(run_a: str, mtime_a: float, seen: str, run_b: str, mtime_b: float, a
 def _confusion_fig(run: str, mtime: float, seen: str, attribute: str | None, groups: tuple[str, ...],
                    side: bool | None, yaw_range: tuple[float, float] | None, occlusion: tuple[str, ...],
                    title_group: str):
+    """The confusion matrix figure of the faces these filters keep, and their persons (None: no person ids)."""
     base = filter_predictions(_rows(run, mtime, seen), attribute, list(groups), side_profile=side,
                               yaw_range=yaw_range, occlusion=list(occlusion))
     persons = int(base["person"].nunique()) if "person" in base.columns else None
-    return confusion_figure(confusion(base["true"], base["pred"]), f"{title_group} (n={len(base)})"), persons
+    fig = confusion_figure(confusion(base["true"], base["pred"]), f"{title_group} (n={len(base)})")
+    fig.layout.width = CM_WIDTH
+    return fig, persons
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -179,30 +188,15 @@ def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> N
     image_grid(paths, caps, size=THUMB)
 
 
-def _cm_key() -> str:
-    """The confusion matrix's widget key: a new one after each "Clear cell filter" (a chart's selection cannot be
-    reset from Python, and a new key draws the matrix without it)."""
-    version = st.session_state.get("mc_cm_version", 0)
-    return f"mc_cm_{version}" if version else "mc_cm"
-
-
 def _clear_cell() -> None:
-    """Drop the clicked cell (a new chart key drops the chart's selection) and bring back the gallery's filters
-    as they were before the click."""
+    """Drop the clicked cell and bring back the gallery's filters as they were before the click."""
     st.session_state.pop("mc_cell", None)
     st.session_state.update(st.session_state.pop(KEPT_FILTERS, None) or {})
-    st.session_state["mc_cm_version"] = st.session_state.get("mc_cm_version", 0) + 1
 
 
-def _clicked_cell() -> tuple[str, str] | None:
-    """The confusion cell to filter the gallery by: the latest click on the matrix (read before it is drawn,
-    so one click is one rerun of the section), until :func:`_clear_cell` (which every way of dropping the cell
-    goes through: its new chart key leaves no selection behind)."""
-    event = st.session_state.get(_cm_key()) or {}
-    points = ((event.get("selection") or {}).get("points") or []) if hasattr(event, "get") else []
-    if points:
-        st.session_state["mc_cell"] = (str(points[0].get("y")), str(points[0].get("x")))
-    return st.session_state.get("mc_cell")
+def _set_cell(cell: tuple[str, str]) -> None:
+    """A click on a cell of the confusion matrix (before the rerun it starts): that cell's faces in the gallery."""
+    st.session_state["mc_cell"] = cell
 
 
 def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
@@ -213,7 +207,7 @@ def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
     their fragment, which leaves the accuracy figure as drawn; a confusion-cell click reruns only the matrix and
     the gallery, and the gallery's own filters (classes, right or wrong) only the gallery.
     """
-    attribute = st.columns(3)[0].selectbox("Group attribute", attrs or ["(none)"], key="mc_attr")
+    attribute = choose_one("Group attribute", attrs or ["(none)"], "mc_attr", format_func=attribute_words)
     if attrs:  # the same colour per group as on Trade-offs, Data and the report
         show_figure(_group_accuracy_fig(run, mtime, seen, attribute), "mc_group_acc",
                     f"accuracy_per_{attribute}_group")
@@ -225,15 +219,14 @@ def _filters_and_matrix(run: str, mtime: float, seen: str, attribute: str | None
     df = _rows(run, mtime, seen)
     f1, f2, f3 = st.columns(3)
     group_vals = _group_values(run, mtime, seen, attribute) if attribute else []
-    groups = f1.multiselect("Groups", group_vals, key="mc_groups", placeholder="all groups")
+    groups = choose_many("Groups", group_vals, "mc_groups", "all groups", f1)
     side = None
     if "side_profile" in df.columns and df["side_profile"].notna().any():
-        choice = f2.selectbox("Side profile", ["any", "side profile only", "frontal only"], key="mc_side")
+        choice = choose_one("Side profile", ["any", "side profile only", "frontal only"], "mc_side", f2)
         side = {"any": None, "side profile only": True, "frontal only": False}[choice]
     occl: list[str] = []
     if "occlusion" in df.columns and df["occlusion"].notna().any():
-        occl = f2.multiselect("Occlusion", sorted(df["occlusion"].dropna().astype(str).unique()), key="mc_occl",
-                              placeholder="any")
+        occl = choose_many("Occlusion", sorted(df["occlusion"].dropna().astype(str).unique()), "mc_occl", "any", f2)
     yaw_range = None
     if "yaw" in df.columns and df["yaw"].notna().any():
         top = float(min(90.0, max(1.0, df["yaw"].abs().max())))
@@ -253,22 +246,23 @@ def _matrix_and_gallery(run: str, mtime: float, seen: str, attribute: str | None
     these, not the filters and the accuracy figure above."""
     cm_col, gal_col = st.columns([2, 3])
     with cm_col:
-        cm_group = st.selectbox("Confusion matrix of", ["the groups chosen above", *group_vals], key="mc_cm_group")
+        cm_group = choose_one("Confusion matrix of", ["the groups chosen above", *group_vals], "mc_cm_group")
         chosen = [cm_group] if cm_group in group_vals else list(groups)  # one group, or the Groups filter
         title = cm_group if chosen == [cm_group] else (", ".join(map(str, chosen)) or "all groups")
-        # the clicked cell is highlighted by the chart's own selection (drawn in the browser at the click), so
-        # the figure sent stays the same and is not drawn again; another matrix (other faces) starts unselected
+        # another matrix (other faces) starts with no cell clicked
         shown_matrix = (run, seen, attribute, tuple(chosen), side, yaw_range, occl)
         if st.session_state.get("mc_cm_of", shown_matrix) != shown_matrix and "mc_cell" in st.session_state:
             _clear_cell()
         st.session_state["mc_cm_of"] = shown_matrix
-        cell = _clicked_cell()
+        cell = st.session_state.get("mc_cell")
         fig, persons = _confusion_fig(run, mtime, seen, attribute, tuple(chosen), side, yaw_range, occl, title)
         if len(chosen) == 1 and persons is not None and persons < MIN_PERSONS:
             st.warning(f"⚠ {chosen[0]}: only {persons} person(s); this matrix says little about the group as a "
                        "whole.")
-        show_figure(fig, _cm_key(), f"confusion_{title}", on_select="rerun", selection_mode="points",
-                    camera_name="confusion_matrix", width=CM_WIDTH)
+        # the figure as an SVG, drawn by the browser at once (Plotly took 50 ms to draw a changed heatmap)
+        svg_chart(heatmap_svg(fig, selected=cell, data_names=("true", "pred"), tooltip=CM_TOOLTIP), "mc_cm",
+                  CM_WIDTH, on_click=_set_cell)
+        export_menu(fig, "mc_cm", f"confusion_{title}")
         if cell:
             st.caption(f"Gallery filtered to the clicked cell: true **{cell[0]}** → predicted **{cell[1]}**")
             st.button("Clear cell filter", key="mc_clear_cell", on_click=_clear_cell)
@@ -290,8 +284,8 @@ def _gallery_section(base: pd.DataFrame, cell: tuple[str, str] | None) -> None:
         shown = filter_predictions(base, None, None, [cell[0]], [cell[1]], "all")
     else:
         g1, g2, g3 = st.columns(3)
-        true_sel = g1.multiselect("True class", EMOTIONS, key="mc_true", placeholder="any")
-        pred_sel = g2.multiselect("Predicted class", EMOTIONS, key="mc_pred", placeholder="any")
+        true_sel = choose_many("True class", EMOTIONS, "mc_true", "any", g1)
+        pred_sel = choose_many("Predicted class", EMOTIONS, "mc_pred", "any", g2)
         correctness = g3.radio("Show", ["wrong", "correct", "all"], key="mc_correct", horizontal=True)
         shown = filter_predictions(base, None, None, true_sel, pred_sel, correctness)
     if "confidence" in shown.columns:
@@ -307,15 +301,16 @@ def _pose(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
         st.info("These predictions carry no group columns (race, gender, ...): evaluate on a dataset with "
                 "demographics to compare groups.")
         return
-    pose_attr = st.selectbox("Group attribute", attrs, key="mc_pose_attr")
+    pose_attr = choose_one("Group attribute", attrs, "mc_pose_attr", format_func=attribute_words)
     res = _error_table(run, mtime, seen, pose_attr, 500)
     if res is None:
         st.info("These predictions have no head pose (yaw or side profile). Prepare the faces with pose estimation "
                 "(Data page), then evaluate again.")
         return
     table, what = res
-    show_figure(_pose_fig(run, mtime, seen, pose_attr), "mc_pose_fig", f"error_rate_by_{what}_and_{pose_attr}",
-                camera_name=f"error_rate_by_{what}_and_group")
+    fig = _pose_fig(run, mtime, seen, pose_attr)
+    svg_chart(heatmap_svg(fig, width=POSE_WIDTH), "mc_pose_fig", POSE_WIDTH)  # an SVG: drawn at once
+    export_menu(fig, "mc_pose_fig", f"error_rate_by_{what}_and_{pose_attr}")
     st.caption("Cells: error rate with its interval, images and persons; ⚠ = fewer persons than "
                f"{MIN_PERSONS} (interval unreliable).")
     # a few rows per group: a static table (an interactive grid took the browser longer to draw than the figure)
@@ -335,7 +330,7 @@ def _pair(runs: list[RunInfo], info_a: RunInfo, seen: str, attrs: list[str]) -> 
     run_b = st.selectbox("Compare with run B (runs evaluated on the same faces)", list(by_path),
                          format_func=lambda p: by_path[p].display_name, key="mc_run_b")
     info_b = by_path[run_b]
-    pair_attr = st.selectbox("Group attribute", attrs or ["(none)"], key="mc_pair_attr")
+    pair_attr = choose_one("Group attribute", attrs or ["(none)"], "mc_pair_attr", format_func=attribute_words)
     try:
         aligned, c = _paired(run_a, mtime_a, seen, run_b, _mtime(info_b), pair_attr if attrs else None,
                              info_a.display_name, info_b.display_name)

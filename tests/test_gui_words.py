@@ -44,3 +44,11 @@ def test_paired_table_has_words_and_percentages():
     row = view.iloc[0]
     assert (row["accuracy A"], row["B − A (points) [interval]"], row["images (persons)"]) == \
         ("55.6 %", "+11.2 [-0.2, +22.7]", "196 (14)")
+
+
+def test_group_attributes_in_words() -> None:
+    from pages._words import attribute_words
+
+    assert attribute_words("skin_tone_tertile") == "skin tone (tertiles)"
+    assert attribute_words("race x gender") == "race × gender" and attribute_words("race") == "race"
+    assert attribute_words("head_pose") == "head pose"  # any other column: its underscores as spaces

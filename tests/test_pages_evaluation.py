@@ -47,6 +47,13 @@ def _chart(at, key: str):
     return next(c for c in at.get("plotly_chart") if c.key == key)
 
 
+def _matrix_svg(at) -> str:
+    """The confusion matrix the Misclassified faces page sends: an SVG in its clickable-cells component."""
+    import json
+
+    return json.loads(next(c for c in at.get("bidi_component") if "mc_cm" in c.proto.id).proto.json)["svg"]
+
+
 def test_tradeoffs_on_reference_results(artifacts: Path) -> None:
     at = _ok(_page("tradeoffs.py").run())
     assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 1
@@ -127,14 +134,14 @@ def test_misclassified_on_tiny_runs(tiny_runs: Path) -> None:
     _ok(at)
     assert "mc_cell" not in at.session_state
     assert at.radio(key="mc_correct").value == "all" and "0% wrong" not in at.markdown[0].value
-    at.multiselect(key="mc_groups").set_value(["Mixed"]).run()
+    at.pills(key="mc_groups").set_value(["Mixed"]).run()
     _ok(at)
-    # accuracy per group and the confusion matrix (a new key after the clear: its selection, the highlighted
-    # cell, is gone with the old one); closed tabs are not computed
-    assert [c.key for c in at.get("plotly_chart")] == ["mc_group_acc", "mc_cm_1"] and not at.metric
+    # accuracy per group (Plotly) and the confusion matrix (an SVG); closed tabs are not computed
+    assert [c.key for c in at.get("plotly_chart")] == ["mc_group_acc"] and not at.metric
+    assert "Mixed (n=" in _matrix_svg(at) and 'class="selected"' not in _matrix_svg(at)
     at.session_state["mc_tab"] = "Pose × group"  # what a click on the tab stores
     _ok(at.run())
-    assert [c.key for c in at.get("plotly_chart")] == ["mc_pose_fig"]
+    assert not at.get("plotly_chart") and any("mc_pose_fig" in c.proto.id for c in at.get("bidi_component"))
     at.session_state["mc_tab"] = "Two runs side by side"
     _ok(at.run())
     assert {m.label for m in at.metric} == {"both right", "only A right", "only B right", "both wrong"}
@@ -167,7 +174,7 @@ def test_a_group_bar_clicked_on_tradeoffs_opens_that_groups_faces(tiny_runs: Pat
     at.session_state["mc_open_group"] = {"run": run_b, "attribute": "race", "group": "White"}
     _ok(at.run())
     assert at.session_state["mc_run"] == run_b and at.session_state["mc_groups"] == ["White"]
-    assert at.selectbox(key="mc_cm_group").value == "White"
+    assert at.segmented_control(key="mc_cm_group").value == "White"
     assert any("opened from Trade-offs" in i.value for i in at.info)
     assert "mc_open_group" not in at.session_state
 
@@ -179,11 +186,10 @@ def test_misclassified_groups_filter_the_confusion_matrix_and_only_paired_runs_a
     at = _page("misclassified.py")
     at.session_state["mc_run"] = str(tiny_runs / "runs" / "run-a")
     _ok(at.run())
-    n_all = int(_chart(at, "mc_cm").proto.spec.split('"text":"all groups (n=')[1].split(")")[0])
-    at.multiselect(key="mc_groups").set_value(["Mixed"]).run()
+    n_all = int(_matrix_svg(at).split("all groups (n=")[1].split(")")[0])
+    at.pills(key="mc_groups").set_value(["Mixed"]).run()
     _ok(at)
-    spec = _chart(at, "mc_cm").proto.spec
-    assert '"text":"Mixed (n=12)' in spec and n_all == 72, n_all  # 2 Mixed persons x 6 frames, of 12 x 6
+    assert "Mixed (n=12)" in _matrix_svg(at) and n_all == 72, n_all  # 2 Mixed persons x 6 frames, of 12 x 6
     at.session_state["mc_tab"] = "Two runs side by side"
     _ok(at.run())
     names = at.selectbox(key="mc_run_b").options
@@ -195,17 +201,15 @@ def test_misclassified_cell_filter_belongs_to_the_matrix_it_was_clicked_on(tiny_
     at = _page("misclassified.py")
     at.session_state["mc_run"] = str(tiny_runs / "runs" / "run-a")
     _ok(at.run())
-    config = _chart(at, "mc_cm").proto.config
+    assert 'class="selected"' not in _matrix_svg(at) and len(_matrix_svg(at).split('class="cell"')) == 50
     at.session_state["mc_cell"] = ("happy", "happy")  # what a click on the confusion matrix stores
     _ok(at.run())
     assert any("Gallery filtered to the clicked cell" in c.value for c in at.caption)
-    # the click changes nothing in the figure (the browser highlights the selected cell itself)
-    assert "crimson" not in _chart(at, "mc_cm").proto.spec
-    at.multiselect(key="mc_groups").set_value(["Mixed"]).run()  # another matrix: the cell filter goes
+    assert 'class="selected"' in _matrix_svg(at)  # the clicked cell is outlined
+    at.pills(key="mc_groups").set_value(["Mixed"]).run()  # another matrix: the cell filter goes
     _ok(at)
     assert "mc_cell" not in at.session_state
     assert any("Click a cell" in c.value for c in at.caption)
-    chart = next(c for c in at.get("plotly_chart") if c.key.startswith("mc_cm"))
-    assert chart.key == "mc_cm_1" and '"text":"Mixed (n=12)' in chart.proto.spec  # a new, unselected chart
-    # the camera button's file name does not follow the filters, so the browser updates the chart in place
-    assert chart.proto.config == config and "confusion_matrix" in config
+    assert "Mixed (n=12)" in _matrix_svg(at) and 'class="selected"' not in _matrix_svg(at)
+    # the Export popover still offers the Plotly figure of the matrix (built only when a file is asked for)
+    assert "mc_cm_export_html" in {getattr(b, "key", None) for b in at.get("download_button")}

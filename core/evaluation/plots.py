@@ -13,6 +13,8 @@ from ..common.palette import MEASURE_COLOUR, OUTCOME_STYLE, group_colours
 from .results import CHANCE, ConfigResult
 from .sets import CHANCE_STATUS, one_set, set_tradeoff_table
 
+#: Under the confusion matrix's title: what its numbers and colours are.
+CONFUSION_SUBTITLE = "number: faces · colour: share of the true class"
 FLAG_NOTE = ("hatched / = fewer persons (or samples) than the minimum: interval unreliable; "
              "crossed x = all from one clip or video")
 TRADEOFF_NOTE = ("open marker: beaten only on point estimates, intervals overlap (indistinguishable); x: beaten on "
@@ -240,7 +242,7 @@ def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", height: 
     fig.update_xaxes(tickangle=-45, tickfont={"size": 11}, automargin=False)
     fig.update_yaxes(automargin=False)
     fig.update_layout(margin={"l": 90, "r": 16, "b": 85, "t": 96},
-                      title_subtitle={"text": "number: faces · colour: share of the true class", "font": {"size": 11}})
+                      title_subtitle={"text": CONFUSION_SUBTITLE, "font": {"size": 11}})
     return fig
 
 
