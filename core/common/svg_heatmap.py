@@ -33,9 +33,10 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return tuple(int(round(float(v))) for v in m.groups())  # type: ignore[return-value]
 
 
-def colour_at(scale: Sequence[tuple[float, str]], t: float) -> tuple[int, int, int]:
-    """The colour at ``t`` (0-1, clipped) of a Plotly colour scale ``((position, "rgb(r,g,b)"), ...)``."""
-    stops = [(float(p), _rgb(c)) for p, c in scale]
+def colour_at(scale: Sequence[tuple[float, Any]], t: float) -> tuple[int, int, int]:
+    """The colour at ``t`` (0-1, clipped) of a Plotly colour scale ``((position, "rgb(r,g,b)"), ...)`` (or of one
+    whose colours are already ``(r, g, b)`` tuples)."""
+    stops = [(float(p), c if isinstance(c, tuple) else _rgb(c)) for p, c in scale]
     t = min(max(float(t), 0.0), 1.0)
     for (p0, c0), (p1, c1) in zip(stops, stops[1:]):
         if t <= p1:
@@ -113,10 +114,12 @@ def heatmap_svg(fig: go.Figure, *, width: int | None = None, selected: tuple[str
     zmin = float(trace.zmin) if trace.zmin is not None else float(finite.min()) if finite.size else 0.0
     zmax = float(trace.zmax) if trace.zmax is not None else float(finite.max()) if finite.size else 1.0
     scale = trace.colorscale
+    stops = tuple((float(p), _rgb(c)) for p, c in scale)  # parsed once, not per cell
     texts = np.asarray(trace.text, dtype=object) if trace.text is not None else None
     cw, ch = pw / len(cols), ph / len(rows)
     top_down = lay.yaxis.autorange == "reversed"
     font = lay.font.size or 13
+    cell_font, row_font = trace.textfont.size or font, lay.yaxis.tickfont.size or font
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="{w}" height="{h}" '
            f'viewBox="0 0 {w} {h}" font-family="{FONT}" role="img" '
            f'aria-label="{escape(re.sub("<[^>]+>", " ", lay.title.text or "heatmap"))}">',
@@ -129,11 +132,11 @@ def heatmap_svg(fig: go.Figure, *, width: int | None = None, selected: tuple[str
     x_size = lay.xaxis.tickfont.size or font
     angle = float(lay.xaxis.tickangle or 0)
     for i, row in enumerate(rows):
-        out.append(_text(left - 6, y_of[row] + ch / 2 + 4, row, lay.yaxis.tickfont.size or font, "end"))
+        out.append(_text(left - 6, y_of[row] + ch / 2 + 4, row, row_font, "end"))
         for j, col in enumerate(cols):
             x, y, v = left + j * cw, y_of[row], z[i, j]
             label = texts[i, j] if texts is not None and texts.ndim == 2 else ("" if np.isnan(v) else f"{v:g}")
-            rgb = colour_at(scale, (v - zmin) / (zmax - zmin) if zmax > zmin else 0.0) if np.isfinite(v) else None
+            rgb = colour_at(stops, (v - zmin) / (zmax - zmin) if zmax > zmin else 0.0) if np.isfinite(v) else None
             tip = tooltip.format(row=row, col=col, z=v, text=" ".join(_lines(label)).strip())
             attrs = ""
             if data_names:
@@ -142,7 +145,7 @@ def heatmap_svg(fig: go.Figure, *, width: int | None = None, selected: tuple[str
             out.append(f'<g class="cell"{attrs}><title>{escape(tip)}</title>'
                        f'<rect x="{x:.1f}" y="{y:.1f}" width="{cw:.1f}" height="{ch:.1f}" '
                        f'fill="{"rgb%s" % (rgb,) if rgb else "#fff"}"/>'
-                       + (_text(x + cw / 2, y + ch / 2 + 4, label, trace.textfont.size or font, "middle",
+                       + (_text(x + cw / 2, y + ch / 2 + 4, label, cell_font, "middle",
                                 text_colour(rgb) if rgb else "#222") if str(label) else "")
                        + "</g>")
     for j, col in enumerate(cols):
