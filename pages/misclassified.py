@@ -109,13 +109,14 @@ def _confusion_fig(run: str, mtime: float, seen: str, attribute: str | None, gro
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _group_accuracy_fig(run: str, mtime: float, seen: str, attribute: str):
     return finding_figure(_group_accuracy(run, mtime, seen, attribute), attribute,
-                          f"Accuracy per {attribute} group in this run (whiskers: 95% interval)")
+                          f"Accuracy per {attribute_words(attribute)} group in this run (whiskers: 95% interval)")
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _pose_fig(run: str, mtime: float, seen: str, attribute: str):
     table, what = _error_table(run, mtime, seen, attribute, 500)
-    return error_rate_figure(table, attribute, what, f"Error rate by {what} and {attribute}")
+    words = attribute_words(attribute)
+    return error_rate_figure(table, words, what, f"Error rate by {what} and {words}")
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
