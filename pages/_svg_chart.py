@@ -30,7 +30,8 @@ export default function (component) {
       if (event.key === "Enter" || event.key === " ") { event.preventDefault(); send(event); }
     });
   }
-  box.dataset.clickable = data.clickable ? "1" : "0";
+  const clickable = data.clickable ? "1" : "0";
+  if (box.dataset.clickable !== clickable) box.dataset.clickable = clickable;  // no DOM write when unchanged
   if (box.__svg !== data.svg) {  // a rerun that leaves the chart as it was leaves the page as it was
     box.innerHTML = data.svg;
     box.__svg = data.svg;
