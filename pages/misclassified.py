@@ -13,6 +13,7 @@ from core.evaluation.leakage import leakage_warnings, read_leakage
 from core.evaluation.results import PERSON_FILTERS, filter_seen
 from core.evaluation.metrics import confusion
 from core.evaluation.fairness import group_report
+from core.common.figure_style import PAPER_SIZE
 from core.common.svg_heatmap import heatmap_svg
 from core.evaluation.plots import confusion_figure, error_rate_figure, finding_figure, outcome_figure
 from core.evaluation.runs import RunInfo, list_runs, load_predictions
@@ -38,7 +39,7 @@ GALLERY_FILTERS = ("mc_true", "mc_pred", "mc_correct")
 KEPT_FILTERS = "mc_kept_filters"
 CM_WIDTH = 360  #: the confusion matrix's width in pixels (its column's on a 1400 px wide window)
 CM_TOOLTIP = "true {row} → predicted {col}: {text} faces · click to show them"
-POSE_WIDTH = 900  #: the error-rate heatmap's width in pixels (the publication width)
+POSE_WIDTH = PAPER_SIZE[0]  #: the error-rate heatmap's width in pixels (the publication width)
 
 
 @st.cache_data(show_spinner=False)
@@ -101,9 +102,7 @@ def _confusion_fig(run: str, mtime: float, seen: str, attribute: str | None, gro
     base = filter_predictions(_rows(run, mtime, seen), attribute, list(groups), side_profile=side,
                               yaw_range=yaw_range, occlusion=list(occlusion))
     persons = int(base["person"].nunique()) if "person" in base.columns else None
-    fig = confusion_figure(confusion(base["true"], base["pred"]), f"{title_group} (n={len(base)})")
-    fig.layout.width = CM_WIDTH
-    return fig, persons
+    return confusion_figure(confusion(base["true"], base["pred"]), f"{title_group} (n={len(base)})"), persons
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -261,8 +260,8 @@ def _matrix_and_gallery(run: str, mtime: float, seen: str, attribute: str | None
             st.warning(f"⚠ {chosen[0]}: only {persons} person(s); this matrix says little about the group as a "
                        "whole.")
         # the figure as an SVG, drawn by the browser at once (Plotly took 50 ms to draw a changed heatmap)
-        svg_chart(heatmap_svg(fig, selected=cell, data_names=("true", "pred"), tooltip=CM_TOOLTIP), "mc_cm",
-                  CM_WIDTH, on_click=_set_cell)
+        svg_chart(heatmap_svg(fig, width=CM_WIDTH, selected=cell, data_names=("true", "pred"), tooltip=CM_TOOLTIP),
+                  "mc_cm", CM_WIDTH, on_click=_set_cell)
         export_menu(fig, "mc_cm", f"confusion_{title}")
         if cell:
             st.caption(f"Gallery filtered to the clicked cell: true **{cell[0]}** → predicted **{cell[1]}**")

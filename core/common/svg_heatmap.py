@@ -19,10 +19,10 @@ from typing import Any, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .figure_style import FONT
+from .figure_style import FONT, PAPER_SIZE
 
 SELECTED = "#dc143c"  #: outline of the selected (clicked) cell: crimson
-DEFAULT_SIZE = (900, 450)  #: Plotly's height when a figure sets none; the width as the pages show figures
+DEFAULT_SIZE = (PAPER_SIZE[0], 450)  #: the publication width, as the pages show figures; Plotly's default height
 _RGB = re.compile(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)")
 
 

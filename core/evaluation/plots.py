@@ -207,34 +207,26 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
 
 
 def confusion_figure(cm: pd.DataFrame, title: str = "Confusion matrix", height: int = 440) -> go.Figure:
-    """Confusion matrix heatmap with a transparent marker on every cell, so a click selects the cell.
+    """Confusion matrix heatmap: colour is the share of the true class's samples, text the count.
 
-    Streamlit cannot select heatmap cells (streamlit#8760), so each cell also
-    carries a near-invisible scatter point with ``customdata = [true, pred]``.
-    Colour is the share of the true class's samples (said under the title: no
-    colour bar, which would take a third of a narrow column); text is the count. A
-    clicked (selected) cell's point turns translucent crimson in the browser,
-    with no new figure.
+    The colour is said under the title (no colour bar, which would take a third of
+    a narrow column). The Misclassified faces page shows this figure as SVG
+    (:func:`core.common.svg_heatmap.heatmap_svg`), whose cells it makes clickable;
+    the figure itself is what its exports give.
     """
     cm = cm.reindex(index=list(EMOTIONS), columns=list(EMOTIONS), fill_value=0)
     rows = cm.to_numpy(dtype=float)
     totals = rows.sum(axis=1, keepdims=True)
     share = np.divide(rows, totals, out=np.zeros_like(rows), where=totals > 0)
     fig = go.Figure(go.Heatmap(z=share, x=list(EMOTIONS), y=list(EMOTIONS), text=rows.astype(int),
-                               texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1, hoverinfo="skip",
+                               texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
+                               hovertemplate="true %{y} → predicted %{x}: %{text} samples<extra></extra>",
                                showscale=False))  # the title says what the colour is: the matrix keeps the width
-    xs = [p for _ in EMOTIONS for p in EMOTIONS]
-    ys = [t for t in EMOTIONS for _ in EMOTIONS]
-    fig.add_scatter(x=xs, y=ys, mode="markers", customdata=[[t, p] for t, p in zip(ys, xs)], showlegend=False,
-                    marker={"symbol": "square", "size": 26, "color": "rgba(0,0,0,0.01)"},
-                    selected={"marker": {"color": "rgba(220,20,60,0.45)", "size": 34}},  # a clicked cell
-                    text=[str(int(v)) for v in rows.ravel()],
-                    hovertemplate="true %{y} → predicted %{x}: %{text} samples<br>click to show them<extra></extra>")
     fig.update_layout(height=height, xaxis_title="predicted", yaxis_title="true",
                       xaxis={"type": "category", "tickmode": "array", "tickvals": list(EMOTIONS)},
                       yaxis={"autorange": "reversed", "type": "category", "tickmode": "array",
                              "tickvals": list(EMOTIONS)},
-                      clickmode="event+select", dragmode=False)
+                      dragmode=False)
     paper_layout(fig, title, top=80)
     # seven names under narrow cells: slanted, never clipped. They are always the seven emotions, so the margins
     # that fit them are fixed: Plotly's automargin draws a chart twice (measure, then redraw), which tripled the
