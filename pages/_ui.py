@@ -131,8 +131,8 @@ def choose_one(label: str, options: Sequence[T], key: str, container=st, help: s
                format_func: Callable[[T], str] = str) -> T:
     """A required choice of one of ``options`` (the first by default).
 
-    A few short options are a segmented control: all visible, one click, a cheaper update
-    in the browser than a select box's. Longer or more options go in a select box.
+    A few short options are a segmented control: all visible, one click (no list to
+    open). Longer or more options go in a select box.
     """
     options = list(options)
     if len(options) <= MAX_SEGMENTS and sum(len(format_func(o)) for o in options) <= MAX_SEGMENT_CHARS:
