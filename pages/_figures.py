@@ -12,7 +12,7 @@ pixel width, so that it draws each chart once; the exports use the figure itself
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -21,25 +21,36 @@ from core.common.figure_export import FORMATS, browser_export_available, figure_
 from core.common.figure_style import PAPER_SIZE, PNG_SCALE, browser_figure, export_config, file_stem
 
 
-def export_menu(fig: go.Figure | Callable[[], go.Figure], key: str, name: str, container: Any = None) -> None:
+def export_menu(fig: go.Figure, key: str, name: str, container: Any = None, *, camera: bool = False) -> None:
     """The Export popover of a figure: SVG, PDF and PNG at publication size and a standalone HTML file.
 
-    ``fig`` may be a function that builds the figure: it is then built only when a file is asked for (a chart
-    the page draws otherwise, such as the confusion matrix's SVG, builds no Plotly figure per rerun).
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure the files are drawn from (only when a button is clicked).
+    key : str
+        Prefix of the popover's and its buttons' widget keys.
+    name : str
+        The files' name (made safe by :func:`core.common.figure_style.file_stem`).
+    container : optional
+        Where the popover goes (default: the page).
+    camera : bool
+        Whether the chart above is a Plotly chart with a camera button (which also saves an SVG); False for a
+        chart the page draws itself, such as the SVG confusion matrix.
     """
     container = container if container is not None else st
-    build = fig if callable(fig) else (lambda: fig)
     stem = file_stem(name)
     formats = ["svg", "pdf", "png", "html"] if browser_export_available() else ["html"]
     with container.popover("Export", icon=":material/download:", key=f"{key}_export"):
         st.caption(f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at {PNG_SCALE}x)."
-                   + ("" if callable(fig) else " The chart's camera button also saves an SVG."))
+                   + (" The chart's camera button also saves an SVG." if camera else ""))
         for fmt in formats:
-            st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(build(), f, stem)),
+            st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(fig, f, stem)),
                                file_name=f"{stem}.{fmt}", mime=FORMATS[fmt], key=f"{key}_export_{fmt}",
                                on_click="ignore", icon=":material/image:" if fmt != "html" else ":material/code:")
         if "svg" not in formats:
-            st.caption("SVG, PDF and PNG files need Chromium on the server; the camera button saves SVG.")
+            st.caption("SVG, PDF and PNG files need Chromium on the server"
+                       + ("; the camera button saves SVG." if camera else "."))
 
 
 def _selection_layout(fig: go.Figure, modes: list[str]) -> None:
@@ -88,5 +99,5 @@ def show_figure(fig: go.Figure, key: str, name: str, *, container: Any = None, o
     event = where.plotly_chart(shown, key=key, config=export_config(camera_name or name), on_select=on_select,
                                selection_mode=selection_mode, theme=None, width=px)
     if export:
-        export_menu(fig, key, name, where)
+        export_menu(fig, key, name, where, camera=True)
     return event

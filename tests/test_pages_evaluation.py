@@ -211,5 +211,8 @@ def test_misclassified_cell_filter_belongs_to_the_matrix_it_was_clicked_on(tiny_
     assert "mc_cell" not in at.session_state
     assert any("Click a cell" in c.value for c in at.caption)
     assert "Mixed (n=12)" in _matrix_svg(at) and 'class="selected"' not in _matrix_svg(at)
-    # the Export popover still offers the Plotly figure of the matrix (built only when a file is asked for)
+    # the Export popover still offers the Plotly figure of the matrix (its files drawn only when asked for)
     assert "mc_cm_export_html" in {getattr(b, "key", None) for b in at.get("download_button")}
+    # ... and names no camera button, which only the Plotly chart above it (accuracy per group) has
+    sizes = [c.value for c in at.caption if c.value.startswith("At publication size")]
+    assert len(sizes) == 2 and sum("camera button" in v for v in sizes) == 1, sizes
