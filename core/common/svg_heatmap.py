@@ -113,8 +113,7 @@ def heatmap_svg(fig: go.Figure, *, width: int | None = None, selected: tuple[str
     finite = z[np.isfinite(z)]
     zmin = float(trace.zmin) if trace.zmin is not None else float(finite.min()) if finite.size else 0.0
     zmax = float(trace.zmax) if trace.zmax is not None else float(finite.max()) if finite.size else 1.0
-    scale = trace.colorscale
-    stops = tuple((float(p), _rgb(c)) for p, c in scale)  # parsed once, not per cell
+    stops = tuple((float(p), _rgb(c)) for p, c in trace.colorscale)  # parsed once, not per cell
     texts = np.asarray(trace.text, dtype=object) if trace.text is not None else None
     cw, ch = pw / len(cols), ph / len(rows)
     top_down = lay.yaxis.autorange == "reversed"
@@ -161,7 +160,7 @@ def heatmap_svg(fig: go.Figure, *, width: int | None = None, selected: tuple[str
         out.append(_text(0, 0, lay.yaxis.title.text, font, "middle",
                          extra=f' transform="translate(18,{top + ph / 2:.1f}) rotate(-90)"'))
     if trace.showscale is not False:
-        out.append(_colour_bar(trace, scale, zmin, zmax, left + pw + 16, top, ph, font))
+        out.append(_colour_bar(trace, stops, zmin, zmax, left + pw + 16, top, ph, font))
     if selected is not None and selected[0] in y_of and selected[1] in cols:
         x, y = left + cols.index(selected[1]) * cw, y_of[selected[0]]
         out.append(f'<rect class="selected" x="{x + 1.5:.1f}" y="{y + 1.5:.1f}" width="{cw - 3:.1f}" '
@@ -181,12 +180,13 @@ def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
     return [float(round(v, 10)) for v in np.arange(first, hi + step / 1e6, step)]
 
 
-def _colour_bar(trace: Any, scale: Sequence[tuple[float, str]], zmin: float, zmax: float, x: float, top: float,
-                height: float, font: float) -> str:
-    """A vertical colour bar with round ticks (:func:`nice_ticks`) and the colour bar's title above it."""
-    stops = "".join(f'<stop offset="{100 * (1 - float(p)):.1f}%" stop-color="rgb{_rgb(c)}"/>'
-                    for p, c in reversed(list(scale)))
-    parts = [f'<defs><linearGradient id="ferbias-cbar" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>',
+def _colour_bar(trace: Any, stops: Sequence[tuple[float, tuple[int, int, int]]], zmin: float, zmax: float, x: float,
+                top: float, height: float, font: float) -> str:
+    """A vertical colour bar (the colour scale's ``stops``, parsed) with round ticks (:func:`nice_ticks`) and the
+    colour bar's title above it."""
+    gradient = "".join(f'<stop offset="{100 * (1 - p):.1f}%" stop-color="rgb{c}"/>' for p, c in reversed(stops))
+    parts = [f'<defs><linearGradient id="ferbias-cbar" x1="0" y1="0" x2="0" y2="1">{gradient}</linearGradient>'
+             '</defs>',
              f'<rect x="{x:.1f}" y="{top:.1f}" width="14" height="{height:.1f}" fill="url(#ferbias-cbar)"/>']
     for v in nice_ticks(zmin, zmax):
         y = top + height * (1 - (v - zmin) / (zmax - zmin)) if zmax > zmin else top + height
