@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from core.common.svg_heatmap import colour_at, heatmap_svg, nice_ticks, text_colour
+from core.common.svg_heatmap import colour_at, colour_stops, heatmap_svg, nice_ticks, text_colour
 from core.data.labels import EMOTIONS
 from core.evaluation.metrics import confusion
 from core.evaluation.plots import CONFUSION_SUBTITLE, confusion_figure, error_rate_figure
@@ -95,3 +95,8 @@ def test_helpers_and_bad_input() -> None:
         heatmap_svg(confusion_figure(_cm()), width=100)
     with pytest.raises(ValueError, match="expected 'rgb"):
         colour_at(((0, "blue"), (1, "red")), 0.5)
+    stops = colour_stops(confusion_figure(_cm()).data[0])  # what the face explorer's browser code colours with
+    assert stops[0] == (0.0, (247, 251, 255)) and stops[-1] == (1.0, (8, 48, 107))
+    assert colour_at(stops, 0.37) == colour_at(confusion_figure(_cm()).data[0].colorscale, 0.37)
+    with pytest.raises(ValueError, match="expected 'rgb"):
+        colour_stops(go.Heatmap(z=[[1]], colorscale=[[0, "#ffffff"], [1, "#000000"]]))

@@ -45,6 +45,17 @@ def colour_at(scale: Sequence[tuple[float, Any]], t: float) -> tuple[int, int, i
     return stops[-1][1]
 
 
+def colour_stops(trace: Any) -> tuple[tuple[float, tuple[int, int, int]], ...]:
+    """A heatmap trace's colour scale, parsed: ``((position, (r, g, b)), ...)``, as its cells are coloured.
+
+    Raises
+    ------
+    ValueError
+        If a colour of the scale is not ``rgb(r, g, b)``.
+    """
+    return tuple((float(p), _rgb(c)) for p, c in trace.colorscale)
+
+
 def text_colour(rgb: Sequence[int]) -> str:
     """White on dark cells, near-black on light ones (relative luminance)."""
     lin = [(c / 255) / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
@@ -113,7 +124,7 @@ def heatmap_svg(fig: go.Figure, *, width: int | None = None, selected: tuple[str
     finite = z[np.isfinite(z)]
     zmin = float(trace.zmin) if trace.zmin is not None else float(finite.min()) if finite.size else 0.0
     zmax = float(trace.zmax) if trace.zmax is not None else float(finite.max()) if finite.size else 1.0
-    stops = tuple((float(p), _rgb(c)) for p, c in trace.colorscale)  # parsed once, not per cell
+    stops = colour_stops(trace)  # parsed once, not per cell
     texts = np.asarray(trace.text, dtype=object) if trace.text is not None else None
     cw, ch = pw / len(cols), ph / len(rows)
     top_down = lay.yaxis.autorange == "reversed"
