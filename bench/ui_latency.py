@@ -7,13 +7,16 @@ bias, so no model is trained or loaded), serves the app headless
 Debian chromium (Playwright): ten typical interactions on Misclassified faces
 and Trade-offs (filters, toggles, a confusion-cell click, a run switch, a tab,
 a page switch), each timed in the page itself: from the pointerdown of the
-click that changes a value (a pill or segment is that one click; opening a
-select box's list is untimed: the browser's own, no round trip) to the last
-change of the main block's DOM (React's elements, Plotly's SVG and the
-confusion matrix's: a chart counts once it is drawn), once the
-app has sent the end of a script run started by the click (its websocket's
-``script_finished`` message), the page has stayed unchanged for ``QUIET_MS``
-and shows the expected text with no stale element. Playwright's own work
+click that changes a value (a pill, segment, button or matrix cell is that one
+click; opening a select box's list is untimed: the browser's own, no round
+trip) to the last change of the main block's DOM (React's elements, Plotly's
+SVG, the face explorer's and the pose panes' DOM; a chart counts once it is
+drawn, and Streamlit's marking of the rerun element as stale and fresh again
+counts too), once the app has sent the end of a script run started by the
+click (its websocket's ``script_finished`` message: the explorer, which draws
+at the click, still waits for the app's rerun that confirms it), the page has
+stayed unchanged for ``QUIET_MS`` and shows the expected text with no stale
+element. Playwright's own work
 around a click (actionability checks, waiting for stable frames) is not part
 of either time. The same round trip is timed on a one-widget Streamlit page
 (a button and a counter), Streamlit's floor on this machine, served the same
@@ -177,32 +180,29 @@ def timed(page, runs: ScriptRuns, action, expect: str | None = None, gone: str |
     return float(handle.json_value())
 
 
-def _click_text(key: str, text: str):
-    return lambda page: page.locator(f".st-key-{key}").get_by_text(text, exact=True).click()
-
-
-def _pill(key: str, option: str):
-    """Click the button ``option`` of the pills or segmented control with key ``key`` (one click, no list)."""
-    return lambda page: page.locator(f".st-key-{key} button").get_by_text(option, exact=True).click()
+def _filter(name: str, option: str):
+    """Click the option ``option`` of the face explorer's filter ``name`` (a pill or segment: one click)."""
+    return lambda page: page.locator(f'.st-key-mc_fx .fx-filter[data-f="{name}"] button[data-v="{option}"]').click()
 
 
 def _cell(page) -> None:
     """Click the confusion matrix cell true happy -> predicted happy."""
-    page.locator('.st-key-mc_cm g.cell[data-true="happy"][data-pred="happy"]').click()
+    page.locator('.st-key-mc_fx g.cell[data-true="happy"][data-pred="happy"]').click()
 
 
 def interactions(runs: list[str], rep: int) -> list[tuple[str, str, str | None, object, str | None, str | None]]:
     """(name, page, tab, action, text to appear, text to go) of the ten timed interactions of repetition ``rep``."""
     run_b, run_a = runs[rep % 2], runs[rep % 2]  # another run each repetition: nothing cached by the browser
     return [
-        ("Misclassified: Groups filter (Dark)", "misclassified", None, _pill("mc_groups", "Dark"), "Dark (n=", None),
-        ("Misclassified: Show correct", "misclassified", None, _click_text("mc_correct", "correct"), "% wrong", None),
-        ("Misclassified: True class filter (fear)", "misclassified", None, _pill("mc_true", "fear"), None, None),
+        ("Misclassified: Groups filter (Dark)", "misclassified", None, _filter("groups", "Dark"), "Dark (n=", None),
+        ("Misclassified: Show correct", "misclassified", None, _filter("show", "correct"), "% wrong", None),
+        ("Misclassified: True class filter (fear)", "misclassified", None, _filter("true", "fear"), None, None),
         ("Misclassified: confusion-cell click", "misclassified", None, _cell, "Gallery filtered to the clicked cell",
          None),
         ("Misclassified: clear the cell filter", "misclassified", None,
-         lambda p: p.locator(".st-key-mc_clear_cell button").click(), "Click a cell", None),
-        ("Misclassified: pose table by gender", "misclassified", "Pose × group", _pill("mc_pose_attr", "gender"),
+         lambda p: p.locator(".st-key-mc_fx button.fx-clear").click(), "Click a cell", None),
+        ("Misclassified: pose table by gender", "misclassified", "Pose × group",
+         lambda p: p.locator('.st-key-mc_pose .fx-choice button[data-v="gender"]').click(),
          "and gender", None),
         ("Misclassified: run B switch", "misclassified", "Two runs side by side", Pick("mc_run_b", run_b),
          f"B = {run_b}", None),

@@ -12,22 +12,26 @@ pixel width, so that it draws each chart once; the exports use the figure itself
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Mapping
+
+import base64
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.common.figure_export import FORMATS, browser_export_available, figure_bytes
+from core.common.figure_export import FORMATS, FigureExportError, browser_export_available, figure_bytes
 from core.common.figure_style import PAPER_SIZE, PNG_SCALE, browser_figure, export_config, file_stem
 
 
-def export_menu(fig: go.Figure, key: str, name: str, container: Any = None, *, camera: bool = False) -> None:
+def export_menu(fig: go.Figure | Callable[[], go.Figure], key: str, name: str, container: Any = None, *,
+                camera: bool = False) -> None:
     """The Export popover of a figure: SVG, PDF and PNG at publication size and a standalone HTML file.
 
     Parameters
     ----------
-    fig : plotly.graph_objects.Figure
-        The figure the files are drawn from (only when a button is clicked).
+    fig : plotly.graph_objects.Figure or callable
+        The figure the files are drawn from (only when a button is clicked), or a function that builds it then
+        (for a chart the browser draws itself, whose figure the page does not otherwise need).
     key : str
         Prefix of the popover's and its buttons' widget keys.
     name : str
@@ -45,12 +49,53 @@ def export_menu(fig: go.Figure, key: str, name: str, container: Any = None, *, c
         st.caption(f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at {PNG_SCALE}x)."
                    + (" The chart's camera button also saves an SVG." if camera else ""))
         for fmt in formats:
-            st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(fig, f, stem)),
+            st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(fig() if callable(fig) else fig, f, stem)),
                                file_name=f"{stem}.{fmt}", mime=FORMATS[fmt], key=f"{key}_export_{fmt}",
                                on_click="ignore", icon=":material/image:" if fmt != "html" else ":material/code:")
         if "svg" not in formats:
             st.caption("SVG, PDF and PNG files need Chromium on the server"
                        + ("; the camera button saves SVG." if camera else "."))
+
+
+def export_payload(key: str, figures: Mapping[str, tuple[Callable[[], go.Figure], str]]) -> dict:
+    """The Export menu of a chart an element draws in the browser itself (:mod:`pages._face_explorer`,
+    :mod:`pages._chart_panes`): the same formats and sizes as :func:`export_menu`, a file drawn when asked for.
+
+    The element's state ``export`` (``{"fmt", "nonce", "pane"}``, a new nonce per click) asks for a file of the
+    figure ``figures[pane]``; the rerun it starts sends the file once (``download``: name, type, base64 content,
+    or the error), and the element saves it.
+
+    Parameters
+    ----------
+    key : str
+        The element's key (its state holds the request).
+    figures : mapping
+        ``{pane: (function building the figure, file name)}``; ``""`` for an element with one chart. A figure is
+        built only for a file.
+
+    Returns
+    -------
+    dict
+        ``{"formats", "caption", "download"}`` for the element's data.
+    """
+    formats = ["svg", "pdf", "png", "html"] if browser_export_available() else ["html"]
+    caption = f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at {PNG_SCALE}x)."
+    if "svg" not in formats:
+        caption += " SVG, PDF and PNG files need Chromium on the server."
+    ask = (st.session_state.get(key) or {}).get("export")
+    answered = f"{key}_export_answered"
+    download = None
+    if (isinstance(ask, dict) and ask.get("fmt") in formats and ask.get("pane", "") in figures
+            and ask.get("nonce") != st.session_state.get(answered)):
+        st.session_state[answered] = ask.get("nonce")
+        build, name = figures[ask.get("pane", "")]
+        stem = file_stem(name)
+        download = {"nonce": ask.get("nonce"), "name": f"{stem}.{ask['fmt']}", "mime": FORMATS[ask["fmt"]]}
+        try:
+            download["b64"] = base64.b64encode(figure_bytes(build(), ask["fmt"], stem)).decode("ascii")
+        except FigureExportError as exc:
+            download["error"] = str(exc)
+    return {"formats": formats, "caption": caption, "download": download}
 
 
 def _selection_layout(fig: go.Figure, modes: list[str]) -> None:

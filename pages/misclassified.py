@@ -14,15 +14,17 @@ from core.evaluation.results import PERSON_FILTERS, filter_seen
 from core.evaluation.metrics import confusion
 from core.evaluation.fairness import group_report
 from core.common.figure_style import PAPER_SIZE
-from core.common.svg_heatmap import heatmap_svg
+from core.common.svg_heatmap import colour_stops, heatmap_svg
 from core.evaluation.plots import confusion_figure, error_rate_figure, finding_figure, outcome_figure
 from core.evaluation.runs import RunInfo, list_runs, load_predictions
 from core.runs.jobs import list_jobs, start_job
 from core.data.labels import EMOTIONS
 from core.runs.spec import RunSpec
-from pages._figures import export_menu
+from pages._figures import export_payload
 from pages._jobs import job_panel
-from pages._svg_chart import svg_chart
+from pages._chart_panes import chart_panes
+from pages._face_explorer import (ALL_CHOSEN, CELL, SHOW_OPTIONS, Faces, chosen_groups, explorer_check,
+                                 explorer_faces, face_explorer, read_filters, run_thumbnails)
 from pages._words import attribute_words
 from pages._tables import error_rate_view, p_text, paired_groups_view, pct_interval
 from pages._ui import (artifacts_dir, choose_many, choose_one, dataset_selectbox, ensure_default_dataset,
@@ -34,9 +36,6 @@ run_through_app()
 PAGE_SIZE = 24
 MIN_PERSONS = 5
 THUMB = 96
-#: The gallery's own filters, and where their values wait while a confusion cell is shown instead.
-GALLERY_FILTERS = ("mc_true", "mc_pred", "mc_correct")
-KEPT_FILTERS = "mc_kept_filters"
 CM_WIDTH = 360  #: the confusion matrix's width in pixels (its column's on a 1400 px wide window)
 CM_TOOLTIP = "true {row} → predicted {col}: {text} faces · click to show them"
 POSE_WIDTH = PAPER_SIZE[0]  #: the error-rate heatmap's width in pixels (the publication width)
@@ -126,6 +125,28 @@ def _pair_fig(run_a: str, mtime_a: float, seen: str, run_b: str, mtime_b: float,
     return outcome_figure(aligned, groups, "A", "B", min_persons=MIN_PERSONS)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _explorer_faces(run: str, mtime: float, seen: str, attribute: str | None, side: bool | None,
+                    yaw_range: tuple[float, float] | None, occlusion: tuple[str, ...]) -> Faces:
+    """The faces the outer filters keep, most confident first (a stable sort: ties keep the run's order)."""
+    pre = filter_predictions(_rows(run, mtime, seen), side_profile=side, yaw_range=yaw_range,
+                             occlusion=list(occlusion))
+    if "confidence" in pre.columns:
+        pre = pre.sort_values("confidence", ascending=False, kind="stable")
+    return explorer_faces(pre, attribute)
+
+
+def _paths(run: str, mtime: float) -> tuple[str, ...]:
+    """Every image file of a run's labelled predictions (whose thumbnails the explorer gets once)."""
+    rows = _rows(run, mtime, "all")
+    return tuple(rows["path"].astype(str)) if "path" in rows.columns else ()
+
+
+def _stops(fig) -> list:
+    """The colour scale of a heatmap figure as ``[[position, [r, g, b]], ...]`` (as the SVG's cells use it)."""
+    return [[p, list(c)] for p, c in colour_stops(next(t for t in fig.data if t.type == "heatmap"))]
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _attributes(run: str, mtime: float, seen: str) -> list[str]:
     """The group attributes these predictions provide (derived ones such as skin tone computed once)."""
@@ -188,24 +209,13 @@ def _gallery(df: pd.DataFrame, key: str, captions: list[str] | None = None) -> N
     image_grid(paths, caps, size=THUMB)
 
 
-def _clear_cell() -> None:
-    """Drop the clicked cell and bring back the gallery's filters as they were before the click."""
-    st.session_state.pop("mc_cell", None)
-    st.session_state.update(st.session_state.pop(KEPT_FILTERS, None) or {})
-
-
-def _set_cell(cell: tuple[str, str]) -> None:
-    """A click on a cell of the confusion matrix (before the rerun it starts): that cell's faces in the gallery."""
-    st.session_state["mc_cell"] = cell
-
-
 def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
     """The group attribute and its accuracy figure, then who is shown (groups, pose), the confusion matrix of those
     faces and the gallery.
 
-    The attribute is chosen outside the fragments (a change reruns the page); the filters below it rerun only
-    their fragment, which leaves the accuracy figure as drawn; a confusion-cell click reruns only the matrix and
-    the gallery, and the gallery's own filters (classes, right or wrong) only the gallery.
+    The attribute is chosen outside the fragment (a change reruns the page); the filters below it rerun only the
+    fragment, which leaves the accuracy figure as drawn. The matrix and the gallery are drawn by the browser at a
+    filter's click or a cell's (:mod:`pages._face_explorer`); the fragment's rerun confirms them.
     """
     attribute = choose_one("Group attribute", attrs or ["(none)"], "mc_attr", format_func=attribute_words)
     if attrs:  # the same colour per group as on Trade-offs, Data and the report
@@ -215,14 +225,13 @@ def _explore(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
 
 
 def _filters_and_matrix(run: str, mtime: float, seen: str, attribute: str | None) -> None:
-    """Which faces are shown (groups, side profile, occlusion, head turn), then their matrix and gallery."""
+    """Which faces are shown (side profile, occlusion, head turn), then the explorer of their groups and classes."""
     df = _rows(run, mtime, seen)
     f1, f2, f3 = st.columns(3)
     group_vals = _group_values(run, mtime, seen, attribute) if attribute else []
-    groups = choose_many("Groups", group_vals, "mc_groups", "all groups", f1)
     side = None
     if "side_profile" in df.columns and df["side_profile"].notna().any():
-        choice = choose_one("Side profile", ["any", "side profile only", "frontal only"], "mc_side", f2)
+        choice = choose_one("Side profile", ["any", "side profile only", "frontal only"], "mc_side", f1)
         side = {"any": None, "side profile only": True, "frontal only": False}[choice]
     occl: list[str] = []
     if "occlusion" in df.columns and df["occlusion"].notna().any():
@@ -235,86 +244,71 @@ def _filters_and_matrix(run: str, mtime: float, seen: str, attribute: str | None
     else:
         f3.caption("These predictions have no head pose, so there is no pose filter. Prepare the faces with pose "
                    "estimation (Data page) and evaluate again to filter by pose.")
-    st.fragment(_matrix_and_gallery)(run, mtime, seen, attribute, tuple(group_vals), tuple(groups), side,
-                                     yaw_range, tuple(occl))
+    st.fragment(_explorer)(run, mtime, seen, attribute, tuple(group_vals), side, yaw_range, tuple(occl))
 
 
-def _matrix_and_gallery(run: str, mtime: float, seen: str, attribute: str | None, group_vals: tuple[str, ...],
-                        groups: tuple[str, ...], side: bool | None, yaw_range: tuple[float, float] | None,
-                        occl: tuple[str, ...]) -> None:
-    """The confusion matrix of the faces chosen above and the gallery: a cell click (or its clear) reruns only
-    these, not the filters and the accuracy figure above."""
-    cm_col, gal_col = st.columns([2, 3])
-    with cm_col:
-        cm_group = choose_one("Confusion matrix of", ["the groups chosen above", *group_vals], "mc_cm_group")
-        chosen = [cm_group] if cm_group in group_vals else list(groups)  # one group, or the Groups filter
-        title = cm_group if chosen == [cm_group] else (", ".join(map(str, chosen)) or "all groups")
-        # another matrix (other faces) starts with no cell clicked
-        shown_matrix = (run, seen, attribute, tuple(chosen), side, yaw_range, occl)
-        if st.session_state.get("mc_cm_of", shown_matrix) != shown_matrix and "mc_cell" in st.session_state:
-            _clear_cell()
-        st.session_state["mc_cm_of"] = shown_matrix
-        cell = st.session_state.get("mc_cell")
-        fig, persons = _confusion_fig(run, mtime, seen, attribute, tuple(chosen), side, yaw_range, occl, title)
-        if len(chosen) == 1 and persons is not None and persons < MIN_PERSONS:
-            st.warning(f"⚠ {chosen[0]}: only {persons} person(s); this matrix says little about the group as a "
-                       "whole.")
-        # the figure as an SVG, drawn by the browser at once (Plotly took 50 ms to draw a changed heatmap)
-        svg_chart(heatmap_svg(fig, width=CM_WIDTH, selected=cell, data_names=("true", "pred"), tooltip=CM_TOOLTIP),
-                  "mc_cm", CM_WIDTH, on_click=_set_cell)
-        export_menu(fig, "mc_cm", f"confusion_{title}")
-        if cell:
-            st.caption(f"Gallery filtered to the clicked cell: true **{cell[0]}** → predicted **{cell[1]}**")
-            st.button("Clear cell filter", key="mc_clear_cell", on_click=_clear_cell)
-        else:
-            st.caption("Click a cell to show its faces in the gallery.")
-    with gal_col:
-        base = filter_predictions(_rows(run, mtime, seen), attribute, chosen, side_profile=side,
-                                  yaw_range=yaw_range, occlusion=list(occl))
-        st.fragment(_gallery_section)(base, cell)
+def _explorer(run: str, mtime: float, seen: str, attribute: str | None, group_vals: tuple[str, ...],
+              side: bool | None, yaw_range: tuple[float, float] | None, occl: tuple[str, ...]) -> None:
+    """The groups, the matrix's groups, the classes and right or wrong; then the confusion matrix and the gallery,
+    all drawn by the browser at a click (:mod:`pages._face_explorer`). Its own rerun scope, holding nothing else:
+    a click reruns only this, which then confirms what the browser drew."""
+    f = read_filters(group_vals, EMOTIONS)
+    outer = (side, yaw_range, occl)
+    faces = _explorer_faces(run, mtime, seen, attribute, *outer)
+    ctx = f"{run}|{mtime}|{seen}|{attribute}|{outer}"
+    chosen = tuple(chosen_groups(f["groups"], f["cm_group"], group_vals))
+    check = explorer_check(faces, ctx, [str(g) for g in f["groups"]], str(f["cm_group"]),
+                           [str(g) for g in group_vals], f["true"], f["pred"], f["show"], st.session_state.get(CELL))
+    title = check["title"].rsplit(" (n=", 1)[0]
 
+    def figure():  # the matrix as a Plotly figure: for the exports, and the browser's template of this ctx
+        return _confusion_fig(run, mtime, seen, attribute, chosen, side, yaw_range, occl, title)[0]
 
-def _gallery_section(base: pd.DataFrame, cell: tuple[str, str] | None) -> None:
-    """The gallery with its own filters (classes, right or wrong), or the clicked confusion cell's faces."""
-    if cell:  # the cell's faces; the filters are kept aside (not greyed out: a cheaper update in the browser)
-        st.session_state.setdefault(KEPT_FILTERS, {k: st.session_state[k] for k in GALLERY_FILTERS
-                                                   if k in st.session_state})
-        st.caption("Showing the clicked cell's faces. The class filters come back as they were with **Clear cell "
-                   "filter**.")
-        shown = filter_predictions(base, None, None, [cell[0]], [cell[1]], "all")
-    else:
-        g1, g2, g3 = st.columns(3)
-        true_sel = choose_many("True class", EMOTIONS, "mc_true", "any", g1)
-        pred_sel = choose_many("Predicted class", EMOTIONS, "mc_pred", "any", g2)
-        correctness = g3.radio("Show", ["wrong", "correct", "all"], key="mc_correct", horizontal=True)
-        shown = filter_predictions(base, None, None, true_sel, pred_sel, correctness)
-    if "confidence" in shown.columns:
-        shown = shown.sort_values("confidence", ascending=False)
-    wrong = (~shown["correct"].astype(bool)).mean() if len(shown) else 0.0
-    st.markdown(f"**{len(shown)}** faces · {wrong:.0%} wrong · most confident first")
-    _gallery(shown, "mc_gal")
+    def sent_once() -> dict:  # what the browser keeps while the outer filters stay
+        cell = check["cell"]
+        return {"rows": faces.rows, "emotions": faces.labels, "persons": faces.persons, "stops": _stops(figure()),
+                "svg": heatmap_svg(figure(), width=CM_WIDTH, selected=tuple(cell[:2]) if cell else None,
+                                   data_names=("true", "pred"), tooltip=CM_TOOLTIP)}
+
+    data = {"groups": [str(g) for g in group_vals], "cm_options": [ALL_CHOSEN, *map(str, group_vals)],
+            "class_options": list(EMOTIONS), "show_options": list(SHOW_OPTIONS), "min_persons": MIN_PERSONS,
+            "page_size": PAGE_SIZE, "thumb": THUMB, "tooltip": CM_TOOLTIP, "check": check,
+            "export": export_payload("mc_fx", {"": (figure, f"confusion_{title}")}),
+            "state": {"groups": [str(g) for g in f["groups"]], "cm_group": str(f["cm_group"]), "true": f["true"],
+                      "pred": f["pred"], "show": f["show"], "cell": check["cell"]}}
+    face_explorer(data, "mc_fx", ctx, sent_once, f"{run}|{mtime}",
+                  lambda: run_thumbnails(run, mtime, _paths(run, mtime), THUMB))
 
 
 def _pose(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
-    """Error rate by pose bin and group (its own rerun scope)."""
+    """Error rate by pose bin and group (its own rerun scope): every group attribute's pane drawn once, a click on
+    an attribute shows its pane at once (:func:`pages._chart_panes.chart_panes`)."""
     if not attrs:
         st.info("These predictions carry no group columns (race, gender, ...): evaluate on a dataset with "
                 "demographics to compare groups.")
         return
-    pose_attr = choose_one("Group attribute", attrs, "mc_pose_attr", format_func=attribute_words)
-    res = _error_table(run, mtime, seen, pose_attr, 500)
-    if res is None:
+    if _error_table(run, mtime, seen, attrs[0], 500) is None:
         st.info("These predictions have no head pose (yaw or side profile). Prepare the faces with pose estimation "
                 "(Data page), then evaluate again.")
         return
-    table, what = res
-    fig = _pose_fig(run, mtime, seen, pose_attr)
-    svg_chart(heatmap_svg(fig, width=POSE_WIDTH), "mc_pose_fig", POSE_WIDTH)  # an SVG: drawn at once
-    export_menu(fig, "mc_pose_fig", f"error_rate_by_{what}_and_{pose_attr}")
-    st.caption("Cells: error rate with its interval, images and persons; ⚠ = fewer persons than "
-               f"{MIN_PERSONS} (interval unreliable).")
+    choice = st.session_state.get("mc_pose_attr", attrs[0])
+    choice = choice if choice in attrs else attrs[0]
+    what = _error_table(run, mtime, seen, attrs[0], 500)[1]
+    figures = {a: ((lambda a=a: _pose_fig(run, mtime, seen, a)), f"error_rate_by_{what}_and_{a}") for a in attrs}
+    chart_panes("Group attribute", attrs, [attribute_words(a) for a in attrs], choice, f"{run}|{mtime}|{seen}",
+                lambda: {a: _pose_pane(run, mtime, seen, a) for a in attrs}, export_payload("mc_pose", figures),
+                "mc_pose", "mc_pose_attr")
+
+
+@st.cache_data(show_spinner="Error rates with intervals...", max_entries=64)
+def _pose_pane(run: str, mtime: float, seen: str, attribute: str) -> str:
+    """One attribute's pane: the error-rate heatmap (SVG), what its cells say, and the table of its numbers."""
+    table, what = _error_table(run, mtime, seen, attribute, 500)
+    view = error_rate_view(table, attribute_words(attribute), what)
     # a few rows per group: a static table (an interactive grid took the browser longer to draw than the figure)
-    st.table(error_rate_view(table, pose_attr, what), hide_index=True, border="horizontal")
+    return (heatmap_svg(_pose_fig(run, mtime, seen, attribute), width=POSE_WIDTH)
+            + f'<p class="fx-caption">Cells: error rate with its interval, images and persons; ⚠ = fewer persons '
+            f'than {MIN_PERSONS} (interval unreliable).</p>' + view.to_html(index=False, border=0, escape=True))
 
 
 def _pair(runs: list[RunInfo], info_a: RunInfo, seen: str, attrs: list[str]) -> None:
@@ -370,7 +364,7 @@ labels = {str(r.path): r.display_name for r in runs}
 _open = st.session_state.pop("mc_open_group", None)  # a group's bar clicked on Trade-offs
 if _open and _open.get("run") in labels:
     st.session_state["mc_run"] = _open["run"]
-    _clear_cell()
+    st.session_state.pop(CELL, None)
 run_a = st.selectbox("Run", list(labels), format_func=lambda p: labels[p], key="mc_run")
 info_a = next(r for r in runs if str(r.path) == run_a)
 prov_a = _provenance(run_a, _meta_stamp(info_a))

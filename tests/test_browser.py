@@ -102,21 +102,29 @@ def _shots(tmp_path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _tradeoffs_page(url: str):
-    """Chromium on the Trade-offs page of ``url`` once its six figures are drawn; yields (browser, page)."""
+def _page_at(url: str, path: str):
+    """Chromium on the page ``path`` of ``url`` once its script run is over and it shows no error; yields
+    (browser, page)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
-            page.goto(f"{url}/tradeoffs")
+            page.goto(f"{url}/{path}")
             _settle(page)
             assert not _problems(page), _problems(page)
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=60_000)
             yield browser, page
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def _tradeoffs_page(url: str):
+    """Chromium on the Trade-offs page of ``url`` once its six figures are drawn; yields (browser, page)."""
+    with _page_at(url, "tradeoffs") as (browser, page):
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=60_000)
+        yield browser, page
 
 
 def test_runs_are_told_apart_compared_like_with_like_and_reported_with_weights(runs_app, tmp_path):
@@ -229,14 +237,85 @@ def test_figures_export_as_svg_keep_group_colours_across_pages_and_a_bar_opens_i
         faces = next(c for c in _bar_colours(page) if "Black" in c)
         assert faces["Black"] == bars["Black"] and faces.get("White") == bars.get("White"), (faces, bars)
         # the confusion matrix (an SVG): a click on a cell filters the gallery to it and outlines it
-        page.locator('.st-key-mc_cm g.cell[data-true="happy"][data-pred="happy"]').click()
+        page.locator('.st-key-mc_fx g.cell[data-true="happy"][data-pred="happy"]').click()
         page.get_by_text("Gallery filtered to the clicked cell").wait_for(timeout=60_000)
         _settle(page)
-        assert page.locator(".st-key-mc_cm rect.selected").count() == 1
+        assert page.locator(".st-key-mc_fx rect.selected").count() == 1
         page.screenshot(path=str(shots / "misclassified_cell.png"), full_page=True)
-        page.locator(".st-key-mc_clear_cell button").click()
+        page.locator(".st-key-mc_fx button.fx-clear").click()
         page.get_by_text("Click a cell to show its faces").wait_for(timeout=60_000)
-        assert page.locator(".st-key-mc_cm rect.selected").count() == 0 and not _problems(page)
+        _settle(page)
+        assert page.locator(".st-key-mc_fx rect.selected").count() == 0 and not _problems(page)
+        assert page.locator(".ferbias-fx").get_attribute("data-corrections") is None
+
+
+#: Every cell of the explorer's matrix as the browser drew it.
+_CELLS_JS = """() => Array.from(document.querySelectorAll('.st-key-mc_fx g.cell')).map(g => ({
+    true: g.dataset.true, pred: g.dataset.pred, fill: g.querySelector('rect').getAttribute('fill'),
+    text: g.querySelector('text').textContent, ink: g.querySelector('text').getAttribute('fill')}))"""
+
+
+def _explorer_click(page, selector: str) -> None:
+    """Click ``selector`` in the face explorer and wait for the app's rerun that confirms it."""
+    page.locator(f".st-key-mc_fx {selector}").click()
+    _settle(page, quiet_s=0.5)
+
+
+def test_face_explorer_draws_at_a_click_what_the_app_computes(runs_app, tmp_path):
+    """Filters, a cell, pages and an export in the explorer; its matrix coloured as the exported figure is; every
+    state the browser drew at a click the same as the app's check of it (no correction)."""
+    import pandas as pd
+
+    from core.common.svg_heatmap import colour_at, colour_stops, text_colour
+    from core.evaluation.plots import confusion_figure
+
+    url = runs_app[0]
+    shots = _shots(tmp_path)
+    stops = colour_stops(confusion_figure(pd.DataFrame()).data[0])
+    with _page_at(url, "misclassified") as (_, page):
+        fx = page.locator(".ferbias-fx")
+        _explorer_click(page, '.fx-filter[data-f="groups"] button[data-v="Black"]')
+        assert "Black (n=" in fx.locator("svg > text").first.text_content()
+        cells = page.evaluate(_CELLS_JS)
+        assert len(cells) == 49
+        rows: dict[str, list[dict]] = {}
+        for c in cells:
+            rows.setdefault(c["true"], []).append(c)
+        for row in rows.values():  # the browser's colours are the figure's (share of the true class)
+            total = sum(int(c["text"]) for c in row)
+            for c in row:
+                rgb = colour_at(stops, int(c["text"]) / total if total else 0.0)
+                assert (c["fill"], c["ink"]) == (f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})", text_colour(rgb)), c
+        _explorer_click(page, '.fx-filter[data-f="show"] button[data-v="all"]')
+        summary = fx.locator(".fx-summary").inner_text()
+        assert summary.endswith("most confident first") and "100% wrong" not in summary, summary
+        _explorer_click(page, '.fx-filter[data-f="groups"] button[data-v="Black"]')  # none chosen: all groups
+        if fx.locator(".fx-pager").is_visible():
+            _explorer_click(page, "button.fx-next")
+            assert fx.locator(".fx-page").inner_text().startswith("Page 2 of")
+        page.screenshot(path=str(shots / "explorer_all.png"), full_page=True)
+        page.locator('.st-key-mc_fx g.cell[data-true="fear"][data-pred="fear"]').focus()
+        page.keyboard.press("Enter")  # a cell by keyboard
+        _settle(page, quiet_s=0.5)
+        assert fx.get_attribute("data-cell") == "1" and fx.locator(".fx-filters-right").is_hidden()
+        assert "true fear" in fx.locator(".fx-cell-note").inner_text()
+        _explorer_click(page, "button.fx-clear")
+        assert fx.locator(".fx-filters-right").is_visible()
+        fx.locator(".fx-export summary").click()
+        with page.expect_download(timeout=120_000) as dl:
+            fx.locator('.fx-export button[data-fmt="svg"]').click()
+        out = tmp_path / "explorer.svg"
+        dl.value.save_as(str(out))
+        assert dl.value.suggested_filename == "confusion_all_groups.svg" and b"<svg" in out.read_bytes()[:500]
+        assert fx.get_attribute("data-corrections") is None and not _problems(page), _problems(page)
+        # the error rate by pose and group: another attribute's pane at a click
+        page.get_by_role("tab", name="Pose × group").click()
+        _settle(page)
+        page.locator('.st-key-mc_pose button[data-v="gender"]').click()
+        _settle(page, quiet_s=0.5)
+        assert "and gender" in page.locator(".st-key-mc_pose svg > text").first.text_content()
+        assert page.locator(".st-key-mc_pose table").count() == 1 and not _problems(page)
+        page.screenshot(path=str(shots / "explorer_pose.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")

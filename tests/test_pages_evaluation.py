@@ -47,11 +47,11 @@ def _chart(at, key: str):
     return next(c for c in at.get("plotly_chart") if c.key == key)
 
 
-def _matrix_svg(at) -> str:
-    """The confusion matrix the Misclassified faces page sends: an SVG in its clickable-cells component."""
+def _element(at, key: str) -> dict:
+    """The data a page sent to its element (a ``st.components.v2`` component) with key ``key``."""
     import json
 
-    return json.loads(next(c for c in at.get("bidi_component") if "mc_cm" in c.proto.id).proto.json)["svg"]
+    return json.loads(next(c for c in at.get("bidi_component") if c.proto.id.endswith(f"-{key}")).proto.json)
 
 
 def test_tradeoffs_on_reference_results(artifacts: Path) -> None:
@@ -117,31 +117,38 @@ def test_misclassified_without_runs_offers_to_evaluate(artifacts: Path, monkeypa
 
 def test_misclassified_on_tiny_runs(tiny_runs: Path) -> None:
     at = _ok(_page("misclassified.py").run())
-    assert len(at.get("image")) > 0
-    n_wrong = at.markdown[0].value
-    assert "100% wrong" in n_wrong
-    at.radio(key="mc_correct").set_value("all").run()
-    _ok(at)
-    at.session_state["mc_cell"] = ("happy", "happy")  # what a click on the confusion matrix stores
-    at.run()
-    _ok(at)
-    assert any("Gallery filtered to the clicked cell" in c.value for c in at.caption)
-    assert "0% wrong" in at.markdown[0].value
-    # the class filters step aside for the cell's faces, and come back as they were
-    assert not [r for r in at.radio if r.key == "mc_correct"]
-    assert any("Showing the clicked cell's faces" in c.value for c in at.caption)
-    at.button(key="mc_clear_cell").click().run()
-    _ok(at)
-    assert "mc_cell" not in at.session_state
-    assert at.radio(key="mc_correct").value == "all" and "0% wrong" not in at.markdown[0].value
-    at.pills(key="mc_groups").set_value(["Mixed"]).run()
-    _ok(at)
-    # accuracy per group (Plotly) and the confusion matrix (an SVG); closed tabs are not computed
+    fx = _element(at, "mc_fx")  # the confusion matrix and the gallery, drawn by the browser from these
+    assert fx["faces"]["rows"] and all(fx["thumbs"][row[4]] for row in fx["faces"]["rows"])
+    assert 'class="cell"' in fx["faces"]["svg"] and fx["check"]["summary"].endswith("100% wrong · most confident first")
+    at.session_state["mc_correct"] = "all"  # what a click on "Show: all" stores
+    fx = _element(_ok(at.run()), "mc_fx")
+    assert fx["faces"] is None and fx["thumbs"] is None  # the browser holds them: sent once per session
+    assert fx["state"]["show"] == "all" and "100% wrong" not in fx["check"]["summary"]
+    at.session_state["mc_cell"] = ("happy", "happy", fx["check"]["matrix_key"])  # what a click on a cell stores
+    fx = _element(_ok(at.run()), "mc_fx")
+    assert fx["check"]["cell"][:2] == ["happy", "happy"] and "0% wrong" in fx["check"]["summary"]
+    assert fx["state"]["show"] == "all"  # the class filters wait (hidden) while the cell's faces are shown
+    del at.session_state["mc_cell"]  # what "Clear cell filter" does
+    fx = _element(_ok(at.run()), "mc_fx")
+    assert fx["check"]["cell"] is None and "0% wrong" not in fx["check"]["summary"]
+    at.session_state["mc_groups"] = ["Mixed"]
+    fx = _element(_ok(at.run()), "mc_fx")
+    # accuracy per group (Plotly) and the explorer's matrix; closed tabs are not computed
     assert [c.key for c in at.get("plotly_chart")] == ["mc_group_acc"] and not at.metric
-    assert "Mixed (n=" in _matrix_svg(at) and 'class="selected"' not in _matrix_svg(at)
+    assert fx["check"]["title"] == "Mixed (n=12)" and fx["state"]["groups"] == ["Mixed"]
+    assert fx["export"]["formats"][-1] == "html" and fx["export"]["download"] is None
+    at.session_state["mc_fx"] = {"export": {"fmt": "html", "nonce": "1", "pane": ""}}  # a click on Export > HTML
+    download = _element(_ok(at.run()), "mc_fx")["export"]["download"]
+    assert download["name"] == "confusion_Mixed.html" and download["mime"] == "text/html" and download["b64"]
+    assert _element(_ok(at.run()), "mc_fx")["export"]["download"] is None  # sent once
     at.session_state["mc_tab"] = "Pose × group"  # what a click on the tab stores
     _ok(at.run())
-    assert not at.get("plotly_chart") and any("mc_pose_fig" in c.proto.id for c in at.get("bidi_component"))
+    pose = _element(at, "mc_pose")
+    assert not at.get("plotly_chart") and pose["choice"] == "race" and set(pose["panes"]) == set(pose["options"])
+    assert "Error rate by" in pose["panes"]["gender"] and "<table" in pose["panes"]["gender"]
+    at.session_state["mc_pose_attr"] = "gender"  # what a click on "gender" stores
+    pose = _element(_ok(at.run()), "mc_pose")
+    assert pose["choice"] == "gender" and pose["panes"] is None  # drawn once, switched in the browser
     at.session_state["mc_tab"] = "Two runs side by side"
     _ok(at.run())
     assert {m.label for m in at.metric} == {"both right", "only A right", "only B right", "both wrong"}
@@ -174,7 +181,8 @@ def test_a_group_bar_clicked_on_tradeoffs_opens_that_groups_faces(tiny_runs: Pat
     at.session_state["mc_open_group"] = {"run": run_b, "attribute": "race", "group": "White"}
     _ok(at.run())
     assert at.session_state["mc_run"] == run_b and at.session_state["mc_groups"] == ["White"]
-    assert at.segmented_control(key="mc_cm_group").value == "White"
+    fx = _element(at, "mc_fx")
+    assert fx["state"]["cm_group"] == "White" and fx["check"]["title"].startswith("White (n=")
     assert any("opened from Trade-offs" in i.value for i in at.info)
     assert "mc_open_group" not in at.session_state
 
@@ -186,10 +194,9 @@ def test_misclassified_groups_filter_the_confusion_matrix_and_only_paired_runs_a
     at = _page("misclassified.py")
     at.session_state["mc_run"] = str(tiny_runs / "runs" / "run-a")
     _ok(at.run())
-    n_all = int(_matrix_svg(at).split("all groups (n=")[1].split(")")[0])
-    at.pills(key="mc_groups").set_value(["Mixed"]).run()
-    _ok(at)
-    assert "Mixed (n=12)" in _matrix_svg(at) and n_all == 72, n_all  # 2 Mixed persons x 6 frames, of 12 x 6
+    assert _element(at, "mc_fx")["check"]["title"] == "all groups (n=72)"
+    at.session_state["mc_groups"] = ["Mixed"]
+    assert _element(_ok(at.run()), "mc_fx")["check"]["title"] == "Mixed (n=12)"  # 2 Mixed persons x 6 frames
     at.session_state["mc_tab"] = "Two runs side by side"
     _ok(at.run())
     names = at.selectbox(key="mc_run_b").options
@@ -200,19 +207,22 @@ def test_misclassified_groups_filter_the_confusion_matrix_and_only_paired_runs_a
 def test_misclassified_cell_filter_belongs_to_the_matrix_it_was_clicked_on(tiny_runs: Path) -> None:
     at = _page("misclassified.py")
     at.session_state["mc_run"] = str(tiny_runs / "runs" / "run-a")
-    _ok(at.run())
-    assert 'class="selected"' not in _matrix_svg(at) and len(_matrix_svg(at).split('class="cell"')) == 50
-    at.session_state["mc_cell"] = ("happy", "happy")  # what a click on the confusion matrix stores
-    _ok(at.run())
-    assert any("Gallery filtered to the clicked cell" in c.value for c in at.caption)
-    assert 'class="selected"' in _matrix_svg(at)  # the clicked cell is outlined
-    at.pills(key="mc_groups").set_value(["Mixed"]).run()  # another matrix: the cell filter goes
-    _ok(at)
-    assert "mc_cell" not in at.session_state
-    assert any("Click a cell" in c.value for c in at.caption)
-    assert "Mixed (n=12)" in _matrix_svg(at) and 'class="selected"' not in _matrix_svg(at)
-    # the Export popover still offers the Plotly figure of the matrix (its files drawn only when asked for)
-    assert "mc_cm_export_html" in {getattr(b, "key", None) for b in at.get("download_button")}
-    # ... and names no camera button, which only the Plotly chart above it (accuracy per group) has
-    sizes = [c.value for c in at.caption if c.value.startswith("At publication size")]
-    assert len(sizes) == 2 and sum("camera button" in v for v in sizes) == 1, sizes
+    fx = _element(_ok(at.run()), "mc_fx")
+    assert fx["check"]["cell"] is None and len(fx["faces"]["svg"].split('class="cell"')) == 50
+    at.session_state["mc_cell"] = ("happy", "happy", fx["check"]["matrix_key"])
+    assert _element(_ok(at.run()), "mc_fx")["check"]["cell"][:2] == ["happy", "happy"]
+    at.session_state["mc_groups"] = ["Mixed"]  # another matrix: the cell is not its cell
+    fx = _element(_ok(at.run()), "mc_fx")
+    assert fx["check"]["cell"] is None and fx["state"]["cell"] is None and fx["check"]["title"] == "Mixed (n=12)"
+    at.session_state["mc_groups"] = []  # back to the matrix it was clicked on: shown again
+    assert _element(_ok(at.run()), "mc_fx")["check"]["cell"][:2] == ["happy", "happy"]
+
+
+def test_misclassified_filters_from_another_run_or_attribute_are_dropped(tiny_runs: Path) -> None:
+    at = _page("misclassified.py")
+    for key, value in {"mc_groups": ["Black", "Martian"], "mc_cm_group": "Venus", "mc_true": ["fear", "joy"],
+                       "mc_correct": "sometimes"}.items():
+        at.session_state[key] = value
+    fx = _element(_ok(at.run()), "mc_fx")
+    assert fx["state"] == {"groups": ["Black"], "cm_group": "the groups chosen above", "true": ["fear"], "pred": [],
+                           "show": "wrong", "cell": None}
