@@ -111,7 +111,7 @@ function view(d, s) {
   const summary = shown.length ? `${shown.length} faces · ${wrong} wrong · most confident first` : "";
   const single = chosen.length === 1 ? chosen[0] : null;
   const persons = single !== null && d.persons ? d.persons[single] : null;
-  return { chosen, title: `${title} (n=${base.length})`, base, shown, counts, cell, matrixKey, summary, wrong, single, persons };
+  return { chosen, title: `${title} (n=${base.length})`, base, shown, counts, cell, matrixKey, summary, single, persons };
 }
 
 // Streamlit sends a state change from a zero-delay timer; drawing from the next one lets the message leave first
@@ -176,7 +176,8 @@ function drawGallery(root, d, v) {
   const page = Math.min(root.__page, pages);
   set(root.querySelector(".fx-cellinfo"), "hidden", !v.cell);
   const summary = root.querySelector(".fx-summary");
-  set(summary, "innerHTML", v.shown.length ? `<b>${v.shown.length}</b> faces · ${v.wrong} wrong · most confident first` : "No faces match these filters: widen them above.");
+  set(summary, "innerHTML", v.shown.length ? esc(v.summary).replace(/^(\d+)/, "<b>$1</b>") :
+    "No faces match these filters: widen them above.");
   const pager = root.querySelector(".fx-pager");
   set(pager, "hidden", pages <= 1);
   set(pager.querySelector(".fx-page"), "textContent", `Page ${page} of ${pages}`);
@@ -193,14 +194,18 @@ function drawGallery(root, d, v) {
   if (grid.__html !== html) { grid.innerHTML = html; grid.__html = html; }
 }
 
-function draw(root) {
+// Draws the state the page holds; with ``check`` (the app's view of that state), draws the app's faces, matrix,
+// title and summary instead of the browser's own.
+function draw(root, check = null) {
   const d = root.__data;
   if (!d) return null;
-  const v = view(d, root.__state);
+  const own = view(d, root.__state);
+  const v = check ? Object.assign({}, own, { shown: check.shown, counts: check.counts, title: check.title,
+    summary: check.summary, cell: check.cell }) : own;
   drawFilters(root, d, root.__state);
   drawMatrix(root, d, v);
   drawGallery(root, d, v);
-  return v;
+  return own;
 }
 
 // The filters, drawn as pills (any number chosen; none means all) and segments (one chosen).
@@ -285,9 +290,11 @@ export default function (component) {
   root.__state = JSON.parse(JSON.stringify(data.state));  // what the app's last run says
   const v = draw(root);
   const c = data.check;  // what the app's Python computed for that state: a difference is drawn as it says
-  if (c && (!same(v.shown, c.shown) || !same(v.counts, c.counts) || v.title !== c.title || v.summary !== c.summary)) {
+  if (c && (!same(v.shown, c.shown) || !same(v.counts, c.counts) || v.title !== c.title || v.summary !== c.summary ||
+            !same(v.cell, c.cell))) {
     attr(root, "data-corrections", String(+(root.getAttribute("data-corrections") || 0) + 1));
     console.warn("face explorer: the browser's view differed from the app's", { browser: v, app: c });
+    draw(root, c);
   }
 }
 """
