@@ -14,10 +14,10 @@ from typing import Callable, Mapping, Sequence
 
 import streamlit as st
 
+from pages._face_explorer import unsent
 from pages._face_explorer_js import EXPORT_CSS, EXPORT_JS
 
 _JS = EXPORT_JS + r"""
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const store = {};  // panes by token: sent once per run and session
 
 function draw(root) {
@@ -114,14 +114,8 @@ def chart_panes(label: str, options: Sequence[str], labels: Sequence[str], choic
     if choice not in options or len(labels) != len(options):
         raise ValueError(f"expected choice among {list(options)} and one label per option, received {choice!r} and "
                          f"{len(labels)} labels")
-    sent_key, answered_key = f"{key}_sent", f"{key}_answered"
-    need = (st.session_state.get(key) or {}).get("need")
-    resend = bool(need) and need != st.session_state.get(answered_key)
-    send = resend or st.session_state.get(sent_key) != token
+    send = unsent(key, {"panes": token})
     _COMPONENT(data={"label": label, "options": list(options), "labels": list(labels), "choice": choice,
                      "token": token, "panes": dict(panes()) if send else None, "export": export},
                key=key, on_choice_change=lambda: _chosen(key, choice_key), on_need_change=lambda: None,
                on_export_change=lambda: None, width="stretch", height="content")
-    st.session_state[sent_key] = token
-    if resend:
-        st.session_state[answered_key] = need

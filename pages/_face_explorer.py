@@ -24,7 +24,7 @@ CPU), so a run of tens of thousands of faces makes the first view of a run slow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -164,18 +164,33 @@ def _filters_changed(key: str) -> None:
                 st.session_state[session_key] = value[name]
 
 
-def read_filters(group_vals: Sequence[Any], class_options: Sequence[str]) -> dict:
-    """The explorer's filters from ``st.session_state``, each checked against its options (a value from another run
-    or attribute is dropped; an unknown single choice falls back to its default)."""
-    by_str = {str(g): g for g in group_vals}
+def read_filters(group_vals: Sequence[str], class_options: Sequence[str]) -> dict:
+    """The explorer's filters from ``st.session_state``, as text (as the browser compares them), each checked
+    against its options: a value from another run or attribute is dropped, an unknown single choice falls back
+    to its default."""
     ss = st.session_state
-    groups = [by_str[str(g)] for g in (ss.get(FILTER_KEYS["groups"]) or []) if str(g) in by_str]
-    cm = ss.get(FILTER_KEYS["cm_group"], ALL_CHOSEN)
+    values = set(map(str, group_vals))
+    groups = [str(g) for g in (ss.get(FILTER_KEYS["groups"]) or []) if str(g) in values]
+    cm = str(ss.get(FILTER_KEYS["cm_group"], ALL_CHOSEN))
     true, pred = ([c for c in class_options if c in set(map(str, ss.get(FILTER_KEYS[k]) or []))]
                   for k in ("true", "pred"))
     show = ss.get(FILTER_KEYS["show"], SHOW_OPTIONS[0])
-    return {"groups": groups, "cm_group": by_str.get(str(cm), ALL_CHOSEN),
+    return {"groups": groups, "cm_group": cm if cm in values else ALL_CHOSEN,
             "true": true, "pred": pred, "show": show if show in SHOW_OPTIONS else SHOW_OPTIONS[0]}
+
+
+def unsent(key: str, tokens: Mapping[str, str]) -> set[str]:
+    """Which parts of what element ``key`` keeps in the browser (``{part: token}``) to send with this run: those
+    whose token changed since they were last sent to this session, or all of them when the element asks again
+    (its ``need`` state, a new value each time it finds a part missing). Records them as sent."""
+    sent_key, answered_key = f"{key}_sent", f"{key}_answered"
+    sent = st.session_state.get(sent_key) or {}
+    need = (st.session_state.get(key) or {}).get("need")
+    resend = bool(need) and need != st.session_state.get(answered_key)
+    st.session_state[sent_key] = dict(tokens)
+    if resend:
+        st.session_state[answered_key] = need
+    return {part for part, token in tokens.items() if resend or sent.get(part) != token}
 
 
 def _cell_clicked(key: str) -> None:
@@ -209,16 +224,9 @@ def face_explorer(data: dict, key: str, ctx: str, faces: Callable[[], dict], thu
     thumbs : callable
         Returns those thumbnails (by path); only called when the browser does not hold them.
     """
-    sent_key, answered_key = f"{key}_sent", f"{key}_answered"
-    sent = st.session_state.get(sent_key) or {}
-    need = (st.session_state.get(key) or {}).get("need")
-    resend = bool(need) and need != st.session_state.get(answered_key)
+    send = unsent(key, {"faces": ctx, "thumbs": thumbs_token})
     payload = dict(data, ctx=ctx, thumbs_token=thumbs_token, selected_colour=SELECTED,
-                   faces=faces() if resend or sent.get("ctx") != ctx else None,
-                   thumbs=thumbs() if resend or sent.get("thumbs") != thumbs_token else None)
+                   faces=faces() if "faces" in send else None, thumbs=thumbs() if "thumbs" in send else None)
     _COMPONENT(data=payload, key=key, on_cell_change=lambda: _cell_clicked(key), on_need_change=lambda: None,
                on_filters_change=lambda: _filters_changed(key), on_export_change=lambda: None,
                width="stretch", height="content")
-    st.session_state[sent_key] = {"ctx": ctx, "thumbs": thumbs_token}
-    if resend:
-        st.session_state[answered_key] = need

@@ -1,10 +1,12 @@
 """The browser side of :mod:`pages._face_explorer`: its JavaScript and CSS (no Python logic here).
 
 :data:`EXPORT_JS` is the Export menu of a chart drawn in the browser (files from
-:func:`pages._figures.export_payload`); other elements include it too.
+:func:`pages._figures.export_payload`) and the ``esc`` helper; other elements include it too.
 """
 
 EXPORT_JS = r"""
+// Text made safe for HTML (every element that includes this menu uses it too).
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 // The Export menu of a chart drawn here: a click asks the app for the file (state "export"), whose rerun sends it.
 function exportMenu(e) {
   return `<details class="fx-export"><summary>Export</summary><p>${esc(e.caption)}</p><div class="fx-export-buttons">` +
@@ -62,7 +64,6 @@ JS = EXPORT_JS + r"""
 // What the app sends once and the page keeps while it lives: the faces of the outer filters (by ctx) and
 // the thumbnails of one run (by token).
 const store = { ctx: null, faces: null, token: null, thumbs: {} };
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
 // Python's round() (ties to even), as core.common.svg_heatmap rounds colours.
 const pyRound = (v) => { const f = Math.floor(v); const d = v - f; return d > 0.5 ? f + 1 : d < 0.5 ? f : (f % 2 === 0 ? f : f + 1); };

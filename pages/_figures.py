@@ -23,6 +23,15 @@ from core.common.figure_export import FORMATS, FigureExportError, browser_export
 from core.common.figure_style import PAPER_SIZE, PNG_SCALE, browser_figure, export_config, file_stem
 
 
+#: What every Export menu says of its files' size.
+SIZE_CAPTION = f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at {PNG_SCALE}x)."
+
+
+def _formats() -> list[str]:
+    """The export formats this server can draw: SVG, PDF and PNG need Chromium; HTML always."""
+    return ["svg", "pdf", "png", "html"] if browser_export_available() else ["html"]
+
+
 def export_menu(fig: go.Figure | Callable[[], go.Figure], key: str, name: str, container: Any = None, *,
                 camera: bool = False) -> None:
     """The Export popover of a figure: SVG, PDF and PNG at publication size and a standalone HTML file.
@@ -44,10 +53,9 @@ def export_menu(fig: go.Figure | Callable[[], go.Figure], key: str, name: str, c
     """
     container = container if container is not None else st
     stem = file_stem(name)
-    formats = ["svg", "pdf", "png", "html"] if browser_export_available() else ["html"]
+    formats = _formats()
     with container.popover("Export", icon=":material/download:", key=f"{key}_export"):
-        st.caption(f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at {PNG_SCALE}x)."
-                   + (" The chart's camera button also saves an SVG." if camera else ""))
+        st.caption(SIZE_CAPTION + (" The chart's camera button also saves an SVG." if camera else ""))
         for fmt in formats:
             st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(fig() if callable(fig) else fig, f, stem)),
                                file_name=f"{stem}.{fmt}", mime=FORMATS[fmt], key=f"{key}_export_{fmt}",
@@ -78,8 +86,8 @@ def export_payload(key: str, figures: Mapping[str, tuple[Callable[[], go.Figure]
     dict
         ``{"formats", "caption", "download"}`` for the element's data.
     """
-    formats = ["svg", "pdf", "png", "html"] if browser_export_available() else ["html"]
-    caption = f"At publication size ({PAPER_SIZE[0]} x {PAPER_SIZE[1]} px; PNG at {PNG_SCALE}x)."
+    formats = _formats()
+    caption = SIZE_CAPTION
     if "svg" not in formats:
         caption += " SVG, PDF and PNG files need Chromium on the server."
     ask = (st.session_state.get(key) or {}).get("export")

@@ -11,7 +11,6 @@ from core.attributes import available_attributes, pose_groups, resolve_attribute
 from core.evaluation.explore import caption, error_rate_table, filter_predictions
 from core.evaluation.leakage import leakage_warnings, read_leakage
 from core.evaluation.results import PERSON_FILTERS, filter_seen
-from core.evaluation.metrics import confusion
 from core.evaluation.fairness import group_report
 from core.common.figure_style import PAPER_SIZE
 from core.common.svg_heatmap import colour_stops, heatmap_svg
@@ -23,8 +22,8 @@ from core.runs.spec import RunSpec
 from pages._figures import export_payload
 from pages._jobs import job_panel
 from pages._chart_panes import chart_panes
-from pages._face_explorer import (ALL_CHOSEN, CELL, SHOW_OPTIONS, Faces, chosen_groups, explorer_check,
-                                 explorer_faces, face_explorer, read_filters, run_thumbnails)
+from pages._face_explorer import (ALL_CHOSEN, CELL, SHOW_OPTIONS, Faces, explorer_check, explorer_faces,
+                                 face_explorer, read_filters, run_thumbnails)
 from pages._words import attribute_words
 from pages._tables import error_rate_view, p_text, paired_groups_view, pct_interval
 from pages._ui import (artifacts_dir, choose_many, choose_one, dataset_selectbox, ensure_default_dataset,
@@ -93,17 +92,6 @@ def _paired(run_a: str, mtime_a: float, seen: str, run_b: str, mtime_b: float, a
 
 # Figures are cached as objects (cache_resource: no copy per rerun), keyed by the run's path and mtime and the
 # filters that drew them; nothing draws on them after they are built.
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _confusion_fig(run: str, mtime: float, seen: str, attribute: str | None, groups: tuple[str, ...],
-                   side: bool | None, yaw_range: tuple[float, float] | None, occlusion: tuple[str, ...],
-                   title_group: str):
-    """The confusion matrix figure of the faces these filters keep, and their persons (None: no person ids)."""
-    base = filter_predictions(_rows(run, mtime, seen), attribute, list(groups), side_profile=side,
-                              yaw_range=yaw_range, occlusion=list(occlusion))
-    persons = int(base["person"].nunique()) if "person" in base.columns else None
-    return confusion_figure(confusion(base["true"], base["pred"]), f"{title_group} (n={len(base)})"), persons
-
-
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _group_accuracy_fig(run: str, mtime: float, seen: str, attribute: str):
     return finding_figure(_group_accuracy(run, mtime, seen, attribute), attribute,
@@ -256,26 +244,26 @@ def _explorer(run: str, mtime: float, seen: str, attribute: str | None, group_va
     outer = (side, yaw_range, occl)
     faces = _explorer_faces(run, mtime, seen, attribute, *outer)
     ctx = f"{run}|{mtime}|{seen}|{attribute}|{outer}"
-    chosen = tuple(chosen_groups(f["groups"], f["cm_group"], group_vals))
-    check = explorer_check(faces, ctx, [str(g) for g in f["groups"]], str(f["cm_group"]),
-                           [str(g) for g in group_vals], f["true"], f["pred"], f["show"], st.session_state.get(CELL))
+    values = [str(g) for g in group_vals]
+    check = explorer_check(faces, ctx, f["groups"], f["cm_group"], values, f["true"], f["pred"], f["show"],
+                           st.session_state.get(CELL))
     title = check["title"].rsplit(" (n=", 1)[0]
 
-    def figure():  # the matrix as a Plotly figure: for the exports, and the browser's template of this ctx
-        return _confusion_fig(run, mtime, seen, attribute, chosen, side, yaw_range, occl, title)[0]
+    def figure():  # the check's matrix as a Plotly figure: for the exports, and the browser's template of this ctx
+        counts = pd.DataFrame(check["counts"], index=faces.labels, columns=faces.labels)
+        return confusion_figure(counts, check["title"])
 
     def sent_once() -> dict:  # what the browser keeps while the outer filters stay
-        cell = check["cell"]
-        return {"rows": faces.rows, "emotions": faces.labels, "persons": faces.persons, "stops": _stops(figure()),
-                "svg": heatmap_svg(figure(), width=CM_WIDTH, selected=tuple(cell[:2]) if cell else None,
+        cell, fig = check["cell"], figure()
+        return {"rows": faces.rows, "emotions": faces.labels, "persons": faces.persons, "stops": _stops(fig),
+                "svg": heatmap_svg(fig, width=CM_WIDTH, selected=tuple(cell[:2]) if cell else None,
                                    data_names=("true", "pred"), tooltip=CM_TOOLTIP)}
 
-    data = {"groups": [str(g) for g in group_vals], "cm_options": [ALL_CHOSEN, *map(str, group_vals)],
+    data = {"groups": values, "cm_options": [ALL_CHOSEN, *values],
             "class_options": list(EMOTIONS), "show_options": list(SHOW_OPTIONS), "min_persons": MIN_PERSONS,
             "page_size": PAGE_SIZE, "thumb": THUMB, "tooltip": CM_TOOLTIP, "check": check,
             "export": export_payload("mc_fx", {"": (figure, f"confusion_{title}")}),
-            "state": {"groups": [str(g) for g in f["groups"]], "cm_group": str(f["cm_group"]), "true": f["true"],
-                      "pred": f["pred"], "show": f["show"], "cell": check["cell"]}}
+            "state": dict(f, cell=check["cell"])}
     face_explorer(data, "mc_fx", ctx, sent_once, f"{run}|{mtime}",
                   lambda: run_thumbnails(run, mtime, _paths(run, mtime), THUMB))
 
@@ -287,13 +275,14 @@ def _pose(run: str, mtime: float, seen: str, attrs: list[str]) -> None:
         st.info("These predictions carry no group columns (race, gender, ...): evaluate on a dataset with "
                 "demographics to compare groups.")
         return
-    if _error_table(run, mtime, seen, attrs[0], 500) is None:
+    first = _error_table(run, mtime, seen, attrs[0], 500)
+    if first is None:
         st.info("These predictions have no head pose (yaw or side profile). Prepare the faces with pose estimation "
                 "(Data page), then evaluate again.")
         return
     choice = st.session_state.get("mc_pose_attr", attrs[0])
     choice = choice if choice in attrs else attrs[0]
-    what = _error_table(run, mtime, seen, attrs[0], 500)[1]
+    what = first[1]
     figures = {a: ((lambda a=a: _pose_fig(run, mtime, seen, a)), f"error_rate_by_{what}_and_{a}") for a in attrs}
     chart_panes("Group attribute", attrs, [attribute_words(a) for a in attrs], choice, f"{run}|{mtime}|{seen}",
                 lambda: {a: _pose_pane(run, mtime, seen, a) for a in attrs}, export_payload("mc_pose", figures),

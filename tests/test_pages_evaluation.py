@@ -123,6 +123,10 @@ def test_misclassified_on_tiny_runs(tiny_runs: Path) -> None:
     at.session_state["mc_correct"] = "all"  # what a click on "Show: all" stores
     fx = _element(_ok(at.run()), "mc_fx")
     assert fx["faces"] is None and fx["thumbs"] is None  # the browser holds them: sent once per session
+    at.session_state["mc_fx"] = {"need": "1"}  # what the element asks when it does not hold them (a new value)
+    fx = _element(_ok(at.run()), "mc_fx")
+    assert fx["faces"]["rows"] and fx["thumbs"]  # sent again, once
+    assert _element(_ok(at.run()), "mc_fx")["faces"] is None
     assert fx["state"]["show"] == "all" and "100% wrong" not in fx["check"]["summary"]
     at.session_state["mc_cell"] = ("happy", "happy", fx["check"]["matrix_key"])  # what a click on a cell stores
     fx = _element(_ok(at.run()), "mc_fx")
