@@ -2,14 +2,14 @@
 
 :func:`face_explorer` sends the browser every face the page's outer filters keep
 (group, classes, caption, thumbnail: the thumbnails once per run and session) and
-the state of the page's own filter widgets. The browser draws the matrix of the
-chosen groups and the gallery of the chosen faces from them, and draws them
-again at the click on one of those widgets (Groups, Confusion matrix of, True
-and Predicted class, Show) or on a matrix cell, before the app's rerun; the
-rerun then confirms it. The widgets stay Streamlit widgets with their keys and
-session state, and Python stays the truth: each run also sends what
-:func:`explorer_check` computes for that state (the faces shown, the matrix,
-its title, the summary line). Where the browser's own view differs, it draws
+the state of its own filters. The browser draws those filters (Groups,
+Confusion matrix of, True and Predicted class, Show), the matrix of the chosen
+groups and the gallery of the chosen faces, and draws them again at the click
+on a filter or on a matrix cell, before the app's rerun; the rerun then
+confirms it. The filters are not Streamlit widgets: their values wait in plain
+session keys (:data:`FILTER_KEYS`, which a deep link can set), and Python stays
+the truth: each run also sends what :func:`explorer_check` computes for that
+state (the faces shown, the matrix, its title, the summary line). Where the browser's own view differs, it draws
 the app's and counts the difference (``data-corrections`` on the element,
 which the browser test requires to stay absent).
 
@@ -212,7 +212,7 @@ def face_explorer(data: dict, key: str, ctx: str, faces: Callable[[], dict], thu
     Parameters
     ----------
     data : dict
-        This run's state, its check, and the options and widget keys, as the page builds them.
+        This run's state, its check, and the filters' options and session keys, as the page builds them.
     key : str
         The element's key.
     ctx : str
