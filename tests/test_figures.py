@@ -75,6 +75,59 @@ def test_scatter_labels_only_the_pareto_front():
     assert all(t.hovertext is not None for t in fig.data if t.mode == "markers+text")
 
 
+_DRAWN_BOXES_JS = """() => {
+  const gd = document.querySelector('.js-plotly-plot'), box = e => {
+    const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+  const labels = [...gd.querySelectorAll('.scatterlayer .textpoint text')].filter(t => t.textContent.trim())
+    .map(t => [t.textContent, box(t)]);
+  const markers = [...gd.querySelectorAll('.scatterlayer .points path.point')].map(box).filter(b => b[2] > b[0]);
+  const ticks = [...gd.querySelectorAll('.xtick text, .ytick text, .annotation')].map(box);
+  return {labels, markers, ticks, plot: box(gd.querySelector('.draglayer .xy .nsewdrag'))};
+}"""
+
+
+def _shared(a, b) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def test_scatter_labels_as_drawn_cover_no_label_marker_or_axis_text():
+    """Drawn by plotly.js in Chromium at the export size and wider: every point label inside the plot area,
+    over no other label, no marker, no tick label and no annotation (the published front: five numbers; three
+    of its configurations: names)."""
+    if not browser_export_available():
+        pytest.skip("no Chromium here: the drawn scatter is not checked")
+    import plotly.io as pio
+    from playwright.sync_api import sync_playwright
+
+    from core.common.figure_export import _ARGS, chromium_path
+
+    ref = reference_results("race", None, n_boot=100)
+    figures = {"five numbered": tradeoff_figure(ref), "names": tradeoff_figure(ref[:3])}
+    named = [x for t in figures["names"].data for x in (t.text or ()) if x]
+    assert named and not any(x.isdigit() for x in named)  # room for the names there
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium_path()), args=_ARGS)
+        try:
+            page = browser.new_page()
+            for name, fig in figures.items():
+                for width in (PAPER_SIZE[0], 1200):
+                    spec = fig.to_dict()
+                    spec["layout"].update(width=width, height=PAPER_SIZE[1])
+                    page.set_content(pio.to_html(spec, include_plotlyjs=True, full_html=True))
+                    page.wait_for_selector(".scatterlayer .textpoint")
+                    drawn = page.evaluate(_DRAWN_BOXES_JS)
+                    labels, plot = drawn["labels"], drawn["plot"]
+                    assert labels, (name, width)
+                    for k, (text, b) in enumerate(labels):
+                        where = (name, width, text)
+                        assert plot[0] - 1 <= b[0] and b[2] <= plot[2] + 1 and plot[1] - 1 <= b[1], where
+                        assert not any(_shared(b, other) > 0 for _, other in labels[k + 1:]), where
+                        assert not any(_shared(b, m) > 0.5 for m in drawn["markers"]), where
+                        assert not any(_shared(b, t) > 0 for t in drawn["ticks"]), where
+        finally:
+            browser.close()
+
+
 def _manifest(with_persons: bool) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     n = 120

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..common.figure_style import fixed_margins, paper_layout, wrap_text
+from ..common.label_layout import CHAR_EM, place_labels, text_size, to_pixels
 from ..data.labels import EMOTIONS
 from ..common.palette import MEASURE_COLOUR, OUTCOME_STYLE, group_colours
 from .results import CHANCE, ConfigResult
@@ -116,17 +117,44 @@ def group_accuracy_figure(results: Sequence[ConfigResult], title: str = "Accurac
     return fig
 
 
-def _front_labels(t: pd.DataFrame, std: np.ndarray, max_names: int = 3) -> tuple[dict, dict, list[str]]:
-    """Labels of the front's points only: their names when there are few, else numbers and a key.
+#: The scatter's plot area at its export size (:data:`~core.common.figure_style.PAPER_SIZE`, legend on the
+#: right), in pixels: its point labels are laid out for it (drawn wider, the points only move apart).
+SCATTER_PLOT_PX = (500, 300)
+_MARKER_RADIUS_PX, _LABEL_FONT = 7.0, 10  # a size-11 diamond's half width, with a pixel to spare
 
-    Labels go to the upper left of each point (the empty side of a front that
-    rises to the right), the leftmost point's to its upper right.
+
+def _padded(values: Sequence[np.ndarray], pad: float = 0.04) -> tuple[float, float]:
+    """The range of the finite ``values`` widened by ``pad`` of its span on each side (1 unit when flat)."""
+    v = np.concatenate([np.asarray(a, float).ravel() for a in values])
+    v = v[np.isfinite(v)]
+    lo, hi = float(v.min()), float(v.max())
+    margin = (hi - lo) * pad if hi > lo else 1.0
+    return lo - margin, hi + margin
+
+
+def _front_labels(t: pd.DataFrame, points: np.ndarray, std: np.ndarray, chance_y: float,
+                  max_names: int = 3) -> tuple[dict, dict, list[str]]:
+    """Labels of the front's points only, and where each goes so that none covers a label or a marker.
+
+    Names when there are at most ``max_names`` front points and their names fit, else numbers and a key.
+    Each label goes to the first free place around its point (:func:`core.common.label_layout.place_labels`
+    on the plot area :data:`SCATTER_PLOT_PX`), upper left first (the empty side of a front that rises to the
+    right), the leftmost point's upper right; where even numbers fit nowhere, those first choices.
     """
     front = np.flatnonzero((t["status"] == "front").to_numpy())
-    names = [t.index[i] for i in front[np.argsort(std[front])]]
-    numbered = len(names) > max_names
-    labels = {n: str(k + 1) if numbered else axis_label(n, 18) for k, n in enumerate(names)}
-    positions = {n: "top right" if k == 0 else "top left" for k, n in enumerate(names)}
+    rows = [int(i) for i in front[np.argsort(std[front], kind="stable")]]
+    names = [t.index[i] for i in rows]
+    preferred = ["top right" if k == 0 else "top left" for k in range(len(names))]
+    width, height = SCATTER_PLOT_PX
+    chance_label = (width - 14 * _LABEL_FONT * CHAR_EM, chance_y - 2 * _LABEL_FONT, width, chance_y)  # above it
+    placed = None
+    for numbered in ([False, True] if len(names) <= max_names else [True]):
+        labels = {n: str(k + 1) if numbered else axis_label(n, 18) for k, n in enumerate(names)}
+        placed = place_labels(points, rows, [text_size(labels[n], _LABEL_FONT) for n in names], width, height,
+                              _MARKER_RADIUS_PX, preferred, keep_clear=[chance_label])
+        if placed is not None:
+            break
+    positions = dict(zip(names, placed or preferred))
     key = [f"{k + 1} = {n}" for k, n in enumerate(names)] if numbered else []
     return labels, positions, key
 
@@ -151,7 +179,13 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
     if t.empty:
         return paper_layout(fig, title + " (needs at least two groups per configuration)")
     acc, std = 100 * t["accuracy"].to_numpy(float), 100 * t["std"].to_numpy(float)
-    labels, positions, key = _front_labels(t, std)
+    # explicit ranges (what autorange gives: points, intervals and the chance line), so labels can be laid out
+    x_range = _padded([std, 100 * t["std_ci_low"].to_numpy(float), 100 * t["std_ci_high"].to_numpy(float)])
+    y_range = _padded([acc, 100 * t["accuracy_ci_low"].to_numpy(float),
+                       100 * t["accuracy_ci_high"].to_numpy(float), np.array([100 * CHANCE])])
+    points = to_pixels(std, acc, x_range, y_range, *SCATTER_PLOT_PX)
+    chance_y = float(to_pixels([x_range[0]], [100 * CHANCE], x_range, y_range, *SCATTER_PLOT_PX)[0, 1])
+    labels, positions, key = _front_labels(t, points, std, chance_y)
     style = {"front": ("", 1.0, None), "indistinguishable": ("-open", 0.9, None), "dominated": ("", 0.35, None),
              CHANCE_STATUS: ("", 0.8, "grey")}
     for kind, symbol in (("reference", "diamond"), ("run", "circle")):
@@ -200,9 +234,9 @@ def tradeoff_figure(results: Sequence[ConfigResult], title: str = "Overall accur
                            xref="paper", yref="paper", x=1.02, y=0.62, xanchor="left", yanchor="top", align="left",
                            showarrow=False, font={"size": 11})
     paper_layout(fig, title, top=120)
-    fig.update_layout(height=520)
+    fig.update_layout(height=520, xaxis_range=list(x_range), yaxis_range=list(y_range))
     fig.add_hline(y=100 * CHANCE, line_dash="dot", line_color="grey", annotation_text="chance (1/7)",
-                  annotation_position="bottom right")
+                  annotation_position="top right")
     return fig
 
 
