@@ -1,6 +1,7 @@
 """Misclassified faces: gallery with filters, confusion matrix per group, error rate by pose, two runs side by side."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -226,8 +227,9 @@ def _filters_and_matrix(run: str, mtime: float, seen: str, attribute: str | None
         occl = choose_many("Occlusion", sorted(df["occlusion"].dropna().astype(str).unique()), "mc_occl", "any", f2)
     yaw_range = None
     if "yaw" in df.columns and df["yaw"].notna().any():
-        top = float(min(90.0, max(1.0, df["yaw"].abs().max())))
-        lo, hi = f3.slider("Head turn |yaw| (degrees)", 0.0, top, (0.0, top), key="mc_yaw")
+        top = float(min(90, max(1, math.ceil(df["yaw"].abs().max()))))  # whole degrees
+        lo, hi = f3.slider("Head turn |yaw| (degrees)", 0.0, top, (0.0, top), step=1.0, key="mc_yaw",
+                           format="%.0f°")
         yaw_range = None if (lo, hi) == (0.0, top) else (lo, hi)
     else:
         f3.caption("These predictions have no head pose, so there is no pose filter. Prepare the faces with pose "

@@ -59,7 +59,8 @@ attributes = st.multiselect("Group attributes", attr_options, default=["race"], 
 with st.expander("Interval and comparison settings"):
     s1, s2, s3, s4 = st.columns(4)
     n_boot = s1.select_slider("Bootstrap replicates", [200, 500, 1000, 2000, 5000], value=1000, key="rp_nboot")
-    confidence = s2.select_slider("Confidence", [0.8, 0.9, 0.95, 0.99], value=0.95, key="rp_conf")
+    confidence = s2.select_slider("Confidence", [0.8, 0.9, 0.95, 0.99], value=0.95, key="rp_conf",
+                                   format_func="{:.0%}".format)
     min_persons = s3.number_input("Flag groups with fewer persons than", 2, 50, 5, key="rp_minp")
     baseline = s4.selectbox("Compare every run with", range(len(chosen)) if chosen else [0],
                             format_func=lambda i: labels[chosen[i]] if chosen else "(no runs)", key="rp_base")

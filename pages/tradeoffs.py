@@ -120,7 +120,8 @@ with c3:
 with st.expander("Interval settings"):
     s1, s2, s3 = st.columns(3)
     n_boot = s1.select_slider("Bootstrap replicates", [200, 500, 1000, 2000, 5000], value=1000, key="to_nboot")
-    confidence = s2.select_slider("Confidence", [0.8, 0.9, 0.95, 0.99], value=0.95, key="to_conf")
+    confidence = s2.select_slider("Confidence", [0.8, 0.9, 0.95, 0.99], value=0.95, key="to_conf",
+                                   format_func="{:.0%}".format)
     min_persons = s3.number_input("Flag groups with fewer persons than", 2, 50, 5, key="to_minp")
     u1, u2 = st.columns(2)
     unit = u1.selectbox("Unit of resampling", ["person", "clip", "video"], key="to_unit",

@@ -9,7 +9,7 @@ import pytest
 from _evaluation_data import make_run, make_training_run as _training_run, synthetic_predictions
 from core.evaluation.findings import set_findings
 from core.evaluation.plots import group_accuracy_figure, tradeoff_figure
-from core.evaluation.provenance import provenance
+from core.evaluation.provenance import provenance, settings_text
 from core.evaluation.results import CHANCE, reference_results, results_table, run_results
 from core.evaluation.sets import group_by_set, set_front
 from core.data.registry import register_dataset
@@ -38,6 +38,14 @@ def test_provenance_of_a_training_run_names_weights_data_leakage_and_versions(tm
     assert p.display_name.startswith("FER2013 + 50% Demo · 012345 · ")
     absent = provenance(_training_run(art, "imagenet-run-abcdef0123", "ImageNet run", weights="imagenet"))
     assert absent.weights == "ImageNet" and not absent.random_weights and "not audited" in absent.seen_persons
+
+
+def test_settings_are_said_in_words():
+    text = settings_text({"n_boot": 200, "confidence": 0.95, "min_persons": 5, "person_column": "person_id",
+                          "unit": "person", "attributes": ["race", "skin_tone"], "input_size": 32})
+    assert text == ("bootstrap replicates = 200, confidence = 95%, min persons per group = 5, person column = "
+                    "person_id, resampling unit = person, group attributes = race/skin tone, input size = 32")
+    assert settings_text({}) == "not recorded"
 
 
 def test_provenance_marks_evaluations_on_rows_the_model_trained_on(tmp_path):

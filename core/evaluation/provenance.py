@@ -124,8 +124,14 @@ class Provenance:
                 f"{self.evaluation_dataset} ({self.evaluation_split})" + (" · SYNTHETIC" if self.synthetic else ""))
 
 
+#: settings as a card says them (the keys stay in the run's files)
+_SETTING_WORDS = {"n_boot": "bootstrap replicates", "min_persons": "min persons per group",
+                  "unit": "resampling unit", "attributes": "group attributes"}
+
+
 def settings_text(settings: dict[str, Any]) -> str:
-    """``key = value`` pairs separated by commas (lists joined, floats short)."""
+    """``name = value`` pairs in words, separated by commas (lists joined, floats short, the confidence level
+    as a percentage, group attributes without underscores)."""
     def fmt(v: Any) -> str:
         if isinstance(v, float):
             return f"{v:g}"
@@ -133,7 +139,13 @@ def settings_text(settings: dict[str, Any]) -> str:
             return "/".join(fmt(x) for x in v)
         return str(v)
 
-    return ", ".join(f"{k.replace('_', ' ')} = {fmt(v)}" for k, v in settings.items()) or "not recorded"
+    def value(k: str, v: Any) -> str:
+        if k == "confidence" and isinstance(v, float) and 0 < v < 1:
+            return f"{v:.0%}"
+        return fmt(v).replace("_", " ") if k == "attributes" else fmt(v)
+
+    return ", ".join(f"{_SETTING_WORDS.get(k, k.replace('_', ' '))} = {value(k, v)}"
+                     for k, v in settings.items()) or "not recorded"
 
 
 def _json(path: Path) -> dict[str, Any] | None:
