@@ -79,9 +79,14 @@ def _embed_and_project(request: SpaceRequest, rows: pd.DataFrame) -> LatentSpace
                        "while the model runs.")
         bar = st.progress(0.0, text="Loading the model...")
         t0 = time.monotonic()
-        space = embed_and_project(rows, request.embedding, request.projection, request.clustering,
-                                  request.k_values, Path(request.artifacts), progress=StepProgress(bar),
-                                  extractor=_extractor(request.embedding), source_name=request.manifest)
+        try:
+            space = embed_and_project(rows, request.embedding, request.projection, request.clustering,
+                                      request.k_values, Path(request.artifacts), progress=StepProgress(bar),
+                                      extractor=_extractor(request.embedding), source_name=request.manifest)
+        except Exception:  # the page says why under the box; the box must not stay "running"
+            bar.empty()
+            box.update(label=f"Could not embed the {len(rows):,} faces (why: below)", state="error", expanded=False)
+            raise
         bar.empty()
         box.update(label=f"Embedded, projected and clustered {len(rows):,} faces in {time.monotonic() - t0:.1f} s "
                    f"({space.embeddings.n_computed:,} through the model, the rest from the feature cache)",

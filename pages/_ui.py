@@ -51,6 +51,21 @@ def run_through_app() -> None:
         st.rerun()
 
 
+IMAGENET_STATUS = "imagenet_status"  #: session key: {backbone: (usable, why)}, checked once per session
+
+
+def imagenet_status(backbone: str) -> tuple[bool, str]:
+    """Whether ImageNet weights of ``backbone`` can be had here, and why (a cached file or a quick request to
+    Keras' download server), checked once per session and backbone
+    (:func:`core.models.backbones.imagenet_weights_status`)."""
+    from core.models.backbones import imagenet_weights_status
+
+    known = st.session_state.setdefault(IMAGENET_STATUS, {})
+    if backbone not in known:
+        known[backbone] = imagenet_weights_status(backbone)
+    return known[backbone]
+
+
 def artifacts_dir() -> Path:
     """The artifacts folder of this app (``$FERBIAS_ARTIFACTS`` or ``<repo>/artifacts``), created if missing."""
     path = default_artifacts_dir()

@@ -8,14 +8,15 @@ import pandas as pd
 import streamlit as st
 
 from core.common._errors import WeightsUnavailableError
+from core.models.backbones import WEIGHTS_ALTERNATIVES
 from core.evaluation.provenance import provenance
 from core.evaluation.runs import list_runs, load_predictions
 from core.latent import (ClusterConfig, EmbeddingConfig, ProjectionConfig, assignments_table, select_rows)
 from core.latent.analysis import DEFAULT_ATTRIBUTES
 from core.latent.plots import curves_figure, hover_faces_html, lift_figure, scatter_figure, thumbnail_uri
 from pages._latent_stages import SpaceRequest, attribute_probe, cluster_analysis, latent_space
-from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, image_grid, load_dataset_manifest,
-                       provenance_card, registered_datasets, show_figure, synthetic_badge, run_through_app)
+from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, image_grid, imagenet_status,
+                       load_dataset_manifest, provenance_card, registered_datasets, show_figure, synthetic_badge, run_through_app)
 
 run_through_app()
 
@@ -99,15 +100,35 @@ weights = st.session_state.get("lat_weights", "imagenet") if is_backbone else "i
 mpath = info.path / "manifest.parquet"
 precision = precision if is_backbone else "float32"
 embedding = EmbeddingConfig(source, input_size=input_size, weights=weights, precision=precision, seed=seed)
+RANDOM_MEANS = ("random weights under Weights (the clusters then reflect low-level image statistics, not what a "
+                "pretrained network sees), or run where the internet can be reached")
+
+
+def _offer_random() -> None:
+    st.button("Use random weights instead", key="lat_use_random", icon=":material/shuffle:",
+              on_click=lambda: st.session_state.update(lat_weights="random"))
+
+
+blocked = False
+if is_backbone and weights == "imagenet":
+    usable, why = imagenet_status(source)
+    if not usable:  # said before the button, as the Train page does: nothing falls back on its own
+        st.warning(f"**ImageNet weights for {source} cannot be downloaded here** ({why}). Choose {RANDOM_MEANS}.",
+                   icon=":material/cloud_off:")
+        _offer_random()
+        blocked = True
 params = (str(mpath), mpath.stat().st_mtime_ns, embedding, limit, str(artifacts))  # what the button confirms
-if st.button("Embed and cluster", type="primary", key="lat_go"):
+if st.button("Embed and cluster", type="primary", key="lat_go", disabled=blocked):
     st.session_state["lat_params"] = params
+if blocked:
+    st.stop()
 if st.session_state.get("lat_params") != params:
     st.info(f"Press **Embed and cluster** to embed {limit:,} faces of {info.name} with "
             f"{MODELS.get(source) or run_labels.get(source, source)}. Embeddings are cached per image, so a second "
             "time costs nothing. Large datasets can also run in a terminal: `python -m core clusters --data "
             f"{mpath} --backbone {Path(source).name if not is_backbone and source != 'fer' else source} --k 4 "
-            f"--precision {precision} --out artifacts/clusters/<name>`, and on a Ray cluster with "
+            f"--precision {precision}{' --weights random' if is_backbone and weights == 'random' else ''} "
+            "--out artifacts/clusters/<name>`, and on a Ray cluster with "
             "`--executor ray --address HOST:PORT` (the embeddings are computed in shards by the cluster's workers).")
     st.stop()
 
@@ -124,10 +145,12 @@ request = SpaceRequest(str(mpath), mpath.stat().st_mtime_ns, limit, embedding,
 try:
     space, computed = latent_space(request, rows)
 except (ValueError, FileNotFoundError) as exc:  # DataFormatError, ModelFileError, WeightsUnavailableError
-    st.error(f"Cannot embed this dataset: {exc}")
-    if isinstance(exc, WeightsUnavailableError):
-        st.button("Use random weights instead", key="lat_use_random", icon=":material/shuffle:",
-                  on_click=lambda: st.session_state.update(lat_weights="random"))
+    if isinstance(exc, WeightsUnavailableError):  # core's message names command-line flags: say the widget
+        st.error(f"Cannot embed this dataset: {str(exc).removesuffix('; ' + WEIGHTS_ALTERNATIVES)}. "
+                 f"Choose {RANDOM_MEANS}.")
+        _offer_random()
+    else:
+        st.error(f"Cannot embed this dataset: {exc}")
     st.stop()
 emb = space.embeddings
 n_computed = st.session_state.setdefault("lat_n_computed", {})

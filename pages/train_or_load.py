@@ -20,7 +20,7 @@ from pages._jobs import job_panel
 from pages._mixes import mix_editor, mix_preview, mix_text, role_defaults
 from pages._runs_tab import curves, runs_section
 from pages._train_settings import training_settings
-from pages._ui import artifacts_dir, load_dataset_manifest, registered_datasets, run_through_app
+from pages._ui import artifacts_dir, imagenet_status, load_dataset_manifest, registered_datasets, run_through_app
 
 run_through_app()
 
@@ -89,16 +89,6 @@ def _default_index(options: list[str], role: str) -> int:
     return 0
 
 
-def _imagenet_status(backbone: str) -> tuple[bool, str]:
-    """Checked once per session and backbone (a cached file or a quick request to Keras' download server)."""
-    from core.models.backbones import imagenet_weights_status
-
-    known = st.session_state.setdefault("tl_imagenet_status", {})
-    if backbone not in known:
-        known[backbone] = imagenet_weights_status(backbone)
-    return known[backbone]
-
-
 def _use_random() -> None:
     st.session_state["tl_weights"] = "random"
 
@@ -108,7 +98,7 @@ def _weights_ready(cfg: TrainConfig) -> bool:
     from core.models.backbones import require_weights
 
     if cfg.weights == "imagenet":
-        ok, why = _imagenet_status(cfg.backbone)
+        ok, why = imagenet_status(cfg.backbone)
         if ok:
             return True
         st.warning(f"**ImageNet weights for {cfg.backbone} cannot be downloaded here** ({why}). Training will not "

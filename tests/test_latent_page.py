@@ -35,9 +35,47 @@ def _texts(at: AppTest) -> str:
     return " ".join(str(e.value) for e in list(at.caption) + list(at.info) + list(at.markdown) + list(at.warning))
 
 
+def test_imagenet_weights_that_cannot_be_downloaded_are_said_before_the_button(tiny, artifacts):
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["imagenet_status"] = {"resnet50": (False, "URLError: offline")}  # what offline finds
+    at.run()
+    assert not at.exception
+    warning = " ".join(w.value for w in at.warning)
+    assert "ImageNet weights for resnet50 cannot be downloaded here" in warning and "URLError: offline" in warning
+    assert "random weights under Weights" in warning and "--weights" not in warning  # the widget, not a flag
+    assert at.button(key="lat_go").disabled
+    at.button(key="lat_use_random").click().run()
+    assert at.selectbox(key="lat_weights").value == "random"
+    assert not at.warning and not at.button(key="lat_go").disabled
+    assert "Embed and cluster" in _texts(at)
+
+
+def test_weights_that_fail_to_load_after_the_button_are_said_in_words(tiny, artifacts, monkeypatch):
+    import pages._latent_stages as stages
+    from core.common._errors import WeightsUnavailableError
+    from core.models.backbones import WEIGHTS_ALTERNATIVES
+
+    def fails(config):
+        raise WeightsUnavailableError(f"ImageNet weights for resnet50 could not be loaded (Exception: URL fetch "
+                                      f"failure); {WEIGHTS_ALTERNATIVES}")
+
+    monkeypatch.setattr(stages, "build_extractor", fails)
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["imagenet_status"] = {"resnet50": (True, "downloadable")}  # the quick check said yes
+    at.run()
+    at.button(key="lat_go").click().run()
+    assert not at.exception
+    error = " ".join(e.value for e in at.error)
+    assert "could not be loaded (Exception: URL fetch failure)" in error and "random weights under Weights" in error
+    assert "--weights" not in error
+    assert [s.state for s in at.status] == ["error"]  # the progress box does not stay "running"
+    assert at.button(key="lat_use_random")
+
+
 @pytest.mark.slow
 def test_latent_page_embeds_clusters_and_tests(tiny, artifacts):
     at = AppTest.from_file(str(PAGE), default_timeout=180)
+    at.session_state["imagenet_status"] = {"resnet50": (True, "cached")}  # the default model, as online
     at.run()
     assert not at.exception
     assert "Embed and cluster" in _texts(at)  # nothing heavy runs before the button

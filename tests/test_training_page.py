@@ -66,7 +66,7 @@ def test_plan_and_start_table3_sweep(artifacts, monkeypatch):
     assert at.selectbox(key="tl_precision").value == "float32"  # training default: the published numbers
     at.number_input(key="tl_size").set_value(64)
     at.selectbox(key="tl_precision").set_value("bfloat16").run()
-    at.session_state["tl_imagenet_status"] = {"resnet50v2": (False, "URLError: offline")}  # what offline finds
+    at.session_state["imagenet_status"] = {"resnet50v2": (False, "URLError: offline")}  # what offline finds
     at.run()
     assert not at.exception and any("cannot be downloaded here" in w.value for w in at.warning)
     assert next(b for b in at.button if b.key == "tl_start").disabled  # asks, never falls back on its own
