@@ -15,6 +15,8 @@ _PASS = re.compile(rf"\bpass ({_FLAG}) to ")
 _PAREN = re.compile(rf"\s*\(({_FLAG}(?:\s*/\s*{_FLAG})*)\)")
 _ANOTHER = re.compile(rf"\bpass another ({_FLAG})")
 _BARE = re.compile(rf"`?({_FLAG})`?")
+_WITH = re.compile(rf"\b([Pp])ass (it|an existing file) with ({_FLAG}) [A-Z]+")
+_PYTHON = re.compile(r"\s*\([^()]*\bin Python\)")  # "(weights=... in Python)": not for the app
 
 #: the Data page's "Add a dataset" widgets by the flag core names
 DATA_WIDGETS: dict[str, str] = {
@@ -22,6 +24,7 @@ DATA_WIDGETS: dict[str, str] = {
     "--demographics": "the demographics CSV field",
     "--name": "the name field",
     "--register": "the name field",
+    "--skip-bad-images": 'tick "Skip unreadable images"',
 }
 #: the Data page's "Prepare EiLA videos" widgets
 PREPARE_WIDGETS: dict[str, str] = {"--out": "the output folder", "--register": "the name to register it under",
@@ -58,6 +61,11 @@ def gui_message(message: object, widgets: Mapping[str, str] | None = None) -> st
     def bare(m: re.Match) -> str:  # "--out DIR: exists" -> "the output folder DIR: exists"
         return widgets.get(m.group(1), "this option")
 
+    def with_value(m: re.Match) -> str:  # "pass it with --weights PATH" -> "enter it in the detector weights field"
+        widget = widgets.get(m.group(3))
+        return f"{'E' if m.group(1) == 'P' else 'e'}nter {m.group(2)}" + (f" in {widget}" if widget else "")
+
+    text = _WITH.sub(with_value, _PYTHON.sub("", text))
     return _BARE.sub(bare, _ANOTHER.sub(another, _PAREN.sub(paren, _PASS.sub(passed, text))))
 
 

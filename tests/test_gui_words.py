@@ -35,6 +35,34 @@ def test_flags_become_fields_or_disappear():
     assert gui_message("choose another name (--name / --register)") == "choose another name"
 
 
+def test_a_corrupt_image_in_the_app_names_the_checkbox_and_no_python(tmp_path):
+    from core.data.registry import load_and_register
+
+    root = tmp_path / "faces" / "train" / "happy"
+    root.mkdir(parents=True)
+    (root / "broken.png").write_bytes(b"\x89PNG but no more")
+    with pytest.raises(DataFormatError) as exc:
+        load_and_register("folder", str(tmp_path / "faces"), "F", tmp_path / "artifacts")
+    assert "--skip-bad-images" in str(exc.value) and "in Python" in str(exc.value)  # the command line's words
+    text = gui_message(exc.value, DATA_WIDGETS)
+    assert "broken.png" in text and "expected readable JPEG/PNG files" in text
+    assert text.endswith('tick "Skip unreadable images" to leave them out and report them')
+    assert "--" not in text and "Python" not in text
+
+
+def test_a_flag_with_a_value_becomes_the_field_to_fill():
+    from core.preprocess._detectors import _require_file
+
+    for weights, said in ((None, "; enter it in the detector weights field"),
+                          ("/nowhere/w.onnx", ". Enter an existing file in the detector weights field")):
+        with pytest.raises(Exception) as exc:
+            _require_file(weights, "yunet", "a YuNet .onnx file")
+        text = gui_message(exc.value, PREPARE_WIDGETS)
+        assert text.endswith(said) and "--" not in text and "Python" not in text, text
+    assert gui_message("pass --replace to register the dataset again", DATA_WIDGETS) == \
+        'tick "Replace a registered dataset with the same name" to register the dataset again'
+
+
 def test_paired_table_has_words_and_percentages():
     groups = pd.DataFrame([{"group": "Dark", "n_samples": 196, "n_persons": 14, "low_n": False, "accuracy_a": 0.5561,
                             "accuracy_b": 0.668, "diff": 0.112, "ci_low": -0.002, "ci_high": 0.227, "p_value": 0.0545,

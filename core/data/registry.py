@@ -264,8 +264,8 @@ def _info(folder: Path) -> DatasetInfo:
     rows = _manifest_rows(folder / "manifest.parquet")
     if rows != info.n_samples:
         raise DataFormatError(f"says {info.n_samples} samples but manifest.parquet has "
-                              f"{'no readable table' if rows is None else rows} (an interrupted update?); register "
-                              "the dataset again with --replace", folder / "info.json")
+                              f"{'no readable table' if rows is None else rows} (an interrupted update?); pass "
+                              "--replace to register the dataset again", folder / "info.json")
     return info
 
 

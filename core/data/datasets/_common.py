@@ -72,8 +72,8 @@ def apply_bad_image_policy(df: pd.DataFrame, report: LoadReport, policy: BadImag
     if policy == "raise":
         first = sorted(bad)[:3]
         raise DataFormatError(
-            f"{len(bad)} image(s) cannot be decoded, e.g. {first}; expected readable JPEG/PNG files "
-            "(pass --skip-bad-images, on_bad_image='skip' in Python, to leave them out and report them)", source)
+            f"{len(bad)} image(s) cannot be decoded, e.g. {', '.join(map(str, first))}; expected readable JPEG/PNG files; pass "
+            "--skip-bad-images to leave them out and report them (on_bad_image='skip' in Python)", source)
     for p in sorted(bad):
         report.skipped.append((p, "cannot be decoded as an image"))
     return df[~df["path"].isin(bad)]
