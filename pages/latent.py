@@ -16,7 +16,8 @@ from core.latent.analysis import DEFAULT_ATTRIBUTES
 from core.latent.plots import curves_figure, hover_faces_html, lift_figure, scatter_figure, thumbnail_uri
 from pages._latent_stages import SpaceRequest, attribute_probe, cluster_analysis, latent_space
 from pages._ui import (artifacts_dir, dataset_selectbox, ensure_default_dataset, image_grid, imagenet_status,
-                       load_dataset_manifest, provenance_card, registered_datasets, show_figure, synthetic_badge, run_through_app)
+                       load_dataset_manifest, provenance_card, registered_datasets, run_through_app, show_figure,
+                       synthetic_badge)
 
 run_through_app()
 
@@ -25,6 +26,14 @@ MODELS = {"resnet50": "ResNet50 backbone (as the second seed)", "resnet50v2": "R
 #: Colour options (the tested attributes are those of ``python -m core clusters``: DEFAULT_ATTRIBUTES).
 ATTRIBUTES = ("race", "gender", "age_group", "label", "skin_color")
 GRID_MAX = 48
+#: what to choose instead of ImageNet weights that cannot be had (the page's words for core's alternatives)
+RANDOM_MEANS = ("random weights under Weights (the clusters then reflect low-level image statistics, not what a "
+                "pretrained network sees), or run where the internet can be reached")
+
+
+def _offer_random() -> None:
+    st.button("Use random weights instead", key="lat_use_random", icon=":material/shuffle:",
+              on_click=lambda: st.session_state.update(lat_weights="random"))
 
 
 @st.cache_data(show_spinner="Preparing face thumbnails...", max_entries=4)
@@ -100,15 +109,6 @@ weights = st.session_state.get("lat_weights", "imagenet") if is_backbone else "i
 mpath = info.path / "manifest.parquet"
 precision = precision if is_backbone else "float32"
 embedding = EmbeddingConfig(source, input_size=input_size, weights=weights, precision=precision, seed=seed)
-RANDOM_MEANS = ("random weights under Weights (the clusters then reflect low-level image statistics, not what a "
-                "pretrained network sees), or run where the internet can be reached")
-
-
-def _offer_random() -> None:
-    st.button("Use random weights instead", key="lat_use_random", icon=":material/shuffle:",
-              on_click=lambda: st.session_state.update(lat_weights="random"))
-
-
 blocked = False
 if is_backbone and weights == "imagenet":
     usable, why = imagenet_status(source)
