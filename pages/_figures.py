@@ -12,9 +12,8 @@ pixel width, so that it draws each chart once; the exports use the figure itself
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
-
 import base64
+from typing import Any, Callable, Iterable, Mapping
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -32,15 +31,13 @@ def _formats() -> list[str]:
     return ["svg", "pdf", "png", "html"] if browser_export_available() else ["html"]
 
 
-def export_menu(fig: go.Figure | Callable[[], go.Figure], key: str, name: str, container: Any = None, *,
-                camera: bool = False) -> None:
+def export_menu(fig: go.Figure, key: str, name: str, container: Any = None, *, camera: bool = False) -> None:
     """The Export popover of a figure: SVG, PDF and PNG at publication size and a standalone HTML file.
 
     Parameters
     ----------
-    fig : plotly.graph_objects.Figure or callable
-        The figure the files are drawn from (only when a button is clicked), or a function that builds it then
-        (for a chart the browser draws itself, whose figure the page does not otherwise need).
+    fig : plotly.graph_objects.Figure
+        The figure the files are drawn from (only when a button is clicked).
     key : str
         Prefix of the popover's and its buttons' widget keys.
     name : str
@@ -57,7 +54,7 @@ def export_menu(fig: go.Figure | Callable[[], go.Figure], key: str, name: str, c
     with container.popover("Export", icon=":material/download:", key=f"{key}_export"):
         st.caption(SIZE_CAPTION + (" The chart's camera button also saves an SVG." if camera else ""))
         for fmt in formats:
-            st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(fig() if callable(fig) else fig, f, stem)),
+            st.download_button(fmt.upper(), (lambda f=fmt: figure_bytes(fig, f, stem)),
                                file_name=f"{stem}.{fmt}", mime=FORMATS[fmt], key=f"{key}_export_{fmt}",
                                on_click="ignore", icon=":material/image:" if fmt != "html" else ":material/code:")
         if "svg" not in formats:
