@@ -106,7 +106,8 @@ def matrix_key(ctx: str, chosen: Sequence[Any]) -> str:
 def explorer_check(faces: Faces, ctx: str, groups: Sequence[str], cm_group: str, group_vals: Sequence[str],
                    true: Sequence[str], pred: Sequence[str], show: str, cell: tuple[str, str, str] | None) -> dict:
     """What the explorer shows for a state, computed here: the positions in ``faces`` of the faces shown, the
-    matrix counts (rows true, columns predicted, in ``faces.labels`` order), the matrix title, the summary line
+    matrix counts (rows true, columns predicted, in ``faces.labels`` order), the matrix title (``name``: its
+    groups; ``title``: with their number of faces), the summary line
     and the valid cell (None when it belongs to another matrix). Groups are compared as text, as the browser does.
 
     The same rules as :func:`core.evaluation.explore.filter_predictions` (``tests/test_face_explorer.py`` holds
@@ -141,7 +142,8 @@ def explorer_check(faces: Faces, ctx: str, groups: Sequence[str], cm_group: str,
     shown = np.flatnonzero(keep)
     wrong = float((faces.true[shown] != faces.pred[shown]).mean()) if len(shown) else 0.0
     summary = f"{len(shown)} faces · {wrong:.0%} wrong · most confident first" if len(shown) else ""
-    return {"shown": shown.tolist(), "counts": counts.tolist(), "title": f"{title} (n={int(base.sum())})",
+    return {"shown": shown.tolist(), "counts": counts.tolist(), "name": title,
+            "title": f"{title} (n={int(base.sum())})",
             "summary": summary, "matrix_key": key, "cell": list(valid) if valid else None}
 
 

@@ -249,7 +249,6 @@ def _explorer(run: str, mtime: float, seen: str, attribute: str | None, group_va
     values = [str(g) for g in group_vals]
     check = explorer_check(faces, ctx, f["groups"], f["cm_group"], values, f["true"], f["pred"], f["show"],
                            st.session_state.get(CELL))
-    title = check["title"].rsplit(" (n=", 1)[0]
 
     def figure():  # the check's matrix as a Plotly figure: for the exports, and the browser's template of this ctx
         counts = pd.DataFrame(check["counts"], index=faces.labels, columns=faces.labels)
@@ -264,7 +263,7 @@ def _explorer(run: str, mtime: float, seen: str, attribute: str | None, group_va
     data = {"groups": values, "cm_options": [ALL_CHOSEN, *values],
             "class_options": list(EMOTIONS), "show_options": list(SHOW_OPTIONS), "min_persons": MIN_PERSONS,
             "page_size": PAGE_SIZE, "thumb": THUMB, "tooltip": CM_TOOLTIP, "check": check,
-            "export": export_payload("mc_fx", {"": (figure, f"confusion_{title}")}),
+            "export": export_payload("mc_fx", {"": (figure, f"confusion_{check['name']}")}),
             "state": dict(f, cell=check["cell"])}
     face_explorer(data, "mc_fx", ctx, sent_once, f"{run}|{mtime}",
                   lambda: run_thumbnails(run, mtime, _paths(run, mtime), THUMB))

@@ -71,7 +71,7 @@ def test_the_check_is_filter_predictions_for_every_state(pre: pd.DataFrame, grou
         counts = pd.crosstab(base["true"], base["pred"]).reindex(index=EMOTIONS, columns=EMOTIONS, fill_value=0)
         assert check["counts"] == counts.to_numpy().tolist()
         assert check["cell"] == (list(cell) if cell is not None and cell[2] == key else None)
-        assert check["title"].endswith(f"(n={len(base)})") and check["matrix_key"] == key
+        assert check["title"] == f"{check['name']} (n={len(base)})" and check["matrix_key"] == key
         if shown:
             wrong = (~pre.iloc[shown]["correct"]).mean()
             assert check["summary"] == f"{len(shown)} faces · {wrong:.0%} wrong · most confident first"
